@@ -1,0 +1,23 @@
+// Conversions between absl::Status, grpc::Status and protobuf's util::Status. The codes map 1:1.
+#ifndef BYOK_COMMON_GRPC_STATUS_H_
+#define BYOK_COMMON_GRPC_STATUS_H_
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+#include "google/protobuf/stubs/status.h"
+
+namespace byok {
+
+// Returns the gRPC status carrying the same code and message as `status`.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Returns the absl::Status carrying the same code and message as `status`.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// Returns the absl::Status carrying the same code and message as protobuf's `status`.
+absl::Status FromProtobufStatus(const google::protobuf::util::Status& status);
+
+}  // namespace byok
+
+#endif  // BYOK_COMMON_GRPC_STATUS_H_

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Configures and builds byok-relay. BYOK_SANITIZE=1 builds with ASan+UBSan into build-asan/.
+# Extra arguments are passed to `cmake --build` (for example `--target byok-relay`).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh"
+
+build_dir="$root/build"
+sanitize=OFF
+if [ "${BYOK_SANITIZE:-0}" = "1" ]; then
+  build_dir="$root/build-asan"
+  sanitize=ON
+fi
+
+if [ ! -f "$build_dir/build.ninja" ]; then
+  cmake -S "$root" -B "$build_dir" -G Ninja \
+    -DCMAKE_BUILD_TYPE="${BYOK_BUILD_TYPE:-RelWithDebInfo}" \
+    -DBYOK_SANITIZE="$sanitize"
+fi
+cmake --build "$build_dir" -j "${BYOK_JOBS:-$(nproc)}" "$@"
