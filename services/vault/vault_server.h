@@ -48,7 +48,8 @@ class VaultServer {
   int port() const { return port_; }
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest; stops
-  // the purge thread. Idempotent.
+  // the purge thread. Idempotent. Clients that keep an idle channel open also hold the shutdown until
+  // `grace` has passed (gRPC waits for their connections to close).
   void Shutdown(absl::Duration grace);
 
  private:

@@ -31,6 +31,9 @@ class VaultDaemon {
   // Stops the daemon with SIGTERM; returns its exit code.
   absl::StatusOr<int> Stop();
 
+  // Closes the test's channel.
+  void Disconnect() { stub_.reset(); }
+
  private:
   VaultDaemon() = default;
   int port_ = 0;
