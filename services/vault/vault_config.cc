@@ -65,7 +65,9 @@ absl::Status CheckEncryptionSecret(absl::string_view variable, absl::string_view
 absl::StatusOr<VaultConfig> LoadVaultConfig(const Env& env) {
   VaultConfig config;
   if (std::optional<std::string> level = env.Get("LOG_LEVEL"); level.has_value()) {
-    BYOK_RETURN_IF_ERROR(log::ParseLevel(*level, &config.log_level));
+    if (!log::ParseLevel(*level, &config.log_level).ok()) {
+      return absl::InvalidArgumentError("LOG_LEVEL must be one of debug, info, warn, error, off");
+    }
   }
 
   std::optional<std::string> secret = env.Get("ENCRYPTION_SECRET");

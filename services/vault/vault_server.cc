@@ -13,7 +13,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "services/vault/clock.h"
-#include "services/vault/purger.h"
+#include "services/vault/periodic_task.h"
 #include "services/vault/sqlite_key_store.h"
 #include "services/vault/token.h"
 #include "services/vault/vault_core.h"

@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/vault/providers.h"
-#include "services/vault/purger.h"
+#include "services/vault/periodic_task.h"
 #include "services/vault/vault_config.h"
 #include "tests/testing/status_matchers.h"
 
