@@ -278,6 +278,7 @@ TEST_F(VaultDaemonTest, DatabaseFilesHoldNeitherKeyNorToken) {
     }
     EXPECT_GE(files, 1) << when;
   };
+  EXPECT_TRUE(std::filesystem::exists(db_path_ + "-wal"));  // the write-ahead log is scanned too
   scan("while running");
   // An idle client channel left open holds gRPC's graceful shutdown until its deadline; close it as a
   // well-behaved client would.
