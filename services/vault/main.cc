@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   byok::log::SetLevel(config->log_level);
+  // The host part of the listen address, for the start-up line (the port may be 0 until bound).
+  const std::string host = config->listen_address.substr(0, config->listen_address.rfind(':'));
 
   absl::StatusOr<std::unique_ptr<byok::vault::VaultServer>> server =
       byok::vault::VaultServer::Start(*std::move(config));
@@ -62,7 +64,8 @@ int main(int argc, char** argv) {
     byok::log::Error("vaultd", "cannot start: %s", server.status().ToString());
     return kExitStart;
   }
-  byok::log::Info("vaultd", "byok-vaultd %s listening on port %d", byok::kVersion, (*server)->port());
+  byok::log::Info("vaultd", "byok-vaultd %s listening on %s:%d", byok::kVersion, host,
+                  (*server)->port());
 
   const int signal = byok::WaitForShutdownSignal();
   byok::log::Info("vaultd", "signal %d: shutting down", signal);
