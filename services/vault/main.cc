@@ -25,7 +25,11 @@ constexpr char kUsage[] =
     "  TOKEN_EXPIRY_DAYS            token lifetime in days (default 90; 0 never expires)\n"
     "  BYOK_VAULT_PURGE_INTERVAL_S  how often revoked and expired users are erased (default 3600)\n"
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS accept http:// base URLs for openai-compatible keys (default 0)\n"
-    "  LOG_LEVEL                    debug, info, warn, error or off (default info)\n";
+    "  LOG_LEVEL                    debug, info, warn, error or off (default info)\n"
+    "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE\n"
+    "                               serve mutual TLS (all three, PEM); callers need a CA-signed cert\n"
+    "  BYOK_VAULT_RESOLVE_CALLERS   cert identities allowed to call ResolveKey under mTLS (default relay)\n"
+    "  BYOK_VAULT_ADMIN_CALLERS     cert identities allowed to call Rewrap under mTLS (default admin)\n";
 
 constexpr int kExitConfig = 2;
 constexpr int kExitStart = 1;
