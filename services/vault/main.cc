@@ -25,7 +25,11 @@ constexpr char kUsage[] =
     "  TOKEN_EXPIRY_DAYS            token lifetime in days (default 90; 0 never expires)\n"
     "  BYOK_VAULT_PURGE_INTERVAL_S  how often revoked and expired users are erased (default 3600)\n"
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS accept http:// base URLs for openai-compatible keys (default 0)\n"
-    "  LOG_LEVEL                    debug, info, warn, error or off (default info)\n";
+    "  LOG_LEVEL                    debug, info, warn, error or off (default info)\n"
+    "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE\n"
+    "                               serve mutual TLS (all three, PEM); callers need a CA-signed cert\n"
+    "  BYOK_VAULT_RESOLVE_CALLERS   cert identities allowed to call ResolveKey under mTLS (default relay)\n"
+    "  BYOK_VAULT_ADMIN_CALLERS     cert identities allowed to call Rewrap under mTLS (default admin)\n";
 
 constexpr int kExitConfig = 2;
 constexpr int kExitStart = 1;
@@ -55,6 +59,8 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   byok::log::SetLevel(config->log_level);
+  // The host part of the listen address, for the start-up line (the port may be 0 until bound).
+  const std::string host = config->listen_address.substr(0, config->listen_address.rfind(':'));
 
   absl::StatusOr<std::unique_ptr<byok::vault::VaultServer>> server =
       byok::vault::VaultServer::Start(*std::move(config));
@@ -62,7 +68,8 @@ int main(int argc, char** argv) {
     byok::log::Error("vaultd", "cannot start: %s", server.status().ToString());
     return kExitStart;
   }
-  byok::log::Info("vaultd", "byok-vaultd %s listening on port %d", byok::kVersion, (*server)->port());
+  byok::log::Info("vaultd", "byok-vaultd %s listening on %s:%d", byok::kVersion, host,
+                  (*server)->port());
 
   const int signal = byok::WaitForShutdownSignal();
   byok::log::Info("vaultd", "signal %d: shutting down", signal);

@@ -44,6 +44,7 @@ class SqliteStatement {
   // Steps to completion (statements that return no rows).
   absl::Status Run();
 
+  // Read column `index` (0-based) of the current row.
   std::string ColumnText(int index) const;
   std::string ColumnBlob(int index) const;
   int64_t ColumnInt64(int index) const;

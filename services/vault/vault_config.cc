@@ -1,6 +1,8 @@
 #include "services/vault/vault_config.h"
 
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -49,6 +51,48 @@ absl::StatusOr<crypto::SecretBytes> DecodeSecret(absl::string_view variable, abs
   return secret;
 }
 
+absl::StatusOr<std::string> ReadPem(absl::string_view variable, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  if (in) contents << in.rdbuf();
+  if (!in || contents.str().find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(variable, " must name a readable PEM file"));
+  }
+  return contents.str();
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(part));
+  }
+  return out;
+}
+
+absl::Status LoadTls(const Env& env, VaultConfig& config) {
+  std::optional<std::string> cert = env.Get("BYOK_TLS_CERT_FILE");
+  std::optional<std::string> key = env.Get("BYOK_TLS_KEY_FILE");
+  std::optional<std::string> ca = env.Get("BYOK_TLS_CA_FILE");
+  const int set = cert.has_value() + key.has_value() + ca.has_value();
+  if (set == 0) return absl::OkStatus();
+  if (set != 3) {
+    return absl::InvalidArgumentError(
+        "BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE and BYOK_TLS_CA_FILE must be set together");
+  }
+  BYOK_ASSIGN_OR_RETURN(config.tls_cert_pem, ReadPem("BYOK_TLS_CERT_FILE", *cert));
+  BYOK_ASSIGN_OR_RETURN(std::string key_pem, ReadPem("BYOK_TLS_KEY_FILE", *key));
+  config.tls_key_pem = crypto::SecretBytes(key_pem);
+  crypto::WipeString(key_pem);
+  BYOK_ASSIGN_OR_RETURN(config.tls_ca_pem, ReadPem("BYOK_TLS_CA_FILE", *ca));
+  if (std::optional<std::string> v = env.Get("BYOK_VAULT_RESOLVE_CALLERS"); v.has_value()) {
+    config.resolve_callers = SplitList(*v);
+  }
+  if (std::optional<std::string> v = env.Get("BYOK_VAULT_ADMIN_CALLERS"); v.has_value()) {
+    config.admin_callers = SplitList(*v);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckEncryptionSecret(absl::string_view variable, absl::string_view hex) {
@@ -65,7 +109,9 @@ absl::Status CheckEncryptionSecret(absl::string_view variable, absl::string_view
 absl::StatusOr<VaultConfig> LoadVaultConfig(const Env& env) {
   VaultConfig config;
   if (std::optional<std::string> level = env.Get("LOG_LEVEL"); level.has_value()) {
-    BYOK_RETURN_IF_ERROR(log::ParseLevel(*level, &config.log_level));
+    if (!log::ParseLevel(*level, &config.log_level).ok()) {
+      return absl::InvalidArgumentError("LOG_LEVEL must be one of debug, info, warn, error, off");
+    }
   }
 
   std::optional<std::string> secret = env.Get("ENCRYPTION_SECRET");
@@ -111,6 +157,7 @@ absl::StatusOr<VaultConfig> LoadVaultConfig(const Env& env) {
   config.purge_interval = absl::Seconds(purge_s);
   BYOK_ASSIGN_OR_RETURN(config.allow_private_upstreams,
                         env.GetBool("BYOK_ALLOW_PRIVATE_UPSTREAMS", false));
+  BYOK_RETURN_IF_ERROR(LoadTls(env, config));
   return config;
 }
 

@@ -33,6 +33,17 @@ struct VaultConfig {
   bool allow_private_upstreams = false;
   // LOG_LEVEL.
   log::Level log_level = log::Level::kInfo;
+
+  // Mutual TLS, on when BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE and BYOK_TLS_CA_FILE are all set (PEM
+  // contents, read at load time): callers must present a certificate signed by the CA, and the
+  // privileged RPCs check its identity (SAN DNS name, else CN). Empty: plaintext, every caller allowed.
+  std::string tls_cert_pem;
+  crypto::SecretBytes tls_key_pem;
+  std::string tls_ca_pem;
+  // BYOK_VAULT_RESOLVE_CALLERS: identities allowed to call ResolveKey under mutual TLS.
+  std::vector<std::string> resolve_callers = {"relay"};
+  // BYOK_VAULT_ADMIN_CALLERS: identities allowed to call Rewrap under mutual TLS.
+  std::vector<std::string> admin_callers = {"admin"};
 };
 
 // Reads and validates the configuration. Errors name the variable and the rule, never a value:

@@ -41,18 +41,33 @@ class VaultCore {
             const Clock& clock, VaultOptions options)
       : store_(store), keyring_(keyring), hasher_(hasher), clock_(clock), options_(options) {}
 
+  // Each method below implements the RPC of the same name (see vault.proto), filling `response` and
+  // returning the status the RPC finishes with.
+
+  // Creates a user with a new token (returned only here) for a valid app id.
   absl::Status CreateUser(const v1::CreateUserRequest& request, v1::CreateUserResponse* response);
+  // Validates and encrypts the key (bound to user, provider and base URL) and upserts it.
   absl::Status PutKey(const v1::PutKeyRequest& request, v1::PutKeyResponse* response);
+  // Lists the user's providers and timestamps, never a key.
   absl::Status ListKeys(const v1::ListKeysRequest& request, v1::ListKeysResponse* response);
+  // Deletes one provider's key; `deleted` says whether one existed.
   absl::Status DeleteKey(const v1::DeleteKeyRequest& request, v1::DeleteKeyResponse* response);
+  // Marks the token revoked; it fails from the next call on.
   absl::Status RevokeToken(const v1::RevokeTokenRequest& request, v1::RevokeTokenResponse* response);
+  // Erases the user with all keys and usage records.
   absl::Status DeleteUser(const v1::DeleteUserRequest& request, v1::DeleteUserResponse* response);
+  // Says whose a valid token is.
   absl::Status Authenticate(const v1::AuthenticateRequest& request,
                             v1::AuthenticateResponse* response);
-  // Fills response->key with the plaintext; the caller wipes it once sent.
+  // Decrypts the user's key for a provider into response->key; the caller wipes it once sent.
+  // DataLoss when the row does not decrypt.
   absl::Status ResolveKey(const v1::ResolveKeyRequest& request, v1::ResolveKeyResponse* response);
+  // Appends one usage record for a user id (NotFound when the user is gone).
   absl::Status RecordUsage(const v1::RecordUsageRequest& request, v1::RecordUsageResponse* response);
+  // Aggregates usage for the token's user or for an app.
   absl::Status GetStats(const v1::GetStatsRequest& request, v1::GetStatsResponse* response);
+  // Re-encrypts up to batch_size rows not under the current key version; skips and counts rows that
+  // do not decrypt.
   absl::Status Rewrap(const v1::RewrapRequest& request, v1::RewrapResponse* response);
 
   // Erases users whose token is revoked or expired; returns how many. Called on a schedule.

@@ -1,5 +1,6 @@
 #include "services/vault/vault_server.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -11,8 +12,9 @@
 #include "common/crypto/keyring_aead.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "services/vault/caller_policy.h"
 #include "services/vault/clock.h"
-#include "services/vault/purger.h"
+#include "services/vault/periodic_task.h"
 #include "services/vault/sqlite_key_store.h"
 #include "services/vault/token.h"
 #include "services/vault/vault_core.h"
@@ -39,11 +41,25 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   options.token_lifetime = config.token_lifetime;
   options.allow_http_base_urls = config.allow_private_upstreams;
   s->core_ = std::make_unique<VaultCore>(*s->store_, *s->keyring_, *s->hasher_, *s->clock_, options);
-  s->service_ = std::make_unique<VaultService>(*s->core_);
+  const bool mutual_tls = !config.tls_cert_pem.empty();
+  s->service_ = std::make_unique<VaultService>(
+      *s->core_, mutual_tls ? CallerPolicy(config.resolve_callers, config.admin_callers)
+                            : CallerPolicy::AllowAll());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &s->port_);
+  // gRPC sets SO_REUSEPORT by default, which would let a second vault share the port silently (the
+  // kernel splitting calls between two databases); an address in use must fail start-up instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (mutual_tls) {
+    grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    tls.pem_root_certs = config.tls_ca_pem;
+    tls.pem_key_cert_pairs.push_back({std::string(config.tls_key_pem.view()), config.tls_cert_pem});
+    credentials = grpc::SslServerCredentials(tls);
+    crypto::WipeString(tls.pem_key_cert_pairs.front().private_key);
+  }
+  builder.AddListeningPort(config.listen_address, credentials, &s->port_);
   builder.RegisterService(s->service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
@@ -64,8 +80,9 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
         }
       },
       config.purge_interval);
-  log::Info("vault", "key version %08x is current; %d older secrets configured",
-            s->keyring_->primary_key_id(), config.previous_secrets.size());
+  log::Info("vault", "key version %08x is current; %d older secrets configured; %s",
+            s->keyring_->primary_key_id(), config.previous_secrets.size(),
+            mutual_tls ? "mutual TLS on" : "plaintext (every caller trusted)");
   return s;
 }
 

@@ -1,5 +1,11 @@
 #include "services/vault/vault_service.h"
 
+#include <grpcpp/security/auth_context.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "common/crypto/secret_bytes.h"
 #include "common/grpc_status.h"
 
@@ -29,6 +35,16 @@ class WipingKeyReactor final : public grpc::ServerUnaryReactor {
  private:
   v1::ResolveKeyResponse* const response_;
 };
+
+// Returns the identities (SAN DNS names, else CN) of the caller's verified client certificate; empty
+// without TLS.
+std::vector<std::string> PeerIdentities(const grpc::CallbackServerContext& context) {
+  std::vector<std::string> ids;
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return ids;
+  for (const grpc::string_ref& id : auth->GetPeerIdentity()) ids.emplace_back(id.data(), id.size());
+  return ids;
+}
 
 }  // namespace
 
@@ -74,9 +90,11 @@ grpc::ServerUnaryReactor* VaultService::Authenticate(grpc::CallbackServerContext
   return Finish(context, core_.Authenticate(*request, response));
 }
 
-grpc::ServerUnaryReactor* VaultService::ResolveKey(grpc::CallbackServerContext* /*context*/,
+grpc::ServerUnaryReactor* VaultService::ResolveKey(grpc::CallbackServerContext* context,
                                                    const v1::ResolveKeyRequest* request,
                                                    v1::ResolveKeyResponse* response) {
+  absl::Status allowed = policy_.CheckResolve(PeerIdentities(*context));
+  if (!allowed.ok()) return Finish(context, allowed);
   return new WipingKeyReactor(response, core_.ResolveKey(*request, response));
 }
 
@@ -95,6 +113,8 @@ grpc::ServerUnaryReactor* VaultService::GetStats(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* VaultService::Rewrap(grpc::CallbackServerContext* context,
                                                const v1::RewrapRequest* request,
                                                v1::RewrapResponse* response) {
+  absl::Status allowed = policy_.CheckAdmin(PeerIdentities(*context));
+  if (!allowed.ok()) return Finish(context, allowed);
   return Finish(context, core_.Rewrap(*request, response));
 }
 

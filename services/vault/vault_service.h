@@ -3,15 +3,18 @@
 #define BYOK_SERVICES_VAULT_VAULT_SERVICE_H_
 
 #include "byok/vault/v1/vault.grpc.pb.h"
+#include "services/vault/caller_policy.h"
 #include "services/vault/vault_core.h"
 
 namespace byok::vault {
 
 // Answers each unary RPC inside its reaction: the work is a few statements on a local database, short
-// enough not to hold the library's threads noticeably. Thread-safe; `core` must outlive it.
+// enough not to hold the library's threads noticeably. ResolveKey and Rewrap are checked against
+// `policy` (the caller's client-certificate identity). Thread-safe; `core` must outlive it.
 class VaultService final : public v1::Vault::CallbackService {
  public:
-  explicit VaultService(VaultCore& core) : core_(core) {}
+  explicit VaultService(VaultCore& core, CallerPolicy policy = CallerPolicy::AllowAll())
+      : core_(core), policy_(std::move(policy)) {}
 
   grpc::ServerUnaryReactor* CreateUser(grpc::CallbackServerContext* context,
                                        const v1::CreateUserRequest* request,
@@ -49,6 +52,7 @@ class VaultService final : public v1::Vault::CallbackService {
 
  private:
   VaultCore& core_;
+  const CallerPolicy policy_;
 };
 
 }  // namespace byok::vault

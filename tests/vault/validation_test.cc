@@ -9,8 +9,9 @@
 #include "common/crypto/random.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/vault/caller_policy.h"
 #include "services/vault/providers.h"
-#include "services/vault/purger.h"
+#include "services/vault/periodic_task.h"
 #include "services/vault/vault_config.h"
 #include "tests/testing/status_matchers.h"
 
@@ -158,6 +159,39 @@ TEST(VaultConfigTest, BadValuesNameTheVariable) {
     EXPECT_THAT(c.status().message(), ::testing::HasSubstr(name));
     EXPECT_FALSE(absl::StrContains(c.status().message(), value)) << name;
   }
+}
+
+TEST(CallerPolicyTest, AllowAllWithoutTlsChecksIdentitiesWithIt) {
+  const CallerPolicy open = CallerPolicy::AllowAll();
+  EXPECT_FALSE(open.enforced());
+  EXPECT_THAT(open.CheckResolve({}), IsOk());
+  EXPECT_THAT(open.CheckAdmin({}), IsOk());
+  const CallerPolicy mtls({"relay"}, {"admin", "ops"});
+  EXPECT_TRUE(mtls.enforced());
+  EXPECT_THAT(mtls.CheckResolve({"relay"}), IsOk());
+  EXPECT_THAT(mtls.CheckResolve({"gateway", "relay"}), IsOk());
+  EXPECT_THAT(mtls.CheckResolve({"gateway"}), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(mtls.CheckResolve({}), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(mtls.CheckResolve({"Relay"}), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(mtls.CheckAdmin({"ops"}), IsOk());
+  EXPECT_THAT(mtls.CheckAdmin({"relay"}), StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+TEST(VaultConfigTest, TlsFilesMustComeTogetherAndBePem) {
+  const std::string s = Secret();
+  absl::StatusOr<VaultConfig> c =
+      LoadVaultConfig(Env({{"ENCRYPTION_SECRET", s}, {"BYOK_TLS_CA_FILE", "/etc/hostname"}}));
+  EXPECT_THAT(c, StatusIs(kInvalid));
+  c = LoadVaultConfig(Env({{"ENCRYPTION_SECRET", s},
+                           {"BYOK_TLS_CERT_FILE", "/etc/hostname"},
+                           {"BYOK_TLS_KEY_FILE", "/etc/hostname"},
+                           {"BYOK_TLS_CA_FILE", "/etc/hostname"}}));
+  EXPECT_THAT(c, StatusIs(kInvalid));
+  EXPECT_THAT(c.status().message(), ::testing::HasSubstr("BYOK_TLS_CERT_FILE"));
+  c = LoadVaultConfig(Env({{"ENCRYPTION_SECRET", s}}));
+  ASSERT_THAT(c, IsOk());
+  EXPECT_TRUE(c->tls_cert_pem.empty());
+  EXPECT_EQ(c->resolve_callers, std::vector<std::string>{"relay"});
 }
 
 TEST(PeriodicTaskTest, RunsAtOnceAndStopsWithoutWaitingOutTheInterval) {

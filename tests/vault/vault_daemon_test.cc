@@ -6,9 +6,12 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/crypto/hex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -275,6 +278,7 @@ TEST_F(VaultDaemonTest, DatabaseFilesHoldNeitherKeyNorToken) {
     }
     EXPECT_GE(files, 1) << when;
   };
+  EXPECT_TRUE(std::filesystem::exists(db_path_ + "-wal"));  // the write-ahead log is scanned too
   scan("while running");
   // An idle client channel left open holds gRPC's graceful shutdown until its deadline; close it as a
   // well-behaved client would.
@@ -286,6 +290,44 @@ TEST_F(VaultDaemonTest, DatabaseFilesHoldNeitherKeyNorToken) {
   struct stat dir {};
   ASSERT_EQ(::stat((dir_.path() + "/data").c_str(), &dir), 0);
   EXPECT_EQ(dir.st_mode & 0077, 0u);
+}
+
+TEST_F(VaultDaemonTest, ConcurrentCallsFromManyThreads) {
+  constexpr int kThreads = 8, kCalls = 40;
+  std::vector<std::string> tokens;
+  for (int t = 0; t < kThreads; ++t) {
+    tokens.push_back(NewToken());
+    ASSERT_THAT(Put(tokens.back(), "openai", absl::StrCat("sk-thread-", t)), IsOk());
+  }
+  const std::string user_id = [&] {
+    v1::AuthenticateRequest req;
+    req.set_token(tokens[0]);
+    v1::AuthenticateResponse resp;
+    EXPECT_THAT(Call(&Stub::Authenticate, stub(), req, &resp), IsOk());
+    return resp.user_id();
+  }();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        absl::StatusOr<v1::ResolveKeyResponse> r = Resolve(tokens[t], "openai");
+        ASSERT_THAT(r, IsOk());
+        EXPECT_EQ(r->key(), absl::StrCat("sk-thread-", t));
+        v1::RecordUsageRequest usage;
+        usage.set_user_id(user_id);
+        usage.set_provider("openai");
+        usage.set_status(200);
+        v1::RecordUsageResponse recorded;
+        EXPECT_THAT(Call(&Stub::RecordUsage, stub(), usage, &recorded), IsOk());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  v1::GetStatsRequest req;
+  req.set_token(tokens[0]);
+  v1::GetStatsResponse stats;
+  ASSERT_THAT(Call(&Stub::GetStats, stub(), req, &stats), IsOk());
+  EXPECT_EQ(stats.total_requests(), kThreads * kCalls);
 }
 
 TEST_F(VaultDaemonTest, StopsGracefullyOnSigterm) {

@@ -1,4 +1,4 @@
-#include "services/vault/purger.h"
+#include "services/vault/periodic_task.h"
 
 #include <utility>
 

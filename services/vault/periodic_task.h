@@ -1,6 +1,6 @@
 // Runs a task on a background thread at a fixed interval, with a prompt, clean stop.
-#ifndef BYOK_SERVICES_VAULT_PURGER_H_
-#define BYOK_SERVICES_VAULT_PURGER_H_
+#ifndef BYOK_SERVICES_VAULT_PERIODIC_TASK_H_
+#define BYOK_SERVICES_VAULT_PERIODIC_TASK_H_
 
 #include <functional>
 #include <thread>
@@ -38,4 +38,4 @@ class PeriodicTask {
 
 }  // namespace byok::vault
 
-#endif  // BYOK_SERVICES_VAULT_PURGER_H_
+#endif  // BYOK_SERVICES_VAULT_PERIODIC_TASK_H_
