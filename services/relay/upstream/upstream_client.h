@@ -52,6 +52,8 @@ struct UpstreamRequest {
   // Host name or IP literal (IPv6 without brackets), and port.
   std::string host;
   uint16_t port = 443;
+  // Host header value; empty: made from host and port.
+  std::string host_header;
   // HTTP method and request target (path with query).
   std::string method;
   std::string target;

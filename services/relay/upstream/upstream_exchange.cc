@@ -74,7 +74,8 @@ Exchange::Exchange(Worker& worker, UpstreamRequest request, UpstreamHandler* han
     http_request_.method(verb);
   }
   http_request_.target(request_.target);
-  http_request_.set(http::field::host, HostHeader(request_));
+  http_request_.set(http::field::host,
+                    request_.host_header.empty() ? HostHeader(request_) : request_.host_header);
   for (const auto& [name, value] : request_.headers) http_request_.insert(name, value);
   http_request_.body() = std::move(request_.body);
   if (!http_request_.body().empty() || verb == http::verb::post || verb == http::verb::put ||

@@ -194,7 +194,7 @@ ResponsePlan PlanResponse(absl::string_view method, absl::string_view target,
                          {"finish_reason", "stop"}}}},
                       {"usage", {{"prompt_tokens", 9}, {"completion_tokens", n}, {"total_tokens", 9 + n}}}});
     }
-  } else if (path == "/v1/messages") {
+  } else if (absl::EndsWith(path, "/v1/messages")) {
     if (WantsStream(body) || scenario_streams) {
       plan = Streaming(AnthropicEvents(model, n), "text/event-stream; charset=utf-8");
     } else {
@@ -214,7 +214,8 @@ ResponsePlan PlanResponse(absl::string_view method, absl::string_view target,
           {{{"content", {{"parts", {{{"text", FullText(n)}}}}, {"role", "model"}}},
             {"finishReason", "STOP"}}}},
          {"usageMetadata", {{"promptTokenCount", 5}, {"candidatesTokenCount", n}}}});
-  } else if (path == "/v1/audio/speech" || absl::StartsWith(path, "/v1/text-to-speech/")) {
+  } else if (absl::EndsWith(path, "/audio/speech") || absl::StrContains(path, "/v1/text-to-speech/") ||
+             absl::EndsWith(path, "/v1/speak")) {
     std::vector<std::string> pieces;
     for (int p = 0; p < kAudioPieces; ++p) {
       std::string piece(kAudioPieceBytes, '\0');
@@ -224,7 +225,7 @@ ResponsePlan PlanResponse(absl::string_view method, absl::string_view target,
       pieces.push_back(std::move(piece));
     }
     plan = Streaming(std::move(pieces), "audio/mpeg");
-  } else if (path == "/v1/listen") {
+  } else if (absl::EndsWith(path, "/v1/listen")) {
     plan = Json200({{"results",
                      {{"channels",
                        {{{"alternatives", {{{"transcript", FullText(n)}, {"confidence", 0.99}}}}}}}}}});
