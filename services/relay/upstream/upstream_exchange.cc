@@ -284,6 +284,36 @@ void Exchange::DoReadBody() {
     return Finish(absl::OkStatus(), reusable);
   }
   state_ = State::kReadingBody;
+  // Plain http: wait for the provider to send something before taking a piece buffer, so a quiet
+  // stream (a model thinking) holds no body buffer at all. TLS keeps already-received records inside
+  // the TLS layer where a readiness wait cannot see them, so TLS reads at once.
+  if (connection_->tls || connection_->buffer.size() > 0) return DoReadPiece();
+  waiting_readable_ = true;
+  connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
+  connect_timer_.async_wait(beast::bind_front_handler(&Exchange::OnIdleTimer, shared_from_this()));
+  connection_->tcp().socket().async_wait(
+      tcp::socket::wait_read, beast::bind_front_handler(&Exchange::OnReadable, shared_from_this()));
+}
+
+void Exchange::OnIdleTimer(beast::error_code ec) {
+  if (ec || !waiting_readable_) return;
+  idle_timed_out_ = true;
+  connection_->Close();
+}
+
+void Exchange::OnReadable(beast::error_code ec) {
+  waiting_readable_ = false;
+  connect_timer_.cancel();
+  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (idle_timed_out_) return Finish(IdleTimeoutError());
+  if (ec) {
+    return Finish(
+        absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
+  }
+  DoReadPiece();
+}
+
+void Exchange::DoReadPiece() {
   piece_.resize(worker_.options.piece_bytes);
   parser_->get().body().data = piece_.data();
   parser_->get().body().size = piece_.size();
@@ -295,20 +325,25 @@ void Exchange::DoReadBody() {
   });
 }
 
+absl::Status Exchange::IdleTimeoutError() const {
+  return absl::DeadlineExceededError(
+      absl::StrCat("the provider's response stalled: nothing arrived for ",
+                   Millis(worker_.options.idle_timeout), " ms"));
+}
+
 void Exchange::OnReadBody(beast::error_code ec, size_t) {
   if (ec == http::error::need_buffer) ec = {};
   if (cancelled_) return Finish(absl::CancelledError("cancelled"));
-  if (ec == beast::error::timeout) {
-    return Finish(absl::DeadlineExceededError(
-        absl::StrCat("the provider's response stalled: nothing arrived for ",
-                     Millis(worker_.options.idle_timeout), " ms")));
-  }
+  if (ec == beast::error::timeout) return Finish(IdleTimeoutError());
   if (ec) {
     return Finish(
         absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
   }
   const size_t got = piece_.size() - parser_->get().body().size;
-  if (got == 0) return DoReadBody();  // framing only (a chunk header); read on
+  if (got == 0) {
+    piece_ = std::string();
+    return DoReadBody();  // framing only (a chunk header); read on
+  }
   piece_.resize(got);
   state_ = State::kWaitingConsumer;
   handler_->OnUpstreamBody(std::move(piece_));

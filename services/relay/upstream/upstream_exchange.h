@@ -66,7 +66,11 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   void OnReadHeader(boost::beast::error_code ec, size_t bytes);
   void DoNext();
   void DoReadBody();
+  void OnIdleTimer(boost::beast::error_code ec);
+  void OnReadable(boost::beast::error_code ec);
+  void DoReadPiece();
   void OnReadBody(boost::beast::error_code ec, size_t bytes);
+  absl::Status IdleTimeoutError() const;
   void DoCancel();
 
   // Retries once on a fresh connection when a reused one turned out closed before any response byte.
@@ -82,8 +86,11 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   bool cancelled_ = false;
   bool connect_timed_out_ = false;
   bool reused_ = false;
+  bool waiting_readable_ = false;
+  bool idle_timed_out_ = false;
 
   boost::asio::ip::tcp::resolver resolver_;
+  // Bounds the connect phase, then the quiet waits between body pieces.
   boost::asio::steady_timer connect_timer_;
   boost::asio::ip::tcp::resolver::results_type endpoints_;
   std::unique_ptr<Connection> connection_;
