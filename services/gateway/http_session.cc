@@ -147,6 +147,10 @@ void HttpSession::Dispatch() {
   in_request_ = true;
   responded_ = false;
   close_after_ = false;
+  client_gone_ = false;
+  on_client_gone_ = nullptr;
+  stream_serializer_.reset();
+  stream_head_.reset();
   extra_headers_.clear();
   state_.active_requests.fetch_add(1);
   state_.api.Handle(std::move(request), std::make_shared<SessionWriter>(shared_from_this(), request_id_));
@@ -215,9 +219,7 @@ void HttpSession::DoStartStream(uint64_t id, int status, HeaderList headers,
   for (auto& [name, value] : headers) stream_head_->insert(name, value);
   for (const auto& [name, value] : extra_headers_) stream_head_->set(name, value);
   stream_head_->chunked(true);
-  // One streamed response per connection: the connection closes after it, which keeps the watch for a
-  // departing client (a read while streaming) simple.
-  stream_head_->keep_alive(false);
+  stream_head_->keep_alive(keep_alive_);
   stream_serializer_.emplace(*stream_head_);
   // The watch read has no deadline; each write gets the write timeout (set after the read started, so
   // it applies to the write only).
@@ -253,10 +255,11 @@ void HttpSession::DoFinishStream(uint64_t id, std::string tail) {
     if (ec) return self->DoAbortStream(self->request_id_);
     self->stream_.expires_after(Chrono(self->state_.config.write_timeout));
     net::async_write(self->stream_, http::make_chunk_last(),
-                     [self](beast::error_code, std::size_t) {
+                     [self](beast::error_code wec, std::size_t) {
                        self->streaming_ = false;
                        self->EndRequest();
-                       self->DoClose();
+                       if (wec || !self->keep_alive_ || self->close_after_) return self->DoClose();
+                       self->ResumeAfterStream();
                      });
   };
   if (tail.empty()) return last({}, 0);
@@ -279,16 +282,40 @@ void HttpSession::SetClientGone(uint64_t id, std::function<void()> cancel) {
 }
 
 void HttpSession::DoWatch() {
+  watching_ = true;
   stream_.async_read_some(net::buffer(scratch_),
                           beast::bind_front_handler(&HttpSession::OnWatch, shared_from_this()));
 }
 
-void HttpSession::OnWatch(beast::error_code ec, std::size_t) {
-  if (!streaming_) return;
-  if (ec) return ClientGone();
-  // Bytes from the client while its response streams (a pipelined request) are dropped: the connection
-  // closes after this response.
-  DoWatch();
+void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
+  watching_ = false;
+  if (bytes > 0) {
+    // The client's next request (pipelined) began while this response streamed: keep it for later,
+    // within the header limit; beyond it the connection ends after this response.
+    if (buffer_.size() + bytes > state_.config.header_limit_bytes) {
+      close_after_ = true;
+    } else {
+      buffer_.commit(net::buffer_copy(buffer_.prepare(bytes), net::buffer(scratch_.data(), bytes)));
+    }
+  }
+  if (streaming_) {
+    if (ec) return ClientGone();
+    return DoWatch();
+  }
+  if (resume_after_watch_) {
+    resume_after_watch_ = false;
+    if (ec && ec != net::error::operation_aborted) return DoClose();
+    if (close_after_) return DoClose();
+    DoRead();
+  }
+}
+
+void HttpSession::ResumeAfterStream() {
+  if (!watching_) return DoRead();
+  // The watch read is still pending: cancel it and read the next request from its completion.
+  resume_after_watch_ = true;
+  beast::error_code ec;
+  stream_.socket().cancel(ec);
 }
 
 void HttpSession::ClientGone() {

@@ -72,6 +72,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void DoWatch();
   void OnWatch(boost::beast::error_code ec, std::size_t bytes);
   void ClientGone();
+  // Reads the next request on a kept-alive connection once a streamed response ended.
+  void ResumeAfterStream();
   void EndRequest();
   void DoClose();
   void DoDrain();
@@ -98,6 +100,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string chunk_;
   bool streaming_ = false;
   bool client_gone_ = false;
+  bool watching_ = false;            // a watch read is pending
+  bool resume_after_watch_ = false;  // read the next request when it completes
   std::function<void()> on_client_gone_;
   std::array<char, 512> scratch_{};
   std::size_t drained_ = 0;
