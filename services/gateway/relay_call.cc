@@ -100,9 +100,21 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       } else {
         writer_->AbortStream();
       }
-      if (status.error_code() != grpc::StatusCode::CANCELLED) {
-        log::Info("gateway", "relay stream for %s ended: %s", request_.provider(),
-                  status.error_message());
+      switch (status.error_code()) {
+        case grpc::StatusCode::UNAVAILABLE:
+        case grpc::StatusCode::DEADLINE_EXCEEDED:
+        case grpc::StatusCode::ABORTED:
+          log::Info("gateway", "relay call for %s failed: %s", request_.provider(),
+                    status.error_message());
+          break;
+        case grpc::StatusCode::INTERNAL:
+        case grpc::StatusCode::UNKNOWN:
+        case grpc::StatusCode::DATA_LOSS:
+          log::Warn("gateway", "relay call for %s failed: %s", request_.provider(),
+                    status.error_message());
+          break;
+        default:  // the client's own errors (bad token, path, model) and cancellations
+          break;
       }
     }
     writer_->OnClientGone(nullptr);
