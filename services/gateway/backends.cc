@@ -67,9 +67,10 @@ RpcError BackendChannel::MakeError(const grpc::Status& status, const grpc::Clien
     // behind it) or could not be reached at all. The channel's state can: a service that answered is
     // connected. gRPC's own connect failures also say so in their message.
     bool connected = channel_->GetState(false) == GRPC_CHANNEL_READY;
-    bool connect_failure = absl::StrContains(error.message, "failed to connect") ||
-                           absl::StrContains(error.message, "Connection refused") ||
-                           absl::StrContains(error.message, "Socket closed");
+    // Only gRPC's own wording counts: a service's message may quote a connect error of its own
+    // ("cannot connect to the provider: Connection refused").
+    bool connect_failure = absl::StartsWith(error.message, "failed to connect to all addresses") ||
+                           error.message == "Socket closed";
     error.reached = connected && !connect_failure;
   }
   const auto& trailers = ctx.GetServerTrailingMetadata();

@@ -201,6 +201,8 @@ TEST_F(E2eApiTest, StatsCountRelayedRequests) {
 TEST_F(E2eApiTest, EveryErrorRouteAnswersJson) {
   auto token = suite_->Register();
   ASSERT_TRUE(token.ok());
+  // With a key stored, path and model checks are what refuse the requests below.
+  ASSERT_EQ(Call("POST", "/keys/openai", *token, "{\"key\":\"sk-errors-1\"}")->status, 200);
   struct Case {
     std::string method;
     std::string target;
@@ -221,7 +223,7 @@ TEST_F(E2eApiTest, EveryErrorRouteAnswersJson) {
       // No key stored for the provider.
       {"POST", "/relay/mistral/v1/chat/completions", *token, "{\"model\":\"mistral-small\"}", 400},
       // Outside the provider's allowed paths.
-      {"GET", "/relay/openai/v1/organization/users", *token, "", 403},
+      {"POST", "/relay/openai/v1/organization/users", *token, "{}", 403},
       {"POST", "/relay/openai/v1/chat/..%2F..%2Fadmin", *token, "{}", 403},
       {"POST", "/relay/nosuch/v1/chat/completions", *token, "{}", 404},
       {"POST", "/relay", *token, "{\"model\":\"no-route-model-xyz\"}", 404},

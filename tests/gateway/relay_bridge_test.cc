@@ -71,7 +71,7 @@ class ScriptedWriter : public grpc::ServerWriteReactor<RelayResponse> {
       queue_.resize(2);
     } else if (path == "/unavailable") {
       queue_.clear();
-      final_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "provider unreachable: connect failed");
+      final_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "cannot connect to the provider: Connection refused");
     } else if (path == "/vault-down") {
       queue_.clear();
       final_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "could not resolve the key");
@@ -252,7 +252,7 @@ TEST_F(RelayBridgeTest, UnavailableFromAReachableRelayIs502UnlessTheVaultIsDown)
   auto r = Fetch(gateway_->port(), Relay("/unavailable"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 502);
-  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "provider unreachable: connect failed");
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "cannot connect to the provider: Connection refused");
   r = Fetch(gateway_->port(), Relay("/vault-down"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);
