@@ -36,6 +36,17 @@ json Operation(const Route& route) {
                                 "passed to the provider"
                               : "one path segment"}});
   }
+  if (route.id == RouteId::kHealth) {
+    // Accepted for compatibility; readiness of the vault and relay is always checked live.
+    for (const char* name : {"deep", "provider"}) {
+      params.push_back({{"name", name},
+                        {"in", "query"},
+                        {"required", false},
+                        {"schema", {{"type", "string"}}},
+                        {"description", "accepted for compatibility; the vault and relay are always "
+                                        "checked live"}});
+    }
+  }
   if (route.auth == Auth::kToken) {
     op["security"] = json::array({{{"relayToken", json::array()}}});
   } else if (route.auth == Auth::kAppSecret) {
