@@ -37,6 +37,7 @@ struct LoopState {
   std::uint64_t ok = 0;        // measured successes
   std::uint64_t errors = 0;    // measured failures (status, short stream, broken connection)
   std::uint64_t reconnects = 0;
+  std::uint64_t completed = 0;  // every response read whole, warm-up included (for CPU per request)
   std::uint64_t bytes = 0;
   LatencySamples latency;
   LatencySamples ttfb;
@@ -86,6 +87,7 @@ class LoopConnection : public std::enable_shared_from_this<LoopConnection> {
     std::int64_t end_ns = NowNs();
     const auto& res = parser_->get();
     const BodyCounts& body = res.body();
+    ++state_.completed;
     bool ok = res.result_int() == 200 && (!state_.stream || body.events >= state_.expected_events);
     if (start_ns_ >= state_.measure_from_ns && end_ns <= state_.measure_until_ns) {
       if (ok) {
@@ -183,6 +185,7 @@ std::string RunClosedLoop(const LoadOptions& options) {
   line.AddPercentiles("lat_us", state.latency);
   line.AddPercentiles("ttfb_us", state.ttfb);
   line.Add("reconnects", static_cast<double>(state.reconnects));
+  line.Add("completed", static_cast<double>(state.completed));
   line.Add("bytes", static_cast<double>(state.bytes));
   return line.str();
 }
