@@ -11,7 +11,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN="$ROOT/build/bin"
+BIN="${BYOK_BIN_DIR:-$ROOT/build/bin}"
 here="$ROOT/bench"
 # shellcheck source=lib/procs.sh
 source "$here/lib/procs.sh"
@@ -95,7 +95,7 @@ if [ "$portkey" = on ]; then
   fi
 fi
 
-declare -A RES
+declare -A RES VAL
 CLK_TCK=$(getconf CLK_TCK)
 
 # measure TARGET SCENARIO MODE ARGS... : runs the load generator against TARGET, records its result
@@ -117,6 +117,8 @@ measure() {
   done
   line+=" wall_s=$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.2f", b-a}')"
   RES["$t|$sc"]=$line
+  local pair
+  for pair in $line; do VAL["$t|$sc|${pair%%=*}"]=${pair#*=}; done
   echo "bench: $t $sc: $line" >&2
 }
 

@@ -4,7 +4,7 @@
 # num VALUE FORMAT : printf of VALUE, or "-" when VALUE is "-" or empty.
 num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "-" || v == "") print "-"; else printf f, v }'; }
 # r TARGET SCENARIO KEY : one value from a result line.
-r() { kv "${RES[$1|$2]:-}" "$3"; }
+r() { echo "${VAL[$1|$2|$3]:--}"; }
 
 # to_ms MICROSECONDS : as milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "-"; else printf "%.3f", v / 1000 }'; }
