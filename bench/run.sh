@@ -137,7 +137,7 @@ for t in "${targets[@]}"; do
   rss=()
   for spec in ${TARGET_PIDS[$t]} fake=$FAKE_PID; do rss+=(--rss "$spec"); done
   measure "$t" hold hold --connections "$HOLD_N" --events "$HOLD_EVENTS" --interval-ms "$HOLD_INTERVAL" \
-    --timeout $((HOLD_EVENTS * HOLD_INTERVAL / 1000 + 90)) "${rss[@]}"
+    --timeout $((HOLD_EVENTS * HOLD_INTERVAL / 1000 + 40)) "${rss[@]}"
 done
 for t in "${targets[@]}"; do
   measure "$t" cancel cancel --count "$CANCEL_N" --after-events 3 --events "$CANCEL_EVENTS" \

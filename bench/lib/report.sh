@@ -67,7 +67,7 @@ print_cpu_table() {
 
 print_hold_table() {
   local t spec name before during per sum_delta services
-  echo "| target | streams ok / opened | peak open | open when sampled | ramp s | TTFB p50 ms | TTFB p99 ms | RSS before → during (MiB) | relay memory per stream |"
+  echo "| target | streams ok / opened | peak open | open at memory sample | all open after (s) | TTFB p50 ms | TTFB p99 ms | RSS before → during (MiB) | relay memory per stream |"
   echo "|---|---:|---:|---:|---:|---:|---:|---|---:|"
   for t in "${targets[@]}"; do
     services=""

@@ -1,4 +1,4 @@
-#include <deque>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -150,34 +150,38 @@ std::string RunHoldStreams(const LoadOptions& options) {
   }
   std::int64_t start = NowNs();
   std::int64_t all_open_ns = 0;
-  int open_at_sample = -1;
+  int open_at_sample = 0;
   std::vector<long> rss_during(options.rss_pids.size(), -1);
   net::steady_timer sample_timer(ioc);
   net::steady_timer deadline(ioc, std::chrono::milliseconds(static_cast<long>(options.timeout_s * 1000)));
 
-  // Once every stream has been started and none waits for its first byte, the streams are all held:
-  // sample memory a moment later (services allocate lazily), while they are still open.
-  state.on_progress = [&] {
-    if (all_open_ns != 0 || state.started < state.total || state.starting > 0) {
-      if (state.finished == state.total) deadline.cancel();
-      return;
-    }
-    all_open_ns = NowNs();
-    sample_timer.expires_after(std::chrono::milliseconds(500));
-    sample_timer.async_wait([&](beast::error_code ec) {
-      if (ec) return;
+  // Memory is sampled every 250 ms and kept from the moment the most streams were open at once, so a
+  // relay that cannot open them all still gets a memory-per-stream figure at its own peak.
+  std::function<void(beast::error_code)> sample = [&](beast::error_code ec) {
+    if (ec) return;
+    if (state.open > open_at_sample) {
       open_at_sample = state.open;
       for (std::size_t i = 0; i < options.rss_pids.size(); ++i) {
         rss_during[i] = ReadRssKiB(options.rss_pids[i].second);
       }
-    });
-    if (state.finished == state.total) deadline.cancel();
+    }
+    sample_timer.expires_after(std::chrono::milliseconds(250));
+    sample_timer.async_wait(sample);
+  };
+  state.on_progress = [&] {
+    if (all_open_ns == 0 && state.open == state.total) all_open_ns = NowNs();
+    if (state.finished == state.total) {
+      deadline.cancel();
+      sample_timer.cancel();
+    }
   };
   deadline.async_wait([&](beast::error_code ec) {
     if (ec) return;
     for (auto& s : state.streams) s->Cancel();
     sample_timer.cancel();
   });
+  sample_timer.expires_after(std::chrono::milliseconds(250));
+  sample_timer.async_wait(sample);
   StartMore(state);
   ioc.run();
 
