@@ -56,6 +56,11 @@ STREAM_EVENTS=50
 ulimit -Hn 1048576 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+if [ "$suite_mode" = all-in-one ] && [ "$(ulimit -Hn)" -lt $((2 * HOLD_N + 1000)) ]; then
+  echo "bench: note: the open-file limit ($(ulimit -Hn)) is too low for $HOLD_N streams through one process;" >&2
+  echo "bench:       byok-relay (all in one) will fail some held streams for that reason alone" >&2
+fi
+
 suite_targets=(byok-relay byok-vaultd byok-relayd byok-gatewayd)
 if [ $build = 1 ]; then
   "$ROOT/scripts/build.sh" --target byok-bench-fake-provider byok-bench-loadgen >&2
