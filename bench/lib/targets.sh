@@ -1,0 +1,140 @@
+# Starts what bench/run.sh measures: the fake provider, the byok-relay suite, the Portkey gateway.
+# Sourced by run.sh (needs lib/procs.sh, BIN, TMP, ROOT). Each start_* fills, for its target name:
+#   TARGET_PORT[t]     where the load generator connects
+#   TARGET_PATH[t]     the chat completions path on that port
+#   TARGET_HEADERS[t]  request headers, one per line
+#   TARGET_PIDS[t]     "name=pid ..." of the processes whose CPU time and memory are reported
+
+declare -A TARGET_PORT TARGET_PATH TARGET_HEADERS TARGET_PIDS
+FAKE_PORT=""
+FAKE_PID=""
+PROVIDER_KEY="sk-bench$(openssl rand -hex 20)"
+
+start_fake_provider() {
+  start_bg fake-provider "$TMP/fake-provider.log" \
+    "$BIN/byok-bench-fake-provider" --port 0 --port-file "$TMP/fake.port" --threads 1 --key "$PROVIDER_KEY"
+  FAKE_PID=$LAST_PID
+  wait_file "$TMP/fake.port" 10 || { echo "bench: the fake provider did not start" >&2; exit 1; }
+  FAKE_PORT=$(cat "$TMP/fake.port")
+  TARGET_PORT[direct]=$FAKE_PORT
+  TARGET_PATH[direct]=/v1/chat/completions
+  TARGET_HEADERS[direct]="Authorization: Bearer $PROVIDER_KEY"
+  TARGET_PIDS[direct]=""
+}
+
+# suite_env : the environment of every suite process (secrets generated for this run only).
+suite_env() {
+  echo "ENCRYPTION_SECRET=$(openssl rand -hex 32)"
+  echo "TOKEN_HMAC_SECRET=$(openssl rand -hex 32)"
+  echo "DB_PATH=$TMP/data/relay.db"
+  echo "LOG_LEVEL=warn"
+  echo "RATE_LIMIT_GLOBAL=0"
+  echo "RATE_LIMIT_RELAY=0"
+  echo "RATE_LIMIT_REGISTER=0"
+  echo "BYOK_PROVIDER_OPENAI_BASE_URL=http://127.0.0.1:$FAKE_PORT"
+  echo "BYOK_VAULT_ADDR=127.0.0.1:$(free_port)"
+  echo "BYOK_RELAY_ADDR=127.0.0.1:$(free_port)"
+  echo "PORT=$(free_port)"
+}
+
+# start_suite MODE : MODE is "daemons" (byok-vaultd, byok-relayd, byok-gatewayd) or "all-in-one"
+# (byok-relay). Returns 1, with a message, when the suite is not built or does not come up.
+start_suite() {
+  local mode=$1 envs port pids="" name
+  mkdir -p "$TMP/data"
+  mapfile -t envs < <(suite_env)
+  port=$(printf '%s\n' "${envs[@]}" | sed -n 's/^PORT=//p')
+  if [ "$mode" = daemons ]; then
+    for name in vaultd relayd gatewayd; do
+      if [ ! -x "$BIN/byok-$name" ]; then echo "bench: $BIN/byok-$name is not built" >&2; return 1; fi
+    done
+    for name in vaultd relayd gatewayd; do
+      (cd "$TMP" && exec env "${envs[@]}" "$BIN/byok-$name") >"$TMP/$name.log" 2>&1 &
+      LAST_PID=$!
+      STARTED_PIDS+=("$LAST_PID")
+      pids+="${name%d}=$LAST_PID "
+      sleep 0.3  # the relay and gateway connect lazily, but an orderly start keeps logs readable
+    done
+  else
+    if [ ! -x "$BIN/byok-relay" ]; then echo "bench: $BIN/byok-relay is not built" >&2; return 1; fi
+    (cd "$TMP" && exec env "${envs[@]}" "$BIN/byok-relay") >"$TMP/byok-relay.log" 2>&1 &
+    LAST_PID=$!
+    STARTED_PIDS+=("$LAST_PID")
+    pids="suite=$LAST_PID "
+  fi
+  echo "bench: started byok-relay suite ($mode: ${pids% }) on 127.0.0.1:$port" >&2
+  if ! wait_healthy "http://127.0.0.1:$port/health" 30; then
+    echo "bench: the suite did not become healthy; its logs:" >&2
+    tail -n 20 "$TMP"/*d.log "$TMP"/byok-relay.log 2>/dev/null >&2 || true
+    return 1
+  fi
+  TARGET_PORT[byok]=$port
+  TARGET_PATH[byok]=/relay/openai/v1/chat/completions
+  TARGET_PIDS[byok]=${pids% }
+  register_user "$port" || return 1
+}
+
+# wait_healthy URL SECONDS : waits for a 200 from the suite's /health (vault and relay ready).
+wait_healthy() {
+  local i code
+  for i in $(seq $(($2 * 10))); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -m 1 "$1" || true)
+    [ "$code" = 200 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# register_user PORT : registers a user, stores the fake provider's key, checks one relayed request.
+register_user() {
+  local base="http://127.0.0.1:$1" token code body
+  body=$(curl -s -m 10 -X POST "$base/users" -H 'content-type: application/json' -d '{"app_id":"bench"}')
+  token=$(printf '%s' "$body" | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
+  if [ -z "$token" ]; then echo "bench: POST /users gave no token" >&2; return 1; fi
+  code=$(curl -s -o "$TMP/key.out" -w '%{http_code}' -m 10 -X POST "$base/keys/openai" \
+    -H 'content-type: application/json' -H "x-relay-token: $token" -d "{\"key\":\"$PROVIDER_KEY\"}")
+  if [ "$code" != 200 ]; then echo "bench: POST /keys/openai answered $code" >&2; return 1; fi
+  TARGET_HEADERS[byok]="x-relay-token: $token"
+  code=$(curl -s -o "$TMP/check.out" -w '%{http_code}' -m 10 -X POST "$base/relay/openai/v1/chat/completions" \
+    -H 'content-type: application/json' -H "x-relay-token: $token" -d '{"model":"bench","messages":[]}')
+  if [ "$code" != 200 ] || ! grep -q chatcmpl-bench "$TMP/check.out"; then
+    echo "bench: a relayed request answered $code, not the fake provider's completion" >&2
+    return 1
+  fi
+}
+
+# start_portkey : installs (once, into bench/.portkey, git-ignored) and starts the Portkey gateway.
+# Returns 1 with a message when it cannot.
+start_portkey() {
+  local dir="$ROOT/bench/.portkey" port
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "bench: node/npm not found: Portkey skipped" >&2
+    return 1
+  fi
+  mkdir -p "$dir"
+  if ! cmp -s "$ROOT/bench/portkey/package.json" "$dir/package.json" || [ ! -d "$dir/node_modules/@portkey-ai/gateway" ]; then
+    cp "$ROOT/bench/portkey/package.json" "$dir/package.json"
+    echo "bench: installing the Portkey gateway from npm into bench/.portkey" >&2
+    if ! (cd "$dir" && timeout 300 npm install --no-audit --no-fund --loglevel=error) >"$TMP/npm.log" 2>&1; then
+      echo "bench: npm install @portkey-ai/gateway failed: Portkey skipped" >&2
+      tail -n 5 "$TMP/npm.log" >&2
+      return 1
+    fi
+  fi
+  port=$(free_port)
+  (cd "$dir" && exec node node_modules/@portkey-ai/gateway/build/start-server.js "--port=$port" --headless) \
+    >"$TMP/portkey.log" 2>&1 &
+  LAST_PID=$!
+  STARTED_PIDS+=("$LAST_PID")
+  echo "bench: started portkey (pid $LAST_PID) on 127.0.0.1:$port" >&2
+  if ! wait_http "http://127.0.0.1:$port/" 30 "$LAST_PID"; then
+    echo "bench: the Portkey gateway did not start: Portkey skipped" >&2
+    return 1
+  fi
+  TARGET_PORT[portkey]=$port
+  TARGET_PATH[portkey]=/v1/chat/completions
+  TARGET_HEADERS[portkey]="Authorization: Bearer $PROVIDER_KEY
+x-portkey-provider: openai
+x-portkey-custom-host: http://127.0.0.1:$FAKE_PORT/v1"
+  TARGET_PIDS[portkey]="portkey=$LAST_PID"
+}

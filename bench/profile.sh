@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Profiles the suite on its hottest path: small relayed requests (or 50-event streams with --stream)
+# at a fixed concurrency, sampled with `perf record` (software cpu-clock event, so it also works where
+# hardware counters are not exposed), and prints the top symbols of each service.
+#
+#   bench/profile.sh [--stream] [--connections C] [--seconds S] [--all-in-one] [--no-build]
+#
+# Needs perf (Debian: linux-perf). Starts and stops everything itself, loopback only.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN="${BYOK_BIN_DIR:-$ROOT/build/bin}"
+here="$ROOT/bench"
+# shellcheck source=lib/procs.sh
+source "$here/lib/procs.sh"
+# shellcheck source=lib/targets.sh
+source "$here/lib/targets.sh"
+
+stream=()
+conns=16
+seconds=5
+suite_mode=daemons
+build=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --stream) stream=(--stream --events 50) ;;
+    --connections) conns=$2; shift ;;
+    --seconds) seconds=$2; shift ;;
+    --all-in-one) suite_mode=all-in-one ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "profile: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if ! command -v perf >/dev/null || ! perf record -e cpu-clock -o /dev/null true >/dev/null 2>&1; then
+  echo "profile: perf is not usable here (apt-get install linux-perf; or run the suite under" >&2
+  echo "         valgrind --tool=callgrind for an instruction-level profile)" >&2
+  exit 1
+fi
+if [ $build = 1 ]; then
+  "$ROOT/scripts/build.sh" --target byok-bench-fake-provider byok-bench-loadgen byok-relay \
+    byok-vaultd byok-relayd byok-gatewayd >&2
+fi
+
+TMP=$(mktemp -d /tmp/byok-profile.XXXXXX)
+trap 'stop_all; rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+start_fake_provider
+start_suite "$suite_mode" || { echo "profile: the suite did not start" >&2; exit 1; }
+pids=""
+for spec in ${TARGET_PIDS[byok]}; do pids+="${spec#*=},"; done
+hdrs=()
+while IFS= read -r h; do [ -n "$h" ] && hdrs+=(--header "$h"); done <<<"${TARGET_HEADERS[byok]}"
+
+perf record -e cpu-clock -F 999 -g -p "${pids%,}" -o "$TMP/perf.data" -- sleep "$((seconds + 1))" \
+  >"$TMP/perf.log" 2>&1 &
+perf_pid=$!
+STARTED_PIDS+=("$perf_pid")
+sleep 0.5
+"$BIN/byok-bench-loadgen" run --port "${TARGET_PORT[byok]}" --path "${TARGET_PATH[byok]}" "${hdrs[@]}" \
+  --connections "$conns" --warmup 0.2 --duration "$seconds" "${stream[@]}"
+wait "$perf_pid" || true
+
+for spec in ${TARGET_PIDS[byok]}; do
+  echo
+  echo "== ${spec%%=*}: top symbols (self time, cpu-clock samples)"
+  perf report -i "$TMP/perf.data" --stdio --no-children --pid "${spec#*=}" --sort dso,symbol \
+    --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+done
