@@ -42,8 +42,8 @@ done
 
 # Sizes. Full: what docs/performance.md reports. Smoke: enough to exercise every path.
 if [ $smoke = 1 ]; then
-  CONNS=(1 4 16); WARMUP=0.2; DURATION=1
-  HOLD_N=200; HOLD_EVENTS=4; HOLD_INTERVAL=500
+  CONNS=(1 4 16); WARMUP=0.1; DURATION=0.5
+  HOLD_N=200; HOLD_EVENTS=3; HOLD_INTERVAL=400
   CANCEL_N=3; CANCEL_EVENTS=30; CANCEL_INTERVAL=20
 else
   CONNS=(1 16 64); WARMUP=1; DURATION=5
