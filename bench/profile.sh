@@ -65,8 +65,11 @@ sleep 0.5
 wait "$perf_pid" || true
 
 for spec in ${TARGET_PIDS[byok]}; do
-  echo
-  echo "== ${spec%%=*}: top symbols (self time, cpu-clock samples)"
-  perf report -i "$TMP/perf.data" --stdio --no-children --pid "${spec#*=}" --sort dso,symbol \
-    --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+  for sort in dso dso,symbol; do
+    echo
+    echo "== ${spec%%=*}: self time by ${sort/,/ and } (share of this process's cpu-clock samples)"
+    perf report -i "$TMP/perf.data" --stdio --no-children --pid "${spec#*=}" --percentage relative \
+      --sort "$sort" --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 |
+      sed 's/  *$//'
+  done
 done
