@@ -47,7 +47,7 @@ if [ $smoke = 1 ]; then
   CANCEL_N=3; CANCEL_EVENTS=30; CANCEL_INTERVAL=20
 else
   CONNS=(1 16 64); WARMUP=1; DURATION=5
-  HOLD_N=10000; HOLD_EVENTS=20; HOLD_INTERVAL=1000
+  HOLD_N=10000; HOLD_EVENTS=30; HOLD_INTERVAL=1000
   CANCEL_N=20; CANCEL_EVENTS=50; CANCEL_INTERVAL=20
 fi
 STREAM_EVENTS=50
@@ -142,7 +142,7 @@ for t in "${targets[@]}"; do
   rss=()
   for spec in ${TARGET_PIDS[$t]} fake=$FAKE_PID; do rss+=(--rss "$spec"); done
   measure "$t" hold hold --connections "$HOLD_N" --events "$HOLD_EVENTS" --interval-ms "$HOLD_INTERVAL" \
-    --timeout $((HOLD_EVENTS * HOLD_INTERVAL / 1000 + 40)) "${rss[@]}"
+    --timeout $((HOLD_EVENTS * HOLD_INTERVAL / 1000 + 60)) "${rss[@]}"
 done
 for t in "${targets[@]}"; do
   measure "$t" cancel cancel --count "$CANCEL_N" --after-events 3 --events "$CANCEL_EVENTS" \
