@@ -1,0 +1,157 @@
+// byok-relay: the whole suite in one process (vault, relay and gateway, still talking gRPC over
+// loopback), for one machine. Starts with no configuration at all: without ENCRYPTION_SECRET it keeps a
+// generated secret in a 0600 file beside the database.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "apps/local_secret.h"
+#include "common/env.h"
+#include "common/logging.h"
+#include "common/shutdown.h"
+#include "common/version.h"
+#include "services/gateway/gateway_config.h"
+#include "services/gateway/gateway_server.h"
+#include "services/relay/relay_config.h"
+#include "services/relay/relay_server.h"
+#include "services/vault/vault_config.h"
+#include "services/vault/vault_server.h"
+
+extern char** environ;
+
+namespace {
+
+constexpr absl::Duration kGrace = absl::Seconds(10);
+constexpr char kDefaultDbPath[] = "./data/relay.db";
+// Inside one process the vault and relay listen on loopback ports picked at start, unless the operator
+// names them.
+constexpr char kLoopbackAnyPort[] = "127.0.0.1:0";
+
+constexpr char kHelp[] =
+    "byok-relay %s: bring-your-own-key relay for AI providers, all services in one process.\n"
+    "\n"
+    "Usage: byok-relay [--help] [--version]\n"
+    "\n"
+    "Runs the vault (encrypted key storage), the relay (provider calls) and the gateway (the REST API\n"
+    "browsers use) in one process, talking gRPC over loopback. With no configuration it serves\n"
+    "http://localhost:3000 and keeps its data in ./data.\n"
+    "\n"
+    "Environment (default in parentheses):\n"
+    "  ENCRYPTION_SECRET (generated)    64 hex characters; without it a secret is generated once and\n"
+    "                                   kept in <data folder>/encryption.secret (mode 0600)\n"
+    "  ENCRYPTION_SECRET_PREVIOUS       older secrets, comma-separated, for rotation\n"
+    "  TOKEN_HMAC_SECRET (derived)      key of the HMAC under which tokens are stored\n"
+    "  DB_PATH (./data/relay.db)        the SQLite database; its folder is the data folder\n"
+    "  TOKEN_EXPIRY_DAYS (90)           token lifetime; 0 never expires\n"
+    "  ALLOWED_MODELS (all)             models that may be used, comma-separated, * wildcards\n"
+    "  BYOK_VAULT_ADDR (loopback, any port)  the vault's listen address\n"
+    "  BYOK_RELAY_ADDR (loopback, any port)  the relay's listen address\n"
+    "  BYOK_PROVIDER_<NAME>_BASE_URL    override a provider's base URL\n"
+    "  BYOK_UPSTREAM_CA_FILE            extra CA certificates (PEM) for upstream TLS\n"
+    "  BYOK_ALLOW_PRIVATE_UPSTREAMS (0) let x-relay-base-url reach private addresses and http\n"
+    "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (120000),\n"
+    "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000)  upstream timeouts\n"
+    "%s";
+
+void PrintHelp() {
+  std::printf(kHelp, byok::kVersion, byok::gateway::GatewayConfigHelp());
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "byok-relay: %s\n", message.c_str());
+  return 2;
+}
+
+// The process environment as a map, so the generated secret can be added without touching environ.
+absl::flat_hash_map<std::string, std::string> EnvironmentMap() {
+  absl::flat_hash_map<std::string, std::string> vars;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq == nullptr) continue;
+    vars.emplace(std::string(*e, eq - *e), std::string(eq + 1));
+  }
+  return vars;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      PrintHelp();
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::printf("byok-relay %s\n", byok::kVersion);
+      return 0;
+    }
+    return Fail(absl::StrCat("unknown argument ", argv[i], " (try --help)"));
+  }
+  byok::BlockShutdownSignals();
+
+  absl::flat_hash_map<std::string, std::string> vars = EnvironmentMap();
+  byok::log::Level level = byok::log::Level::kInfo;
+  auto level_it = vars.find("LOG_LEVEL");
+  if (absl::Status s = byok::log::ParseLevel(level_it == vars.end() ? "info" : level_it->second, &level);
+      !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  byok::log::SetLevel(level);
+
+  // The gateway's settings are checked before anything is written to disk.
+  auto gateway_config = byok::gateway::LoadGatewayConfig(byok::Env(vars));
+  if (!gateway_config.ok()) return Fail(std::string(gateway_config.status().message()));
+
+  auto secret_it = vars.find("ENCRYPTION_SECRET");
+  if (secret_it == vars.end() || secret_it->second.empty()) {
+    auto db_it = vars.find("DB_PATH");
+    std::string db_path = db_it == vars.end() || db_it->second.empty() ? kDefaultDbPath : db_it->second;
+    auto secret = byok::apps::LoadOrCreateSecret(byok::apps::DataFolder(db_path));
+    if (!secret.ok()) return Fail(std::string(secret.status().message()));
+    if (secret->created) {
+      std::printf(
+          "byok-relay: no ENCRYPTION_SECRET set; generated one and saved it in %s (mode 0600).\n"
+          "            Keep that file (and back it up): stored keys cannot be decrypted without it.\n",
+          secret->path.c_str());
+    } else {
+      std::printf("byok-relay: using the ENCRYPTION_SECRET kept in %s\n", secret->path.c_str());
+    }
+    vars["ENCRYPTION_SECRET"] = std::move(secret->hex);
+  }
+  if (vars.find("BYOK_VAULT_ADDR") == vars.end()) vars["BYOK_VAULT_ADDR"] = kLoopbackAnyPort;
+  if (vars.find("BYOK_RELAY_ADDR") == vars.end()) vars["BYOK_RELAY_ADDR"] = kLoopbackAnyPort;
+  byok::Env env(vars);
+
+  auto vault_config = byok::vault::LoadVaultConfig(env);
+  if (!vault_config.ok()) return Fail(std::string(vault_config.status().message()));
+  auto relay_config = byok::relay::LoadRelayConfig(env);
+  if (!relay_config.ok()) return Fail(std::string(relay_config.status().message()));
+
+  auto vault = byok::vault::VaultServer::Start(*std::move(vault_config));
+  if (!vault.ok()) return Fail(absl::StrCat("vault: ", vault.status().message()));
+  std::string vault_target = absl::StrCat("127.0.0.1:", (*vault)->port());
+
+  relay_config->vault_address = vault_target;
+  auto relay = byok::relay::RelayServer::Start(*std::move(relay_config));
+  if (!relay.ok()) return Fail(absl::StrCat("relay: ", relay.status().message()));
+
+  gateway_config->vault_addr = vault_target;
+  gateway_config->relay_addr = absl::StrCat("127.0.0.1:", (*relay)->port());
+  auto gateway = byok::gateway::GatewayServer::Start(*std::move(gateway_config));
+  if (!gateway.ok()) return Fail(absl::StrCat("gateway: ", gateway.status().message()));
+
+  std::printf("byok-relay %s ready: http://localhost:%d\n", byok::kVersion, (*gateway)->port());
+  std::fflush(stdout);
+
+  int signal = byok::WaitForShutdownSignal();
+  byok::log::Info("byok-relay", "signal %d: shutting down", signal);
+  // Outermost first: no new requests, then the streams drain through the relay, then the vault.
+  (*gateway)->Shutdown(kGrace);
+  (*relay)->Shutdown(kGrace);
+  (*vault)->Shutdown(kGrace);
+  return 0;
+}

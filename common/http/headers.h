@@ -1,0 +1,41 @@
+// Header validation helpers: what may be copied from an untrusted request into one sent onwards.
+#ifndef BYOK_COMMON_HTTP_HEADERS_H_
+#define BYOK_COMMON_HTTP_HEADERS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace byok::http {
+
+// One HTTP header field.
+struct HeaderField {
+  std::string name;
+  std::string value;
+};
+
+// Returns true when `name` is a valid field name (an RFC 9110 token: visible ASCII without separators).
+bool IsValidHeaderName(absl::string_view name);
+
+// Returns true when `value` may be sent as a field value: no CR, LF, NUL or other control characters
+// except horizontal tab. (Leading and trailing whitespace is allowed; obs-text bytes >= 0x80 are allowed.)
+bool IsValidHeaderValue(absl::string_view value);
+
+// Compares two header names case-insensitively (ASCII).
+bool HeaderNameEquals(absl::string_view a, absl::string_view b);
+
+// Returns true for hop-by-hop headers, which are never forwarded (connection, keep-alive, te, trailer,
+// transfer-encoding, upgrade, proxy-authenticate, proxy-authorization, proxy-connection).
+bool IsHopByHopHeader(absl::string_view name);
+
+// Returns true when `name` matches `pattern` case-insensitively; a trailing '*' in `pattern` matches any
+// rest ("x-ratelimit-*").
+bool HeaderNameMatches(absl::string_view pattern, absl::string_view name);
+
+// Returns the value of the first header named `name`, or nullptr.
+const std::string* FindHeader(const std::vector<HeaderField>& headers, absl::string_view name);
+
+}  // namespace byok::http
+
+#endif  // BYOK_COMMON_HTTP_HEADERS_H_

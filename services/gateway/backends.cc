@@ -1,0 +1,126 @@
+#include "services/gateway/backends.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+
+namespace byok::gateway {
+namespace {
+
+constexpr int kMinReconnectBackoffMs = 100;
+constexpr int kMaxReconnectBackoffMs = 1000;
+constexpr int kKeepaliveTimeMs = 30000;
+constexpr int kKeepaliveTimeoutMs = 10000;
+// A stream body piece may be as large as the relay chooses; requests carry up to the body limit.
+constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kMinReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kMinReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, kMaxMessageBytes);
+  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, kMaxMessageBytes);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+void CallRegistry::Add(grpc::ClientContext* ctx) {
+  absl::MutexLock lock(&mu_);
+  calls_.insert(ctx);
+  if (cancelled_) ctx->TryCancel();
+}
+
+void CallRegistry::Remove(grpc::ClientContext* ctx) {
+  absl::MutexLock lock(&mu_);
+  calls_.erase(ctx);
+}
+
+void CallRegistry::CancelAll() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  for (grpc::ClientContext* ctx : calls_) ctx->TryCancel();
+}
+
+bool CallRegistry::WaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.empty(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+RpcError BackendChannel::MakeError(const grpc::Status& status, const grpc::ClientContext& ctx) const {
+  RpcError error;
+  error.backend = backend_;
+  error.code = status.error_code();
+  error.message = status.error_message();
+  if (error.code == grpc::StatusCode::UNAVAILABLE) {
+    // The status alone cannot say whether the service answered UNAVAILABLE (it could not reach what is
+    // behind it) or could not be reached at all. The channel's state can: a service that answered is
+    // connected. gRPC's own connect failures also say so in their message.
+    bool connected = channel_->GetState(false) == GRPC_CHANNEL_READY;
+    // Only gRPC's own wording counts: a service's message may quote a connect error of its own
+    // ("cannot connect to the provider: Connection refused").
+    bool connect_failure = absl::StartsWith(error.message, "failed to connect to all addresses") ||
+                           error.message == "Socket closed";
+    error.reached = connected && !connect_failure;
+  }
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  if (auto it = trailers.find(kErrorSourceMetadata); it != trailers.end()) {
+    error.error_source.assign(it->second.data(), it->second.size());
+  } else if (backend_ == Backend::kRelay && error.reached &&
+             error.code == grpc::StatusCode::UNAVAILABLE &&
+             absl::StrContains(absl::AsciiStrToLower(error.message), "vault")) {
+    // A relay that does not label its errors still names the vault when the vault is what failed.
+    error.error_source = "vault";
+  }
+  return error;
+}
+
+void BackendChannel::CheckHealth(absl::Duration timeout, CallRegistry* registry,
+                                 std::function<void(bool serving)> done) {
+  struct Call {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
+  };
+  auto call = std::make_shared<Call>();
+  // grpc.health.v1.HealthCheckRequest{service: ""} encodes to zero bytes.
+  grpc::Slice empty("");
+  call->request = grpc::ByteBuffer(&empty, 1);
+  call->ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  registry->Add(&call->ctx);
+  generic_.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->request,
+                     &call->response, [call, registry, done = std::move(done)](grpc::Status status) {
+                       bool serving = false;
+                       if (status.ok()) {
+                         std::vector<grpc::Slice> slices;
+                         std::string bytes;
+                         if (call->response.Dump(&slices).ok()) {
+                           for (const grpc::Slice& s : slices) {
+                             bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+                           }
+                         }
+                         // HealthCheckResponse{status: SERVING}: field 1, varint 1.
+                         serving = bytes == std::string("\x08\x01", 2);
+                       }
+                       done(serving);
+                       registry->Remove(&call->ctx);
+                     });
+}
+
+Backends::Backends(const GatewayConfig& config)
+    : vault_(Backend::kVault, MakeChannel(config.vault_addr)),
+      relay_(Backend::kRelay, MakeChannel(config.relay_addr)),
+      vault_stub_(byok::vault::v1::Vault::NewStub(vault_.channel())),
+      relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {}
+
+}  // namespace byok::gateway

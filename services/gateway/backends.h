@@ -1,0 +1,125 @@
+// The gateway's connections to the vault and the relay, and a small asynchronous unary-call helper on
+// gRPC's callback API: no gateway thread ever waits for an RPC.
+#ifndef BYOK_SERVICES_GATEWAY_BACKENDS_H_
+#define BYOK_SERVICES_GATEWAY_BACKENDS_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "byok/relay/v1/relay.grpc.pb.h"
+#include "byok/vault/v1/vault.grpc.pb.h"
+#include "services/gateway/error_mapping.h"
+#include "services/gateway/gateway_config.h"
+
+namespace byok::gateway {
+
+// Tracks every RPC in flight so shutdown can cancel them and wait for their callbacks. Thread-safe.
+class CallRegistry {
+ public:
+  // Registers `ctx`; cancels it at once when shutdown already began.
+  void Add(grpc::ClientContext* ctx);
+  // Unregisters `ctx` (its callback has finished with the connection).
+  void Remove(grpc::ClientContext* ctx);
+  // Cancels every registered call and every later one.
+  void CancelAll();
+  // Waits until no call is registered or `timeout` passes; returns true when none is left.
+  bool WaitIdle(absl::Duration timeout);
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_set<grpc::ClientContext*> calls_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// One backing service: its channel, and how to describe a failed call to it.
+class BackendChannel {
+ public:
+  BackendChannel(Backend backend, std::shared_ptr<grpc::Channel> channel)
+      : backend_(backend), channel_(std::move(channel)), generic_(channel_) {}
+
+  Backend backend() const { return backend_; }
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+
+  // Describes a failed call made with `ctx` (after it finished).
+  RpcError MakeError(const grpc::Status& status, const grpc::ClientContext& ctx) const;
+
+  // Asks the service's standard gRPC health service whether it is SERVING; `done(serving)` runs on a
+  // gRPC thread.
+  void CheckHealth(absl::Duration timeout, CallRegistry* registry,
+                   std::function<void(bool serving)> done);
+
+ private:
+  Backend backend_;
+  std::shared_ptr<grpc::Channel> channel_;
+  grpc::GenericStub generic_;
+};
+
+// The vault and relay connections with their stubs. Thread-safe.
+class Backends {
+ public:
+  // Creates (lazily connecting) channels to config.vault_addr and config.relay_addr; plaintext over the
+  // network the suite runs in, with short reconnect backoff so a restarted service is found quickly.
+  explicit Backends(const GatewayConfig& config);
+
+  BackendChannel& vault() { return vault_; }
+  BackendChannel& relay() { return relay_; }
+  byok::vault::v1::Vault::Stub& vault_stub() { return *vault_stub_; }
+  byok::relay::v1::Relay::Stub& relay_stub() { return *relay_stub_; }
+  CallRegistry& calls() { return calls_; }
+
+ private:
+  BackendChannel vault_;
+  BackendChannel relay_;
+  std::unique_ptr<byok::vault::v1::Vault::Stub> vault_stub_;
+  std::unique_ptr<byok::relay::v1::Relay::Stub> relay_stub_;
+  CallRegistry calls_;
+};
+
+// The outcome of a unary call: the response, or what went wrong.
+template <typename Resp>
+struct RpcResult {
+  std::optional<RpcError> error;
+  Resp response;
+};
+
+// Starts one unary call with a deadline. `invoke(ctx, request, response, on_done)` starts it on the
+// stub's async() interface; `done` receives the result on a gRPC callback thread and must not block.
+template <typename Req, typename Resp, typename Invoke>
+void CallUnary(BackendChannel& backend, CallRegistry& registry, absl::Duration timeout, Req request,
+               Invoke invoke, std::function<void(RpcResult<Resp>)> done) {
+  struct Call {
+    grpc::ClientContext ctx;
+    Req request;
+    Resp response;
+  };
+  auto call = std::make_shared<Call>();
+  call->request = std::move(request);
+  call->ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  registry.Add(&call->ctx);
+  invoke(&call->ctx, &call->request, &call->response,
+         [call, &backend, &registry, done = std::move(done)](grpc::Status status) {
+           RpcResult<Resp> result;
+           if (status.ok()) {
+             result.response = std::move(call->response);
+           } else {
+             result.error = backend.MakeError(status, call->ctx);
+           }
+           done(std::move(result));
+           registry.Remove(&call->ctx);
+         });
+}
+
+}  // namespace byok::gateway
+
+#endif  // BYOK_SERVICES_GATEWAY_BACKENDS_H_

@@ -1,0 +1,69 @@
+#include "services/gateway/error_mapping.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace byok::gateway {
+namespace {
+
+const char* Name(Backend backend) { return backend == Backend::kVault ? "vault" : "relay"; }
+
+bool BackingServiceDown(const RpcError& error) {
+  if (error.code != grpc::StatusCode::UNAVAILABLE) return false;
+  if (!error.reached) return true;
+  if (error.backend == Backend::kVault) return true;
+  return error.error_source == "vault";
+}
+
+std::string Message(const RpcError& error) {
+  switch (error.code) {
+    case grpc::StatusCode::UNAVAILABLE:
+      if (!error.reached) return absl::StrCat(Name(error.backend), " unavailable");
+      if (BackingServiceDown(error)) return "vault unavailable";
+      return error.message.empty() ? "provider unreachable" : error.message;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      if (error.backend == Backend::kVault) return "vault did not answer in time";
+      return error.message.empty() ? "provider timed out" : error.message;
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+      // May carry a transport's debug text; say only where it happened.
+      return absl::StrCat("internal error in the ", Name(error.backend));
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return absl::StrCat("the ", Name(error.backend), " does not support this request");
+    default:
+      if (!error.message.empty()) return error.message;
+      return absl::StatusCodeToString(static_cast<absl::StatusCode>(error.code));
+  }
+}
+
+}  // namespace
+
+int HttpStatusForRpcError(const RpcError& error) {
+  switch (error.code) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return BackingServiceDown(error) ? 503 : 502;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return error.backend == Backend::kVault ? 503 : 504;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return 400;
+    case grpc::StatusCode::ABORTED:
+      return error.backend == Backend::kRelay ? 502 : 409;
+    default:
+      return HttpStatusFromCode(static_cast<absl::StatusCode>(error.code));
+  }
+}
+
+HttpResponse ResponseForRpcError(const RpcError& error) {
+  return JsonError(HttpStatusForRpcError(error), Message(error));
+}
+
+std::string SseErrorEvent(const RpcError& error) {
+  nlohmann::json data = {{"error", Message(error)}};
+  return absl::StrCat("event: error\ndata: ",
+                      data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "\n\n");
+}
+
+}  // namespace byok::gateway

@@ -1,0 +1,51 @@
+// The one place where a failed vault or relay RPC becomes an HTTP status and a JSON error body.
+#ifndef BYOK_SERVICES_GATEWAY_ERROR_MAPPING_H_
+#define BYOK_SERVICES_GATEWAY_ERROR_MAPPING_H_
+
+#include <string>
+
+#include <grpcpp/support/status_code_enum.h>
+
+#include "services/gateway/http_types.h"
+
+namespace byok::gateway {
+
+// Which backing service an RPC went to.
+enum class Backend { kVault, kRelay };
+
+// Trailing-metadata key a relay may set on UNAVAILABLE to say what could not be reached: "vault" or
+// "upstream" (the provider).
+inline constexpr char kErrorSourceMetadata[] = "byok-error-source";
+
+// Everything known about a failed RPC.
+struct RpcError {
+  Backend backend = Backend::kVault;
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  // The status message (the services promise it holds no secret).
+  std::string message;
+  // False when the service itself could not be reached (no connection: it is down or not started).
+  bool reached = true;
+  // The relay's kErrorSourceMetadata value, when it sent one.
+  std::string error_source;
+};
+
+// Returns the HTTP status for `error`:
+//   UNAVAILABLE: 503 when the vault or the relay is down, or the relay says the vault is; 502 when the
+//     relay is up and the provider could not be reached.
+//   DEADLINE_EXCEEDED: 504 from the relay (provider timeout); 503 from the vault (too slow to serve).
+//   UNAUTHENTICATED 401, INVALID_ARGUMENT 400, FAILED_PRECONDITION (no key stored) 400,
+//   PERMISSION_DENIED 403, NOT_FOUND 404, ABORTED from the relay (stream broke) 502, the rest per
+//   HttpStatusFromCode (internal errors 500).
+int HttpStatusForRpcError(const RpcError& error);
+
+// Returns the JSON error response for `error`; internal details (addresses, debug strings) never reach
+// the browser.
+HttpResponse ResponseForRpcError(const RpcError& error);
+
+// Returns the text of an SSE error event for a failure after a stream started:
+// "event: error\ndata: {\"error\":\"…\"}\n\n".
+std::string SseErrorEvent(const RpcError& error);
+
+}  // namespace byok::gateway
+
+#endif  // BYOK_SERVICES_GATEWAY_ERROR_MAPPING_H_

@@ -1,0 +1,129 @@
+#include "services/gateway/gateway_config.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace byok::gateway {
+namespace {
+
+constexpr int64_t kMaxRate = 1000000000;
+constexpr int64_t kMaxMs = 24LL * 3600 * 1000;
+
+absl::StatusOr<absl::Duration> GetMillis(const Env& env, const char* name, absl::Duration fallback,
+                                         int64_t min_ms) {
+  BYOK_ASSIGN_OR_RETURN(int64_t ms,
+                        env.GetInt(name, absl::ToInt64Milliseconds(fallback), min_ms, kMaxMs));
+  return absl::Milliseconds(ms);
+}
+
+// host:port with a non-empty host and a port in 1..65535 (a bracketed IPv6 host is fine).
+absl::Status CheckTarget(const char* name, const std::string& target, const char* example) {
+  size_t colon = target.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(target).substr(colon + 1), &port) || port < 1 ||
+      port > 65535) {
+    // gRPC also accepts URI targets such as unix:/path or dns:///host:port.
+    if (absl::StrContains(target, ":/")) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " must be host:port (for example ", example, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
+  GatewayConfig c;
+  c.host = env.GetString("BYOK_GATEWAY_HOST", c.host);
+  BYOK_ASSIGN_OR_RETURN(int64_t port, env.GetInt("PORT", c.port, 0, 65535));
+  c.port = static_cast<int>(port);
+  BYOK_ASSIGN_OR_RETURN(int64_t threads, env.GetInt("BYOK_GATEWAY_THREADS", c.threads, 1, 256));
+  c.threads = static_cast<int>(threads);
+  c.vault_addr = env.GetString("BYOK_VAULT_ADDR", c.vault_addr);
+  c.relay_addr = env.GetString("BYOK_RELAY_ADDR", c.relay_addr);
+  BYOK_RETURN_IF_ERROR(CheckTarget("BYOK_VAULT_ADDR", c.vault_addr, "127.0.0.1:50051"));
+  BYOK_RETURN_IF_ERROR(CheckTarget("BYOK_RELAY_ADDR", c.relay_addr, "127.0.0.1:50052"));
+
+  c.allowed_origins = env.GetString("ALLOWED_ORIGINS", "*");
+  BYOK_ASSIGN_OR_RETURN(c.cors, CorsPolicy::Parse(c.allowed_origins));
+
+  BYOK_ASSIGN_OR_RETURN(int64_t body_limit,
+                        env.GetInt("REQUEST_BODY_LIMIT_BYTES", static_cast<int64_t>(c.body_limit_bytes),
+                                   1, int64_t{1} << 30));
+  c.body_limit_bytes = static_cast<uint64_t>(body_limit);
+  BYOK_ASSIGN_OR_RETURN(int64_t header_limit,
+                        env.GetInt("BYOK_HTTP_HEADER_LIMIT_BYTES", c.header_limit_bytes, 1024,
+                                   1024 * 1024));
+  c.header_limit_bytes = static_cast<uint32_t>(header_limit);
+
+  if (std::optional<std::string> secret = env.Get("APP_SECRET"); secret.has_value()) {
+    if (secret->size() < 8) {
+      return absl::InvalidArgumentError("APP_SECRET must be at least 8 characters when set");
+    }
+    c.app_secret = std::move(secret);
+  }
+
+  BYOK_ASSIGN_OR_RETURN(c.rate_limit_global,
+                        env.GetInt("RATE_LIMIT_GLOBAL", c.rate_limit_global, 0, kMaxRate));
+  BYOK_ASSIGN_OR_RETURN(c.rate_limit_relay,
+                        env.GetInt("RATE_LIMIT_RELAY", c.rate_limit_relay, 0, kMaxRate));
+  BYOK_ASSIGN_OR_RETURN(c.rate_limit_register,
+                        env.GetInt("RATE_LIMIT_REGISTER", c.rate_limit_register, 0, kMaxRate));
+
+  // The original (Express) also took true/false here; true meant one hop.
+  std::string trust = absl::AsciiStrToLower(env.GetString("TRUST_PROXY", "0"));
+  if (trust == "true") {
+    c.trust_proxy = 1;
+  } else if (trust == "false") {
+    c.trust_proxy = 0;
+  } else {
+    BYOK_ASSIGN_OR_RETURN(int64_t hops, env.GetInt("TRUST_PROXY", 0, 0, 32));
+    c.trust_proxy = static_cast<int>(hops);
+  }
+
+  BYOK_ASSIGN_OR_RETURN(c.header_timeout,
+                        GetMillis(env, "BYOK_HTTP_HEADER_TIMEOUT_MS", c.header_timeout, 10));
+  BYOK_ASSIGN_OR_RETURN(c.body_timeout,
+                        GetMillis(env, "BYOK_HTTP_BODY_TIMEOUT_MS", c.body_timeout, 10));
+  BYOK_ASSIGN_OR_RETURN(c.idle_timeout,
+                        GetMillis(env, "BYOK_HTTP_IDLE_TIMEOUT_MS", c.idle_timeout, 10));
+  BYOK_ASSIGN_OR_RETURN(c.write_timeout,
+                        GetMillis(env, "BYOK_HTTP_WRITE_TIMEOUT_MS", c.write_timeout, 10));
+  BYOK_ASSIGN_OR_RETURN(c.rpc_timeout,
+                        GetMillis(env, "BYOK_GATEWAY_RPC_TIMEOUT_MS", c.rpc_timeout, 10));
+  BYOK_ASSIGN_OR_RETURN(c.check_key_timeout, GetMillis(env, "BYOK_GATEWAY_CHECK_KEY_TIMEOUT_MS",
+                                                       c.check_key_timeout, 10));
+  BYOK_ASSIGN_OR_RETURN(c.health_timeout,
+                        GetMillis(env, "BYOK_HEALTH_TIMEOUT_MS", c.health_timeout, 10));
+  return c;
+}
+
+const char* GatewayConfigHelp() {
+  return "  PORT (3000)                      HTTP port of the REST API\n"
+         "  BYOK_GATEWAY_HOST (0.0.0.0)      address the REST API listens on\n"
+         "  BYOK_GATEWAY_THREADS (2)         threads serving HTTP\n"
+         "  BYOK_VAULT_ADDR (127.0.0.1:50051) the vault's gRPC address\n"
+         "  BYOK_RELAY_ADDR (127.0.0.1:50052) the relay's gRPC address\n"
+         "  ALLOWED_ORIGINS (*)              CORS origins, comma-separated\n"
+         "  APP_SECRET (unset)               Bearer secret for POST /users and GET /stats/{app_id}\n"
+         "  REQUEST_BODY_LIMIT_BYTES (10485760) largest request body (413 above it)\n"
+         "  RATE_LIMIT_GLOBAL (100)          requests per minute per client address; 0 off\n"
+         "  RATE_LIMIT_RELAY (20)            relayed requests per minute per token; 0 off\n"
+         "  RATE_LIMIT_REGISTER (10)         registrations per hour per client address; 0 off\n"
+         "  TRUST_PROXY (0)                  proxy hops whose X-Forwarded-For is believed\n"
+         "  BYOK_HTTP_HEADER_LIMIT_BYTES (16384) largest request head (431 above it)\n"
+         "  BYOK_HTTP_HEADER_TIMEOUT_MS (10000) time allowed for a request head to arrive\n"
+         "  BYOK_HTTP_BODY_TIMEOUT_MS (60000) time allowed for a request body to arrive\n"
+         "  BYOK_HTTP_IDLE_TIMEOUT_MS (30000) idle keep-alive connections are closed after this\n"
+         "  BYOK_HTTP_WRITE_TIMEOUT_MS (60000) a client that reads nothing for this long is dropped\n"
+         "  BYOK_GATEWAY_RPC_TIMEOUT_MS (10000) deadline of vault and relay calls\n"
+         "  BYOK_GATEWAY_CHECK_KEY_TIMEOUT_MS (30000) deadline of a key check at the provider\n"
+         "  BYOK_HEALTH_TIMEOUT_MS (1000)    deadline of each readiness probe in /health\n"
+         "  LOG_LEVEL (info)                 debug, info, warn, error, off\n";
+}
+
+}  // namespace byok::gateway

@@ -1,0 +1,68 @@
+// The gateway's configuration, read from the environment and validated as a whole at start-up.
+#ifndef BYOK_SERVICES_GATEWAY_GATEWAY_CONFIG_H_
+#define BYOK_SERVICES_GATEWAY_GATEWAY_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+#include "common/env.h"
+#include "services/gateway/cors.h"
+
+namespace byok::gateway {
+
+// Everything the gateway needs to start. Plain data; copyable.
+struct GatewayConfig {
+  // Listen address and port (PORT; 0 picks a free port, for tests).
+  std::string host = "0.0.0.0";
+  int port = 3000;
+  // Threads running the HTTP side (BYOK_GATEWAY_THREADS).
+  int threads = 2;
+  // gRPC targets (BYOK_VAULT_ADDR, BYOK_RELAY_ADDR).
+  std::string vault_addr = "127.0.0.1:50051";
+  std::string relay_addr = "127.0.0.1:50052";
+  // CORS (ALLOWED_ORIGINS, as written and parsed).
+  std::string allowed_origins = "*";
+  CorsPolicy cors = *CorsPolicy::Parse("*");
+  // REQUEST_BODY_LIMIT_BYTES.
+  uint64_t body_limit_bytes = 10 * 1024 * 1024;
+  // Largest request head (request line and headers).
+  uint32_t header_limit_bytes = 16 * 1024;
+  // APP_SECRET; unset means POST /users is open and GET /stats/{app_id} is refused.
+  std::optional<std::string> app_secret;
+  // Requests per window; 0 is off.
+  int64_t rate_limit_global = 100;    // per minute per client address
+  int64_t rate_limit_relay = 20;      // per minute per token
+  int64_t rate_limit_register = 10;   // per hour per client address
+  // TRUST_PROXY: proxy hops whose X-Forwarded-For is believed.
+  int trust_proxy = 0;
+  // A request head must arrive within this time (BYOK_HTTP_HEADER_TIMEOUT_MS).
+  absl::Duration header_timeout = absl::Seconds(10);
+  // A request body must arrive within this time (BYOK_HTTP_BODY_TIMEOUT_MS).
+  absl::Duration body_timeout = absl::Seconds(60);
+  // An idle keep-alive connection is closed after this (BYOK_HTTP_IDLE_TIMEOUT_MS).
+  absl::Duration idle_timeout = absl::Seconds(30);
+  // Writing one piece of a response may take this long before the client is given up on
+  // (BYOK_HTTP_WRITE_TIMEOUT_MS).
+  absl::Duration write_timeout = absl::Seconds(60);
+  // Deadline of unary vault and relay calls (BYOK_GATEWAY_RPC_TIMEOUT_MS); key checks ask a provider
+  // and get BYOK_GATEWAY_CHECK_KEY_TIMEOUT_MS.
+  absl::Duration rpc_timeout = absl::Seconds(10);
+  absl::Duration check_key_timeout = absl::Seconds(30);
+  // Deadline of each readiness probe in /health (BYOK_HEALTH_TIMEOUT_MS).
+  absl::Duration health_timeout = absl::Seconds(1);
+};
+
+// Reads and validates the gateway's variables from `env`. A bad value is an error naming the variable
+// (never echoing a secret).
+absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env);
+
+// One line per variable, `NAME (default): meaning`, for --help.
+const char* GatewayConfigHelp();
+
+}  // namespace byok::gateway
+
+#endif  // BYOK_SERVICES_GATEWAY_GATEWAY_CONFIG_H_

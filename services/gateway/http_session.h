@@ -1,0 +1,132 @@
+// One browser connection (internal to the HTTP server): reads requests with limits and timeouts on every
+// step, hands them to the Api, writes whole or chunked responses, and notices a client that leaves while
+// a response streams.
+#ifndef BYOK_SERVICES_GATEWAY_HTTP_SESSION_H_
+#define BYOK_SERVICES_GATEWAY_HTTP_SESSION_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "services/gateway/api.h"
+#include "services/gateway/gateway_config.h"
+#include "services/gateway/http_types.h"
+
+namespace byok::gateway {
+
+// What every session of one server shares. Outlives the sessions' I/O (the server stops its threads
+// before destroying it).
+struct ServerState {
+  ServerState(const GatewayConfig& c, Api& a) : config(c), api(a) {}
+  const GatewayConfig& config;
+  Api& api;
+  // Requests being answered (for graceful shutdown).
+  std::atomic<int64_t> active_requests{0};
+};
+
+// One connection. Lives as long as a completion handler or a ResponseWriter refers to it. All members
+// are touched only on the connection's strand.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket&& socket, ServerState& state);
+  ~HttpSession();
+
+  // Starts reading the first request.
+  void Run();
+
+  // The ResponseWriter calls, on the strand; `id` names the request they answer, so a late call for a
+  // finished request is ignored.
+  void AddHeaders(uint64_t id, HeaderList headers);
+  void DoSend(uint64_t id, HttpResponse response);
+  void DoStartStream(uint64_t id, int status, HeaderList headers, std::function<void(bool)> done);
+  void DoWriteChunk(uint64_t id, std::string data, std::function<void(bool)> done);
+  void DoFinishStream(uint64_t id, std::string tail);
+  void DoAbortStream(uint64_t id);
+  void SetClientGone(uint64_t id, std::function<void()> cancel);
+
+  // Returns the strand executor (for posting onto it).
+  boost::beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
+
+ private:
+  void DoRead();
+  void OnReadHeader(boost::beast::error_code ec, std::size_t bytes);
+  void DoReadBody();
+  void OnReadBody(boost::beast::error_code ec, std::size_t bytes);
+  void Dispatch();
+  // Answers a request that could not be read (400, 413, 431) and closes after draining a little.
+  void Refuse(int status, const std::string& message);
+  void OnWrite(bool close, boost::beast::error_code ec, std::size_t bytes);
+  void DoWatch();
+  void OnWatch(boost::beast::error_code ec, std::size_t bytes);
+  void ClientGone();
+  // Reads the next request on a kept-alive connection once a streamed response ended.
+  void ResumeAfterStream();
+  void EndRequest();
+  void DoClose();
+  void DoDrain();
+  void OnDrain(boost::beast::error_code ec, std::size_t bytes);
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  ServerState& state_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+
+  bool first_request_ = true;
+  uint64_t request_id_ = 0;
+  bool in_request_ = false;   // a request was dispatched and is not answered yet
+  bool responded_ = false;    // Send or StartStream happened for the current request
+  bool close_after_ = false;  // the connection ends after this response
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  HeaderList extra_headers_;
+
+  std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> response_;
+  std::optional<boost::beast::http::response<boost::beast::http::empty_body>> stream_head_;
+  std::optional<boost::beast::http::response_serializer<boost::beast::http::empty_body>>
+      stream_serializer_;
+  std::string chunk_;
+  bool streaming_ = false;
+  bool client_gone_ = false;
+  bool watching_ = false;            // a watch read is pending
+  bool resume_after_watch_ = false;  // read the next request when it completes
+  std::function<void()> on_client_gone_;
+  std::array<char, 512> scratch_{};
+  std::size_t drained_ = 0;
+  std::chrono::steady_clock::time_point drain_deadline_;
+};
+
+// The ResponseWriter handed to the Api for one request: posts each call onto the session's strand.
+class SessionWriter : public ResponseWriter {
+ public:
+  SessionWriter(std::shared_ptr<HttpSession> session, uint64_t id)
+      : session_(std::move(session)), id_(id) {}
+
+  void AddHeaders(HeaderList headers) override;
+  void Send(HttpResponse response) override;
+  void StartStream(int status, HeaderList headers, std::function<void(bool ok)> done) override;
+  void WriteChunk(std::string data, std::function<void(bool ok)> done) override;
+  void FinishStream(std::string tail) override;
+  void AbortStream() override;
+  void OnClientGone(std::function<void()> cancel) override;
+
+ private:
+  std::shared_ptr<HttpSession> session_;
+  uint64_t id_;
+};
+
+}  // namespace byok::gateway
+
+#endif  // BYOK_SERVICES_GATEWAY_HTTP_SESSION_H_

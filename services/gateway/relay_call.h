@@ -1,0 +1,30 @@
+// One streamed Relay RPC bridged to a browser response: each piece the relay sends is written to the
+// browser as it arrives, the next piece is asked for only once the previous one is on the wire
+// (backpressure), and a browser that leaves cancels the RPC at once.
+#ifndef BYOK_SERVICES_GATEWAY_RELAY_CALL_H_
+#define BYOK_SERVICES_GATEWAY_RELAY_CALL_H_
+
+#include <memory>
+
+#include "byok/relay/v1/relay.pb.h"
+#include "services/gateway/backends.h"
+#include "services/gateway/http_types.h"
+
+namespace byok::gateway {
+
+// Starts the Relay RPC for `request` and streams its answer to `writer`. `extra_headers` are added to
+// the streamed response (CORS, rate limit). Returns at once; the call owns itself until it finished.
+void StartRelayCall(Backends& backends, byok::relay::v1::RelayRequest request,
+                    std::shared_ptr<ResponseWriter> writer);
+
+// Returns true when a provider response header may be passed to the browser (hop-by-hop headers, CORS
+// grants and cookies of the provider are dropped; the gateway sets its own).
+bool PassResponseHeader(absl::string_view lower_name);
+
+// Returns true when a browser request header may be offered to the relay (which applies the provider's
+// own allowlist on top): never the gateway's credentials, cookies or hop-by-hop headers.
+bool PassRequestHeader(absl::string_view lower_name);
+
+}  // namespace byok::gateway
+
+#endif  // BYOK_SERVICES_GATEWAY_RELAY_CALL_H_

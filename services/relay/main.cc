@@ -1,0 +1,82 @@
+// byok-relayd: the relay as its own daemon (provider requests with the user's key injected, streamed
+// back) on BYOK_RELAY_ADDR.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "common/env.h"
+#include "common/logging.h"
+#include "common/shutdown.h"
+#include "common/version.h"
+#include "services/relay/relay_config.h"
+#include "services/relay/relay_server.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: byok-relayd [--help] [--version]\n"
+    "\n"
+    "Serves the byok-relay relay (gRPC byok.relay.v1.Relay and grpc.health.v1.Health): sends each\n"
+    "request to its AI provider with the user's key (from the vault) and streams the answer back.\n"
+    "Configuration comes from the environment:\n"
+    "  BYOK_RELAY_ADDR                   listen address (default 127.0.0.1:50052)\n"
+    "  BYOK_VAULT_ADDR                   the vault (default 127.0.0.1:50051)\n"
+    "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS  resolve + connect + TLS handshake (default 10000)\n"
+    "  BYOK_UPSTREAM_HEADERS_TIMEOUT_MS  until the provider's response headers (default 120000)\n"
+    "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS     longest gap between body pieces (default 120000)\n"
+    "  BYOK_UPSTREAM_CA_FILE             extra trusted CA certificates, PEM (default: none)\n"
+    "  BYOK_PROVIDER_<NAME>_BASE_URL     override a provider's base URL (egress proxy, tests)\n"
+    "  BYOK_ALLOW_PRIVATE_UPSTREAMS      let x-relay-base-url reach private addresses and http (0)\n"
+    "  ALLOWED_MODELS                    comma list of allowed models, '*' wildcards (default: all)\n"
+    "  LOG_LEVEL                         debug, info, warn, error or off (default info)\n";
+
+constexpr int kExitConfig = 2;
+constexpr int kExitStart = 1;
+// Running streams get this long to finish after SIGTERM before they are cancelled.
+constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  byok::BlockShutdownSignals();
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::printf("byok-relayd (%s) %s\n", byok::kProductName, byok::kVersion);
+      return 0;
+    }
+    std::fprintf(stderr, "byok-relayd: unknown argument (try --help)\n");
+    return kExitConfig;
+  }
+
+  absl::StatusOr<byok::relay::RelayConfig> config = byok::relay::LoadRelayConfig(byok::Env());
+  if (!config.ok()) {
+    std::fprintf(stderr, "byok-relayd: configuration error: %s\n",
+                 std::string(config.status().message()).c_str());
+    return kExitConfig;
+  }
+  byok::log::SetLevel(config->log_level);
+
+  absl::StatusOr<std::unique_ptr<byok::relay::RelayServer>> server =
+      byok::relay::RelayServer::Start(*std::move(config));
+  if (!server.ok()) {
+    if (server.status().code() == absl::StatusCode::kInvalidArgument) {
+      std::fprintf(stderr, "byok-relayd: configuration error: %s\n",
+                   std::string(server.status().message()).c_str());
+      return kExitConfig;
+    }
+    byok::log::Error("relayd", "cannot start: %s", server.status().ToString());
+    return kExitStart;
+  }
+  byok::log::Info("relayd", "byok-relayd %s listening on port %d", byok::kVersion,
+                  (*server)->port());
+
+  const int signal = byok::WaitForShutdownSignal();
+  byok::log::Info("relayd", "signal %d: shutting down", signal);
+  (*server)->Shutdown(kShutdownGrace);
+  byok::log::Info("relayd", "stopped");
+  return 0;
+}

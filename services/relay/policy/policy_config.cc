@@ -1,0 +1,32 @@
+#include "services/relay/policy/policy_config.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/relay/policy/provider_table.h"
+
+namespace byok::relay {
+
+absl::StatusOr<PolicyConfig> PolicyConfig::Load(const Env& env) {
+  PolicyConfig config;
+  absl::StatusOr<ModelAllowlist> allowed = ModelAllowlist::Parse(env.GetString("ALLOWED_MODELS", ""));
+  if (!allowed.ok()) return allowed.status();
+  config.allowed_models = *std::move(allowed);
+
+  for (const ProviderSpec& provider : Providers()) {
+    std::string name = BaseUrlEnvName(provider.name);
+    std::optional<std::string> value = env.Get(name);
+    if (!value.has_value()) continue;
+    // The message names the variable and the problem, not the value (it could hold a secret).
+    absl::StatusOr<http::BaseUrl> url = http::ParseBaseUrl(*value);
+    if (!url.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": ", url.status().message()));
+    }
+    config.base_url_overrides.emplace(provider.name, *std::move(url));
+  }
+
+  absl::StatusOr<bool> allow_private = env.GetBool("BYOK_ALLOW_PRIVATE_UPSTREAMS", false);
+  if (!allow_private.ok()) return allow_private.status();
+  config.allow_private_upstreams = *allow_private;
+  return config;
+}
+
+}  // namespace byok::relay

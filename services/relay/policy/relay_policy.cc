@@ -1,0 +1,92 @@
+#include "services/relay/policy/relay_policy.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace byok::relay {
+
+absl::StatusOr<RelayPolicy> RelayPolicy::FromEnv(const Env& env) {
+  absl::StatusOr<PolicyConfig> config = PolicyConfig::Load(env);
+  if (!config.ok()) return config.status();
+  return RelayPolicy(*std::move(config));
+}
+
+absl::StatusOr<const ProviderSpec*> RelayPolicy::FindProvider(absl::string_view name) const {
+  const ProviderSpec* provider = relay::FindProvider(name);
+  if (provider == nullptr) return absl::NotFoundError("unknown provider");
+  return provider;
+}
+
+absl::StatusOr<ResolvedBaseUrl> RelayPolicy::ResolveBaseUrl(const ProviderSpec& provider,
+                                                            absl::string_view client_base_url,
+                                                            absl::string_view bound_base_url) const {
+  auto override_it = config_.base_url_overrides.find(provider.name);
+  if (provider.base_url_from_request) {
+    absl::string_view chosen = !bound_base_url.empty() ? bound_base_url : client_base_url;
+    if (!chosen.empty()) {
+      absl::StatusOr<http::BaseUrl> url = CheckClientBaseUrl(chosen, config_.allow_private_upstreams);
+      if (!url.ok()) return url.status();
+      return ResolvedBaseUrl{*std::move(url), !config_.allow_private_upstreams};
+    }
+    if (override_it != config_.base_url_overrides.end()) return ResolvedBaseUrl{override_it->second, false};
+    return absl::InvalidArgumentError(
+        absl::StrCat(provider.name, " needs a base URL: send x-relay-base-url"));
+  }
+  if (override_it != config_.base_url_overrides.end()) return ResolvedBaseUrl{override_it->second, false};
+  absl::StatusOr<http::BaseUrl> url = http::ParseBaseUrl(provider.default_base_url);
+  if (!url.ok()) return absl::InternalError(absl::StrCat("bad built-in base URL for ", provider.name));
+  return ResolvedBaseUrl{*std::move(url), false};
+}
+
+absl::StatusOr<PreparedRequest> RelayPolicy::Prepare(absl::string_view provider_name, ClientRequest request,
+                                                     absl::string_view key,
+                                                     absl::string_view client_base_url,
+                                                     absl::string_view bound_base_url) const {
+  absl::StatusOr<const ProviderSpec*> provider = FindProvider(provider_name);
+  if (!provider.ok()) return provider.status();
+  absl::StatusOr<ResolvedBaseUrl> base = ResolveBaseUrl(**provider, client_base_url, bound_base_url);
+  if (!base.ok()) return base.status();
+  return PrepareRequest(**provider, *base, std::move(request), key, config_.allowed_models);
+}
+
+absl::StatusOr<PreparedRequest> RelayPolicy::PrepareKeyCheck(absl::string_view provider_name,
+                                                             absl::string_view key,
+                                                             absl::string_view client_base_url) const {
+  absl::StatusOr<const ProviderSpec*> provider = FindProvider(provider_name);
+  if (!provider.ok()) return provider.status();
+  const ProviderSpec& spec = **provider;
+  absl::StatusOr<ResolvedBaseUrl> base;
+  if (!spec.key_check_base_url.empty() && !config_.base_url_overrides.contains(spec.name)) {
+    absl::StatusOr<http::BaseUrl> url = http::ParseBaseUrl(spec.key_check_base_url);
+    if (!url.ok()) return absl::InternalError(absl::StrCat("bad built-in key-check URL for ", spec.name));
+    base = ResolvedBaseUrl{*std::move(url), false};
+  } else {
+    base = ResolveBaseUrl(spec, client_base_url, "");
+  }
+  if (!base.ok()) return base.status();
+  return PrepareKeyCheckRequest(spec, *base, key);
+}
+
+absl::StatusOr<ResolvedRoute> RelayPolicy::ResolveRoute(absl::string_view body) const {
+  return relay::ResolveRoute(body, config_.allowed_models);
+}
+
+RoutesDescription RelayPolicy::DescribeRoutes() const {
+  RoutesDescription d;
+  for (const ProviderSpec& p : Providers()) {
+    RoutesDescription::Provider info;
+    info.name = p.name;
+    auto it = config_.base_url_overrides.find(p.name);
+    if (it != config_.base_url_overrides.end()) {
+      info.base_url = it->second.ToString();
+    } else {
+      info.base_url = p.default_base_url;
+    }
+    info.allowed_paths = p.allowed_paths;
+    d.providers.push_back(std::move(info));
+  }
+  d.routes = ModelRouteRules();
+  d.allowed_models = config_.allowed_models.patterns();
+  return d;
+}
+
+}  // namespace byok::relay

@@ -1,0 +1,74 @@
+// The relay's decisions in one object: the I/O layer (reactors, upstream client) calls this and does
+// only I/O. Immutable after construction; every method is const and thread-safe.
+#ifndef BYOK_SERVICES_RELAY_POLICY_RELAY_POLICY_H_
+#define BYOK_SERVICES_RELAY_POLICY_RELAY_POLICY_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/env.h"
+#include "services/relay/policy/policy_config.h"
+#include "services/relay/policy/prepared_request.h"
+#include "services/relay/policy/provider_table.h"
+#include "services/relay/policy/routing.h"
+#include "services/relay/policy/ssrf_guard.h"
+
+namespace byok::relay {
+
+// What DescribeRoutes shows.
+struct RoutesDescription {
+  struct Provider {
+    std::string name;
+    // Effective base URL ("" for openai-compatible without an operator override).
+    std::string base_url;
+    std::vector<std::string> allowed_paths;
+  };
+  std::vector<Provider> providers;
+  std::vector<ModelRouteRule> routes;
+  std::vector<std::string> allowed_models;
+};
+
+class RelayPolicy {
+ public:
+  // Loads the configuration from `env` (see PolicyConfig::Load).
+  static absl::StatusOr<RelayPolicy> FromEnv(const Env& env);
+  explicit RelayPolicy(PolicyConfig config) : config_(std::move(config)) {}
+
+  const PolicyConfig& config() const { return config_; }
+
+  // Returns the provider's row, or NotFound ("unknown provider").
+  absl::StatusOr<const ProviderSpec*> FindProvider(absl::string_view name) const;
+
+  // Chooses where a request for `provider` goes. For openai-compatible: `bound_base_url` (the key's
+  // binding) when set, else `client_base_url` (x-relay-base-url), else the operator override; the first
+  // two are SSRF-checked (CheckClientBaseUrl, then check_addresses unless private upstreams are
+  // allowed). Other providers: the operator override, else the default; `client_base_url` is ignored.
+  // InvalidArgument when openai-compatible has no base URL at all.
+  absl::StatusOr<ResolvedBaseUrl> ResolveBaseUrl(const ProviderSpec& provider,
+                                                 absl::string_view client_base_url,
+                                                 absl::string_view bound_base_url) const;
+
+  // FindProvider + ResolveBaseUrl + PrepareRequest with the configured allowlist.
+  absl::StatusOr<PreparedRequest> Prepare(absl::string_view provider, ClientRequest request,
+                                          absl::string_view key, absl::string_view client_base_url,
+                                          absl::string_view bound_base_url) const;
+
+  // FindProvider + ResolveBaseUrl + PrepareKeyCheckRequest.
+  absl::StatusOr<PreparedRequest> PrepareKeyCheck(absl::string_view provider, absl::string_view key,
+                                                  absl::string_view client_base_url) const;
+
+  // ResolveRoute with the configured allowlist.
+  absl::StatusOr<ResolvedRoute> ResolveRoute(absl::string_view body) const;
+
+  // Returns the providers (with effective base URLs), routing rules and allowlist.
+  RoutesDescription DescribeRoutes() const;
+
+ private:
+  PolicyConfig config_;
+};
+
+}  // namespace byok::relay
+
+#endif  // BYOK_SERVICES_RELAY_POLICY_RELAY_POLICY_H_

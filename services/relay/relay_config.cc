@@ -1,0 +1,46 @@
+#include "services/relay/relay_config.h"
+
+#include <cstdint>
+#include <fstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace byok::relay {
+namespace {
+
+constexpr int64_t kMaxTimeoutMs = 24 * 60 * 60 * 1000;
+
+absl::StatusOr<absl::Duration> TimeoutMs(const Env& env, absl::string_view name,
+                                         int64_t fallback_ms) {
+  BYOK_ASSIGN_OR_RETURN(int64_t ms, env.GetInt(name, fallback_ms, 1, kMaxTimeoutMs));
+  return absl::Milliseconds(ms);
+}
+
+}  // namespace
+
+absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
+  RelayConfig config;
+  if (std::optional<std::string> level = env.Get("LOG_LEVEL"); level.has_value()) {
+    BYOK_RETURN_IF_ERROR(log::ParseLevel(*level, &config.log_level));
+  }
+  config.listen_address = env.GetString("BYOK_RELAY_ADDR", config.listen_address);
+  config.vault_address = env.GetString("BYOK_VAULT_ADDR", config.vault_address);
+  BYOK_ASSIGN_OR_RETURN(config.upstream.connect_timeout,
+                        TimeoutMs(env, "BYOK_UPSTREAM_CONNECT_TIMEOUT_MS", 10'000));
+  BYOK_ASSIGN_OR_RETURN(config.upstream.headers_timeout,
+                        TimeoutMs(env, "BYOK_UPSTREAM_HEADERS_TIMEOUT_MS", 120'000));
+  BYOK_ASSIGN_OR_RETURN(config.upstream.idle_timeout,
+                        TimeoutMs(env, "BYOK_UPSTREAM_IDLE_TIMEOUT_MS", 120'000));
+  if (std::optional<std::string> ca = env.Get("BYOK_UPSTREAM_CA_FILE"); ca.has_value()) {
+    if (!std::ifstream(*ca).good()) {
+      return absl::InvalidArgumentError("BYOK_UPSTREAM_CA_FILE: the file cannot be read");
+    }
+    config.upstream.ca_file = *std::move(ca);
+  }
+  BYOK_ASSIGN_OR_RETURN(config.policy, PolicyConfig::Load(env));
+  return config;
+}
+
+}  // namespace byok::relay

@@ -1,0 +1,39 @@
+// The relay's configuration, read once at start-up from the environment.
+#ifndef BYOK_SERVICES_RELAY_RELAY_CONFIG_H_
+#define BYOK_SERVICES_RELAY_RELAY_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/env.h"
+#include "common/logging.h"
+#include "services/relay/policy/policy_config.h"
+#include "services/relay/upstream/upstream_client.h"
+
+namespace byok::relay {
+
+// Everything byok-relayd (or the all-in-one byok-relay) needs to start the relay.
+struct RelayConfig {
+  // BYOK_RELAY_ADDR: where the Relay service listens (host:port; port 0 picks a free port).
+  std::string listen_address = "127.0.0.1:50052";
+  // BYOK_VAULT_ADDR: the vault the relay resolves keys from and records usage in.
+  std::string vault_address = "127.0.0.1:50051";
+  // How long one vault call may take before the relay answers UNAVAILABLE.
+  absl::Duration vault_timeout = absl::Seconds(5);
+  // BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (120000),
+  // BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000), BYOK_UPSTREAM_CA_FILE.
+  UpstreamOptions upstream;
+  // ALLOWED_MODELS, BYOK_PROVIDER_<NAME>_BASE_URL, BYOK_ALLOW_PRIVATE_UPSTREAMS.
+  PolicyConfig policy;
+  // LOG_LEVEL.
+  log::Level log_level = log::Level::kInfo;
+};
+
+// Reads and validates the configuration. InvalidArgument naming the variable (never its value) when a
+// value is bad.
+absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env);
+
+}  // namespace byok::relay
+
+#endif  // BYOK_SERVICES_RELAY_RELAY_CONFIG_H_

@@ -1,0 +1,74 @@
+#include "services/relay/relay_server.h"
+
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "services/relay/policy/relay_policy.h"
+#include "services/relay/relay_service.h"
+#include "services/relay/upstream/upstream_client.h"
+#include "services/relay/vault_client.h"
+
+namespace byok::relay {
+namespace {
+
+// Largest request the relay accepts: the gateway's body limit (REQUEST_BODY_LIMIT_BYTES, 10 MiB by
+// default) plus headroom for headers and fields.
+constexpr int kMaxReceiveBytes = 64 * 1024 * 1024;
+
+}  // namespace
+
+RelayServer::RelayServer() = default;
+
+RelayServer::~RelayServer() { Shutdown(absl::ZeroDuration()); }
+
+absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig config) {
+  std::unique_ptr<RelayServer> s(new RelayServer());
+  s->policy_ = std::make_unique<RelayPolicy>(std::move(config.policy));
+  absl::StatusOr<std::unique_ptr<UpstreamClient>> upstream =
+      UpstreamClient::Create(config.upstream);
+  if (!upstream.ok()) return upstream.status();
+  s->upstream_ = *std::move(upstream);
+  s->vault_ = std::make_unique<VaultClient>(config.vault_address, config.vault_timeout);
+  s->service_ = std::make_unique<RelayService>(
+      RelayDeps{s->policy_.get(), s->upstream_.get(), s->vault_.get()});
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &s->port_);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  builder.RegisterService(s->service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    s->server_.reset();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address, " (BYOK_RELAY_ADDR)"));
+  }
+  if (grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService()) {
+    health->SetServingStatus(true);
+    health->SetServingStatus("byok.relay.v1.Relay", true);
+  }
+  return s;
+}
+
+void RelayServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+      health->SetServingStatus(false);
+    }
+    // Waits for running calls until the deadline, then cancels them; each cancelled stream closes
+    // its provider connection and finishes.
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    server_->Wait();
+  }
+  // Every call has ended: the upstream threads can stop.
+  upstream_.reset();
+}
+
+}  // namespace byok::relay

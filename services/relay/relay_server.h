@@ -1,0 +1,58 @@
+// The running relay: upstream client, vault client, policy and the gRPC server (Relay service plus the
+// standard health service), started from one RelayConfig. Used by byok-relayd and the all-in-one
+// byok-relay.
+#ifndef BYOK_SERVICES_RELAY_RELAY_SERVER_H_
+#define BYOK_SERVICES_RELAY_RELAY_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/relay/relay_config.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace byok::relay {
+
+class RelayPolicy;
+class RelayService;
+class UpstreamClient;
+class VaultClient;
+
+// Owns every part of a running relay. Thread-safe: port() any time; Shutdown once (the destructor
+// shuts down with no grace when it was not called).
+class RelayServer {
+ public:
+  // Starts the upstream client (loading the CA file), binds `config.listen_address` (port 0 picks a
+  // free port) and serves. InvalidArgument for a bad CA file; Unavailable when the address cannot be
+  // bound. The vault is not contacted until the first request.
+  static absl::StatusOr<std::unique_ptr<RelayServer>> Start(RelayConfig config);
+
+  RelayServer(const RelayServer&) = delete;
+  RelayServer& operator=(const RelayServer&) = delete;
+  ~RelayServer();
+
+  // Returns the bound port.
+  int port() const { return port_; }
+
+  // Stops accepting calls; running streams may finish within `grace`, then they are cancelled (which
+  // closes their provider connections). Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  RelayServer();
+
+  std::unique_ptr<RelayPolicy> policy_;
+  std::unique_ptr<UpstreamClient> upstream_;
+  std::unique_ptr<VaultClient> vault_;
+  std::unique_ptr<RelayService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace byok::relay
+
+#endif  // BYOK_SERVICES_RELAY_RELAY_SERVER_H_

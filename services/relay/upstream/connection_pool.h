@@ -1,0 +1,69 @@
+// Internal to the upstream client: one provider connection (plain or TLS) and the per-thread pool of
+// idle keep-alive connections. Each pool belongs to one I/O thread, so it needs no lock.
+#ifndef BYOK_SERVICES_RELAY_UPSTREAM_CONNECTION_POOL_H_
+#define BYOK_SERVICES_RELAY_UPSTREAM_CONNECTION_POOL_H_
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace byok::relay::upstream {
+
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// One connection to a provider. Exactly one of `plain` and `tls` is engaged once connected.
+struct Connection {
+  std::optional<boost::beast::tcp_stream> plain;
+  std::optional<TlsStream> tls;
+  // Bytes read from the socket but not parsed yet; kept with the connection across requests.
+  boost::beast::flat_buffer buffer;
+  // The pool key: scheme, host, port (and the checked address for guarded targets).
+  std::string key;
+  std::chrono::steady_clock::time_point idle_since;
+
+  // Returns the TCP layer.
+  boost::beast::tcp_stream& tcp() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
+  // Closes the socket at once; pending operations complete with operation_aborted.
+  void Close();
+
+  // Runs `f` with the stream the HTTP exchange uses.
+  template <class F>
+  void WithStream(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(*plain);
+    }
+  }
+};
+
+// Idle keep-alive connections by key, at most `max_per_key` each, none older than `max_idle`.
+class ConnectionPool {
+ public:
+  ConnectionPool(int max_per_key, std::chrono::steady_clock::duration max_idle)
+      : max_per_key_(max_per_key), max_idle_(max_idle) {}
+
+  // Returns the most recently parked live connection for `key`, or null.
+  std::unique_ptr<Connection> Take(const std::string& key);
+  // Parks `connection` (whose response was read to the end) for reuse, or closes it when full.
+  void Put(std::unique_ptr<Connection> connection);
+  // Closes every idle connection.
+  void Clear() { idle_.clear(); }
+
+ private:
+  int max_per_key_;
+  std::chrono::steady_clock::duration max_idle_;
+  absl::flat_hash_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+};
+
+}  // namespace byok::relay::upstream
+
+#endif  // BYOK_SERVICES_RELAY_UPSTREAM_CONNECTION_POOL_H_

@@ -1,0 +1,399 @@
+#include "services/relay/upstream/upstream_exchange.h"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <limits>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace byok::relay::upstream {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
+
+int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
+
+// Sets the TLS server name (SNI). OpenSSL's macro casts the old way; keep that out of our warnings.
+bool SetServerName(SSL* ssl, const std::string& host) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+  return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
+#pragma GCC diagnostic pop
+}
+
+bool IsIpLiteral(const std::string& host) {
+  beast::error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string HostHeader(const UpstreamRequest& r) {
+  std::string host = r.host.find(':') != std::string::npos ? absl::StrCat("[", r.host, "]") : r.host;
+  const bool default_port = (r.tls && r.port == 443) || (!r.tls && r.port == 80);
+  return default_port ? host : absl::StrCat(host, ":", r.port);
+}
+
+// A reused keep-alive connection the provider had already closed fails this way.
+bool IsClosedConnection(beast::error_code ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+         ec == ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+Exchange::Exchange(Worker& worker, UpstreamRequest request, UpstreamHandler* handler)
+    : worker_(worker),
+      request_(std::move(request)),
+      handler_(handler),
+      resolver_(worker.ioc),
+      connect_timer_(worker.ioc) {
+  http_request_.version(11);
+  http::verb verb = http::string_to_verb(request_.method);
+  if (verb == http::verb::unknown) {
+    http_request_.method_string(request_.method);
+  } else {
+    http_request_.method(verb);
+  }
+  http_request_.target(request_.target);
+  http_request_.set(http::field::host,
+                    request_.host_header.empty() ? HostHeader(request_) : request_.host_header);
+  for (const auto& [name, value] : request_.headers) http_request_.insert(name, value);
+  http_request_.body() = std::move(request_.body);
+  if (!http_request_.body().empty() || verb == http::verb::post || verb == http::verb::put ||
+      verb == http::verb::patch) {
+    http_request_.content_length(http_request_.body().size());
+  }
+  http_request_.keep_alive(true);
+}
+
+void Exchange::Start() {
+  net::post(worker_.ioc, [self = shared_from_this()] { self->DoStart(); });
+}
+
+void Exchange::Next() {
+  net::post(worker_.ioc, [self = shared_from_this()] { self->DoNext(); });
+}
+
+void Exchange::Cancel() {
+  net::post(worker_.ioc, [self = shared_from_this()] { self->DoCancel(); });
+}
+
+std::string Exchange::OriginKey() const {
+  return absl::StrCat(request_.tls ? "https://" : "http://", request_.host, ":", request_.port);
+}
+
+void Exchange::DoStart() {
+  if (state_ == State::kDone) return;
+  if (!request_.address_guard) {
+    connection_ = worker_.pool.Take(OriginKey());
+    if (connection_) {
+      reused_ = true;
+      return DoWrite();
+    }
+  }
+  DoResolve();
+}
+
+void Exchange::DoResolve() {
+  state_ = State::kConnecting;
+  connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.connect_timeout));
+  connect_timer_.async_wait(beast::bind_front_handler(&Exchange::OnConnectTimer, shared_from_this()));
+  resolver_.async_resolve(request_.host, std::to_string(request_.port),
+                          beast::bind_front_handler(&Exchange::OnResolve, shared_from_this()));
+}
+
+void Exchange::OnConnectTimer(beast::error_code ec) {
+  if (ec || state_ != State::kConnecting) return;
+  connect_timed_out_ = true;
+  resolver_.cancel();
+  if (connection_) connection_->Close();
+}
+
+void Exchange::OnResolve(beast::error_code ec, tcp::resolver::results_type results) {
+  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (connect_timed_out_) {
+    return Finish(absl::DeadlineExceededError(absl::StrCat(
+        "connecting to the provider timed out after ", Millis(worker_.options.connect_timeout),
+        " ms")));
+  }
+  if (ec || results.empty()) {
+    return Finish(absl::UnavailableError("cannot resolve the provider's host name"));
+  }
+  if (request_.address_guard) {
+    // Every address must pass: a name that also resolves to a private address is refused outright.
+    for (const auto& entry : results) {
+      absl::Status allowed = request_.address_guard(entry.endpoint().address().to_string());
+      if (!allowed.ok()) return Finish(allowed);
+    }
+    for (const auto& entry : results) {
+      connection_ = worker_.pool.Take(
+          absl::StrCat(OriginKey(), "@", entry.endpoint().address().to_string()));
+      if (connection_) {
+        connect_timer_.cancel();
+        endpoints_ = results;
+        reused_ = true;
+        return DoWrite();
+      }
+    }
+  }
+  endpoints_ = std::move(results);
+  DoConnect();
+}
+
+void Exchange::DoConnect() {
+  state_ = State::kConnecting;
+  connection_ = std::make_unique<Connection>();
+  connection_->plain.emplace(worker_.ioc);
+  // Only ever the addresses resolved (and checked) above: the name is not resolved again.
+  connection_->plain->async_connect(
+      endpoints_, beast::bind_front_handler(&Exchange::OnConnect, shared_from_this()));
+}
+
+void Exchange::OnConnect(beast::error_code ec, const tcp::endpoint& endpoint) {
+  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (connect_timed_out_) {
+    return Finish(absl::DeadlineExceededError(absl::StrCat(
+        "connecting to the provider timed out after ", Millis(worker_.options.connect_timeout),
+        " ms")));
+  }
+  if (ec) {
+    return Finish(
+        absl::UnavailableError(absl::StrCat("cannot connect to the provider: ", ec.message())));
+  }
+  worker_.connections_opened.fetch_add(1, std::memory_order_relaxed);
+  connection_->plain->socket().set_option(tcp::no_delay(true), ec);
+  connection_->key = request_.address_guard
+                         ? absl::StrCat(OriginKey(), "@", endpoint.address().to_string())
+                         : OriginKey();
+  if (!request_.tls) {
+    connect_timer_.cancel();
+    return DoWrite();
+  }
+  connection_->tls.emplace(std::move(*connection_->plain), worker_.tls);
+  connection_->plain.reset();
+  TlsStream& tls = *connection_->tls;
+  if (!IsIpLiteral(request_.host) &&
+      !SetServerName(tls.native_handle(), request_.host)) {
+    return Finish(absl::InternalError("cannot set the TLS server name"));
+  }
+  tls.set_verify_mode(ssl::verify_peer);
+  tls.set_verify_callback(ssl::host_name_verification(request_.host));
+  tls.async_handshake(ssl::stream_base::client,
+                      beast::bind_front_handler(&Exchange::OnHandshake, shared_from_this()));
+}
+
+void Exchange::OnHandshake(beast::error_code ec) {
+  connect_timer_.cancel();
+  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (connect_timed_out_) {
+    return Finish(absl::DeadlineExceededError(absl::StrCat(
+        "connecting to the provider timed out after ", Millis(worker_.options.connect_timeout),
+        " ms")));
+  }
+  if (ec) {
+    return Finish(absl::UnavailableError(
+        absl::StrCat("TLS handshake with the provider failed: ", ec.message())));
+  }
+  DoWrite();
+}
+
+void Exchange::DoWrite() {
+  state_ = State::kSending;
+  // One deadline covers sending the request and receiving the response headers.
+  connection_->tcp().expires_after(absl::ToChronoNanoseconds(worker_.options.headers_timeout));
+  connection_->WithStream([this](auto& stream) {
+    http::async_write(stream, http_request_,
+                      beast::bind_front_handler(&Exchange::OnWrite, shared_from_this()));
+  });
+}
+
+void Exchange::OnWrite(beast::error_code ec, size_t) {
+  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (ec) {
+    if (RetryOnFreshConnection(ec)) return;
+    if (ec == beast::error::timeout) {
+      return Finish(absl::DeadlineExceededError("sending the request to the provider timed out"));
+    }
+    return Finish(absl::UnavailableError(
+        absl::StrCat("sending the request to the provider failed: ", ec.message())));
+  }
+  DoReadHeader();
+}
+
+void Exchange::DoReadHeader() {
+  parser_.emplace();
+  parser_->header_limit(kHeaderLimitBytes);
+  // Bodies stream through and nothing is buffered whole, so no limit applies. (Beast 1.74 mishandles
+  // boost::none for Content-Length bodies, hence the largest value.)
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  connection_->WithStream([this](auto& stream) {
+    http::async_read_header(stream, connection_->buffer, *parser_,
+                            beast::bind_front_handler(&Exchange::OnReadHeader, shared_from_this()));
+  });
+}
+
+void Exchange::OnReadHeader(beast::error_code ec, size_t) {
+  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (ec) {
+    if (RetryOnFreshConnection(ec)) return;
+    if (ec == beast::error::timeout) {
+      return Finish(absl::DeadlineExceededError(
+          absl::StrCat("the provider sent no response headers within ",
+                       Millis(worker_.options.headers_timeout), " ms")));
+    }
+    return Finish(absl::UnavailableError(
+        absl::StrCat("no valid response from the provider: ", ec.message())));
+  }
+  UpstreamHead head;
+  head.status = static_cast<int>(parser_->get().result_int());
+  for (const auto& field : parser_->get()) {
+    head.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())),
+                              std::string(field.value()));
+  }
+  state_ = State::kWaitingConsumer;
+  handler_->OnUpstreamHead(std::move(head));
+}
+
+void Exchange::DoNext() {
+  if (state_ != State::kWaitingConsumer) return;
+  DoReadBody();
+}
+
+void Exchange::DoReadBody() {
+  if (parser_->is_done()) {
+    const bool reusable = parser_->keep_alive() && connection_->buffer.size() == 0;
+    return Finish(absl::OkStatus(), reusable);
+  }
+  state_ = State::kReadingBody;
+  // Plain http: wait for the provider to send something before taking a piece buffer, so a quiet
+  // stream (a model thinking) holds no body buffer at all. TLS keeps already-received records inside
+  // the TLS layer where a readiness wait cannot see them, so TLS reads at once.
+  if (connection_->tls || connection_->buffer.size() > 0) return DoReadPiece();
+  waiting_readable_ = true;
+  connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
+  connect_timer_.async_wait(beast::bind_front_handler(&Exchange::OnIdleTimer, shared_from_this()));
+  connection_->tcp().socket().async_wait(
+      tcp::socket::wait_read, beast::bind_front_handler(&Exchange::OnReadable, shared_from_this()));
+}
+
+void Exchange::OnIdleTimer(beast::error_code ec) {
+  if (ec || !waiting_readable_) return;
+  idle_timed_out_ = true;
+  connection_->Close();
+}
+
+void Exchange::OnReadable(beast::error_code ec) {
+  waiting_readable_ = false;
+  connect_timer_.cancel();
+  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (idle_timed_out_) return Finish(IdleTimeoutError());
+  if (ec) {
+    return Finish(
+        absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
+  }
+  DoReadPiece();
+}
+
+void Exchange::DoReadPiece() {
+  piece_.resize(worker_.options.piece_bytes);
+  parser_->get().body().data = piece_.data();
+  parser_->get().body().size = piece_.size();
+  parser_->get().body().more = true;
+  connection_->tcp().expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
+  connection_->WithStream([this](auto& stream) {
+    http::async_read_some(stream, connection_->buffer, *parser_,
+                          beast::bind_front_handler(&Exchange::OnReadBody, shared_from_this()));
+  });
+}
+
+absl::Status Exchange::IdleTimeoutError() const {
+  return absl::DeadlineExceededError(
+      absl::StrCat("the provider's response stalled: nothing arrived for ",
+                   Millis(worker_.options.idle_timeout), " ms"));
+}
+
+void Exchange::OnReadBody(beast::error_code ec, size_t) {
+  if (ec == http::error::need_buffer) ec = {};
+  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (ec == beast::error::timeout) return Finish(IdleTimeoutError());
+  if (ec) {
+    return Finish(
+        absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
+  }
+  const size_t got = piece_.size() - parser_->get().body().size;
+  if (got == 0) {
+    piece_ = std::string();
+    return DoReadBody();  // framing only (a chunk header); read on
+  }
+  piece_.resize(got);
+  state_ = State::kWaitingConsumer;
+  handler_->OnUpstreamBody(std::move(piece_));
+  piece_ = std::string();
+}
+
+void Exchange::DoCancel() {
+  if (state_ == State::kDone || cancelled_) return;
+  cancelled_ = true;
+  connect_timer_.cancel();
+  resolver_.cancel();
+  if (connection_) connection_->Close();
+  // Nothing is pending while the consumer holds a piece: end now. Otherwise the pending operation
+  // completes with operation_aborted and ends the call.
+  if (state_ == State::kWaitingConsumer) Finish(absl::CancelledError("cancelled"));
+}
+
+bool Exchange::RetryOnFreshConnection(beast::error_code ec) {
+  if (!reused_ || cancelled_ || !IsClosedConnection(ec)) return false;
+  reused_ = false;
+  connection_->Close();
+  connection_.reset();
+  parser_.reset();
+  if (request_.address_guard) {
+    connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.connect_timeout));
+    connect_timer_.async_wait(
+        beast::bind_front_handler(&Exchange::OnConnectTimer, shared_from_this()));
+    DoConnect();
+  } else {
+    DoResolve();
+  }
+  return true;
+}
+
+void Exchange::Finish(absl::Status status, bool reusable) {
+  if (state_ == State::kDone) return;
+  state_ = State::kDone;
+  connect_timer_.cancel();
+  if (connection_) {
+    if (reusable && !cancelled_) {
+      connection_->tcp().expires_never();
+      worker_.pool.Put(std::move(connection_));
+    } else {
+      connection_->Close();
+    }
+    connection_.reset();
+  }
+  UpstreamHandler* handler = handler_;
+  handler_ = nullptr;
+  handler->OnUpstreamDone(std::move(status));
+}
+
+}  // namespace byok::relay::upstream

@@ -1,0 +1,93 @@
+#include "services/relay/vault_client.h"
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <openssl/crypto.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/logging.h"
+
+namespace byok::relay {
+namespace {
+
+namespace v1 = vault::v1;
+
+absl::Status RelayFacingError(const grpc::Status& status, const std::string& provider) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::UnavailableError("the vault is unavailable");
+    case grpc::StatusCode::NOT_FOUND:
+      return absl::FailedPreconditionError(absl::StrCat("no key stored for provider ", provider));
+    default:
+      return FromGrpcStatus(status);
+  }
+}
+
+// One ResolveKey call: owns what gRPC borrows until the callback.
+class ResolveCall : public PendingResolve {
+ public:
+  void Cancel() override { context.TryCancel(); }
+
+  grpc::ClientContext context;
+  v1::ResolveKeyRequest request;
+  v1::ResolveKeyResponse response;
+};
+
+}  // namespace
+
+void WipeString(std::string* text) {
+  if (!text->empty()) OPENSSL_cleanse(text->data(), text->size());
+  text->clear();
+}
+
+VaultClient::VaultClient(const std::string& address, absl::Duration timeout)
+    : stub_(v1::Vault::NewStub(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
+      timeout_(timeout) {}
+
+std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
+    const std::string& token, const std::string& provider,
+    std::function<void(absl::StatusOr<v1::ResolveKeyResponse>)> done) {
+  auto call = std::make_shared<ResolveCall>();
+  call->request.set_token(token);
+  call->request.set_provider(provider);
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  stub_->async()->ResolveKey(
+      &call->context, &call->request, &call->response,
+      [call, provider, done = std::move(done)](grpc::Status status) {
+        if (status.ok()) {
+          done(std::move(call->response));
+        } else {
+          done(RelayFacingError(status, provider));
+        }
+        WipeString(call->response.mutable_key());
+      });
+  return call;
+}
+
+void VaultClient::RecordUsage(v1::RecordUsageRequest request) {
+  struct Call {
+    grpc::ClientContext context;
+    v1::RecordUsageRequest request;
+    v1::RecordUsageResponse response;
+  };
+  auto* call = new Call;
+  call->request = std::move(request);
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  stub_->async()->RecordUsage(&call->context, &call->request, &call->response,
+                              [call](grpc::Status status) {
+                                if (!status.ok()) {
+                                  log::Warn("relay", "recording usage failed: %s",
+                                            status.error_message());
+                                }
+                                delete call;
+                              });
+}
+
+}  // namespace byok::relay

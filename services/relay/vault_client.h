@@ -1,0 +1,55 @@
+// The relay's asynchronous client for the vault: key resolution on the request's path, usage records
+// off it. One shared channel for every call.
+#ifndef BYOK_SERVICES_RELAY_VAULT_CLIENT_H_
+#define BYOK_SERVICES_RELAY_VAULT_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "byok/vault/v1/vault.grpc.pb.h"
+
+namespace grpc {
+class ClientContext;
+}  // namespace grpc
+
+namespace byok::relay {
+
+// A key resolution in flight. Cancel() ends it early (the callback then reports CANCELLED).
+// Thread-safe.
+class PendingResolve {
+ public:
+  virtual ~PendingResolve() = default;
+  virtual void Cancel() = 0;
+};
+
+// Thread-safe; the callbacks run on gRPC's threads and must not block.
+class VaultClient {
+ public:
+  // Connects (lazily) to `address` (host:port). `timeout` bounds each call.
+  VaultClient(const std::string& address, absl::Duration timeout);
+
+  // Asks the vault for the key of `token`'s user for `provider`. `done` gets the response or the
+  // relay-facing error: UNAVAILABLE when the vault cannot be reached or answers too late,
+  // FAILED_PRECONDITION when no key is stored, the vault's UNAUTHENTICATED / DATA_LOSS otherwise.
+  // The response holds the plaintext key: the callee wipes it when done.
+  std::shared_ptr<PendingResolve> ResolveKey(
+      const std::string& token, const std::string& provider,
+      std::function<void(absl::StatusOr<vault::v1::ResolveKeyResponse>)> done);
+
+  // Records one finished request; fire and forget (a failure is logged, never retried).
+  void RecordUsage(vault::v1::RecordUsageRequest request);
+
+ private:
+  std::shared_ptr<vault::v1::Vault::Stub> stub_;
+  absl::Duration timeout_;
+};
+
+// Overwrites `text`'s bytes before it is freed (for plaintext keys).
+void WipeString(std::string* text);
+
+}  // namespace byok::relay
+
+#endif  // BYOK_SERVICES_RELAY_VAULT_CLIENT_H_

@@ -1,0 +1,145 @@
+// The vault's storage interface: users (found by token hash), encrypted keys and usage records.
+// SQLite implements it (sqlite_key_store.h); a PostgreSQL backend implements the same interface, so the
+// service logic never sees which database it runs on.
+#ifndef BYOK_SERVICES_VAULT_KEY_STORE_H_
+#define BYOK_SERVICES_VAULT_KEY_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace byok::vault {
+
+// One user: an app's end user, reached through one token.
+struct UserRecord {
+  std::string user_id;     // opaque random id, never derived from the token
+  std::string app_id;      // the app the user belongs to
+  std::string token_hash;  // HMAC-SHA256 of the token (32 bytes); the token itself is never stored
+  absl::Time created_at;
+  std::optional<absl::Time> expires_at;  // unset: never expires
+  std::optional<absl::Time> revoked_at;  // set: the token no longer works
+};
+
+// One stored provider key, as ciphertext.
+struct KeyRecord {
+  std::string user_id;
+  std::string provider;
+  std::string ciphertext;    // keyring AEAD output; empty in listings
+  uint32_t key_version = 0;  // the keyring key id the ciphertext was written under
+  std::string base_url;      // openai-compatible only; empty when unbound
+  absl::Time created_at;
+  absl::Time updated_at;
+};
+
+// One relayed request.
+struct UsageRecord {
+  std::string user_id;
+  std::string provider;
+  std::string model;
+  int32_t status = 0;
+  int64_t latency_ms = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  bool error = false;
+  absl::Time at;
+};
+
+// Which usage records statistics cover: one user's, or every user's of one app.
+struct StatsScope {
+  enum class Kind { kUser, kApp };
+  Kind kind = Kind::kUser;
+  std::string id;  // user id or app id
+};
+
+// Aggregates over one scope. Field meanings follow byok.vault.v1.GetStatsResponse.
+struct UsageStats {
+  struct Provider {
+    std::string provider;
+    int64_t requests = 0, errors = 0, avg_latency_ms = 0, input_tokens = 0, output_tokens = 0;
+  };
+  struct Model {
+    std::string model;
+    int64_t requests = 0;
+  };
+  int64_t total_requests = 0, total_errors = 0;
+  int64_t requests_last_7_days = 0, requests_last_30_days = 0;
+  int64_t input_tokens = 0, output_tokens = 0;
+  std::vector<Provider> providers;  // most requests first
+  std::vector<Model> top_models;    // at most 10, most requests first
+  int64_t users = 0;
+};
+
+// Where the vault keeps its rows. Implementations are thread-safe and return:
+// NotFound for a missing row, AlreadyExists for a duplicate, Unavailable when the database cannot be
+// reached or is busy (the call may be retried), Internal for anything else.
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+
+  // Inserts a new user. AlreadyExists when the user id or token hash is taken.
+  virtual absl::Status CreateUser(const UserRecord& user) = 0;
+
+  // Returns the user whose token hashes to `token_hash` (revoked or expired users included; the caller
+  // decides). NotFound when there is none.
+  virtual absl::StatusOr<UserRecord> FindUserByTokenHash(absl::string_view token_hash) = 0;
+
+  // Returns the user with this id. NotFound when there is none.
+  virtual absl::StatusOr<UserRecord> FindUserById(absl::string_view user_id) = 0;
+
+  // Marks the user's token revoked at `at`. NotFound when the user does not exist.
+  virtual absl::Status RevokeUser(absl::string_view user_id, absl::Time at) = 0;
+
+  // Erases the user with all keys and usage records; returns how many keys were erased.
+  virtual absl::StatusOr<int64_t> DeleteUser(absl::string_view user_id) = 0;
+
+  // Erases every user revoked, or expired at or before `now`, with their keys and usage; returns how
+  // many users were erased.
+  virtual absl::StatusOr<int64_t> PurgeUsers(absl::Time now) = 0;
+
+  // Inserts or replaces the key for (user, provider); keeps created_at of a replaced row. Returns true
+  // when a row was replaced.
+  virtual absl::StatusOr<bool> PutKey(const KeyRecord& key) = 0;
+
+  // Returns the stored key for (user, provider). NotFound when there is none.
+  virtual absl::StatusOr<KeyRecord> GetKey(absl::string_view user_id, absl::string_view provider) = 0;
+
+  // Returns the user's keys sorted by provider, without ciphertexts.
+  virtual absl::StatusOr<std::vector<KeyRecord>> ListKeys(absl::string_view user_id) = 0;
+
+  // Deletes the key for (user, provider); returns true when one existed.
+  virtual absl::StatusOr<bool> DeleteKey(absl::string_view user_id, absl::string_view provider) = 0;
+
+  // Returns up to `limit` keys (with ciphertexts) whose key_version differs from `version`, ordered by
+  // (user_id, provider) and strictly after the cursor (user_id, provider); an empty cursor starts at
+  // the beginning.
+  virtual absl::StatusOr<std::vector<KeyRecord>> KeysNotUnderVersion(uint32_t version,
+                                                                     absl::string_view after_user_id,
+                                                                     absl::string_view after_provider,
+                                                                     int limit) = 0;
+
+  // Counts keys whose key_version differs from `version`.
+  virtual absl::StatusOr<int64_t> CountKeysNotUnderVersion(uint32_t version) = 0;
+
+  // Replaces one key's ciphertext and version only if the row still holds `expected_ciphertext` (so a
+  // concurrent PutKey wins). Returns true when the row was updated.
+  virtual absl::StatusOr<bool> ReplaceCiphertext(absl::string_view user_id, absl::string_view provider,
+                                                 absl::string_view expected_ciphertext,
+                                                 absl::string_view new_ciphertext,
+                                                 uint32_t new_version) = 0;
+
+  // Appends one usage record. NotFound when the user does not exist (any more).
+  virtual absl::Status RecordUsage(const UsageRecord& usage) = 0;
+
+  // Returns aggregates over `scope`; "last 7/30 days" count from `now`.
+  virtual absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) = 0;
+};
+
+}  // namespace byok::vault
+
+#endif  // BYOK_SERVICES_VAULT_KEY_STORE_H_

@@ -1,0 +1,79 @@
+// byok-vaultd: the vault as its own daemon (users, tokens, encrypted provider keys) on BYOK_VAULT_ADDR.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "common/env.h"
+#include "common/logging.h"
+#include "common/shutdown.h"
+#include "common/version.h"
+#include "services/vault/vault_config.h"
+#include "services/vault/vault_server.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: byok-vaultd [--help] [--version]\n"
+    "\n"
+    "Serves the byok-relay vault (gRPC byok.vault.v1.Vault and grpc.health.v1.Health).\n"
+    "Configuration comes from the environment:\n"
+    "  ENCRYPTION_SECRET            64 hex characters (required; openssl rand -hex 32)\n"
+    "  ENCRYPTION_SECRET_PREVIOUS   older secrets, comma-separated, for reading rows written under them\n"
+    "  TOKEN_HMAC_SECRET            key for token hashes (default: derived from ENCRYPTION_SECRET)\n"
+    "  BYOK_VAULT_ADDR              listen address (default 127.0.0.1:50051)\n"
+    "  DB_PATH                      SQLite database file (default ./data/relay.db)\n"
+    "  TOKEN_EXPIRY_DAYS            token lifetime in days (default 90; 0 never expires)\n"
+    "  BYOK_VAULT_PURGE_INTERVAL_S  how often revoked and expired users are erased (default 3600)\n"
+    "  BYOK_ALLOW_PRIVATE_UPSTREAMS accept http:// base URLs for openai-compatible keys (default 0)\n"
+    "  LOG_LEVEL                    debug, info, warn, error or off (default info)\n"
+    "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE\n"
+    "                               serve mutual TLS (all three, PEM); callers need a CA-signed cert\n"
+    "  BYOK_VAULT_RESOLVE_CALLERS   cert identities allowed to call ResolveKey under mTLS (default relay)\n"
+    "  BYOK_VAULT_ADMIN_CALLERS     cert identities allowed to call Rewrap under mTLS (default admin)\n";
+
+constexpr int kExitConfig = 2;
+constexpr int kExitStart = 1;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  byok::BlockShutdownSignals();
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::printf("byok-vaultd (%s) %s\n", byok::kProductName, byok::kVersion);
+      return 0;
+    }
+    std::fprintf(stderr, "byok-vaultd: unknown argument (try --help)\n");
+    return kExitConfig;
+  }
+
+  // Validate everything before touching the file system: a bad configuration creates no files.
+  absl::StatusOr<byok::vault::VaultConfig> config = byok::vault::LoadVaultConfig(byok::Env());
+  if (!config.ok()) {
+    std::fprintf(stderr, "byok-vaultd: configuration error: %s\n",
+                 std::string(config.status().message()).c_str());
+    return kExitConfig;
+  }
+  byok::log::SetLevel(config->log_level);
+  // The host part of the listen address, for the start-up line (the port may be 0 until bound).
+  const std::string host = config->listen_address.substr(0, config->listen_address.rfind(':'));
+
+  absl::StatusOr<std::unique_ptr<byok::vault::VaultServer>> server =
+      byok::vault::VaultServer::Start(*std::move(config));
+  if (!server.ok()) {
+    byok::log::Error("vaultd", "cannot start: %s", server.status().ToString());
+    return kExitStart;
+  }
+  byok::log::Info("vaultd", "byok-vaultd %s listening on %s:%d", byok::kVersion, host,
+                  (*server)->port());
+
+  const int signal = byok::WaitForShutdownSignal();
+  byok::log::Info("vaultd", "signal %d: shutting down", signal);
+  (*server)->Shutdown(absl::Seconds(5));
+  byok::log::Info("vaultd", "stopped");
+  return 0;
+}

@@ -1,0 +1,68 @@
+// The embedded default storage: one SQLite file (DB_PATH) in WAL mode.
+#ifndef BYOK_SERVICES_VAULT_SQLITE_KEY_STORE_H_
+#define BYOK_SERVICES_VAULT_SQLITE_KEY_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "services/vault/key_store.h"
+#include "services/vault/sqlite_db.h"
+
+namespace byok::vault {
+
+// KeyStore over one SQLite connection with a cache of prepared statements. Thread-safe: a mutex
+// serialises use of the connection; every operation is a few indexed statements, so holding it is brief.
+class SqliteKeyStore : public KeyStore {
+ public:
+  // Busy timeout: how long a statement waits for another process's write lock before Unavailable.
+  static constexpr int kBusyTimeoutMs = 5000;
+
+  // Opens or creates the database at `path` (":memory:" for a private in-memory database) and brings
+  // its schema up to date. See SqliteDb::Open for the file permissions.
+  static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Open(const std::string& path);
+
+  absl::Status CreateUser(const UserRecord& user) override;
+  absl::StatusOr<UserRecord> FindUserByTokenHash(absl::string_view token_hash) override;
+  absl::StatusOr<UserRecord> FindUserById(absl::string_view user_id) override;
+  absl::Status RevokeUser(absl::string_view user_id, absl::Time at) override;
+  absl::StatusOr<int64_t> DeleteUser(absl::string_view user_id) override;
+  absl::StatusOr<int64_t> PurgeUsers(absl::Time now) override;
+  absl::StatusOr<bool> PutKey(const KeyRecord& key) override;
+  absl::StatusOr<KeyRecord> GetKey(absl::string_view user_id, absl::string_view provider) override;
+  absl::StatusOr<std::vector<KeyRecord>> ListKeys(absl::string_view user_id) override;
+  absl::StatusOr<bool> DeleteKey(absl::string_view user_id, absl::string_view provider) override;
+  absl::StatusOr<std::vector<KeyRecord>> KeysNotUnderVersion(uint32_t version,
+                                                             absl::string_view after_user_id,
+                                                             absl::string_view after_provider,
+                                                             int limit) override;
+  absl::StatusOr<int64_t> CountKeysNotUnderVersion(uint32_t version) override;
+  absl::StatusOr<bool> ReplaceCiphertext(absl::string_view user_id, absl::string_view provider,
+                                         absl::string_view expected_ciphertext,
+                                         absl::string_view new_ciphertext, uint32_t new_version) override;
+  absl::Status RecordUsage(const UsageRecord& usage) override;
+  absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) override;
+
+  // Returns the schema version (for tests and diagnostics).
+  absl::StatusOr<int> SchemaVersion();
+
+ private:
+  explicit SqliteKeyStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+
+  absl::StatusOr<UserRecord> FindUser(const char* sql, absl::string_view value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FillTotals(const StatsScope& scope, absl::Time now, UsageStats& stats)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FillProviders(const StatsScope& scope, UsageStats& stats)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FillModels(const StatsScope& scope, UsageStats& stats)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  const std::unique_ptr<SqliteDb> db_ ABSL_PT_GUARDED_BY(mu_);
+};
+
+}  // namespace byok::vault
+
+#endif  // BYOK_SERVICES_VAULT_SQLITE_KEY_STORE_H_

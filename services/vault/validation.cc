@@ -1,0 +1,111 @@
+#include "services/vault/validation.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/vault/providers.h"
+
+namespace byok::vault {
+namespace {
+
+bool IsVisibleAscii(char c) { return c > 0x20 && c < 0x7f; }
+
+bool AllVisibleAscii(absl::string_view s) {
+  for (char c : s) {
+    if (!IsVisibleAscii(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status ValidateAppId(absl::string_view app_id) {
+  if (app_id.empty() || app_id.size() > kMaxAppIdSize) {
+    return absl::InvalidArgumentError("app_id must be 1 to 128 characters");
+  }
+  for (char c : app_id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return absl::InvalidArgumentError("app_id may only contain letters, digits, '.', '_' and '-'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateProvider(absl::string_view provider) {
+  if (!IsKnownProvider(provider)) {
+    std::string list;
+    for (absl::string_view p : kProviders) absl::StrAppend(&list, list.empty() ? "" : ", ", p);
+    // The rejected name is not echoed: callers sometimes paste a key into the wrong field.
+    return absl::InvalidArgumentError(absl::StrCat("unknown provider; expected one of: ", list));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateKey(absl::string_view key) {
+  if (key.empty()) return absl::InvalidArgumentError("key must not be empty");
+  if (key.size() > kMaxKeySize) {
+    return absl::InvalidArgumentError("key must be at most 4096 characters");
+  }
+  if (!AllVisibleAscii(key)) {
+    return absl::InvalidArgumentError(
+        "key must be printable ASCII without whitespace (check for a stray space or newline)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateBaseUrl(absl::string_view provider, absl::string_view base_url, bool allow_http) {
+  if (base_url.empty()) return absl::OkStatus();
+  if (provider != kOpenAiCompatible) {
+    return absl::InvalidArgumentError("base_url is only accepted for the openai-compatible provider");
+  }
+  if (base_url.size() > kMaxBaseUrlSize) {
+    return absl::InvalidArgumentError("base_url must be at most 2048 characters");
+  }
+  if (!AllVisibleAscii(base_url)) {
+    return absl::InvalidArgumentError("base_url must be printable ASCII without whitespace");
+  }
+  absl::string_view rest;
+  const std::string lower = absl::AsciiStrToLower(base_url);
+  if (absl::StartsWith(lower, "https://")) {
+    rest = base_url.substr(8);
+  } else if (allow_http && absl::StartsWith(lower, "http://")) {
+    rest = base_url.substr(7);
+  } else {
+    return absl::InvalidArgumentError(allow_http ? "base_url must start with https:// or http://"
+                                                 : "base_url must start with https://");
+  }
+  const size_t authority_end = rest.find_first_of("/?#");
+  const absl::string_view authority = rest.substr(0, authority_end);
+  if (authority.empty()) return absl::InvalidArgumentError("base_url must name a host");
+  if (absl::StrContains(authority, '@')) {
+    return absl::InvalidArgumentError("base_url must not contain credentials");
+  }
+  if (absl::StrContains(base_url, '#')) {
+    return absl::InvalidArgumentError("base_url must not contain a fragment");
+  }
+  if (authority.front() == ':') return absl::InvalidArgumentError("base_url must name a host");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateModel(absl::string_view model) {
+  if (model.size() > kMaxModelSize) {
+    return absl::InvalidArgumentError("model must be at most 256 characters");
+  }
+  if (!AllVisibleAscii(model)) {
+    return absl::InvalidArgumentError("model must be printable ASCII without whitespace");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTokenShape(absl::string_view token) {
+  if (token.empty()) return absl::UnauthenticatedError("token missing");
+  if (token.size() != 64) return absl::UnauthenticatedError("unknown token");
+  for (char c : token) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
+      return absl::UnauthenticatedError("unknown token");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace byok::vault

@@ -1,0 +1,308 @@
+#include "services/vault/vault_core.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto/secret_bytes.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "services/vault/validation.h"
+
+namespace byok::vault {
+namespace {
+
+constexpr char kLog[] = "vault";
+constexpr size_t kMaxUserIdSize = 64;
+// Rewrap reads rows in pages of this many.
+constexpr int kRewrapPage = 100;
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t ms = absl::ToUnixMillis(t);
+  int64_t seconds = ms / 1000;
+  int64_t millis = ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(millis * 1000000));
+}
+
+void AppendField(std::string& out, absl::string_view field) {
+  // Length-prefixed, so no two different (user, provider, base URL) triples encode alike.
+  absl::StrAppend(&out, field.size(), ":", field, ";");
+}
+
+}  // namespace
+
+std::string KeyAssociatedData(absl::string_view user_id, absl::string_view provider,
+                              absl::string_view base_url) {
+  std::string aad = "byok-relay/provider-key/v1;";
+  AppendField(aad, user_id);
+  AppendField(aad, provider);
+  AppendField(aad, base_url);
+  return aad;
+}
+
+absl::StatusOr<UserRecord> VaultCore::UserForToken(absl::string_view token) {
+  BYOK_RETURN_IF_ERROR(ValidateTokenShape(token));
+  BYOK_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(token));
+  absl::StatusOr<UserRecord> user = store_.FindUserByTokenHash(hash);
+  if (absl::IsNotFound(user.status())) return absl::UnauthenticatedError("unknown token");
+  if (!user.ok()) return user.status();
+  // The database matched on the hash; check again in constant time so no timing difference remains
+  // anywhere a comparison happens in our code.
+  if (!crypto::ConstantTimeEquals(hash, user->token_hash)) {
+    return absl::UnauthenticatedError("unknown token");
+  }
+  if (user->revoked_at.has_value()) return absl::UnauthenticatedError("token revoked");
+  if (user->expires_at.has_value() && *user->expires_at <= clock_.Now()) {
+    return absl::UnauthenticatedError("token expired");
+  }
+  return user;
+}
+
+absl::Status VaultCore::CreateUser(const v1::CreateUserRequest& request,
+                                   v1::CreateUserResponse* response) {
+  BYOK_RETURN_IF_ERROR(ValidateAppId(request.app_id()));
+  BYOK_ASSIGN_OR_RETURN(std::string token, GenerateToken());
+  UserRecord user;
+  BYOK_ASSIGN_OR_RETURN(user.user_id, GenerateUserId());
+  BYOK_ASSIGN_OR_RETURN(user.token_hash, hasher_.Hash(token));
+  user.app_id = request.app_id();
+  user.created_at = clock_.Now();
+  if (options_.token_lifetime > absl::ZeroDuration()) {
+    user.expires_at = user.created_at + options_.token_lifetime;
+  }
+  BYOK_RETURN_IF_ERROR(store_.CreateUser(user));
+  response->set_token(std::move(token));
+  if (user.expires_at.has_value()) SetTimestamp(*user.expires_at, response->mutable_expires_at());
+  log::Info(kLog, "created user %s for app %s", user.user_id, user.app_id);
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::PutKey(const v1::PutKeyRequest& request, v1::PutKeyResponse* response) {
+  BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
+  BYOK_RETURN_IF_ERROR(ValidateKey(request.key()));
+  BYOK_RETURN_IF_ERROR(
+      ValidateBaseUrl(request.provider(), request.base_url(), options_.allow_http_base_urls));
+  KeyRecord key;
+  key.user_id = user.user_id;
+  key.provider = request.provider();
+  key.base_url = request.base_url();
+  key.key_version = keyring_.primary_key_id();
+  BYOK_ASSIGN_OR_RETURN(
+      key.ciphertext,
+      keyring_.Encrypt(request.key(), KeyAssociatedData(key.user_id, key.provider, key.base_url)));
+  key.created_at = key.updated_at = clock_.Now();
+  BYOK_ASSIGN_OR_RETURN(bool replaced, store_.PutKey(key));
+  response->set_provider(key.provider);
+  response->set_replaced(replaced);
+  log::Info(kLog, "%s key for user %s, provider %s", replaced ? "replaced" : "stored", user.user_id,
+            key.provider);
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::ListKeys(const v1::ListKeysRequest& request,
+                                 v1::ListKeysResponse* response) {
+  BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  BYOK_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, store_.ListKeys(user.user_id));
+  for (const KeyRecord& k : keys) {
+    v1::KeyInfo* info = response->add_keys();
+    info->set_provider(k.provider);
+    info->set_base_url(k.base_url);
+    SetTimestamp(k.created_at, info->mutable_created_at());
+    SetTimestamp(k.updated_at, info->mutable_updated_at());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::DeleteKey(const v1::DeleteKeyRequest& request,
+                                  v1::DeleteKeyResponse* response) {
+  BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
+  BYOK_ASSIGN_OR_RETURN(bool deleted, store_.DeleteKey(user.user_id, request.provider()));
+  response->set_deleted(deleted);
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::RevokeToken(const v1::RevokeTokenRequest& request,
+                                    v1::RevokeTokenResponse* /*response*/) {
+  BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  BYOK_RETURN_IF_ERROR(store_.RevokeUser(user.user_id, clock_.Now()));
+  log::Info(kLog, "revoked the token of user %s", user.user_id);
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::DeleteUser(const v1::DeleteUserRequest& request,
+                                   v1::DeleteUserResponse* response) {
+  BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  absl::StatusOr<int64_t> keys = store_.DeleteUser(user.user_id);
+  if (absl::IsNotFound(keys.status())) return absl::UnauthenticatedError("unknown token");
+  if (!keys.ok()) return keys.status();
+  response->set_keys_deleted(static_cast<int32_t>(*keys));
+  log::Info(kLog, "deleted user %s with %d keys", user.user_id, *keys);
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::Authenticate(const v1::AuthenticateRequest& request,
+                                     v1::AuthenticateResponse* response) {
+  BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  response->set_user_id(user.user_id);
+  response->set_app_id(user.app_id);
+  if (user.expires_at.has_value()) SetTimestamp(*user.expires_at, response->mutable_expires_at());
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::ResolveKey(const v1::ResolveKeyRequest& request,
+                                   v1::ResolveKeyResponse* response) {
+  BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
+  absl::StatusOr<KeyRecord> key = store_.GetKey(user.user_id, request.provider());
+  if (absl::IsNotFound(key.status())) {
+    return absl::NotFoundError(absl::StrCat("no key stored for provider ", request.provider()));
+  }
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> plain =
+      keyring_.Decrypt(key->ciphertext, KeyAssociatedData(key->user_id, key->provider, key->base_url));
+  if (!plain.ok()) {
+    log::Warn(kLog, "stored key of user %s, provider %s does not decrypt: %s", user.user_id,
+              key->provider, plain.status().message());
+    return absl::DataLossError(absl::StrCat(
+        "the stored ", key->provider,
+        " key could not be decrypted (a tampered row, or written under a secret that is no longer "
+        "configured); store the key again"));
+  }
+  response->set_key(*plain);
+  crypto::WipeString(*plain);
+  response->set_base_url(key->base_url);
+  response->set_user_id(user.user_id);
+  response->set_app_id(user.app_id);
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::RecordUsage(const v1::RecordUsageRequest& request,
+                                    v1::RecordUsageResponse* /*response*/) {
+  if (request.user_id().empty() || request.user_id().size() > kMaxUserIdSize) {
+    return absl::InvalidArgumentError("user_id must be 1 to 64 characters");
+  }
+  BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
+  BYOK_RETURN_IF_ERROR(ValidateModel(request.model()));
+  if (request.status() < 0 || request.status() > 999) {
+    return absl::InvalidArgumentError("status must be 0 to 999");
+  }
+  if (request.latency_ms() < 0 || request.input_tokens() < 0 || request.output_tokens() < 0) {
+    return absl::InvalidArgumentError("latency_ms and token counts must not be negative");
+  }
+  UsageRecord usage;
+  usage.user_id = request.user_id();
+  usage.provider = request.provider();
+  usage.model = request.model();
+  usage.status = request.status();
+  usage.latency_ms = request.latency_ms();
+  usage.input_tokens = request.input_tokens();
+  usage.output_tokens = request.output_tokens();
+  usage.error = request.error();
+  usage.at = clock_.Now();
+  absl::Status status = store_.RecordUsage(usage);
+  if (absl::IsNotFound(status)) return absl::NotFoundError("unknown user_id");
+  return status;
+}
+
+absl::Status VaultCore::GetStats(const v1::GetStatsRequest& request,
+                                 v1::GetStatsResponse* response) {
+  StatsScope scope;
+  switch (request.scope_case()) {
+    case v1::GetStatsRequest::kToken: {
+      BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+      scope = {StatsScope::Kind::kUser, user.user_id};
+      break;
+    }
+    case v1::GetStatsRequest::kAppId:
+      BYOK_RETURN_IF_ERROR(ValidateAppId(request.app_id()));
+      scope = {StatsScope::Kind::kApp, request.app_id()};
+      break;
+    default:
+      return absl::InvalidArgumentError("either token or app_id is required");
+  }
+  BYOK_ASSIGN_OR_RETURN(UsageStats stats, store_.GetStats(scope, clock_.Now()));
+  response->set_total_requests(stats.total_requests);
+  response->set_total_errors(stats.total_errors);
+  response->set_requests_last_7_days(stats.requests_last_7_days);
+  response->set_requests_last_30_days(stats.requests_last_30_days);
+  response->set_input_tokens(stats.input_tokens);
+  response->set_output_tokens(stats.output_tokens);
+  response->set_users(stats.users);
+  for (const UsageStats::Provider& p : stats.providers) {
+    v1::ProviderStats* out = response->add_providers();
+    out->set_provider(p.provider);
+    out->set_requests(p.requests);
+    out->set_errors(p.errors);
+    out->set_avg_latency_ms(p.avg_latency_ms);
+    out->set_input_tokens(p.input_tokens);
+    out->set_output_tokens(p.output_tokens);
+  }
+  for (const UsageStats::Model& m : stats.top_models) {
+    v1::ModelStats* out = response->add_top_models();
+    out->set_model(m.model);
+    out->set_requests(m.requests);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VaultCore::Rewrap(const v1::RewrapRequest& request, v1::RewrapResponse* response) {
+  if (request.batch_size() < 0) return absl::InvalidArgumentError("batch_size must not be negative");
+  const int batch =
+      request.batch_size() == 0 ? kDefaultRewrapBatch : std::min(request.batch_size(), kMaxRewrapBatch);
+  // Rows that fail to decrypt are skipped (the cursor moves past them), so one bad row cannot stall
+  // rotation; the scan is still bounded per call.
+  const int scan_limit = 4 * batch;
+  const uint32_t primary = keyring_.primary_key_id();
+  int64_t rewrapped = 0, failed = 0, scanned = 0;
+  std::string after_user, after_provider;
+  while (rewrapped < batch && scanned < scan_limit) {
+    BYOK_ASSIGN_OR_RETURN(std::vector<KeyRecord> page,
+                          store_.KeysNotUnderVersion(primary, after_user, after_provider, kRewrapPage));
+    if (page.empty()) break;
+    for (const KeyRecord& k : page) {
+      if (rewrapped >= batch) break;
+      ++scanned;
+      after_user = k.user_id;
+      after_provider = k.provider;
+      const std::string aad = KeyAssociatedData(k.user_id, k.provider, k.base_url);
+      absl::StatusOr<std::string> plain = keyring_.Decrypt(k.ciphertext, aad);
+      if (!plain.ok()) {
+        ++failed;
+        log::Warn(kLog, "rewrap: key of user %s, provider %s (version %08x) does not decrypt",
+                  k.user_id, k.provider, k.key_version);
+        continue;
+      }
+      absl::StatusOr<std::string> ciphertext = keyring_.Encrypt(*plain, aad);
+      crypto::WipeString(*plain);
+      if (!ciphertext.ok()) return ciphertext.status();
+      BYOK_ASSIGN_OR_RETURN(bool replaced, store_.ReplaceCiphertext(k.user_id, k.provider,
+                                                                    k.ciphertext, *ciphertext, primary));
+      // A row replaced or deleted meanwhile is already current or gone: nothing to count.
+      if (replaced) ++rewrapped;
+    }
+  }
+  BYOK_ASSIGN_OR_RETURN(int64_t remaining, store_.CountKeysNotUnderVersion(primary));
+  response->set_rewrapped(rewrapped);
+  response->set_remaining(remaining);
+  response->set_failed(failed);
+  if (rewrapped > 0 || failed > 0) {
+    log::Info(kLog, "rewrap: %d rows re-encrypted, %d remaining, %d failed", rewrapped, remaining,
+              failed);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> VaultCore::PurgeExpiredUsers() {
+  BYOK_ASSIGN_OR_RETURN(int64_t purged, store_.PurgeUsers(clock_.Now()));
+  if (purged > 0) log::Info(kLog, "purged %d revoked or expired users", purged);
+  return purged;
+}
+
+}  // namespace byok::vault

@@ -1,0 +1,90 @@
+// The vault's logic, apart from gRPC wiring: every RPC of byok.vault.v1.Vault as a plain method over a
+// KeyStore, a keyring AEAD, a token hasher and a clock, so tests construct it directly.
+#ifndef BYOK_SERVICES_VAULT_VAULT_CORE_H_
+#define BYOK_SERVICES_VAULT_VAULT_CORE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "byok/vault/v1/vault.pb.h"
+#include "common/crypto/keyring_aead.h"
+#include "services/vault/clock.h"
+#include "services/vault/key_store.h"
+#include "services/vault/token.h"
+
+namespace byok::vault {
+
+// Settings of the logic (from VaultConfig).
+struct VaultOptions {
+  // How long a new token works; zero means tokens never expire.
+  absl::Duration token_lifetime = absl::Hours(24 * 90);
+  // Accept http:// (not only https://) base URLs for openai-compatible keys.
+  bool allow_http_base_urls = false;
+};
+
+// Rows Rewrap re-encrypts per call when the request does not say, and at most.
+inline constexpr int kDefaultRewrapBatch = 500;
+inline constexpr int kMaxRewrapBatch = 10000;
+
+// Returns the associated data that binds a stored key's ciphertext to its user, provider and base URL:
+// a ciphertext copied to another row fails to decrypt.
+std::string KeyAssociatedData(absl::string_view user_id, absl::string_view provider,
+                              absl::string_view base_url);
+
+// Implements the Vault API. Errors follow the codes in vault.proto's header comment. Thread-safe (all
+// state lives in the store); the referenced objects must outlive it.
+class VaultCore {
+ public:
+  VaultCore(KeyStore& store, const crypto::KeyringAead& keyring, const TokenHasher& hasher,
+            const Clock& clock, VaultOptions options)
+      : store_(store), keyring_(keyring), hasher_(hasher), clock_(clock), options_(options) {}
+
+  // Each method below implements the RPC of the same name (see vault.proto), filling `response` and
+  // returning the status the RPC finishes with.
+
+  // Creates a user with a new token (returned only here) for a valid app id.
+  absl::Status CreateUser(const v1::CreateUserRequest& request, v1::CreateUserResponse* response);
+  // Validates and encrypts the key (bound to user, provider and base URL) and upserts it.
+  absl::Status PutKey(const v1::PutKeyRequest& request, v1::PutKeyResponse* response);
+  // Lists the user's providers and timestamps, never a key.
+  absl::Status ListKeys(const v1::ListKeysRequest& request, v1::ListKeysResponse* response);
+  // Deletes one provider's key; `deleted` says whether one existed.
+  absl::Status DeleteKey(const v1::DeleteKeyRequest& request, v1::DeleteKeyResponse* response);
+  // Marks the token revoked; it fails from the next call on.
+  absl::Status RevokeToken(const v1::RevokeTokenRequest& request, v1::RevokeTokenResponse* response);
+  // Erases the user with all keys and usage records.
+  absl::Status DeleteUser(const v1::DeleteUserRequest& request, v1::DeleteUserResponse* response);
+  // Says whose a valid token is.
+  absl::Status Authenticate(const v1::AuthenticateRequest& request,
+                            v1::AuthenticateResponse* response);
+  // Decrypts the user's key for a provider into response->key; the caller wipes it once sent.
+  // DataLoss when the row does not decrypt.
+  absl::Status ResolveKey(const v1::ResolveKeyRequest& request, v1::ResolveKeyResponse* response);
+  // Appends one usage record for a user id (NotFound when the user is gone).
+  absl::Status RecordUsage(const v1::RecordUsageRequest& request, v1::RecordUsageResponse* response);
+  // Aggregates usage for the token's user or for an app.
+  absl::Status GetStats(const v1::GetStatsRequest& request, v1::GetStatsResponse* response);
+  // Re-encrypts up to batch_size rows not under the current key version; skips and counts rows that
+  // do not decrypt.
+  absl::Status Rewrap(const v1::RewrapRequest& request, v1::RewrapResponse* response);
+
+  // Erases users whose token is revoked or expired; returns how many. Called on a schedule.
+  absl::StatusOr<int64_t> PurgeExpiredUsers();
+
+  // Returns the user a valid token belongs to: Unauthenticated when it is missing, malformed,
+  // unknown, revoked or expired.
+  absl::StatusOr<UserRecord> UserForToken(absl::string_view token);
+
+ private:
+  KeyStore& store_;
+  const crypto::KeyringAead& keyring_;
+  const TokenHasher& hasher_;
+  const Clock& clock_;
+  const VaultOptions options_;
+};
+
+}  // namespace byok::vault
+
+#endif  // BYOK_SERVICES_VAULT_VAULT_CORE_H_

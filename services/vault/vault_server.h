@@ -1,0 +1,72 @@
+// The running vault: storage, keyring, logic, gRPC server with the health service, and the purge
+// thread, started from one VaultConfig. Used by byok-vaultd and by the all-in-one byok-relay.
+#ifndef BYOK_SERVICES_VAULT_VAULT_SERVER_H_
+#define BYOK_SERVICES_VAULT_VAULT_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/vault/vault_config.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace byok::vault {
+
+class KeyStore;
+class TokenHasher;
+class VaultCore;
+class VaultService;
+class PeriodicTask;
+class SystemClock;
+
+}  // namespace byok::vault
+
+namespace byok::crypto {
+class KeyringAead;
+}  // namespace byok::crypto
+
+namespace byok::vault {
+
+// Owns every part of a running vault. Thread-safe: port() any time; Shutdown once (the destructor
+// shuts down with no grace when it was not called).
+class VaultServer {
+ public:
+  // Opens the database (creating it and its folder), builds the keyring from the configured secrets,
+  // binds `config.listen_address` (port 0 picks a free port), registers the Vault service and the
+  // standard gRPC health service (status SERVING), and starts the purge thread. Fails with
+  // Unavailable when the address cannot be bound or the database cannot be opened.
+  static absl::StatusOr<std::unique_ptr<VaultServer>> Start(VaultConfig config);
+
+  VaultServer(const VaultServer&) = delete;
+  VaultServer& operator=(const VaultServer&) = delete;
+  ~VaultServer();
+
+  // Returns the port the server is bound to.
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest; stops
+  // the purge thread. Idempotent. Clients that keep an idle channel open also hold the shutdown until
+  // `grace` has passed (gRPC waits for their connections to close).
+  void Shutdown(absl::Duration grace);
+
+ private:
+  VaultServer();
+
+  std::unique_ptr<KeyStore> store_;
+  std::unique_ptr<crypto::KeyringAead> keyring_;
+  std::unique_ptr<TokenHasher> hasher_;
+  std::unique_ptr<SystemClock> clock_;
+  std::unique_ptr<VaultCore> core_;
+  std::unique_ptr<VaultService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<PeriodicTask> purger_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace byok::vault
+
+#endif  // BYOK_SERVICES_VAULT_VAULT_SERVER_H_

@@ -1,0 +1,121 @@
+#include "services/vault/vault_service.h"
+
+#include <grpcpp/security/auth_context.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/crypto/secret_bytes.h"
+#include "common/grpc_status.h"
+
+namespace byok::vault {
+namespace {
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+// Finishes ResolveKey and, once the library is done with the response, wipes the plaintext key from
+// it (the response object lives until OnDone). Deletes itself in OnDone.
+class WipingKeyReactor final : public grpc::ServerUnaryReactor {
+ public:
+  WipingKeyReactor(v1::ResolveKeyResponse* response, const absl::Status& status)
+      : response_(response) {
+    if (!status.ok()) response_->Clear();
+    Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override {
+    crypto::WipeString(*response_->mutable_key());
+    delete this;
+  }
+
+ private:
+  v1::ResolveKeyResponse* const response_;
+};
+
+// Returns the identities (SAN DNS names, else CN) of the caller's verified client certificate; empty
+// without TLS.
+std::vector<std::string> PeerIdentities(const grpc::CallbackServerContext& context) {
+  std::vector<std::string> ids;
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return ids;
+  for (const grpc::string_ref& id : auth->GetPeerIdentity()) ids.emplace_back(id.data(), id.size());
+  return ids;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* VaultService::CreateUser(grpc::CallbackServerContext* context,
+                                                   const v1::CreateUserRequest* request,
+                                                   v1::CreateUserResponse* response) {
+  return Finish(context, core_.CreateUser(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::PutKey(grpc::CallbackServerContext* context,
+                                               const v1::PutKeyRequest* request,
+                                               v1::PutKeyResponse* response) {
+  return Finish(context, core_.PutKey(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::ListKeys(grpc::CallbackServerContext* context,
+                                                 const v1::ListKeysRequest* request,
+                                                 v1::ListKeysResponse* response) {
+  return Finish(context, core_.ListKeys(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::DeleteKey(grpc::CallbackServerContext* context,
+                                                  const v1::DeleteKeyRequest* request,
+                                                  v1::DeleteKeyResponse* response) {
+  return Finish(context, core_.DeleteKey(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::RevokeToken(grpc::CallbackServerContext* context,
+                                                    const v1::RevokeTokenRequest* request,
+                                                    v1::RevokeTokenResponse* response) {
+  return Finish(context, core_.RevokeToken(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::DeleteUser(grpc::CallbackServerContext* context,
+                                                   const v1::DeleteUserRequest* request,
+                                                   v1::DeleteUserResponse* response) {
+  return Finish(context, core_.DeleteUser(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::Authenticate(grpc::CallbackServerContext* context,
+                                                     const v1::AuthenticateRequest* request,
+                                                     v1::AuthenticateResponse* response) {
+  return Finish(context, core_.Authenticate(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::ResolveKey(grpc::CallbackServerContext* context,
+                                                   const v1::ResolveKeyRequest* request,
+                                                   v1::ResolveKeyResponse* response) {
+  absl::Status allowed = policy_.CheckResolve(PeerIdentities(*context));
+  if (!allowed.ok()) return Finish(context, allowed);
+  return new WipingKeyReactor(response, core_.ResolveKey(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::RecordUsage(grpc::CallbackServerContext* context,
+                                                    const v1::RecordUsageRequest* request,
+                                                    v1::RecordUsageResponse* response) {
+  return Finish(context, core_.RecordUsage(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::GetStats(grpc::CallbackServerContext* context,
+                                                 const v1::GetStatsRequest* request,
+                                                 v1::GetStatsResponse* response) {
+  return Finish(context, core_.GetStats(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::Rewrap(grpc::CallbackServerContext* context,
+                                               const v1::RewrapRequest* request,
+                                               v1::RewrapResponse* response) {
+  absl::Status allowed = policy_.CheckAdmin(PeerIdentities(*context));
+  if (!allowed.ok()) return Finish(context, allowed);
+  return Finish(context, core_.Rewrap(*request, response));
+}
+
+}  // namespace byok::vault

@@ -1,0 +1,60 @@
+// The gRPC face of the vault: byok.vault.v1.Vault over VaultCore, with the callback API.
+#ifndef BYOK_SERVICES_VAULT_VAULT_SERVICE_H_
+#define BYOK_SERVICES_VAULT_VAULT_SERVICE_H_
+
+#include "byok/vault/v1/vault.grpc.pb.h"
+#include "services/vault/caller_policy.h"
+#include "services/vault/vault_core.h"
+
+namespace byok::vault {
+
+// Answers each unary RPC inside its reaction: the work is a few statements on a local database, short
+// enough not to hold the library's threads noticeably. ResolveKey and Rewrap are checked against
+// `policy` (the caller's client-certificate identity). Thread-safe; `core` must outlive it.
+class VaultService final : public v1::Vault::CallbackService {
+ public:
+  explicit VaultService(VaultCore& core, CallerPolicy policy = CallerPolicy::AllowAll())
+      : core_(core), policy_(std::move(policy)) {}
+
+  grpc::ServerUnaryReactor* CreateUser(grpc::CallbackServerContext* context,
+                                       const v1::CreateUserRequest* request,
+                                       v1::CreateUserResponse* response) override;
+  grpc::ServerUnaryReactor* PutKey(grpc::CallbackServerContext* context,
+                                   const v1::PutKeyRequest* request,
+                                   v1::PutKeyResponse* response) override;
+  grpc::ServerUnaryReactor* ListKeys(grpc::CallbackServerContext* context,
+                                     const v1::ListKeysRequest* request,
+                                     v1::ListKeysResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteKey(grpc::CallbackServerContext* context,
+                                      const v1::DeleteKeyRequest* request,
+                                      v1::DeleteKeyResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* context,
+                                        const v1::RevokeTokenRequest* request,
+                                        v1::RevokeTokenResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteUser(grpc::CallbackServerContext* context,
+                                       const v1::DeleteUserRequest* request,
+                                       v1::DeleteUserResponse* response) override;
+  grpc::ServerUnaryReactor* Authenticate(grpc::CallbackServerContext* context,
+                                         const v1::AuthenticateRequest* request,
+                                         v1::AuthenticateResponse* response) override;
+  grpc::ServerUnaryReactor* ResolveKey(grpc::CallbackServerContext* context,
+                                       const v1::ResolveKeyRequest* request,
+                                       v1::ResolveKeyResponse* response) override;
+  grpc::ServerUnaryReactor* RecordUsage(grpc::CallbackServerContext* context,
+                                        const v1::RecordUsageRequest* request,
+                                        v1::RecordUsageResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const v1::GetStatsRequest* request,
+                                     v1::GetStatsResponse* response) override;
+  grpc::ServerUnaryReactor* Rewrap(grpc::CallbackServerContext* context,
+                                   const v1::RewrapRequest* request,
+                                   v1::RewrapResponse* response) override;
+
+ private:
+  VaultCore& core_;
+  const CallerPolicy policy_;
+};
+
+}  // namespace byok::vault
+
+#endif  // BYOK_SERVICES_VAULT_VAULT_SERVICE_H_

@@ -1,0 +1,92 @@
+// byok-relay, the one-process suite, started as a new user would: no ENCRYPTION_SECRET, nothing but a
+// port and a data folder chosen by the test.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "tests/gateway/http_test_client.h"
+#include "tests/testing/process.h"
+
+namespace byok::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(ByokRelayAppTest, HelpListsEveryVariable) {
+  auto p = ChildProcess::Start(BinaryPath("byok-relay"), {"--help"}, {});
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(*(*p)->Wait(absl::Seconds(10)), 0);
+  for (const char* name :
+       {"ENCRYPTION_SECRET", "ENCRYPTION_SECRET_PREVIOUS", "TOKEN_HMAC_SECRET", "APP_SECRET", "PORT",
+        "ALLOWED_ORIGINS", "REQUEST_BODY_LIMIT_BYTES", "DB_PATH", "TOKEN_EXPIRY_DAYS", "ALLOWED_MODELS",
+        "LOG_LEVEL", "RATE_LIMIT_GLOBAL", "RATE_LIMIT_RELAY", "RATE_LIMIT_REGISTER", "TRUST_PROXY",
+        "BYOK_VAULT_ADDR", "BYOK_RELAY_ADDR", "BYOK_PROVIDER_<NAME>_BASE_URL", "BYOK_UPSTREAM_CA_FILE",
+        "BYOK_ALLOW_PRIVATE_UPSTREAMS", "BYOK_UPSTREAM_CONNECT_TIMEOUT_MS",
+        "BYOK_UPSTREAM_HEADERS_TIMEOUT_MS", "BYOK_UPSTREAM_IDLE_TIMEOUT_MS"}) {
+    EXPECT_THAT((*p)->Output(), HasSubstr(name));
+  }
+}
+
+TEST(ByokRelayAppTest, FirstStartKeepsAGeneratedSecretAndLaterStartsReuseIt) {
+  TempDir dir;
+  std::string db = dir.path() + "/data/relay.db";
+  std::string secret_path = dir.path() + "/data/encryption.secret";
+  int port = PickUnusedPort();
+  std::map<std::string, std::string> env = {{"PORT", std::to_string(port)}, {"DB_PATH", db}};
+
+  auto first = ChildProcess::Start(BinaryPath("byok-relay"), {}, env);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->WaitForPort(port, absl::Seconds(15)).ok()) << (*first)->Output();
+  auto health = Fetch(port, "GET", "/health");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200) << health->body;
+
+  // A user and a key survive the restart: the same secret is used again.
+  auto user = Fetch(port, "POST", "/users", {}, "{\"app_id\":\"app\"}");
+  ASSERT_TRUE(user.ok());
+  ASSERT_EQ(user->status, 200) << user->body;
+  std::string token = nlohmann::json::parse(user->body)["token"];
+  ASSERT_EQ(Fetch(port, "POST", "/keys/openai", {{"x-relay-token", token}}, "{\"key\":\"sk-app\"}")
+                ->status,
+            200);
+  ASSERT_EQ(*(*first)->Stop(), 0);
+
+  std::string output = (*first)->Output();
+  std::string secret = ReadFile(secret_path);
+  ASSERT_EQ(secret.size(), 65u);
+  EXPECT_THAT(output, HasSubstr("generated"));
+  EXPECT_THAT(output, HasSubstr(secret_path));
+  EXPECT_THAT(output, HasSubstr(absl::StrCat("http://localhost:", port)));
+  EXPECT_THAT(output, Not(HasSubstr(secret.substr(0, 64))));
+  struct stat st;
+  ASSERT_EQ(::stat(secret_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  auto second = ChildProcess::Start(BinaryPath("byok-relay"), {}, env);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE((*second)->WaitForPort(port, absl::Seconds(15)).ok()) << (*second)->Output();
+  auto keys = Fetch(port, "GET", "/keys", {{"x-relay-token", token}});
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->status, 200) << keys->body;
+  EXPECT_THAT(keys->body, HasSubstr("openai"));
+  ASSERT_EQ(*(*second)->Stop(), 0);
+  EXPECT_THAT((*second)->Output(), HasSubstr("using the ENCRYPTION_SECRET kept in"));
+  EXPECT_EQ(ReadFile(secret_path), secret);
+}
+
+}  // namespace
+}  // namespace byok::testing

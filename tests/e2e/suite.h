@@ -1,0 +1,71 @@
+// The suite as a browser app meets it: real byok-vaultd, byok-relayd and byok-gatewayd processes on
+// loopback, and the fake AI provider (in the test process) standing in for every provider.
+#ifndef BYOK_TESTS_E2E_SUITE_H_
+#define BYOK_TESTS_E2E_SUITE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tests/gateway/http_test_client.h"
+#include "tests/testing/fake_provider/fake_provider.h"
+#include "tests/testing/process.h"
+
+namespace byok::testing {
+
+// Extra environment for the suite's processes.
+struct SuiteOptions {
+  std::map<std::string, std::string> gateway_env;
+  std::map<std::string, std::string> relay_env;
+};
+
+// A running suite. Stops everything it started when destroyed. Not thread-safe.
+class Suite {
+ public:
+  static absl::StatusOr<std::unique_ptr<Suite>> Start(SuiteOptions options = {});
+
+  // The gateway's HTTP port.
+  int port() const { return gateway_port_; }
+  FakeProvider& fake() { return *fake_; }
+
+  // Stops the vault (SIGTERM) and starts it again on the same port and database.
+  absl::Status StopVault();
+  absl::Status StartVault();
+
+  // Starts one more gateway on the same vault and relay, with `env` added; returns its port.
+  absl::StatusOr<int> StartExtraGateway(std::map<std::string, std::string> env);
+
+  // The APP_SECRET the suite runs with.
+  static constexpr char kAppSecret[] = "e2e-app-secret-value";
+
+  // Registers a user of `app_id`; returns the token.
+  absl::StatusOr<std::string> Register(const std::string& app_id = "e2e-app");
+
+  // Everything the processes wrote, for failure messages.
+  std::string Logs() const;
+
+ private:
+  Suite() = default;
+  absl::StatusOr<std::unique_ptr<ChildProcess>> Launch(const std::string& binary,
+                                                       std::map<std::string, std::string> env,
+                                                       int port);
+
+  TempDir dir_;
+  std::unique_ptr<FakeProvider> fake_;
+  std::map<std::string, std::string> vault_env_;
+  std::map<std::string, std::string> gateway_env_;
+  int vault_port_ = 0;
+  int relay_port_ = 0;
+  int gateway_port_ = 0;
+  std::unique_ptr<ChildProcess> vault_;
+  std::unique_ptr<ChildProcess> relay_;
+  std::unique_ptr<ChildProcess> gateway_;
+  std::vector<std::unique_ptr<ChildProcess>> extra_gateways_;
+};
+
+}  // namespace byok::testing
+
+#endif  // BYOK_TESTS_E2E_SUITE_H_

@@ -1,0 +1,79 @@
+#include "services/gateway/error_mapping.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace byok::gateway {
+namespace {
+
+RpcError Error(Backend backend, grpc::StatusCode code, std::string message = "m", bool reached = true,
+               std::string source = "") {
+  RpcError e;
+  e.backend = backend;
+  e.code = code;
+  e.message = std::move(message);
+  e.reached = reached;
+  e.error_source = std::move(source);
+  return e;
+}
+
+TEST(ErrorMappingTest, MapsEachCodeAsTheRestApiDocuments) {
+  using grpc::StatusCode;
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::UNAUTHENTICATED)), 401);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::INVALID_ARGUMENT)), 400);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::FAILED_PRECONDITION)), 400);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::PERMISSION_DENIED)), 403);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::NOT_FOUND)), 404);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::DEADLINE_EXCEEDED)), 504);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::DEADLINE_EXCEEDED)), 503);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::ABORTED)), 502);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::DATA_LOSS)), 500);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::RESOURCE_EXHAUSTED)), 429);
+}
+
+TEST(ErrorMappingTest, UnavailableSaysWhichSideIsDown) {
+  using grpc::StatusCode;
+  // The relay answered: the provider could not be reached.
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true)), 502);
+  // The relay could not be reached at all, or it says the vault is down.
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", false)), 503);
+  EXPECT_EQ(
+      HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, "vault")),
+      503);
+  EXPECT_EQ(
+      HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, "upstream")),
+      502);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::UNAVAILABLE, "x", false)), 503);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::UNAVAILABLE, "x", true)), 503);
+}
+
+TEST(ErrorMappingTest, BodiesAreJsonWithoutInternalDetails) {
+  HttpResponse r = ResponseForRpcError(Error(
+      Backend::kRelay, grpc::StatusCode::UNAVAILABLE,
+      "failed to connect to all addresses; last error: ipv4:10.1.2.3:50052", /*reached=*/false));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json({{"error", "relay unavailable"}}));
+  EXPECT_EQ(r.headers[0].second, "application/json; charset=utf-8");
+
+  r = ResponseForRpcError(Error(Backend::kVault, grpc::StatusCode::INTERNAL, "sqlite: disk I/O at x"));
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "internal error in the vault");
+
+  r = ResponseForRpcError(Error(Backend::kVault, grpc::StatusCode::UNAUTHENTICATED, "unknown token"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "unknown token");
+}
+
+TEST(ErrorMappingTest, SseErrorEventIsOneEvent) {
+  std::string event =
+      SseErrorEvent(Error(Backend::kRelay, grpc::StatusCode::ABORTED, "upstream broke off"));
+  EXPECT_EQ(event, "event: error\ndata: {\"error\":\"upstream broke off\"}\n\n");
+}
+
+TEST(JsonErrorTest, InvalidUtf8IsReplacedNotThrown) {
+  HttpResponse r = JsonError(404, std::string("no route for GET /\xff\xfe"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(nlohmann::json::accept(r.body));
+}
+
+}  // namespace
+}  // namespace byok::gateway

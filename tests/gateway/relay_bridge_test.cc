@@ -1,0 +1,272 @@
+// The gateway's bridge from the Relay gRPC stream to the browser, in-process, against a scripted Relay
+// service (a test double for the relay's wire behaviour; the real relay is exercised in tests/e2e):
+// streamed pieces, SSE error events, truncation, keep-alive after a stream, cancellation when the
+// browser leaves, and how UNAVAILABLE maps.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "byok/relay/v1/relay.grpc.pb.h"
+#include "services/gateway/gateway_server.h"
+#include "tests/gateway/http_test_client.h"
+#include "tests/testing/process.h"
+
+namespace byok::gateway {
+namespace {
+
+using byok::relay::v1::RelayRequest;
+using byok::relay::v1::RelayResponse;
+using byok::testing::Fetch;
+using byok::testing::TestHttpClient;
+using byok::testing::TestRequest;
+using ::testing::HasSubstr;
+
+// Records when the gateway cancelled a stream.
+struct CancelLog {
+  absl::Mutex mu;
+  std::optional<absl::Time> cancelled ABSL_GUARDED_BY(mu);
+
+  void Mark() {
+    absl::MutexLock lock(&mu);
+    if (!cancelled) cancelled = absl::Now();
+  }
+  std::optional<absl::Time> Wait(absl::Duration timeout) {
+    absl::MutexLock lock(&mu);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return cancelled.has_value(); };
+    mu.AwaitWithTimeout(absl::Condition(&ready), timeout);
+    return cancelled;
+  }
+};
+
+// Plays a script chosen by the request path: a head, pieces, then a final status.
+class ScriptedWriter : public grpc::ServerWriteReactor<RelayResponse> {
+ public:
+  ScriptedWriter(const RelayRequest& request, CancelLog* log) : log_(log) {
+    // The script is named by the path without its query string.
+    std::string path = request.path().substr(0, request.path().find('?'));
+    bool sse = path != "/json" && path != "/json-break";
+    auto* head = queue_.emplace_back().mutable_head();
+    head->set_status(200);
+    auto* ct = head->add_headers();
+    ct->set_name("Content-Type");
+    ct->set_value(sse ? "text/event-stream" : "application/json");
+    auto* cookie = head->add_headers();
+    cookie->set_name("Set-Cookie");
+    cookie->set_value("provider=1");
+    for (int i = 0; i < 3; ++i) {
+      queue_.emplace_back().set_body(sse ? absl::StrCat("data: {\"n\":", i, "}\n\n")
+                                         : absl::StrCat("{\"part\":", i, "}"));
+    }
+    if (path == "/sse-break" || path == "/json-break") {
+      final_ = grpc::Status(grpc::StatusCode::ABORTED, "the provider's response broke off");
+    } else if (path == "/hold") {
+      hold_ = true;
+      queue_.resize(2);
+    } else if (path == "/unavailable") {
+      queue_.clear();
+      final_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "cannot connect to the provider: Connection refused");
+    } else if (path == "/vault-down") {
+      queue_.clear();
+      final_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "could not resolve the key");
+    }
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Done(grpc::Status::CANCELLED);
+    Next();
+  }
+  void OnCancel() override {
+    log_->Mark();
+    Done(grpc::Status::CANCELLED);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    if (queue_.empty()) {
+      if (hold_) return;  // until cancelled
+      finished_ = true;
+      Finish(final_);
+      return;
+    }
+    message_ = std::move(queue_.front());
+    queue_.erase(queue_.begin());
+    StartWrite(&message_);
+  }
+  void Done(const grpc::Status& status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  CancelLog* log_;
+  std::mutex mu_;
+  std::vector<RelayResponse> queue_;
+  RelayResponse message_;
+  grpc::Status final_ = grpc::Status::OK;
+  bool hold_ = false;
+  bool finished_ = false;
+};
+
+class ScriptedRelay final : public byok::relay::v1::Relay::CallbackService {
+ public:
+  grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext* ctx,
+                                                 const RelayRequest* request) override {
+    {
+      absl::MutexLock lock(&mu_);
+      last_ = *request;
+    }
+    if (request->path().rfind("/vault-down", 0) == 0) ctx->AddTrailingMetadata("byok-error-source", "vault");
+    return new ScriptedWriter(*request, &cancels);
+  }
+
+  RelayRequest last() {
+    absl::MutexLock lock(&mu_);
+    return last_;
+  }
+
+  CancelLog cancels;
+
+ private:
+  absl::Mutex mu_;
+  RelayRequest last_ ABSL_GUARDED_BY(mu_);
+};
+
+class RelayBridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    int relay_port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &relay_port);
+    builder.RegisterService(&relay_);
+    grpc_server_ = builder.BuildAndStart();
+    ASSERT_NE(grpc_server_, nullptr);
+    auto config = LoadGatewayConfig(Env({{"PORT", "0"},
+                                         {"BYOK_GATEWAY_HOST", "127.0.0.1"},
+                                         {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
+                                         {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:",
+                                                                          byok::testing::PickUnusedPort())},
+                                         {"BYOK_HEALTH_TIMEOUT_MS", "500"}}));
+    ASSERT_TRUE(config.ok());
+    auto server = GatewayServer::Start(*std::move(config));
+    ASSERT_TRUE(server.ok()) << server.status();
+    gateway_ = *std::move(server);
+  }
+  void TearDown() override {
+    if (gateway_) gateway_->Shutdown(absl::Seconds(1));
+    if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
+  }
+
+  TestRequest Relay(const std::string& path) {
+    TestRequest r;
+    r.method = "POST";
+    r.target = absl::StrCat("/relay/openai", path, "?x=1");
+    r.headers = {{"x-relay-token", "tok"}, {"Authorization", "Bearer hostile"},
+                 {"Cookie", "session=1"}, {"anthropic-beta", "tools-2024"}};
+    r.body = "{\"model\":\"m\"}";
+    return r;
+  }
+
+  ScriptedRelay relay_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<GatewayServer> gateway_;
+};
+
+TEST_F(RelayBridgeTest, StreamsPiecesWithSseHeadersAndKeepsTheConnection) {
+  auto client = TestHttpClient::Connect(gateway_->port());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->Send(Relay("/sse")).ok());
+  auto r = (*client)->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("content-type"), "text/event-stream");
+  EXPECT_EQ(r->Header("cache-control"), "no-cache");
+  EXPECT_EQ(r->Header("x-accel-buffering"), "no");
+  EXPECT_FALSE(r->Has("set-cookie"));
+  EXPECT_EQ(r->body, "data: {\"n\":0}\n\ndata: {\"n\":1}\n\ndata: {\"n\":2}\n\n");
+
+  // What the relay was asked: the path with its query, the body, and no gateway credential or cookie.
+  RelayRequest seen = relay_.last();
+  EXPECT_EQ(seen.token(), "tok");
+  EXPECT_EQ(seen.provider(), "openai");
+  EXPECT_EQ(seen.path(), "/sse?x=1");
+  EXPECT_EQ(seen.method(), "POST");
+  EXPECT_EQ(seen.body(), "{\"model\":\"m\"}");
+  for (const auto& h : seen.headers()) {
+    EXPECT_NE(h.name(), "x-relay-token");
+    EXPECT_NE(h.name(), "authorization");
+    EXPECT_NE(h.name(), "cookie");
+  }
+
+  // The same connection serves the next request.
+  ASSERT_TRUE((*client)->Send(Relay("/json")).ok());
+  r = (*client)->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{\"part\":0}{\"part\":1}{\"part\":2}");
+}
+
+TEST_F(RelayBridgeTest, ProviderBreakAfterStartIsAnSseErrorEvent) {
+  auto r = Fetch(gateway_->port(), Relay("/sse-break"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_THAT(r->body, HasSubstr("data: {\"n\":2}\n\n"));
+  EXPECT_THAT(r->body,
+              HasSubstr("event: error\ndata: {\"error\":\"the provider's response broke off\"}\n\n"));
+}
+
+TEST_F(RelayBridgeTest, NonSseBreakTruncatesTheBody) {
+  auto r = Fetch(gateway_->port(), Relay("/json-break"));
+  // No last chunk: the client sees an incomplete body, never a complete-looking one.
+  EXPECT_FALSE(r.ok());
+}
+
+TEST_F(RelayBridgeTest, BrowserLeavingCancelsTheRpcAtOnce) {
+  auto client = TestHttpClient::Connect(gateway_->port());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->Send(Relay("/hold")).ok());
+  ASSERT_TRUE((*client)->ReadHead().ok());
+  auto piece = (*client)->ReadBodyPiece();
+  ASSERT_TRUE(piece.ok());
+  EXPECT_EQ(*piece, "data: {\"n\":0}\n\n");
+  absl::Time left = absl::Now();
+  (*client)->Close();
+  auto cancelled = relay_.cancels.Wait(absl::Seconds(5));
+  ASSERT_TRUE(cancelled.has_value());
+  EXPECT_LT(*cancelled - left, absl::Milliseconds(100));
+}
+
+TEST_F(RelayBridgeTest, UnavailableFromAReachableRelayIs502UnlessTheVaultIsDown) {
+  auto r = Fetch(gateway_->port(), Relay("/unavailable"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "cannot connect to the provider: Connection refused");
+  r = Fetch(gateway_->port(), Relay("/vault-down"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "vault unavailable");
+}
+
+TEST_F(RelayBridgeTest, HealthSeesTheRelayServingAndTheVaultDown) {
+  auto r = Fetch(gateway_->port(), "GET", "/health");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503);
+  auto health = nlohmann::json::parse(r->body);
+  EXPECT_EQ(health["checks"]["relay"], "ok");
+  EXPECT_EQ(health["checks"]["vault"], "unavailable");
+}
+
+}  // namespace
+}  // namespace byok::gateway

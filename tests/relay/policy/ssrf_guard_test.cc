@@ -1,0 +1,123 @@
+#include "services/relay/policy/ssrf_guard.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/testing/status_matchers.h"
+
+namespace byok::relay {
+namespace {
+
+using ::byok::testing::IsOk;
+using ::byok::testing::StatusIs;
+
+class RefusedAddress : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RefusedAddress, IsPermissionDenied) {
+  EXPECT_THAT(CheckAddress(GetParam()), StatusIs(absl::StatusCode::kPermissionDenied)) << GetParam();
+  EXPECT_THAT(CheckAddresses({"8.8.8.8", GetParam()}), StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ipv4, RefusedAddress,
+    ::testing::Values("127.0.0.1", "127.255.255.254", "0.0.0.0", "0.1.2.3", "10.0.0.1", "10.255.255.255",
+                      "172.16.0.1", "172.31.255.255", "192.168.0.1", "192.168.255.255", "100.64.0.1",
+                      "100.127.255.255", "100.100.100.200", "169.254.169.254", "169.254.0.1",
+                      "192.0.0.192", "192.0.2.1", "192.88.99.1", "198.18.0.1", "198.19.255.255",
+                      "198.51.100.7", "203.0.113.9", "224.0.0.1", "239.255.255.250", "240.0.0.1",
+                      "255.255.255.255"));
+
+INSTANTIATE_TEST_SUITE_P(
+    Ipv6, RefusedAddress,
+    ::testing::Values("::", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:10.0.0.1",
+                      "::ffff:169.254.169.254", "::ffff:0.0.0.0", "::ffff:0:7f00:1", "::127.0.0.1",
+                      "::10.1.2.3", "64:ff9b::7f00:1", "64:ff9b::127.0.0.1", "64:ff9b::a9fe:a9fe",
+                      "64:ff9b::c0a8:101", "64:ff9b:1::1", "64:ff9b:1::808:808", "2002:7f00:1::",
+                      "2002:a9fe:a9fe::1", "2002:0a00:0001::1", "2001::1",
+                      "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:2::1", "2001:10::1", "2001:20::1",
+                      "2001:db8::1", "3fff::1", "fe80::1", "febf:ffff::1", "fec0::1", "fc00::1", "fd00::1",
+                      "fd00:ec2::254", "ff02::1", "ff05::2", "ff0e::1", "100::1", "100::ffff:ffff:ffff:ffff",
+                      "4000::1", "::2:3:4:5"));
+
+class AllowedAddress : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AllowedAddress, IsAccepted) { EXPECT_THAT(CheckAddress(GetParam()), IsOk()) << GetParam(); }
+
+INSTANTIATE_TEST_SUITE_P(Public, AllowedAddress,
+                         ::testing::Values("8.8.8.8", "1.1.1.1", "93.184.216.34", "172.15.255.255",
+                                           "172.32.0.1", "100.63.255.255", "100.128.0.1", "192.167.255.255",
+                                           "192.169.0.1", "169.253.255.255", "198.17.255.255", "198.20.0.1",
+                                           "223.255.255.255", "11.0.0.1", "2606:4700:4700::1111",
+                                           "2001:4860:4860::8888", "2a00:1450:4001:80b::200e",
+                                           "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",
+                                           "2001:1::1"));
+
+TEST(CheckAddress, RefusesWhatIsNotALiteral) {
+  for (const char* bad : {"", "localhost", "1.2.3", "2130706433", "0x7f.1", "::1%lo", "[::1]",
+                          "127.0.0.1:80", " 127.0.0.1", "fe80::1%eth0", "1.2.3.4.5", "::ffff:127.0.0.1.1"}) {
+    EXPECT_THAT(CheckAddress(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+  }
+}
+
+TEST(CheckAddresses, NeedsEveryAddressPublic) {
+  EXPECT_THAT(CheckAddresses({"8.8.8.8", "2606:4700:4700::1111"}), IsOk());
+  EXPECT_THAT(CheckAddresses({"8.8.8.8", "127.0.0.1"}), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(CheckAddresses({"::1", "8.8.8.8"}), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(CheckAddresses({}), ::testing::Not(IsOk()));
+}
+
+struct BaseUrlCase {
+  std::string url;
+  absl::StatusCode strict;   // without BYOK_ALLOW_PRIVATE_UPSTREAMS
+  absl::StatusCode lenient;  // with it
+};
+
+class ClientBaseUrl : public ::testing::TestWithParam<BaseUrlCase> {};
+
+TEST_P(ClientBaseUrl, IsJudged) {
+  const BaseUrlCase& c = GetParam();
+  EXPECT_EQ(CheckClientBaseUrl(c.url, /*allow_private=*/false).status().code(), c.strict) << c.url;
+  EXPECT_EQ(CheckClientBaseUrl(c.url, /*allow_private=*/true).status().code(), c.lenient) << c.url;
+}
+
+constexpr absl::StatusCode kOk = absl::StatusCode::kOk;
+constexpr absl::StatusCode kDenied = absl::StatusCode::kPermissionDenied;
+constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+
+INSTANTIATE_TEST_SUITE_P(
+    Probes, ClientBaseUrl,
+    ::testing::Values(BaseUrlCase{"https://llm.example.com/v1", kOk, kOk},
+                      BaseUrlCase{"https://8.8.8.8/v1", kOk, kOk},
+                      BaseUrlCase{"http://llm.example.com/v1", kDenied, kOk},
+                      BaseUrlCase{"http://127.0.0.1:11434/v1", kDenied, kOk},
+                      BaseUrlCase{"https://127.0.0.1", kDenied, kOk},
+                      BaseUrlCase{"https://169.254.169.254/latest/meta-data", kDenied, kOk},
+                      BaseUrlCase{"https://[::]", kDenied, kOk}, BaseUrlCase{"https://[::1]", kDenied, kOk},
+                      BaseUrlCase{"https://[::ffff:127.0.0.1]", kDenied, kOk},
+                      BaseUrlCase{"https://[64:ff9b::7f00:1]", kDenied, kOk},
+                      BaseUrlCase{"https://[fe80::1]", kDenied, kOk}, BaseUrlCase{"https://[fc00::1]", kDenied, kOk},
+                      BaseUrlCase{"https://10.1.2.3", kDenied, kOk}, BaseUrlCase{"https://172.16.0.1", kDenied, kOk},
+                      BaseUrlCase{"https://192.168.1.1", kDenied, kOk},
+                      BaseUrlCase{"https://100.64.0.1", kDenied, kOk},
+                      BaseUrlCase{"https://2130706433", kDenied, kOk},
+                      BaseUrlCase{"https://0x7f.1", kDenied, kOk},
+                      BaseUrlCase{"https://017700000001", kDenied, kOk},
+                      BaseUrlCase{"https://0", kDenied, kOk},
+                      BaseUrlCase{"https://localhost", kDenied, kOk},
+                      BaseUrlCase{"https://api.localhost:8443", kDenied, kOk},
+                      BaseUrlCase{"https://user:pass@llm.example.com", kInvalid, kInvalid},
+                      BaseUrlCase{"https://llm.example.com@127.0.0.1", kInvalid, kInvalid},
+                      BaseUrlCase{"https://llm.example.com/v1?x=1", kInvalid, kInvalid},
+                      BaseUrlCase{"https://llm.example.com/v1#x", kInvalid, kInvalid},
+                      BaseUrlCase{"ftp://llm.example.com", kInvalid, kInvalid},
+                      BaseUrlCase{"https://[fe80::1%25eth0]", kInvalid, kInvalid}));
+
+TEST(ClientBaseUrl, MessagesDoNotRepeatCredentials) {
+  absl::StatusOr<http::BaseUrl> u = CheckClientBaseUrl("https://user:hunter2@llm.example.com", false);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.status().message().find("hunter2"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace byok::relay

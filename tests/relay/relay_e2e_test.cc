@@ -1,0 +1,308 @@
+// The relay end to end: real byok-vaultd and byok-relayd processes, real gRPC channels, the fake AI
+// provider on loopback standing in for every provider.
+#include <grpcpp/client_context.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/relay/relay_suite.h"
+#include "tests/testing/fake_provider/fake_provider.h"
+
+namespace byok::relay::testing {
+namespace {
+
+using ::byok::testing::FakeProvider;
+using ::byok::testing::RecordedRequest;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr absl::Duration kWait = absl::Seconds(10);
+constexpr char kHostile[] = "hostile-client-credential";
+
+std::string Chat(absl::string_view model, bool stream) {
+  return absl::StrCat(R"({"model":")", model, R"(","stream":)", stream ? "true" : "false",
+                      R"(,"messages":[{"role":"user","content":"hi"}]})");
+}
+
+// One vault, one fake provider and one relay pointing every provider at the fake, shared by the tests
+// of this file (each test uses its own users).
+class RelayEndToEndTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto fake = FakeProvider::Start({});
+    ASSERT_TRUE(fake.ok()) << fake.status();
+    fake_ = fake->release();
+    auto vault = VaultProcess::Start();
+    ASSERT_TRUE(vault.ok()) << vault.status();
+    vault_ = vault->release();
+    std::map<std::string, std::string> env = AllProvidersAt(fake_->base_url());
+    env["BYOK_VAULT_ADDR"] = vault_->address();
+    env["BYOK_UPSTREAM_HEADERS_TIMEOUT_MS"] = "700";
+    env["BYOK_UPSTREAM_IDLE_TIMEOUT_MS"] = "2000";
+    auto relay = RelayProcess::Start(env);
+    ASSERT_TRUE(relay.ok()) << relay.status();
+    relay_ = relay->release();
+  }
+  static void TearDownTestSuite() {
+    delete relay_;
+    delete vault_;
+    delete fake_;
+  }
+
+  void SetUp() override {
+    if (relay_ == nullptr) GTEST_SKIP() << "suite set-up failed";
+    // Drain what earlier tests left, so WaitForRequest sees this test's requests.
+    while (fake_->WaitForRequest(absl::ZeroDuration()).has_value()) {
+    }
+  }
+
+  std::string Token(const std::string& provider, const std::string& key) {
+    auto token = vault_->CreateUserWithKey(provider, key);
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.ok() ? *token : "";
+  }
+
+  static FakeProvider* fake_;
+  static VaultProcess* vault_;
+  static RelayProcess* relay_;
+};
+
+FakeProvider* RelayEndToEndTest::fake_ = nullptr;
+VaultProcess* RelayEndToEndTest::vault_ = nullptr;
+RelayProcess* RelayEndToEndTest::relay_ = nullptr;
+
+// How one provider expects its key, and a request it serves.
+struct KeyCase {
+  std::string provider;
+  std::string path;
+  std::string body;
+  std::string key_header;
+  std::string key_prefix;
+  std::string expect_in_body;
+};
+
+class ProviderKeyTest : public RelayEndToEndTest, public ::testing::WithParamInterface<KeyCase> {};
+
+TEST_P(ProviderKeyTest, KeyArrivesAsTheProviderExpectsAndNeverInTheUrl) {
+  const KeyCase& c = GetParam();
+  const std::string key = absl::StrCat("sk-", c.provider, "-0123456789abcdef");
+  const std::string token = Token(c.provider, key);
+  RelayResult result = RunRelay(
+      relay_->stub(),
+      MakeRequest(token, c.provider, c.path, c.body,
+                  {{"content-type", "application/json"},
+                   {"authorization", absl::StrCat("Bearer ", kHostile)},
+                   {"x-api-key", kHostile},
+                   {"x-goog-api-key", kHostile},
+                   {"xi-api-key", kHostile},
+                   {"cookie", absl::StrCat("session=", kHostile)}}));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_TRUE(result.has_head);
+  EXPECT_EQ(result.head.status(), 200) << result.body;
+  EXPECT_THAT(result.body, HasSubstr(c.expect_in_body));
+
+  std::optional<RecordedRequest> seen = fake_->WaitForRequest(kWait);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->Header(c.key_header), c.key_prefix + key);
+  EXPECT_EQ(seen->HeaderCount(c.key_header), 1);
+  EXPECT_THAT(seen->target, Not(HasSubstr(key)));
+  EXPECT_THAT(seen->target, Not(HasSubstr("key=")));
+  for (const auto& [name, value] : seen->headers) {
+    EXPECT_THAT(value, Not(HasSubstr(kHostile))) << "header " << name << " reached upstream";
+    if (name != c.key_header) {
+      EXPECT_THAT(value, Not(HasSubstr(key))) << name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllProviders, ProviderKeyTest,
+    ::testing::Values(
+        KeyCase{"anthropic", "/v1/messages", Chat("claude-3-5-sonnet", true), "x-api-key", "",
+                "event: message_stop"},
+        KeyCase{"openai", "/v1/chat/completions", Chat("gpt-4o", true), "authorization",
+                "Bearer ", "data: [DONE]"},
+        KeyCase{"google",
+                "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse&key=in-the-url",
+                R"({"contents":[{"parts":[{"text":"hi"}]}]})", "x-goog-api-key", "",
+                "candidates"},
+        KeyCase{"groq", "/v1/chat/completions", Chat("llama-3.1-8b", false), "authorization",
+                "Bearer ", "chat.completion"},
+        KeyCase{"openrouter", "/v1/chat/completions", Chat("openai/gpt-4o", true),
+                "authorization", "Bearer ", "data: [DONE]"},
+        KeyCase{"mistral", "/v1/chat/completions", Chat("mistral-large", false), "authorization",
+                "Bearer ", "chat.completion"},
+        KeyCase{"huggingface", "/v1/chat/completions", Chat("meta-llama/Llama-3", false),
+                "authorization", "Bearer ", "chat.completion"},
+        KeyCase{"elevenlabs", "/v1/text-to-speech/voice123", R"({"text":"hi"})", "xi-api-key",
+                "", ""},
+        KeyCase{"deepgram", "/v1/listen?model=nova-2", R"({"url":"https://example.test/a.wav"})",
+                "authorization", "Token ", "transcript"},
+        KeyCase{"openai-compatible", "/v1/chat/completions", Chat("llama3", true),
+                "authorization", "Bearer ", "data: [DONE]"}),
+    [](const ::testing::TestParamInfo<KeyCase>& param_info) {
+      std::string name = param_info.param.provider;
+      for (char& ch : name) {
+        if (ch == '-') ch = '_';
+      }
+      return name;
+    });
+
+TEST_F(RelayEndToEndTest, BinaryAudioArrivesByteForByte) {
+  const std::string token = Token("openai", "sk-audio");
+  RelayResult result =
+      RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/audio/speech",
+                                           R"({"model":"tts-1","input":"hi","voice":"alloy"})"));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.Header("content-type"), "audio/mpeg");
+  ASSERT_EQ(result.body.size(), 4u * 16 * 1024);
+  for (size_t i = 0; i < result.body.size(); ++i) {
+    ASSERT_EQ(static_cast<unsigned char>(result.body[i]), i * 7 % 256) << "byte " << i;
+  }
+}
+
+TEST_F(RelayEndToEndTest, SsePiecesArriveBeforeTheProviderFinishes) {
+  const std::string token = Token("openai", "sk-stream");
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
+  auto reader = relay_->stub().Relay(
+      &context, MakeRequest(token, "openai", "/v1/chat/completions", Chat("fake-hold", true)));
+  v1::RelayResponse message;
+  ASSERT_TRUE(reader->Read(&message));
+  ASSERT_TRUE(message.has_head());
+  EXPECT_EQ(message.head().status(), 200);
+  // The provider is holding its stream open after the first event; that event is already here.
+  ASSERT_TRUE(reader->Read(&message));
+  EXPECT_THAT(message.body(), HasSubstr("Hello"));
+  EXPECT_THAT(message.body(), Not(HasSubstr("[DONE]")));
+  fake_->Release();
+  std::string rest;
+  while (reader->Read(&message)) rest += message.body();
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_THAT(rest, HasSubstr("data: [DONE]"));
+}
+
+TEST_F(RelayEndToEndTest, CancellingTheCallClosesTheProviderConnection) {
+  const std::string token = Token("anthropic", "sk-cancel");
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
+  auto reader = relay_->stub().Relay(
+      &context, MakeRequest(token, "anthropic", "/v1/messages", Chat("fake-slow-1000-20", true)));
+  v1::RelayResponse message;
+  ASSERT_TRUE(reader->Read(&message));  // head
+  ASSERT_TRUE(reader->Read(&message));  // first event
+  const absl::Time cancelled_at = absl::Now();
+  context.TryCancel();
+  std::optional<absl::Time> closed_at = fake_->WaitForClientClosed(kWait);
+  ASSERT_TRUE(closed_at.has_value());
+  EXPECT_LT(*closed_at - cancelled_at, absl::Milliseconds(100));
+  while (reader->Read(&message)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(RelayEndToEndTest, HeadersTimeoutIsDeadlineExceeded) {
+  const std::string token = Token("openai", "sk-timeout");
+  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+                                                            Chat("fake-stall-headers", true)));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("response headers"));
+  EXPECT_FALSE(result.has_head);
+}
+
+TEST_F(RelayEndToEndTest, StalledStreamIsCutWithDeadlineExceeded) {
+  const std::string token = Token("openai", "sk-stall");
+  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+                                                            Chat("fake-stall-body", true)));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("stalled"));
+  EXPECT_TRUE(result.has_head);
+  EXPECT_THAT(result.body, HasSubstr("Hello"));
+}
+
+TEST_F(RelayEndToEndTest, BrokenStreamIsAborted) {
+  const std::string token = Token("openai", "sk-break");
+  RelayResult result = RunRelay(
+      relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions", Chat("fake-break", true)));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(result.body, HasSubstr("Hello"));
+}
+
+TEST_F(RelayEndToEndTest, ProviderErrorsPassThroughWithUsefulHeaders) {
+  const std::string token = Token("openai", "sk-429");
+  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+                                                            Chat("fake-429", false)));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.head.status(), 429);
+  EXPECT_EQ(result.Header("retry-after"), "7");
+  EXPECT_EQ(result.Header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_THAT(result.body, HasSubstr("Rate limit"));
+}
+
+TEST_F(RelayEndToEndTest, WrongKeyGetsTheProviders401) {
+  fake_->SetAcceptedKeys({"sk-the-right-one"});
+  const std::string token = Token("openai", "sk-the-wrong-one");
+  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+                                                            Chat("gpt-4o", false)));
+  fake_->SetAcceptedKeys({});
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.head.status(), 401);
+}
+
+TEST_F(RelayEndToEndTest, RefusesWithoutAStoredKeyOrAValidToken) {
+  const std::string token = Token("openai", "sk-only-openai");
+  RelayResult no_key = RunRelay(relay_->stub(), MakeRequest(token, "anthropic", "/v1/messages",
+                                                            Chat("claude", false)));
+  EXPECT_EQ(no_key.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  RelayResult bad_token = RunRelay(relay_->stub(),
+                                   MakeRequest(std::string(64, 'a'), "openai",
+                                               "/v1/chat/completions", Chat("gpt-4o", false)));
+  EXPECT_EQ(bad_token.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  RelayResult unknown = RunRelay(relay_->stub(),
+                                 MakeRequest(token, "nope", "/v1/chat/completions", "{}"));
+  EXPECT_EQ(unknown.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_FALSE(fake_->WaitForRequest(absl::ZeroDuration()).has_value());
+}
+
+TEST_F(RelayEndToEndTest, ResolveRouteCheckKeyAndDescribeRoutes) {
+  grpc::ClientContext c1;
+  v1::ResolveRouteRequest route_request;
+  route_request.set_body(Chat("claude-3-5-sonnet", true));
+  v1::ResolveRouteResponse route;
+  ASSERT_TRUE(relay_->stub().ResolveRoute(&c1, route_request, &route).ok());
+  EXPECT_EQ(route.provider(), "anthropic");
+  EXPECT_EQ(route.path(), "/v1/messages");
+  EXPECT_TRUE(route.stream());
+
+  fake_->SetAcceptedKeys({"sk-good"});
+  for (const auto& [key, valid] : {std::pair{"sk-good", true}, std::pair{"sk-bad", false}}) {
+    grpc::ClientContext c;
+    v1::CheckKeyRequest check;
+    check.set_provider("openai");
+    check.set_key(key);
+    v1::CheckKeyResponse answer;
+    grpc::Status s = relay_->stub().CheckKey(&c, check, &answer);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(answer.valid(), valid) << key;
+    EXPECT_EQ(answer.status(), valid ? 200 : 401);
+  }
+  fake_->SetAcceptedKeys({});
+  auto check_seen = fake_->WaitForRequest(kWait);
+  ASSERT_TRUE(check_seen.has_value());
+  EXPECT_EQ(check_seen->method, "GET");
+  EXPECT_EQ(check_seen->target, "/v1/models");
+
+  grpc::ClientContext c3;
+  v1::DescribeRoutesResponse routes;
+  ASSERT_TRUE(relay_->stub().DescribeRoutes(&c3, {}, &routes).ok());
+  EXPECT_EQ(routes.providers_size(), 10);
+  EXPECT_GT(routes.routes_size(), 0);
+  for (const auto& p : routes.providers()) EXPECT_EQ(p.base_url(), fake_->base_url()) << p.name();
+}
+
+}  // namespace
+}  // namespace byok::relay::testing

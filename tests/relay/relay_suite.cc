@@ -1,0 +1,152 @@
+#include "tests/relay/relay_suite.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <openssl/rand.h>
+
+#include <chrono>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace byok::relay::testing {
+namespace {
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(15);
+
+std::string NewSecret() {
+  unsigned char bytes[32];
+  RAND_bytes(bytes, sizeof(bytes));
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+std::chrono::system_clock::time_point Deadline(absl::Duration d) {
+  return absl::ToChronoTime(absl::Now() + d);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VaultProcess>> VaultProcess::Start() {
+  auto v = std::make_unique<VaultProcess>();
+  v->port_ = byok::testing::PickUnusedPort();
+  std::map<std::string, std::string> env = {
+      {"ENCRYPTION_SECRET", NewSecret()},
+      {"DB_PATH", v->dir_.path() + "/relay.db"},
+      {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", v->port_)},
+      {"LOG_LEVEL", "warn"}};
+  auto process =
+      byok::testing::ChildProcess::Start(byok::testing::BinaryPath("byok-vaultd"), {}, env);
+  if (!process.ok()) return process.status();
+  v->process_ = *std::move(process);
+  if (absl::Status s = v->process_->WaitForPort(v->port_, kStartTimeout); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat("byok-vaultd did not start: ", s.message(), "\n",
+                                               v->process_->Output()));
+  }
+  v->stub_ = vault::v1::Vault::NewStub(
+      grpc::CreateChannel(v->address(), grpc::InsecureChannelCredentials()));
+  return v;
+}
+
+std::string VaultProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+absl::StatusOr<std::string> VaultProcess::CreateUserWithKey(const std::string& provider,
+                                                            const std::string& key,
+                                                            const std::string& base_url) {
+  vault::v1::CreateUserRequest create;
+  create.set_app_id("relay-tests");
+  vault::v1::CreateUserResponse user;
+  grpc::ClientContext c1;
+  c1.set_deadline(Deadline(absl::Seconds(10)));
+  grpc::Status s = stub_->CreateUser(&c1, create, &user);
+  if (!s.ok()) return absl::InternalError(absl::StrCat("CreateUser: ", s.error_message()));
+  vault::v1::PutKeyRequest put;
+  put.set_token(user.token());
+  put.set_provider(provider);
+  put.set_key(key);
+  put.set_base_url(base_url);
+  vault::v1::PutKeyResponse put_response;
+  grpc::ClientContext c2;
+  c2.set_deadline(Deadline(absl::Seconds(10)));
+  s = stub_->PutKey(&c2, put, &put_response);
+  if (!s.ok()) return absl::InternalError(absl::StrCat("PutKey: ", s.error_message()));
+  return user.token();
+}
+
+absl::StatusOr<std::unique_ptr<RelayProcess>> RelayProcess::Start(
+    std::map<std::string, std::string> env) {
+  auto r = std::make_unique<RelayProcess>();
+  r->port_ = byok::testing::PickUnusedPort();
+  env["BYOK_RELAY_ADDR"] = absl::StrCat("127.0.0.1:", r->port_);
+  if (!env.count("LOG_LEVEL")) env["LOG_LEVEL"] = "warn";
+  auto process =
+      byok::testing::ChildProcess::Start(byok::testing::BinaryPath("byok-relayd"), {}, env);
+  if (!process.ok()) return process.status();
+  r->process_ = *std::move(process);
+  if (absl::Status s = r->process_->WaitForPort(r->port_, kStartTimeout); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat("byok-relayd did not start: ", s.message(), "\n",
+                                               r->process_->Output()));
+  }
+  r->stub_ = v1::Relay::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", r->port_),
+                                                    grpc::InsecureChannelCredentials()));
+  return r;
+}
+
+std::map<std::string, std::string> AllProvidersAt(const std::string& base_url) {
+  std::map<std::string, std::string> env;
+  for (const char* p : {"anthropic", "openai", "google", "groq", "openrouter", "mistral",
+                        "huggingface", "elevenlabs", "deepgram", "openai-compatible"}) {
+    std::string name = absl::AsciiStrToUpper(absl::StrReplaceAll(p, {{"-", "_"}}));
+    env[absl::StrCat("BYOK_PROVIDER_", name, "_BASE_URL")] = base_url;
+  }
+  return env;
+}
+
+std::string RelayResult::Header(const std::string& name) const {
+  for (const auto& h : head.headers()) {
+    if (h.name() == name) return h.value();
+  }
+  return "";
+}
+
+v1::RelayRequest MakeRequest(const std::string& token, const std::string& provider,
+                             const std::string& path, const std::string& body,
+                             std::vector<std::pair<std::string, std::string>> headers,
+                             const std::string& method) {
+  v1::RelayRequest r;
+  r.set_token(token);
+  r.set_provider(provider);
+  r.set_method(method);
+  r.set_path(path);
+  r.set_body(body);
+  for (auto& [name, value] : headers) {
+    v1::Header* h = r.add_headers();
+    h->set_name(name);
+    h->set_value(value);
+  }
+  return r;
+}
+
+RelayResult RunRelay(v1::Relay::Stub& stub, const v1::RelayRequest& request) {
+  RelayResult result;
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(absl::Seconds(15)));
+  std::unique_ptr<grpc::ClientReader<v1::RelayResponse>> reader = stub.Relay(&context, request);
+  v1::RelayResponse message;
+  while (reader->Read(&message)) {
+    if (message.has_head()) {
+      result.has_head = true;
+      result.head = message.head();
+    } else {
+      result.body += message.body();
+      ++result.pieces;
+    }
+  }
+  result.status = reader->Finish();
+  return result;
+}
+
+}  // namespace byok::relay::testing

@@ -1,0 +1,78 @@
+// Test support for the relay's end-to-end tests: real byok-vaultd and byok-relayd processes, a vault
+// stub to create users and keys, and a relay stub, all on loopback.
+#ifndef BYOK_TESTS_RELAY_RELAY_SUITE_H_
+#define BYOK_TESTS_RELAY_RELAY_SUITE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "byok/relay/v1/relay.grpc.pb.h"
+#include "byok/vault/v1/vault.grpc.pb.h"
+#include "tests/testing/process.h"
+
+namespace byok::relay::testing {
+
+// A running byok-vaultd with its own database folder.
+class VaultProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<VaultProcess>> Start();
+
+  int port() const { return port_; }
+  std::string address() const;
+  vault::v1::Vault::Stub& stub() { return *stub_; }
+
+  // Creates a user and stores `key` for `provider` (bound to `base_url` when set); returns the token.
+  absl::StatusOr<std::string> CreateUserWithKey(const std::string& provider, const std::string& key,
+                                                const std::string& base_url = "");
+
+ private:
+  byok::testing::TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<byok::testing::ChildProcess> process_;
+  std::unique_ptr<vault::v1::Vault::Stub> stub_;
+};
+
+// A running byok-relayd with the given environment (BYOK_RELAY_ADDR is added).
+class RelayProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<RelayProcess>> Start(std::map<std::string, std::string> env);
+
+  int port() const { return port_; }
+  v1::Relay::Stub& stub() { return *stub_; }
+  byok::testing::ChildProcess& process() { return *process_; }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<byok::testing::ChildProcess> process_;
+  std::unique_ptr<v1::Relay::Stub> stub_;
+};
+
+// The environment that points every provider of the table at `base_url`.
+std::map<std::string, std::string> AllProvidersAt(const std::string& base_url);
+
+// One finished Relay call as the client saw it.
+struct RelayResult {
+  grpc::Status status;
+  bool has_head = false;
+  v1::ResponseHead head;
+  std::string body;
+  int pieces = 0;
+  // Returns the first value of response header `name`, or "".
+  std::string Header(const std::string& name) const;
+};
+
+// Makes a RelayRequest.
+v1::RelayRequest MakeRequest(const std::string& token, const std::string& provider,
+                             const std::string& path, const std::string& body,
+                             std::vector<std::pair<std::string, std::string>> headers = {},
+                             const std::string& method = "POST");
+
+// Runs one Relay call to its end (bounded by a 15 s deadline).
+RelayResult RunRelay(v1::Relay::Stub& stub, const v1::RelayRequest& request);
+
+}  // namespace byok::relay::testing
+
+#endif  // BYOK_TESTS_RELAY_RELAY_SUITE_H_

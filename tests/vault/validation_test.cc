@@ -1,0 +1,224 @@
+// Input rules: app ids, providers, keys, base URLs, models, token shape; configuration loading.
+#include "services/vault/validation.h"
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "common/crypto/hex.h"
+#include "common/crypto/random.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/vault/caller_policy.h"
+#include "services/vault/providers.h"
+#include "services/vault/periodic_task.h"
+#include "services/vault/vault_config.h"
+#include "tests/testing/status_matchers.h"
+
+namespace byok::vault {
+namespace {
+
+using ::byok::testing::IsOk;
+using ::byok::testing::StatusIs;
+constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
+
+TEST(ValidationTest, AppIds) {
+  EXPECT_THAT(ValidateAppId("my-app_1.0"), IsOk());
+  EXPECT_THAT(ValidateAppId(std::string(128, 'a')), IsOk());
+  EXPECT_THAT(ValidateAppId(""), StatusIs(kInvalid));
+  EXPECT_THAT(ValidateAppId(std::string(129, 'a')), StatusIs(kInvalid));
+  for (const char* bad : {"a b", "a/b", "a:b", "\xc3\xa4", "a\n"}) {
+    EXPECT_THAT(ValidateAppId(bad), StatusIs(kInvalid)) << bad;
+  }
+}
+
+TEST(ValidationTest, ProvidersAreTheOneList) {
+  for (absl::string_view p : kProviders) {
+    EXPECT_THAT(ValidateProvider(p), IsOk()) << p;
+  }
+  EXPECT_EQ(kProviders.size(), 10u);
+  for (const char* bad : {"", "OpenAI", "cohere", "openai ", "openai-compatible/x"}) {
+    EXPECT_THAT(ValidateProvider(bad), StatusIs(kInvalid)) << bad;
+  }
+  absl::Status s = ValidateProvider("sk-looks-like-a-key");
+  EXPECT_FALSE(absl::StrContains(s.message(), "sk-looks-like-a-key"));
+}
+
+TEST(ValidationTest, Keys) {
+  EXPECT_THAT(ValidateKey("sk-proj-abc_DEF.123~!"), IsOk());
+  EXPECT_THAT(ValidateKey(std::string(4096, 'k')), IsOk());
+  EXPECT_THAT(ValidateKey(""), StatusIs(kInvalid));
+  EXPECT_THAT(ValidateKey(std::string(4097, 'k')), StatusIs(kInvalid));
+  for (const char* bad : {"sk key", "sk\tkey", "sk-key\n", "sk-\x7f", "sk-\xc3\xa9"}) {
+    absl::Status s = ValidateKey(bad);
+    EXPECT_THAT(s, StatusIs(kInvalid));
+    EXPECT_FALSE(absl::StrContains(s.message(), "sk")) << s.message();
+  }
+}
+
+TEST(ValidationTest, BaseUrls) {
+  EXPECT_THAT(ValidateBaseUrl("openai-compatible", "", false), IsOk());
+  EXPECT_THAT(ValidateBaseUrl("openai", "", false), IsOk());
+  EXPECT_THAT(ValidateBaseUrl("openai-compatible", "https://api.together.xyz/v1", false), IsOk());
+  EXPECT_THAT(ValidateBaseUrl("openai-compatible", "HTTPS://host:8443", false), IsOk());
+  EXPECT_THAT(ValidateBaseUrl("openai", "https://api.openai.com", false), StatusIs(kInvalid));
+  EXPECT_THAT(ValidateBaseUrl("openai-compatible", "http://localhost:11434/v1", false), StatusIs(kInvalid));
+  EXPECT_THAT(ValidateBaseUrl("openai-compatible", "http://localhost:11434/v1", true), IsOk());
+  for (const char* bad : {"ftp://host", "https://", "https:///path", "https://u:p@host/v1",
+                          "https://host@evil/v1", "https://host/v1#frag", "https://ho st/",
+                          "//host/v1", "https://:443/"}) {
+    EXPECT_THAT(ValidateBaseUrl("openai-compatible", bad, true), StatusIs(kInvalid)) << bad;
+  }
+  EXPECT_THAT(ValidateBaseUrl("openai-compatible", "https://h/" + std::string(2048, 'a'), false),
+              StatusIs(kInvalid));
+}
+
+TEST(ValidationTest, ModelsAndTokens) {
+  EXPECT_THAT(ValidateModel(""), IsOk());
+  EXPECT_THAT(ValidateModel("anthropic/claude-sonnet-4"), IsOk());
+  EXPECT_THAT(ValidateModel("a b"), StatusIs(kInvalid));
+  EXPECT_THAT(ValidateModel(std::string(257, 'm')), StatusIs(kInvalid));
+  EXPECT_THAT(ValidateTokenShape(std::string(64, 'a')), IsOk());
+  EXPECT_THAT(ValidateTokenShape(""), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(ValidateTokenShape(std::string(63, 'a')), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(ValidateTokenShape(std::string(64, 'g')), StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+std::string Secret() { return crypto::HexEncode(*crypto::RandomBytes(32)); }
+
+TEST(VaultConfigTest, DefaultsWithOnlyTheSecret) {
+  const std::string secret = Secret();
+  absl::StatusOr<VaultConfig> c = LoadVaultConfig(Env({{"ENCRYPTION_SECRET", secret}}));
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(c->listen_address, "127.0.0.1:50051");
+  EXPECT_EQ(c->db_path, "./data/relay.db");
+  EXPECT_EQ(c->token_lifetime, absl::Hours(24 * 90));
+  EXPECT_EQ(c->purge_interval, absl::Hours(1));
+  EXPECT_FALSE(c->allow_private_upstreams);
+  EXPECT_TRUE(c->previous_secrets.empty());
+  EXPECT_TRUE(c->token_hmac_secret.empty());
+  EXPECT_EQ(crypto::HexEncode(c->encryption_secret.view()), secret);
+}
+
+TEST(VaultConfigTest, ReadsEveryVariable) {
+  const std::string p1 = Secret(), p2 = Secret();
+  absl::StatusOr<VaultConfig> c = LoadVaultConfig(Env({
+      {"ENCRYPTION_SECRET", Secret()},
+      {"ENCRYPTION_SECRET_PREVIOUS", p1 + ", " + p2},
+      {"TOKEN_HMAC_SECRET", "a-long-token-hmac-secret-of-40-characters!"},
+      {"BYOK_VAULT_ADDR", "0.0.0.0:6000"},
+      {"DB_PATH", "/var/lib/byok/vault.db"},
+      {"TOKEN_EXPIRY_DAYS", "0"},
+      {"BYOK_VAULT_PURGE_INTERVAL_S", "60"},
+      {"BYOK_ALLOW_PRIVATE_UPSTREAMS", "1"},
+      {"LOG_LEVEL", "debug"},
+  }));
+  ASSERT_THAT(c, IsOk());
+  ASSERT_EQ(c->previous_secrets.size(), 2u);
+  EXPECT_EQ(crypto::HexEncode(c->previous_secrets[1].view()), p2);
+  EXPECT_EQ(c->token_hmac_secret.view(), "a-long-token-hmac-secret-of-40-characters!");
+  EXPECT_EQ(c->listen_address, "0.0.0.0:6000");
+  EXPECT_EQ(c->db_path, "/var/lib/byok/vault.db");
+  EXPECT_EQ(c->token_lifetime, absl::ZeroDuration());
+  EXPECT_EQ(c->purge_interval, absl::Seconds(60));
+  EXPECT_TRUE(c->allow_private_upstreams);
+  EXPECT_EQ(c->log_level, log::Level::kDebug);
+}
+
+TEST(VaultConfigTest, WeakSecretsAreRefusedWithoutEchoingThem) {
+  for (const std::string& weak :
+       {std::string(64, '0'), std::string(64, 'F'),
+        std::string("deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef"),
+        std::string("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        std::string("00010203040506070001020304050607000102030405060700010203040506ff")}) {
+    absl::Status s = CheckEncryptionSecret("ENCRYPTION_SECRET", weak);
+    EXPECT_THAT(s, StatusIs(kInvalid)) << weak;
+    EXPECT_THAT(s.message(), ::testing::HasSubstr("ENCRYPTION_SECRET"));
+    EXPECT_FALSE(absl::StrContains(s.message(), weak));
+  }
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_THAT(CheckEncryptionSecret("X", Secret()), IsOk());
+  }
+}
+
+TEST(VaultConfigTest, BadValuesNameTheVariable) {
+  const std::string s = Secret();
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"ENCRYPTION_SECRET", s.substr(2)},
+           {"ENCRYPTION_SECRET_PREVIOUS", s + ",zz"},
+           {"TOKEN_HMAC_SECRET", "too-short"},
+           {"TOKEN_HMAC_SECRET", std::string(40, 'a')},
+           {"TOKEN_EXPIRY_DAYS", "-3"},
+           {"BYOK_VAULT_ADDR", "no-port"},
+           {"BYOK_VAULT_PURGE_INTERVAL_S", "-7"},
+           {"BYOK_ALLOW_PRIVATE_UPSTREAMS", "maybe"}}) {
+    absl::flat_hash_map<std::string, std::string> vars = {{"ENCRYPTION_SECRET", s}};
+    vars[name] = value;
+    absl::StatusOr<VaultConfig> c = LoadVaultConfig(Env(vars));
+    EXPECT_THAT(c, StatusIs(kInvalid)) << name;
+    EXPECT_THAT(c.status().message(), ::testing::HasSubstr(name));
+    EXPECT_FALSE(absl::StrContains(c.status().message(), value)) << name;
+  }
+}
+
+TEST(CallerPolicyTest, AllowAllWithoutTlsChecksIdentitiesWithIt) {
+  const CallerPolicy open = CallerPolicy::AllowAll();
+  EXPECT_FALSE(open.enforced());
+  EXPECT_THAT(open.CheckResolve({}), IsOk());
+  EXPECT_THAT(open.CheckAdmin({}), IsOk());
+  const CallerPolicy mtls({"relay"}, {"admin", "ops"});
+  EXPECT_TRUE(mtls.enforced());
+  EXPECT_THAT(mtls.CheckResolve({"relay"}), IsOk());
+  EXPECT_THAT(mtls.CheckResolve({"gateway", "relay"}), IsOk());
+  EXPECT_THAT(mtls.CheckResolve({"gateway"}), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(mtls.CheckResolve({}), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(mtls.CheckResolve({"Relay"}), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(mtls.CheckAdmin({"ops"}), IsOk());
+  EXPECT_THAT(mtls.CheckAdmin({"relay"}), StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+TEST(VaultConfigTest, TlsFilesMustComeTogetherAndBePem) {
+  const std::string s = Secret();
+  absl::StatusOr<VaultConfig> c =
+      LoadVaultConfig(Env({{"ENCRYPTION_SECRET", s}, {"BYOK_TLS_CA_FILE", "/etc/hostname"}}));
+  EXPECT_THAT(c, StatusIs(kInvalid));
+  c = LoadVaultConfig(Env({{"ENCRYPTION_SECRET", s},
+                           {"BYOK_TLS_CERT_FILE", "/etc/hostname"},
+                           {"BYOK_TLS_KEY_FILE", "/etc/hostname"},
+                           {"BYOK_TLS_CA_FILE", "/etc/hostname"}}));
+  EXPECT_THAT(c, StatusIs(kInvalid));
+  EXPECT_THAT(c.status().message(), ::testing::HasSubstr("BYOK_TLS_CERT_FILE"));
+  c = LoadVaultConfig(Env({{"ENCRYPTION_SECRET", s}}));
+  ASSERT_THAT(c, IsOk());
+  EXPECT_TRUE(c->tls_cert_pem.empty());
+  EXPECT_EQ(c->resolve_callers, std::vector<std::string>{"relay"});
+}
+
+TEST(PeriodicTaskTest, RunsAtOnceAndStopsWithoutWaitingOutTheInterval) {
+  absl::Notification ran;
+  PeriodicTask task([&] { if (!ran.HasBeenNotified()) ran.Notify(); }, absl::Hours(1));
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  const absl::Time start = absl::Now();
+  task.Stop();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(task.runs(), 1);
+  task.Stop();  // idempotent
+}
+
+TEST(PeriodicTaskTest, RepeatsAtTheInterval) {
+  absl::Mutex mu;
+  int count = 0;
+  PeriodicTask task(
+      [&] {
+        absl::MutexLock lock(&mu);
+        ++count;
+      },
+      absl::Milliseconds(10));
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                      +[](int* c) { return *c >= 3; }, &count),
+                                  absl::Seconds(5)));
+}
+
+}  // namespace
+}  // namespace byok::vault

@@ -1,0 +1,354 @@
+// The vault's logic, constructed directly over an in-memory store with a fake clock.
+#include "services/vault/vault_core.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto/keyring_aead.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/vault/sqlite_key_store.h"
+#include "tests/testing/status_matchers.h"
+
+namespace byok::vault {
+namespace {
+
+using ::byok::testing::IsOk;
+using ::byok::testing::StatusIs;
+
+crypto::SecretBytes Secret(char fill) { return crypto::SecretBytes(std::string(32, fill)); }
+
+class VaultCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = SqliteKeyStore::Open(":memory:");
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+    UseSecrets(Secret('a'), {});
+  }
+
+  // Replaces the keyring (as a restart with other secrets would) and rebuilds the logic.
+  void UseSecrets(const crypto::SecretBytes& primary, std::vector<crypto::SecretBytes> previous) {
+    keyring_ = *crypto::KeyringAead::Create(primary, previous);
+    Rebuild();
+  }
+
+  void Rebuild() {
+    if (hasher_ == nullptr) hasher_ = *TokenHasher::Create(Secret('h'));
+    core_ = std::make_unique<VaultCore>(*store_, *keyring_, *hasher_, clock_, options_);
+  }
+
+  std::string NewToken(const std::string& app = "app") {
+    v1::CreateUserRequest req;
+    req.set_app_id(app);
+    v1::CreateUserResponse resp;
+    EXPECT_THAT(core_->CreateUser(req, &resp), IsOk());
+    return resp.token();
+  }
+
+  absl::Status Put(const std::string& token, const std::string& provider, const std::string& key,
+                   const std::string& base_url = "") {
+    v1::PutKeyRequest req;
+    req.set_token(token);
+    req.set_provider(provider);
+    req.set_key(key);
+    req.set_base_url(base_url);
+    v1::PutKeyResponse resp;
+    return core_->PutKey(req, &resp);
+  }
+
+  absl::StatusOr<std::string> Resolve(const std::string& token, const std::string& provider) {
+    v1::ResolveKeyRequest req;
+    req.set_token(token);
+    req.set_provider(provider);
+    v1::ResolveKeyResponse resp;
+    if (absl::Status s = core_->ResolveKey(req, &resp); !s.ok()) return s;
+    return resp.key();
+  }
+
+  std::string UserId(const std::string& token) { return core_->UserForToken(token)->user_id; }
+
+  FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
+  VaultOptions options_;
+  std::unique_ptr<SqliteKeyStore> store_;
+  std::unique_ptr<crypto::KeyringAead> keyring_;
+  std::unique_ptr<TokenHasher> hasher_;
+  std::unique_ptr<VaultCore> core_;
+};
+
+TEST_F(VaultCoreTest, TokenLooksUpItsUserAndOnlyItsUser) {
+  const std::string a = NewToken("app-a"), b = NewToken("app-b");
+  EXPECT_NE(a, b);
+  absl::StatusOr<UserRecord> ua = core_->UserForToken(a);
+  ASSERT_THAT(ua, IsOk());
+  EXPECT_EQ(ua->app_id, "app-a");
+  EXPECT_EQ(core_->UserForToken(b)->app_id, "app-b");
+  // Upper-case hex is the same token.
+  std::string upper = a;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(core_->UserForToken(upper)->user_id, ua->user_id);
+  // One changed character is a different, unknown token.
+  std::string other = a;
+  other[10] = other[10] == '0' ? '1' : '0';
+  EXPECT_THAT(core_->UserForToken(other), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(core_->UserForToken(""), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(core_->UserForToken(a.substr(1)), StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+TEST_F(VaultCoreTest, StoresOnlyTheTokensHmac) {
+  const std::string token = NewToken();
+  absl::StatusOr<UserRecord> user = core_->UserForToken(token);
+  ASSERT_THAT(user, IsOk());
+  EXPECT_EQ(user->token_hash, *hasher_->Hash(token));
+  EXPECT_EQ(user->token_hash.size(), 32u);
+  EXPECT_TRUE(hasher_->Matches(token, user->token_hash));
+  // Another hashing key does not find the user.
+  hasher_ = *TokenHasher::Create(Secret('x'));
+  Rebuild();
+  EXPECT_THAT(core_->UserForToken(token), StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+TEST_F(VaultCoreTest, TokensExpireAfterTheConfiguredLifetime) {
+  options_.token_lifetime = absl::Hours(24 * 90);
+  Rebuild();
+  v1::CreateUserRequest req;
+  req.set_app_id("app");
+  v1::CreateUserResponse resp;
+  ASSERT_THAT(core_->CreateUser(req, &resp), IsOk());
+  EXPECT_EQ(resp.expires_at().seconds(), absl::ToUnixSeconds(clock_.Now() + absl::Hours(24 * 90)));
+  ASSERT_THAT(Put(resp.token(), "openai", "sk-1"), IsOk());
+  clock_.Advance(absl::Hours(24 * 90) - absl::Seconds(1));
+  EXPECT_THAT(Resolve(resp.token(), "openai"), IsOk());
+  clock_.Advance(absl::Seconds(1));
+  absl::StatusOr<std::string> expired = Resolve(resp.token(), "openai");
+  EXPECT_THAT(expired, StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(expired.status().message(), ::testing::HasSubstr("expired"));
+}
+
+TEST_F(VaultCoreTest, ZeroLifetimeTokensNeverExpire) {
+  options_.token_lifetime = absl::ZeroDuration();
+  Rebuild();
+  v1::CreateUserRequest req;
+  req.set_app_id("app");
+  v1::CreateUserResponse resp;
+  ASSERT_THAT(core_->CreateUser(req, &resp), IsOk());
+  EXPECT_FALSE(resp.has_expires_at());
+  clock_.Advance(absl::Hours(24 * 365 * 20));
+  EXPECT_THAT(core_->UserForToken(resp.token()), IsOk());
+}
+
+TEST_F(VaultCoreTest, RevocationTakesEffectAtOnceAndPurgeErasesTheUser) {
+  const std::string token = NewToken();
+  ASSERT_THAT(Put(token, "openai", "sk-1"), IsOk());
+  const std::string user_id = UserId(token);
+  v1::RevokeTokenRequest req;
+  req.set_token(token);
+  v1::RevokeTokenResponse resp;
+  ASSERT_THAT(core_->RevokeToken(req, &resp), IsOk());
+  absl::StatusOr<std::string> key = Resolve(token, "openai");
+  EXPECT_THAT(key, StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(key.status().message(), ::testing::HasSubstr("revoked"));
+  EXPECT_THAT(core_->RevokeToken(req, &resp), StatusIs(absl::StatusCode::kUnauthenticated));
+
+  const std::string keeper = NewToken();
+  ASSERT_THAT(core_->PurgeExpiredUsers(), IsOk());
+  EXPECT_THAT(store_->FindUserById(user_id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->GetKey(user_id, "openai"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(core_->UserForToken(keeper), IsOk());
+}
+
+TEST_F(VaultCoreTest, PurgeErasesExpiredUsersOnly) {
+  const std::string old_token = NewToken();
+  const std::string old_id = UserId(old_token);
+  clock_.Advance(absl::Hours(24 * 60));
+  const std::string new_token = NewToken();
+  clock_.Advance(absl::Hours(24 * 31));  // the first is 91 days old, the second 31
+  absl::StatusOr<int64_t> purged = core_->PurgeExpiredUsers();
+  ASSERT_THAT(purged, IsOk());
+  EXPECT_EQ(*purged, 1);
+  EXPECT_THAT(store_->FindUserById(old_id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(core_->UserForToken(new_token), IsOk());
+}
+
+TEST_F(VaultCoreTest, DeleteUserErasesKeysAndUsage) {
+  const std::string token = NewToken("app");
+  const std::string other = NewToken("app");
+  ASSERT_THAT(Put(token, "openai", "sk-1"), IsOk());
+  ASSERT_THAT(Put(token, "groq", "gsk-1"), IsOk());
+  const std::string user_id = UserId(token);
+  for (const std::string& id : {user_id, UserId(other)}) {
+    v1::RecordUsageRequest usage;
+    usage.set_user_id(id);
+    usage.set_provider("openai");
+    usage.set_status(200);
+    v1::RecordUsageResponse recorded;
+    ASSERT_THAT(core_->RecordUsage(usage, &recorded), IsOk());
+  }
+  v1::DeleteUserRequest req;
+  req.set_token(token);
+  v1::DeleteUserResponse resp;
+  ASSERT_THAT(core_->DeleteUser(req, &resp), IsOk());
+  EXPECT_EQ(resp.keys_deleted(), 2);
+  EXPECT_THAT(store_->GetKey(user_id, "openai"), StatusIs(absl::StatusCode::kNotFound));
+  absl::StatusOr<UsageStats> mine = store_->GetStats({StatsScope::Kind::kUser, user_id}, clock_.Now());
+  ASSERT_THAT(mine, IsOk());
+  EXPECT_EQ(mine->total_requests, 0);
+  absl::StatusOr<UsageStats> app = store_->GetStats({StatsScope::Kind::kApp, "app"}, clock_.Now());
+  ASSERT_THAT(app, IsOk());
+  EXPECT_EQ(app->total_requests, 1);
+  EXPECT_EQ(app->users, 1);
+}
+
+TEST_F(VaultCoreTest, TamperedRowIsDataLossAndOtherRowsStillWork) {
+  const std::string token = NewToken();
+  ASSERT_THAT(Put(token, "openai", "sk-good"), IsOk());
+  ASSERT_THAT(Put(token, "groq", "gsk-bad"), IsOk());
+  const std::string user_id = UserId(token);
+  KeyRecord row = *store_->GetKey(user_id, "groq");
+  row.ciphertext[row.ciphertext.size() / 2] ^= 0x01;
+  ASSERT_THAT(store_->PutKey(row), IsOk());
+  absl::StatusOr<std::string> bad = Resolve(token, "groq");
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("could not be decrypted"));
+  EXPECT_EQ(*Resolve(token, "openai"), "sk-good");
+}
+
+TEST_F(VaultCoreTest, CiphertextMovedToAnotherUserProviderOrBaseUrlFails) {
+  const std::string alice = NewToken(), bob = NewToken();
+  ASSERT_THAT(Put(alice, "openai", "sk-alice"), IsOk());
+  ASSERT_THAT(Put(bob, "openai", "sk-bob"), IsOk());
+  ASSERT_THAT(Put(alice, "openai-compatible", "sk-compat", "https://a.example.com/v1"), IsOk());
+  const KeyRecord alice_row = *store_->GetKey(UserId(alice), "openai");
+
+  KeyRecord moved = *store_->GetKey(UserId(bob), "openai");
+  moved.ciphertext = alice_row.ciphertext;
+  ASSERT_THAT(store_->PutKey(moved), IsOk());
+  EXPECT_THAT(Resolve(bob, "openai"), StatusIs(absl::StatusCode::kDataLoss));
+
+  KeyRecord other_provider = alice_row;
+  other_provider.provider = "groq";
+  ASSERT_THAT(store_->PutKey(other_provider), IsOk());
+  EXPECT_THAT(Resolve(alice, "groq"), StatusIs(absl::StatusCode::kDataLoss));
+
+  KeyRecord redirected = *store_->GetKey(UserId(alice), "openai-compatible");
+  redirected.base_url = "https://attacker.example.net/v1";
+  ASSERT_THAT(store_->PutKey(redirected), IsOk());
+  EXPECT_THAT(Resolve(alice, "openai-compatible"), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(VaultCoreTest, RewrapMovesRowsToTheNewSecretInBatches) {
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 5; ++i) {
+    tokens.push_back(NewToken());
+    ASSERT_THAT(Put(tokens.back(), "openai", absl::StrCat("sk-", i)), IsOk());
+  }
+  const uint32_t old_version = keyring_->primary_key_id();
+  UseSecrets(Secret('b'), {Secret('a')});
+  const uint32_t new_version = keyring_->primary_key_id();
+  ASSERT_NE(old_version, new_version);
+  EXPECT_EQ(*store_->CountKeysNotUnderVersion(new_version), 5);
+  EXPECT_EQ(*Resolve(tokens[0], "openai"), "sk-0");
+
+  // One row cannot be decrypted: it is reported and skipped, and does not stall the others.
+  KeyRecord broken = *store_->GetKey(UserId(tokens[2]), "openai");
+  broken.ciphertext.back() ^= 0x01;
+  ASSERT_THAT(store_->PutKey(broken), IsOk());
+
+  v1::RewrapRequest req;
+  req.set_batch_size(3);
+  v1::RewrapResponse resp;
+  ASSERT_THAT(core_->Rewrap(req, &resp), IsOk());
+  EXPECT_EQ(resp.rewrapped(), 3);
+  EXPECT_EQ(resp.remaining(), 2);
+  ASSERT_THAT(core_->Rewrap(req, &resp), IsOk());
+  EXPECT_EQ(resp.rewrapped(), 1);
+  EXPECT_EQ(resp.remaining(), 1);
+  EXPECT_EQ(resp.failed(), 1);
+
+  // After Rewrap the old secret is no longer needed (except by the broken row).
+  UseSecrets(Secret('b'), {});
+  for (int i = 0; i < 5; ++i) {
+    if (i == 2) {
+      EXPECT_THAT(Resolve(tokens[i], "openai"), StatusIs(absl::StatusCode::kDataLoss));
+    } else {
+      EXPECT_EQ(*Resolve(tokens[i], "openai"), absl::StrCat("sk-", i));
+    }
+  }
+  req.set_batch_size(-1);
+  EXPECT_THAT(core_->Rewrap(req, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(VaultCoreTest, StatsCountWindowsProvidersAndModels) {
+  const std::string token = NewToken("stats-app");
+  const std::string user_id = UserId(token);
+  auto record = [&](const std::string& provider, const std::string& model, int status, int64_t ms) {
+    v1::RecordUsageRequest usage;
+    usage.set_user_id(user_id);
+    usage.set_provider(provider);
+    usage.set_model(model);
+    usage.set_status(status);
+    usage.set_error(status >= 400);
+    usage.set_latency_ms(ms);
+    usage.set_input_tokens(5);
+    usage.set_output_tokens(7);
+    v1::RecordUsageResponse resp;
+    ASSERT_THAT(core_->RecordUsage(usage, &resp), IsOk());
+  };
+  record("openai", "gpt-4o", 200, 100);  // 40 days before "now"
+  clock_.Advance(absl::Hours(24 * 20));
+  record("openai", "gpt-4o", 500, 300);  // 20 days before
+  clock_.Advance(absl::Hours(24 * 18));
+  record("anthropic", "claude", 200, 50);  // 2 days before
+  record("openai", "gpt-4o-mini", 200, 200);
+  clock_.Advance(absl::Hours(24 * 2));
+
+  v1::GetStatsRequest req;
+  req.set_token(token);
+  v1::GetStatsResponse stats;
+  ASSERT_THAT(core_->GetStats(req, &stats), IsOk());
+  EXPECT_EQ(stats.total_requests(), 4);
+  EXPECT_EQ(stats.total_errors(), 1);
+  EXPECT_EQ(stats.requests_last_7_days(), 2);
+  EXPECT_EQ(stats.requests_last_30_days(), 3);
+  EXPECT_EQ(stats.input_tokens(), 20);
+  EXPECT_EQ(stats.output_tokens(), 28);
+  ASSERT_EQ(stats.providers_size(), 2);
+  EXPECT_EQ(stats.providers(0).provider(), "openai");
+  EXPECT_EQ(stats.providers(0).requests(), 3);
+  EXPECT_EQ(stats.providers(0).errors(), 1);
+  EXPECT_EQ(stats.providers(0).avg_latency_ms(), 200);
+  ASSERT_EQ(stats.top_models_size(), 3);
+  EXPECT_EQ(stats.top_models(0).model(), "gpt-4o");
+  EXPECT_EQ(stats.top_models(0).requests(), 2);
+
+  req.set_app_id("stats-app");
+  ASSERT_THAT(core_->GetStats(req, &stats), IsOk());
+  EXPECT_EQ(stats.total_requests(), 4);
+  EXPECT_EQ(stats.users(), 1);
+  req.set_app_id("bad app");
+  EXPECT_THAT(core_->GetStats(req, &stats), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(VaultCoreTest, UsageInputIsValidated) {
+  const std::string user_id = UserId(NewToken());
+  v1::RecordUsageRequest usage;
+  usage.set_user_id(user_id);
+  usage.set_provider("openai");
+  v1::RecordUsageResponse resp;
+  EXPECT_THAT(core_->RecordUsage(usage, &resp), IsOk());
+  usage.set_status(-1);
+  EXPECT_THAT(core_->RecordUsage(usage, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
+  usage.set_status(200);
+  usage.set_latency_ms(-5);
+  EXPECT_THAT(core_->RecordUsage(usage, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
+  usage.set_latency_ms(5);
+  usage.set_model(std::string(257, 'm'));
+  EXPECT_THAT(core_->RecordUsage(usage, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
+  usage.set_model("m");
+  usage.set_user_id("");
+  EXPECT_THAT(core_->RecordUsage(usage, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace byok::vault
