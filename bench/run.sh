@@ -156,7 +156,7 @@ if [ -n "$out" ]; then cp "$report" "$out"; fi
 
 # A run whose suite was present but failed, or whose relayed requests failed, is a failed run.
 status=0
-if [ "$suite_status" = unavailable ] && [ -x "$BIN/byok-relay" -o -x "$BIN/byok-gatewayd" ]; then status=1; fi
+if [ "$suite_status" = unavailable ] && { [ -x "$BIN/byok-relay" ] || [ -x "$BIN/byok-gatewayd" ]; }; then status=1; fi
 for key in "${!RES[@]}"; do
   case $key in byok\|ns*|byok\|st*)
     if [ "$(kv "${RES[$key]}" ok)" = 0 ] || [ "$(kv "${RES[$key]}" loadgen_failed)" = 1 ]; then status=1; fi ;;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Process helpers for bench/run.sh: start, wait for, sample and stop the processes a run owns.
 # Sourced, not executed. Every process started here is recorded in STARTED_PIDS and stopped by
 # stop_all (run.sh traps EXIT), by its own pid only.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Starts what bench/run.sh measures: the fake provider, the byok-relay suite, the Portkey gateway.
 # Sourced by run.sh (needs lib/procs.sh, BIN, TMP, ROOT). Each start_* fills, for its target name:
 #   TARGET_PORT[t]     where the load generator connects
