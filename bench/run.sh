@@ -81,9 +81,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start_fake_provider
+# Stops the suite's processes of a failed start (everything started after the fake provider).
+stop_suite_pids() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do [ "$pid" != "$FAKE_PID" ] && stop_pid "$pid"; done
+  STARTED_PIDS=("$FAKE_PID")
+}
 targets=(direct)
 suite_status="not run"
-if start_suite "$suite_mode"; then
+# One retry: a start can fail for reasons of the moment (a port taken between picking and binding).
+if start_suite "$suite_mode" || { stop_suite_pids; start_suite "$suite_mode"; }; then
   targets+=(byok)
   suite_status="ok ($suite_mode)"
 else
