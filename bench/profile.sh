@@ -3,7 +3,8 @@
 # at a fixed concurrency, sampled with `perf record` (software cpu-clock event, so it also works where
 # hardware counters are not exposed), and prints the top symbols of each service.
 #
-#   bench/profile.sh [--stream] [--connections C] [--seconds S] [--all-in-one] [--no-build]
+#   bench/profile.sh [--stream] [--connections C] [--seconds S] [--all-in-one] [--no-build] [--keep FILE]
+#   (--keep FILE keeps perf.data there, for `perf report -i FILE -g caller`)
 #
 # Needs perf (Debian: linux-perf). Starts and stops everything itself, loopback only.
 set -euo pipefail
@@ -21,6 +22,7 @@ conns=16
 seconds=5
 suite_mode=daemons
 build=1
+keep=""
 while [ $# -gt 0 ]; do
   case $1 in
     --stream) stream=(--stream --events 50) ;;
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift ;;
     --all-in-one) suite_mode=all-in-one ;;
     --no-build) build=0 ;;
+    --keep) keep=$2; shift ;;
     -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "profile: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -65,8 +68,12 @@ sleep 0.5
 wait "$perf_pid" || true
 
 for spec in ${TARGET_PIDS[byok]}; do
-  echo
-  echo "== ${spec%%=*}: top symbols (self time, cpu-clock samples)"
-  perf report -i "$TMP/perf.data" --stdio --no-children --pid "${spec#*=}" --sort dso,symbol \
-    --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+  for sort in dso dso,symbol; do
+    echo
+    echo "== ${spec%%=*}: self time by ${sort/,/ and } (share of this process's cpu-clock samples)"
+    perf report -i "$TMP/perf.data" --stdio --no-children --pid "${spec#*=}" --percentage relative \
+      --sort "$sort" --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 |
+      sed 's/  *$//'
+  done
 done
+if [ -n "$keep" ]; then cp "$TMP/perf.data" "$keep"; fi

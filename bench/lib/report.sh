@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Prints bench/run.sh's results (the RES table of loadgen result lines) as Markdown tables, with each
 # relay's figures next to direct, and a check against the design's targets. Sourced by run.sh.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Starts what bench/run.sh measures: the fake provider, the byok-relay suite, the Portkey gateway.
 # Sourced by run.sh (needs lib/procs.sh, BIN, TMP, ROOT). Each start_* fills, for its target name:
 #   TARGET_PORT[t]     where the load generator connects
@@ -65,7 +66,7 @@ start_suite() {
   echo "bench: started byok-relay suite ($mode: ${pids% }) on 127.0.0.1:$port" >&2
   if ! wait_healthy "http://127.0.0.1:$port/health" 30; then
     echo "bench: the suite did not become healthy; its logs:" >&2
-    tail -n 20 "$TMP"/*d.log "$TMP"/byok-relay.log 2>/dev/null >&2 || true
+    tail -n 20 "$TMP"/*d.log "$TMP"/byok-relay.log >&2 2>/dev/null || true
     return 1
   fi
   TARGET_PORT[byok]=$port

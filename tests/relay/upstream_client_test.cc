@@ -404,7 +404,9 @@ TEST(UpstreamClientTest, HttpsWithTheConfiguredCaWorksAndAnUntrustedCertificateI
                          Post(fake->port(), "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
                               "{}", /*tls=*/true, host),
                          collector);
-    EXPECT_TRUE(s.ok()) << host << ": " << s;
+    EXPECT_TRUE(s.ok()) << host << ": " << s << " (fake: " << fake->connections_accepted()
+                        << " connections, " << fake->Requests().size() << " requests, head "
+                        << collector.head().status << ", " << collector.piece_count() << " pieces)";
     EXPECT_THAT(collector.Body(), HasSubstr("candidates"));
   }
 
