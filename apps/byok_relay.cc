@@ -12,6 +12,7 @@
 #include "apps/local_secret.h"
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
 #include "services/gateway/gateway_config.h"
@@ -91,7 +92,7 @@ int main(int argc, char** argv) {
     }
     return Fail(absl::StrCat("unknown argument ", argv[i], " (try --help)"));
   }
-  byok::BlockShutdownSignals();
+  byok::InitDaemonProcess();
 
   absl::flat_hash_map<std::string, std::string> vars = EnvironmentMap();
   byok::log::Level level = byok::log::Level::kInfo;

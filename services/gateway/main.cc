@@ -5,6 +5,7 @@
 
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
 #include "services/gateway/gateway_config.h"
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "byok-gatewayd: unknown argument %s (try --help)\n", argv[i]);
     return 2;
   }
-  byok::BlockShutdownSignals();
+  byok::InitDaemonProcess();
   byok::Env env;
   byok::log::Level level = byok::log::Level::kInfo;
   if (absl::Status s = byok::log::ParseLevel(env.GetString("LOG_LEVEL", "info"), &level); !s.ok()) {

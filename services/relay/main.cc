@@ -6,6 +6,7 @@
 
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
 #include "services/relay/relay_config.h"
@@ -38,7 +39,7 @@ constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
 }  // namespace
 
 int main(int argc, char** argv) {
-  byok::BlockShutdownSignals();
+  byok::InitDaemonProcess();
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       std::fputs(kUsage, stdout);

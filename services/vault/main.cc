@@ -5,6 +5,7 @@
 
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
 #include "services/vault/vault_config.h"
@@ -37,7 +38,7 @@ constexpr int kExitStart = 1;
 }  // namespace
 
 int main(int argc, char** argv) {
-  byok::BlockShutdownSignals();
+  byok::InitDaemonProcess();
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       std::fputs(kUsage, stdout);
