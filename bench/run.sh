@@ -2,12 +2,14 @@
 # Benchmarks byok-relay against a fake provider on loopback and prints one table.
 #
 #   bench/run.sh [--smoke] [--all-in-one] [--no-portkey | --portkey] [--out FILE] [--no-build]
+#                [--only small,stream,hold,cancel]
 #
 # Builds what it needs, starts the fake provider, the suite (the three daemons by default, so CPU time
 # and memory are reported per service; --all-in-one runs byok-relay instead) and, unless skipped, the
 # Portkey gateway; registers a user and key; runs every scenario directly against the fake provider and
 # through each relay; stops everything it started; prints the table (and writes it to --out).
 # --smoke: tiny counts, under a minute, Portkey off unless --portkey: it must work, figures not judged.
+# --only: runs just the scenarios named (the others show "-"), for quick before/after comparisons.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +27,7 @@ suite_mode=daemons
 portkey=auto
 out=""
 build=1
+only=small,stream,hold,cancel
 while [ $# -gt 0 ]; do
   case $1 in
     --smoke) smoke=1 ;;
@@ -33,11 +36,14 @@ while [ $# -gt 0 ]; do
     --no-portkey) portkey=off ;;
     --out) out=$2; shift ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) only=$2; shift ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
+# wanted SCENARIO : whether --only names it.
+wanted() { [[ ",$only," == *",$1,"* ]]; }
 [ "$portkey" = auto ] && { [ $smoke = 1 ] && portkey=off || portkey=on; }
 
 # Sizes. Full: what docs/performance.md reports. Smoke: enough to exercise every path.
@@ -134,27 +140,35 @@ measure() {
   echo "bench: $t $sc: $line" >&2
 }
 
-for c in "${CONNS[@]}"; do
-  for t in "${targets[@]}"; do
-    measure "$t" "ns$c" run --connections "$c" --warmup "$WARMUP" --duration "$DURATION"
+if wanted small; then
+  for c in "${CONNS[@]}"; do
+    for t in "${targets[@]}"; do
+      measure "$t" "ns$c" run --connections "$c" --warmup "$WARMUP" --duration "$DURATION"
+    done
   done
-done
-for c in "${CONNS[@]}"; do
-  for t in "${targets[@]}"; do
-    measure "$t" "st$c" run --stream --events "$STREAM_EVENTS" --connections "$c" \
-      --warmup "$WARMUP" --duration "$DURATION"
+fi
+if wanted stream; then
+  for c in "${CONNS[@]}"; do
+    for t in "${targets[@]}"; do
+      measure "$t" "st$c" run --stream --events "$STREAM_EVENTS" --connections "$c" \
+        --warmup "$WARMUP" --duration "$DURATION"
+    done
   done
-done
-for t in "${targets[@]}"; do
-  rss=()
-  for spec in ${TARGET_PIDS[$t]} fake=$FAKE_PID; do rss+=(--rss "$spec"); done
-  measure "$t" hold hold --connections "$HOLD_N" --events "$HOLD_EVENTS" --interval-ms "$HOLD_INTERVAL" \
-    --timeout $((HOLD_EVENTS * HOLD_INTERVAL / 1000 + 60)) "${rss[@]}"
-done
-for t in "${targets[@]}"; do
-  measure "$t" cancel cancel --count "$CANCEL_N" --after-events 3 --events "$CANCEL_EVENTS" \
-    --interval-ms "$CANCEL_INTERVAL" --control-port "$FAKE_PORT" --timeout 120
-done
+fi
+if wanted hold; then
+  for t in "${targets[@]}"; do
+    rss=()
+    for spec in ${TARGET_PIDS[$t]} fake=$FAKE_PID; do rss+=(--rss "$spec"); done
+    measure "$t" hold hold --connections "$HOLD_N" --events "$HOLD_EVENTS" --interval-ms "$HOLD_INTERVAL" \
+      --timeout $((HOLD_EVENTS * HOLD_INTERVAL / 1000 + 60)) "${rss[@]}"
+  done
+fi
+if wanted cancel; then
+  for t in "${targets[@]}"; do
+    measure "$t" cancel cancel --count "$CANCEL_N" --after-events 3 --events "$CANCEL_EVENTS" \
+      --interval-ms "$CANCEL_INTERVAL" --control-port "$FAKE_PORT" --timeout 120
+  done
+fi
 
 report="$TMP/report.md"
 print_report >"$report"

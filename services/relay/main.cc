@@ -26,6 +26,8 @@ constexpr char kUsage[] =
     "  BYOK_UPSTREAM_HEADERS_TIMEOUT_MS  until the provider's response headers (default 120000)\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS     longest gap between body pieces (default 120000)\n"
     "  BYOK_UPSTREAM_CA_FILE             extra trusted CA certificates, PEM (default: none)\n"
+    "  BYOK_RELAY_USAGE_FLUSH_MS         longest wait of a usage record before it goes to the vault\n"
+    "                                    in a batch (default 200)\n"
     "  BYOK_PROVIDER_<NAME>_BASE_URL     override a provider's base URL (egress proxy, tests)\n"
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS      let x-relay-base-url reach private addresses and http (0)\n"
     "  ALLOWED_MODELS                    comma list of allowed models, '*' wildcards (default: all)\n"

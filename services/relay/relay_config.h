@@ -10,6 +10,7 @@
 #include "common/logging.h"
 #include "services/relay/policy/policy_config.h"
 #include "services/relay/upstream/upstream_client.h"
+#include "services/relay/usage_batcher.h"
 
 namespace byok::relay {
 
@@ -21,6 +22,8 @@ struct RelayConfig {
   std::string vault_address = "127.0.0.1:50051";
   // How long one vault call may take before the relay answers UNAVAILABLE.
   absl::Duration vault_timeout = absl::Seconds(5);
+  // BYOK_RELAY_USAGE_FLUSH_MS (200): how long usage records are batched before they go to the vault.
+  UsageBatcherOptions usage;
   // BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (120000),
   // BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000), BYOK_UPSTREAM_CA_FILE.
   UpstreamOptions upstream;

@@ -20,6 +20,9 @@ namespace {
 // default) plus headroom for headers and fields.
 constexpr int kMaxReceiveBytes = 64 * 1024 * 1024;
 
+// How long shutdown waits for the vault to take the last usage records.
+constexpr absl::Duration kUsageDrainTimeout = absl::Seconds(2);
+
 }  // namespace
 
 RelayServer::RelayServer() = default;
@@ -33,7 +36,8 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
       UpstreamClient::Create(config.upstream);
   if (!upstream.ok()) return upstream.status();
   s->upstream_ = *std::move(upstream);
-  s->vault_ = std::make_unique<VaultClient>(config.vault_address, config.vault_timeout);
+  s->vault_ =
+      std::make_unique<VaultClient>(config.vault_address, config.vault_timeout, config.usage);
   s->service_ = std::make_unique<RelayService>(
       RelayDeps{s->policy_.get(), s->upstream_.get(), s->vault_.get()});
 
@@ -67,6 +71,8 @@ void RelayServer::Shutdown(absl::Duration grace) {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }
+  // Every call has recorded its usage: hand the last batch to the vault.
+  if (vault_ != nullptr) vault_->DrainUsage(kUsageDrainTimeout);
   // Every call has ended: the upstream threads can stop.
   upstream_.reset();
 }

@@ -46,10 +46,14 @@ void WipeString(std::string* text) {
   text->clear();
 }
 
-VaultClient::VaultClient(const std::string& address, absl::Duration timeout)
+VaultClient::VaultClient(const std::string& address, absl::Duration timeout,
+                         UsageBatcherOptions usage)
     : stub_(v1::Vault::NewStub(
           grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
-      timeout_(timeout) {}
+      timeout_(timeout),
+      usage_([this](v1::RecordUsageBatchRequest batch,
+                    UsageBatcher::Done done) { SendUsage(std::move(batch), std::move(done)); },
+             usage) {}
 
 std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
     const std::string& token, const std::string& provider,
@@ -71,23 +75,21 @@ std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
   return call;
 }
 
-void VaultClient::RecordUsage(v1::RecordUsageRequest request) {
+void VaultClient::RecordUsage(v1::RecordUsageRequest request) { usage_.Add(std::move(request)); }
+
+void VaultClient::SendUsage(v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {
   struct Call {
     grpc::ClientContext context;
-    v1::RecordUsageRequest request;
-    v1::RecordUsageResponse response;
+    v1::RecordUsageBatchRequest request;
+    v1::RecordUsageBatchResponse response;
   };
-  auto* call = new Call;
-  call->request = std::move(request);
+  auto call = std::make_shared<Call>();
+  call->request = std::move(batch);
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
-  stub_->async()->RecordUsage(&call->context, &call->request, &call->response,
-                              [call](grpc::Status status) {
-                                if (!status.ok()) {
-                                  log::Warn("relay", "recording usage failed: %s",
-                                            status.error_message());
-                                }
-                                delete call;
-                              });
+  stub_->async()->RecordUsageBatch(&call->context, &call->request, &call->response,
+                                   [call, done = std::move(done)](grpc::Status status) {
+                                     done(std::move(call->request), FromGrpcStatus(status));
+                                   });
 }
 
 }  // namespace byok::relay

@@ -1,5 +1,5 @@
 // The relay's asynchronous client for the vault: key resolution on the request's path, usage records
-// off it. One shared channel for every call.
+// off it (batched). One shared channel for every call.
 #ifndef BYOK_SERVICES_RELAY_VAULT_CLIENT_H_
 #define BYOK_SERVICES_RELAY_VAULT_CLIENT_H_
 
@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
+#include "services/relay/usage_batcher.h"
 
 namespace grpc {
 class ClientContext;
@@ -28,8 +29,9 @@ class PendingResolve {
 // Thread-safe; the callbacks run on gRPC's threads and must not block.
 class VaultClient {
  public:
-  // Connects (lazily) to `address` (host:port). `timeout` bounds each call.
-  VaultClient(const std::string& address, absl::Duration timeout);
+  // Connects (lazily) to `address` (host:port). `timeout` bounds each call; usage records wait at most
+  // `usage.flush_interval` before they are sent.
+  VaultClient(const std::string& address, absl::Duration timeout, UsageBatcherOptions usage = {});
 
   // Asks the vault for the key of `token`'s user for `provider`. `done` gets the response or the
   // relay-facing error: UNAVAILABLE when the vault cannot be reached or answers too late,
@@ -39,12 +41,20 @@ class VaultClient {
       const std::string& token, const std::string& provider,
       std::function<void(absl::StatusOr<vault::v1::ResolveKeyResponse>)> done);
 
-  // Records one finished request; fire and forget (a failure is logged, never retried).
+  // Queues one finished request's usage record; it reaches the vault with the next batch
+  // (RecordUsageBatch). Never blocks.
   void RecordUsage(vault::v1::RecordUsageRequest request);
 
+  // Sends the queued usage records and waits up to `timeout` for the vault to take them (at shutdown,
+  // once no request runs any more).
+  void DrainUsage(absl::Duration timeout) { usage_.Drain(timeout); }
+
  private:
+  void SendUsage(vault::v1::RecordUsageBatchRequest batch, UsageBatcher::Done done);
+
   std::shared_ptr<vault::v1::Vault::Stub> stub_;
   absl::Duration timeout_;
+  UsageBatcher usage_;  // last: its thread uses the members above
 };
 
 // Overwrites `text`'s bytes before it is freed (for plaintext keys).

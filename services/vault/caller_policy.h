@@ -1,5 +1,5 @@
-// Which callers may use the vault's privileged RPCs (ResolveKey, Rewrap), by the identity in their
-// client certificate when the vault serves mutual TLS.
+// Which callers may use the vault's privileged RPCs (ResolveKey and RecordUsageBatch, Rewrap), by the
+// identity in their client certificate when the vault serves mutual TLS.
 #ifndef BYOK_SERVICES_VAULT_CALLER_POLICY_H_
 #define BYOK_SERVICES_VAULT_CALLER_POLICY_H_
 
@@ -12,8 +12,8 @@
 namespace byok::vault {
 
 // Without mutual TLS the vault cannot tell callers apart and allows every call (it listens on
-// loopback or a private network). With it, ResolveKey needs a resolver identity (the relay) and
-// Rewrap an admin identity. Thread-safe: immutable.
+// loopback or a private network). With it, ResolveKey and RecordUsageBatch need a resolver identity
+// (the relay) and Rewrap an admin identity. Thread-safe: immutable.
 class CallerPolicy {
  public:
   // Allows every caller (no mutual TLS).

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace byok::vault {
 
@@ -135,6 +136,10 @@ class KeyStore {
 
   // Appends one usage record. NotFound when the user does not exist (any more).
   virtual absl::Status RecordUsage(const UsageRecord& usage) = 0;
+
+  // Appends several usage records atomically (all or none); records of users that no longer exist are
+  // skipped. Returns how many were stored.
+  virtual absl::StatusOr<int64_t> RecordUsageBatch(absl::Span<const UsageRecord> records) = 0;
 
   // Returns aggregates over `scope`; "last 7/30 days" count from `now`.
   virtual absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) = 0;

@@ -304,8 +304,7 @@ absl::StatusOr<bool> SqliteKeyStore::ReplaceCiphertext(absl::string_view user_id
   return db_->Changes() > 0;
 }
 
-absl::Status SqliteKeyStore::RecordUsage(const UsageRecord& usage) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<bool> SqliteKeyStore::InsertUsage(const UsageRecord& usage) {
   BYOK_ASSIGN_OR_RETURN(
       SqliteStatement s,
       db_->Prepare("INSERT INTO usage (user_id, app_id, provider, model, status, latency_ms, "
@@ -315,8 +314,28 @@ absl::Status SqliteKeyStore::RecordUsage(const UsageRecord& usage) {
   s.BindInt64(4, usage.status).BindInt64(5, usage.latency_ms).BindInt64(6, usage.input_tokens);
   s.BindInt64(7, usage.output_tokens).BindInt64(8, usage.error ? 1 : 0).BindInt64(9, Millis(usage.at));
   BYOK_RETURN_IF_ERROR(s.Run());
-  if (db_->Changes() == 0) return absl::NotFoundError("no such user");
+  return db_->Changes() > 0;
+}
+
+absl::Status SqliteKeyStore::RecordUsage(const UsageRecord& usage) {
+  absl::MutexLock lock(&mu_);
+  BYOK_ASSIGN_OR_RETURN(bool stored, InsertUsage(usage));
+  if (!stored) return absl::NotFoundError("no such user");
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SqliteKeyStore::RecordUsageBatch(absl::Span<const UsageRecord> records) {
+  absl::MutexLock lock(&mu_);
+  // One transaction: one WAL append for the whole batch instead of one per record.
+  SqliteTransaction tx(*db_);
+  BYOK_RETURN_IF_ERROR(tx.Begin());
+  int64_t stored = 0;
+  for (const UsageRecord& usage : records) {
+    BYOK_ASSIGN_OR_RETURN(bool inserted, InsertUsage(usage));
+    if (inserted) ++stored;
+  }
+  BYOK_RETURN_IF_ERROR(tx.Commit());
+  return stored;
 }
 
 absl::Status SqliteKeyStore::FillTotals(const StatsScope& scope, absl::Time now, UsageStats& stats) {

@@ -42,6 +42,7 @@ class SqliteKeyStore : public KeyStore {
                                          absl::string_view expected_ciphertext,
                                          absl::string_view new_ciphertext, uint32_t new_version) override;
   absl::Status RecordUsage(const UsageRecord& usage) override;
+  absl::StatusOr<int64_t> RecordUsageBatch(absl::Span<const UsageRecord> records) override;
   absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) override;
 
   // Returns the schema version (for tests and diagnostics).
@@ -52,6 +53,8 @@ class SqliteKeyStore : public KeyStore {
 
   absl::StatusOr<UserRecord> FindUser(const char* sql, absl::string_view value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Inserts one usage row; false when the user does not exist.
+  absl::StatusOr<bool> InsertUsage(const UsageRecord& usage) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FillTotals(const StatsScope& scope, absl::Time now, UsageStats& stats)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FillProviders(const StatsScope& scope, UsageStats& stats)

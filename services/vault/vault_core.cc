@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/secret_bytes.h"
@@ -183,8 +184,8 @@ absl::Status VaultCore::ResolveKey(const v1::ResolveKeyRequest& request,
   return absl::OkStatus();
 }
 
-absl::Status VaultCore::RecordUsage(const v1::RecordUsageRequest& request,
-                                    v1::RecordUsageResponse* /*response*/) {
+absl::StatusOr<UsageRecord> VaultCore::UsageFromRequest(const v1::RecordUsageRequest& request,
+                                                          absl::Time at) const {
   if (request.user_id().empty() || request.user_id().size() > kMaxUserIdSize) {
     return absl::InvalidArgumentError("user_id must be 1 to 64 characters");
   }
@@ -205,10 +206,38 @@ absl::Status VaultCore::RecordUsage(const v1::RecordUsageRequest& request,
   usage.input_tokens = request.input_tokens();
   usage.output_tokens = request.output_tokens();
   usage.error = request.error();
-  usage.at = clock_.Now();
+  usage.at = at;
+  return usage;
+}
+
+absl::Status VaultCore::RecordUsage(const v1::RecordUsageRequest& request,
+                                    v1::RecordUsageResponse* /*response*/) {
+  BYOK_ASSIGN_OR_RETURN(UsageRecord usage, UsageFromRequest(request, clock_.Now()));
   absl::Status status = store_.RecordUsage(usage);
   if (absl::IsNotFound(status)) return absl::NotFoundError("unknown user_id");
   return status;
+}
+
+absl::Status VaultCore::RecordUsageBatch(const v1::RecordUsageBatchRequest& request,
+                                         v1::RecordUsageBatchResponse* response) {
+  if (request.records_size() < 1 || request.records_size() > kMaxUsageBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("records must hold 1 to ", kMaxUsageBatch, " usage records"));
+  }
+  // The time of arrival stands for the time of each request: the relay sends within a second.
+  const absl::Time now = clock_.Now();
+  std::vector<UsageRecord> records;
+  records.reserve(request.records_size());
+  for (int i = 0; i < request.records_size(); ++i) {
+    absl::StatusOr<UsageRecord> usage = UsageFromRequest(request.records(i), now);
+    if (!usage.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("records[", i, "]: ", usage.status().message()));
+    }
+    records.push_back(*std::move(usage));
+  }
+  BYOK_ASSIGN_OR_RETURN(int64_t stored, store_.RecordUsageBatch(records));
+  response->set_recorded(static_cast<int32_t>(stored));
+  return absl::OkStatus();
 }
 
 absl::Status VaultCore::GetStats(const v1::GetStatsRequest& request,

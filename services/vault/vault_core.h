@@ -27,6 +27,8 @@ struct VaultOptions {
 // Rows Rewrap re-encrypts per call when the request does not say, and at most.
 inline constexpr int kDefaultRewrapBatch = 500;
 inline constexpr int kMaxRewrapBatch = 10000;
+// Usage records one RecordUsageBatch call may carry.
+inline constexpr int kMaxUsageBatch = 1000;
 
 // Returns the associated data that binds a stored key's ciphertext to its user, provider and base URL:
 // a ciphertext copied to another row fails to decrypt.
@@ -64,6 +66,9 @@ class VaultCore {
   absl::Status ResolveKey(const v1::ResolveKeyRequest& request, v1::ResolveKeyResponse* response);
   // Appends one usage record for a user id (NotFound when the user is gone).
   absl::Status RecordUsage(const v1::RecordUsageRequest& request, v1::RecordUsageResponse* response);
+  // Appends up to kMaxUsageBatch records in one transaction, skipping users that are gone.
+  absl::Status RecordUsageBatch(const v1::RecordUsageBatchRequest& request,
+                                v1::RecordUsageBatchResponse* response);
   // Aggregates usage for the token's user or for an app.
   absl::Status GetStats(const v1::GetStatsRequest& request, v1::GetStatsResponse* response);
   // Re-encrypts up to batch_size rows not under the current key version; skips and counts rows that
@@ -78,6 +83,10 @@ class VaultCore {
   absl::StatusOr<UserRecord> UserForToken(absl::string_view token);
 
  private:
+  // Checks one usage record and stamps it with `at`.
+  absl::StatusOr<UsageRecord> UsageFromRequest(const v1::RecordUsageRequest& request,
+                                               absl::Time at) const;
+
   KeyStore& store_;
   const crypto::KeyringAead& keyring_;
   const TokenHasher& hasher_;

@@ -104,6 +104,14 @@ grpc::ServerUnaryReactor* VaultService::RecordUsage(grpc::CallbackServerContext*
   return Finish(context, core_.RecordUsage(*request, response));
 }
 
+grpc::ServerUnaryReactor* VaultService::RecordUsageBatch(grpc::CallbackServerContext* context,
+                                                         const v1::RecordUsageBatchRequest* request,
+                                                         v1::RecordUsageBatchResponse* response) {
+  absl::Status allowed = policy_.CheckResolve(PeerIdentities(*context));
+  if (!allowed.ok()) return Finish(context, allowed);
+  return Finish(context, core_.RecordUsageBatch(*request, response));
+}
+
 grpc::ServerUnaryReactor* VaultService::GetStats(grpc::CallbackServerContext* context,
                                                  const v1::GetStatsRequest* request,
                                                  v1::GetStatsResponse* response) {

@@ -43,6 +43,9 @@ class VaultService final : public v1::Vault::CallbackService {
   grpc::ServerUnaryReactor* RecordUsage(grpc::CallbackServerContext* context,
                                         const v1::RecordUsageRequest* request,
                                         v1::RecordUsageResponse* response) override;
+  grpc::ServerUnaryReactor* RecordUsageBatch(grpc::CallbackServerContext* context,
+                                             const v1::RecordUsageBatchRequest* request,
+                                             v1::RecordUsageBatchResponse* response) override;
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
                                      const v1::GetStatsRequest* request,
                                      v1::GetStatsResponse* response) override;

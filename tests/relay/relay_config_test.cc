@@ -19,6 +19,7 @@ TEST(RelayConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config->upstream.headers_timeout, absl::Seconds(120));
   EXPECT_EQ(config->upstream.idle_timeout, absl::Seconds(120));
   EXPECT_TRUE(config->upstream.ca_file.empty());
+  EXPECT_EQ(config->usage.flush_interval, absl::Milliseconds(200));
 }
 
 TEST(RelayConfigTest, ReadsEachVariable) {
@@ -30,6 +31,7 @@ TEST(RelayConfigTest, ReadsEachVariable) {
       {"BYOK_UPSTREAM_IDLE_TIMEOUT_MS", "60000"},
       {"BYOK_UPSTREAM_CA_FILE", "/dev/null"},
       {"LOG_LEVEL", "debug"},
+      {"BYOK_RELAY_USAGE_FLUSH_MS", "1500"},
   }));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen_address, "0.0.0.0:6000");
@@ -39,6 +41,7 @@ TEST(RelayConfigTest, ReadsEachVariable) {
   EXPECT_EQ(config->upstream.idle_timeout, absl::Seconds(60));
   EXPECT_EQ(config->upstream.ca_file, "/dev/null");
   EXPECT_EQ(config->log_level, log::Level::kDebug);
+  EXPECT_EQ(config->usage.flush_interval, absl::Milliseconds(1500));
 }
 
 TEST(RelayConfigTest, BadValuesNameTheVariable) {
@@ -47,6 +50,8 @@ TEST(RelayConfigTest, BadValuesNameTheVariable) {
            {"BYOK_UPSTREAM_HEADERS_TIMEOUT_MS", "-5"},
            {"BYOK_UPSTREAM_IDLE_TIMEOUT_MS", "ten"},
            {"BYOK_UPSTREAM_CA_FILE", "/nonexistent/ca.pem"},
+           {"BYOK_RELAY_USAGE_FLUSH_MS", "0"},
+           {"BYOK_RELAY_USAGE_FLUSH_MS", "600000"},
            {"LOG_LEVEL", "loud"}}) {
     absl::StatusOr<RelayConfig> config = LoadRelayConfig(Env(Vars{{name, value}}));
     ASSERT_FALSE(config.ok()) << name;

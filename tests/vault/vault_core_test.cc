@@ -350,5 +350,57 @@ TEST_F(VaultCoreTest, UsageInputIsValidated) {
   EXPECT_THAT(core_->RecordUsage(usage, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(VaultCoreTest, UsageBatchStoresAllSkipsDeletedUsersAndIsAllOrNothing) {
+  const std::string token = NewToken("batch-app");
+  const std::string gone = NewToken("batch-app");
+  const std::string gone_id = UserId(gone);
+  v1::DeleteUserRequest del;
+  del.set_token(gone);
+  v1::DeleteUserResponse deleted;
+  ASSERT_THAT(core_->DeleteUser(del, &deleted), IsOk());
+
+  v1::RecordUsageBatchRequest batch;
+  for (int i = 0; i < 5; ++i) {
+    v1::RecordUsageRequest* usage = batch.add_records();
+    usage->set_user_id(UserId(token));
+    usage->set_provider(i % 2 == 0 ? "openai" : "anthropic");
+    usage->set_model("m");
+    usage->set_status(i == 4 ? 500 : 200);
+    usage->set_error(i == 4);
+    usage->set_output_tokens(3);
+  }
+  v1::RecordUsageRequest* stale = batch.add_records();
+  stale->set_user_id(gone_id);
+  stale->set_provider("openai");
+  v1::RecordUsageBatchResponse resp;
+  ASSERT_THAT(core_->RecordUsageBatch(batch, &resp), IsOk());
+  EXPECT_EQ(resp.recorded(), 5);
+
+  v1::GetStatsRequest req;
+  req.set_token(token);
+  v1::GetStatsResponse stats;
+  ASSERT_THAT(core_->GetStats(req, &stats), IsOk());
+  EXPECT_EQ(stats.total_requests(), 5);
+  EXPECT_EQ(stats.total_errors(), 1);
+  EXPECT_EQ(stats.output_tokens(), 15);
+  EXPECT_EQ(stats.providers_size(), 2);
+
+  // One bad record fails the call, names its index, and stores nothing of the batch.
+  batch.mutable_records(2)->set_status(-1);
+  absl::Status bad = core_->RecordUsageBatch(batch, &resp);
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(bad.message().find("records[2]"), absl::string_view::npos) << bad;
+  ASSERT_THAT(core_->GetStats(req, &stats), IsOk());
+  EXPECT_EQ(stats.total_requests(), 5);
+
+  v1::RecordUsageBatchRequest empty;
+  EXPECT_THAT(core_->RecordUsageBatch(empty, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
+  v1::RecordUsageBatchRequest huge;
+  for (int i = 0; i <= kMaxUsageBatch; ++i) *huge.add_records() = batch.records(0);
+  EXPECT_THAT(core_->RecordUsageBatch(huge, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_THAT(core_->GetStats(req, &stats), IsOk());
+  EXPECT_EQ(stats.total_requests(), 5);
+}
+
 }  // namespace
 }  // namespace byok::vault

@@ -97,7 +97,7 @@ class VaultMtlsTest : public ::testing::Test {
   std::unique_ptr<VaultDaemon> daemon_;
 };
 
-TEST_F(VaultMtlsTest, OnlyTheRelayResolvesKeysAndOnlyAdminsRewrap) {
+TEST_F(VaultMtlsTest, OnlyTheRelayResolvesKeysAndRecordsUsageAndOnlyAdminsRewrap) {
   auto gateway = StubAs("gateway");
   auto relay = StubAs("relay");
   auto admin = StubAs("admin");
@@ -112,6 +112,17 @@ TEST_F(VaultMtlsTest, OnlyTheRelayResolvesKeysAndOnlyAdminsRewrap) {
   EXPECT_TRUE(resolved.key().empty());
   ASSERT_THAT(Call(&Stub::ResolveKey, *relay, resolve, &resolved), IsOk());
   EXPECT_EQ(resolved.key(), "sk-mtls");
+
+  // Usage batches come from the relay only: nobody else can inflate a user's statistics.
+  v1::RecordUsageBatchRequest batch;
+  v1::RecordUsageRequest* usage = batch.add_records();
+  usage->set_user_id(resolved.user_id());
+  usage->set_provider("openai");
+  v1::RecordUsageBatchResponse recorded;
+  EXPECT_THAT(Call(&Stub::RecordUsageBatch, *gateway, batch, &recorded),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  ASSERT_THAT(Call(&Stub::RecordUsageBatch, *relay, batch, &recorded), IsOk());
+  EXPECT_EQ(recorded.recorded(), 1);
 
   v1::RewrapRequest rewrap;
   v1::RewrapResponse rewrapped;

@@ -1,0 +1,108 @@
+#include "services/relay/usage_batcher.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/logging.h"
+
+namespace byok::relay {
+
+namespace v1 = vault::v1;
+
+UsageBatcher::UsageBatcher(SendFn send, UsageBatcherOptions options)
+    : send_(std::move(send)), options_(options), thread_([this] { Run(); }) {}
+
+UsageBatcher::~UsageBatcher() { Drain(absl::ZeroDuration()); }
+
+void UsageBatcher::Add(v1::RecordUsageRequest record) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_ || static_cast<int>(pending_.size()) >= options_.max_pending) {
+    if (dropped_++ == 0) log::Warn("relay", "usage records are being dropped: the vault is not taking them");
+    return;
+  }
+  if (pending_.empty()) {
+    oldest_at_ = absl::Now();
+    changed_.SignalAll();  // the thread now has a deadline to keep
+  }
+  pending_.push_back(std::move(record));
+  if (static_cast<int>(pending_.size()) == options_.max_batch) changed_.SignalAll();
+}
+
+void UsageBatcher::Run() {
+  absl::MutexLock lock(&mu_);
+  while (!stopped_) {
+    if (in_flight_ || pending_.empty()) {
+      changed_.Wait(&mu_);
+      continue;
+    }
+    const bool now_due = draining_ || static_cast<int>(pending_.size()) >= options_.max_batch;
+    const absl::Time due = now_due ? retry_at_ : std::max(oldest_at_ + options_.flush_interval, retry_at_);
+    if (absl::Now() < due) {
+      changed_.WaitWithDeadline(&mu_, due);
+      continue;
+    }
+    v1::RecordUsageBatchRequest batch;
+    const int n = std::min<int>(static_cast<int>(pending_.size()), options_.max_batch);
+    batch.mutable_records()->Reserve(n);
+    for (int i = 0; i < n; ++i) {
+      *batch.add_records() = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    // What is left waits at most one more interval.
+    oldest_at_ = absl::Now();
+    in_flight_ = true;
+    mu_.Unlock();
+    send_(std::move(batch), [this](v1::RecordUsageBatchRequest sent, const absl::Status& status) {
+      OnSent(std::move(sent), status);
+    });
+    mu_.Lock();
+  }
+}
+
+void UsageBatcher::OnSent(v1::RecordUsageBatchRequest batch, const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  in_flight_ = false;
+  changed_.SignalAll();
+  if (status.ok()) return;
+  if (absl::IsUnavailable(status) && !stopped_) {
+    // Nothing was stored: queue the batch again, ahead of newer records, within the bound.
+    const int room = options_.max_pending - static_cast<int>(pending_.size());
+    const int keep = std::clamp(batch.records_size(), 0, std::max(room, 0));
+    for (int i = keep - 1; i >= 0; --i) pending_.push_front(std::move(*batch.mutable_records(i)));
+    dropped_ += batch.records_size() - keep;
+    oldest_at_ = absl::Now();
+    retry_at_ = absl::Now() + options_.flush_interval;
+    log::Warn("relay", "recording usage failed (will retry): %s", status.message());
+    return;
+  }
+  dropped_ += batch.records_size();
+  log::Warn("relay", "recording usage failed: %s", status.message());
+}
+
+void UsageBatcher::Drain(absl::Duration timeout) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    draining_ = true;
+    changed_.SignalAll();
+    const absl::Time deadline = absl::Now() + timeout;
+    while ((!pending_.empty() || in_flight_) && absl::Now() < deadline) {
+      changed_.WaitWithDeadline(&mu_, deadline);
+    }
+    stopped_ = true;
+    dropped_ += static_cast<int64_t>(pending_.size());
+    pending_.clear();
+    changed_.SignalAll();
+  }
+  thread_.join();
+  // A batch still in flight refers to this object until its `done`: bounded by the call's deadline.
+  absl::MutexLock lock(&mu_);
+  while (in_flight_) changed_.Wait(&mu_);
+}
+
+int64_t UsageBatcher::dropped() const {
+  absl::MutexLock lock(&mu_);
+  return dropped_;
+}
+
+}  // namespace byok::relay

@@ -1,0 +1,75 @@
+// Collects the relay's usage records and hands them to the vault in batches: one RPC and one database
+// transaction per batch instead of one per relayed request, and never on a request's path.
+#ifndef BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
+#define BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "byok/vault/v1/vault.pb.h"
+
+namespace byok::relay {
+
+struct UsageBatcherOptions {
+  // Longest a record waits before it is sent (BYOK_RELAY_USAGE_FLUSH_MS).
+  absl::Duration flush_interval = absl::Milliseconds(200);
+  // A batch this large is sent at once. At most the vault's limit per call (1000).
+  int max_batch = 500;
+  // Records kept while the vault cannot be reached; newer ones beyond it are dropped and counted, so
+  // an outage costs statistics, never the relay's memory.
+  int max_pending = 100'000;
+};
+
+// Thread-safe. Owns one thread that sends; `send` is called from it, one batch at a time, and must call
+// its `done` exactly once (from any thread), in bounded time (the vault call's deadline). A batch that fails with UNAVAILABLE (the vault could not
+// be reached, so nothing was stored) is queued again; other failures are logged and the batch dropped.
+class UsageBatcher {
+ public:
+  // Hands the batch back with the call's status (the batch is queued again after UNAVAILABLE).
+  using Done = std::function<void(vault::v1::RecordUsageBatchRequest batch, absl::Status status)>;
+  using SendFn = std::function<void(vault::v1::RecordUsageBatchRequest batch, Done done)>;
+
+  UsageBatcher(SendFn send, UsageBatcherOptions options);
+  UsageBatcher(const UsageBatcher&) = delete;
+  UsageBatcher& operator=(const UsageBatcher&) = delete;
+  // Drain(0): what is still queued is dropped (and counted); a batch in flight is waited for.
+  ~UsageBatcher();
+
+  // Queues one record; never blocks on the vault.
+  void Add(vault::v1::RecordUsageRequest record);
+
+  // Sends everything queued and waits up to `timeout` for the vault to answer; then stops the thread.
+  // Add after Drain drops the record. Idempotent.
+  void Drain(absl::Duration timeout);
+
+  // Records dropped because the queue was full or the vault refused them.
+  int64_t dropped() const;
+
+ private:
+  void Run();
+  void OnSent(vault::v1::RecordUsageBatchRequest batch, const absl::Status& status);
+
+  const SendFn send_;
+  const UsageBatcherOptions options_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar changed_;  // signalled whenever the state below changes in a way a waiter cares for
+  std::deque<vault::v1::RecordUsageRequest> pending_ ABSL_GUARDED_BY(mu_);
+  absl::Time oldest_at_ ABSL_GUARDED_BY(mu_);  // when the oldest pending record was queued
+  absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // after a failed send
+  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+}  // namespace byok::relay
+
+#endif  // BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
