@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "services/gateway/client_address.h"
 
@@ -149,8 +151,6 @@ void HttpSession::Dispatch() {
   close_after_ = false;
   client_gone_ = false;
   on_client_gone_ = nullptr;
-  stream_serializer_.reset();
-  stream_head_.reset();
   extra_headers_.clear();
   state_.active_requests.fetch_add(1);
   state_.api.Handle(std::move(request), std::make_shared<SessionWriter>(shared_from_this(), request_id_));
@@ -210,24 +210,29 @@ void HttpSession::OnWrite(bool close, beast::error_code ec, std::size_t) {
   DoRead();
 }
 
-void HttpSession::DoStartStream(uint64_t id, int status, HeaderList headers,
+void HttpSession::DoStartStream(uint64_t id, int status, HeaderList headers, std::string first_chunk,
                                 std::function<void(bool)> done) {
   if (id != request_id_ || responded_ || !in_request_) return done(false);
   responded_ = true;
   streaming_ = true;
-  stream_head_.emplace(static_cast<http::status>(status), version_);
-  for (auto& [name, value] : headers) stream_head_->insert(name, value);
-  for (const auto& [name, value] : extra_headers_) stream_head_->set(name, value);
-  stream_head_->chunked(true);
-  stream_head_->keep_alive(keep_alive_);
-  stream_serializer_.emplace(*stream_head_);
+  http::response<http::empty_body> framing(static_cast<http::status>(status), version_);
+  for (auto& [name, value] : headers) framing.insert(name, value);
+  for (const auto& [name, value] : extra_headers_) framing.set(name, value);
+  framing.chunked(true);
+  framing.keep_alive(keep_alive_);
+  // The head and the first chunk leave in one write (one packet, one wake-up of the client).
+  http::fields::writer serialized(framing, framing.version(), framing.result_int());
+  chunk_ = beast::buffers_to_string(serialized.get());
+  if (!first_chunk.empty()) {
+    absl::StrAppend(&chunk_, absl::Hex(first_chunk.size()), "\r\n", first_chunk, "\r\n");
+  }
   // The watch read has no deadline; each write gets the write timeout (set after the read started, so
   // it applies to the write only).
   stream_.expires_never();
   DoWatch();
   stream_.expires_after(Chrono(state_.config.write_timeout));
-  http::async_write_header(
-      stream_, *stream_serializer_,
+  net::async_write(
+      stream_, net::buffer(chunk_),
       [self = shared_from_this(), done = std::move(done)](beast::error_code ec, std::size_t) {
         if (ec) self->ClientGone();
         done(!ec && !self->client_gone_);
@@ -361,11 +366,12 @@ void SessionWriter::Send(HttpResponse response) {
   });
 }
 
-void SessionWriter::StartStream(int status, HeaderList headers, std::function<void(bool)> done) {
-  net::post(session_->executor(),
-            [s = session_, id = id_, status, h = std::move(headers), d = std::move(done)]() mutable {
-              s->DoStartStream(id, status, std::move(h), std::move(d));
-            });
+void SessionWriter::StartStream(int status, HeaderList headers, std::string first_chunk,
+                                std::function<void(bool)> done) {
+  net::post(session_->executor(), [s = session_, id = id_, status, h = std::move(headers),
+                                   f = std::move(first_chunk), d = std::move(done)]() mutable {
+    s->DoStartStream(id, status, std::move(h), std::move(f), std::move(d));
+  });
 }
 
 void SessionWriter::WriteChunk(std::string data, std::function<void(bool)> done) {

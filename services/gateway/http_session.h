@@ -51,7 +51,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // finished request is ignored.
   void AddHeaders(uint64_t id, HeaderList headers);
   void DoSend(uint64_t id, HttpResponse response);
-  void DoStartStream(uint64_t id, int status, HeaderList headers, std::function<void(bool)> done);
+  void DoStartStream(uint64_t id, int status, HeaderList headers, std::string first_chunk,
+                     std::function<void(bool)> done);
   void DoWriteChunk(uint64_t id, std::string data, std::function<void(bool)> done);
   void DoFinishStream(uint64_t id, std::string tail);
   void DoAbortStream(uint64_t id);
@@ -94,10 +95,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HeaderList extra_headers_;
 
   std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> response_;
-  std::optional<boost::beast::http::response<boost::beast::http::empty_body>> stream_head_;
-  std::optional<boost::beast::http::response_serializer<boost::beast::http::empty_body>>
-      stream_serializer_;
-  std::string chunk_;
+  std::string chunk_;  // what is being written of a stream (borrowed by the write)
   bool streaming_ = false;
   bool client_gone_ = false;
   bool watching_ = false;            // a watch read is pending
@@ -116,7 +114,8 @@ class SessionWriter : public ResponseWriter {
 
   void AddHeaders(HeaderList headers) override;
   void Send(HttpResponse response) override;
-  void StartStream(int status, HeaderList headers, std::function<void(bool ok)> done) override;
+  void StartStream(int status, HeaderList headers, std::string first_chunk,
+                   std::function<void(bool ok)> done) override;
   void WriteChunk(std::string data, std::function<void(bool ok)> done) override;
   void FinishStream(std::string tail) override;
   void AbortStream() override;

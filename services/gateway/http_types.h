@@ -63,9 +63,11 @@ class ResponseWriter {
   // Sends a whole response.
   virtual void Send(HttpResponse response) = 0;
 
-  // Starts a chunked response with `status` and `headers`; `done(ok)` runs (on the strand) once the head
-  // is on the wire, with ok false when the client is gone.
-  virtual void StartStream(int status, HeaderList headers, std::function<void(bool ok)> done) = 0;
+  // Starts a chunked response with `status`, `headers` and, when not empty, its first chunk (written
+  // together); `done(ok)` runs (on the strand) once they are on the wire, with ok false when the
+  // client is gone.
+  virtual void StartStream(int status, HeaderList headers, std::string first_chunk,
+                           std::function<void(bool ok)> done) = 0;
 
   // Writes one chunk; `done(ok)` runs once it is written (the caller asks for more only then, so a slow
   // client slows the producer).

@@ -56,34 +56,29 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       return;
     }
     if (message_.has_head()) {
-      if (head_sent_) return Fail("the relay sent a second response head");
-      head_sent_ = true;
-      HeaderList headers;
-      std::string content_type;
-      for (const auto& h : message_.head().headers()) {
-        std::string name = absl::AsciiStrToLower(h.name());
-        if (!PassResponseHeader(name)) continue;
-        if (name == "content-type") content_type = h.value();
-        headers.emplace_back(std::move(name), h.value());
-      }
-      sse_ = absl::StartsWithIgnoreCase(content_type, "text/event-stream");
-      if (sse_) {
-        // Proxies in front of the gateway must neither cache nor buffer an event stream.
-        std::erase_if(headers, [](const auto& h) { return h.first == "cache-control"; });
-        headers.emplace_back("cache-control", "no-cache");
-        headers.emplace_back("x-accel-buffering", "no");
-      }
-      writer_->StartStream(message_.head().status(), std::move(headers), Continuation());
-      return;
+      if (head_seen_) return Fail("the relay sent a second response head");
+      TakeHead(message_.head());
+    } else if (!head_seen_) {
+      return Fail("the relay sent a body before the response head");
     }
-    if (!head_sent_) return Fail("the relay sent a body before the response head");
-    writer_->WriteChunk(std::move(*message_.mutable_body()), Continuation());
+    std::string piece = std::move(*message_.mutable_body());
+    if (streaming_) return writer_->WriteChunk(std::move(piece), Continuation());
+    held_.append(piece);
+    // A small answer of declared length is gathered and sent whole, with a Content-Length, in one
+    // write at the end; anything else streams from its first piece on (the head goes with it). A head
+    // alone waits for its first piece.
+    const bool gather = !sse_ && whole_length_ >= 0 && held_.size() <= kMaxGatheredBytes;
+    if (gather || held_.empty()) return ReadNext();
+    streaming_ = true;
+    writer_->StartStream(status_, std::move(headers_), std::exchange(held_, {}), Continuation());
   }
 
   void OnDone(const grpc::Status& status) override {
     if (status.ok()) {
-      if (head_sent_) {
+      if (streaming_) {
         writer_->FinishStream({});
+      } else if (head_seen_) {
+        writer_->Send(HttpResponse{status_, std::move(headers_), std::move(held_)});
       } else {
         RpcError error;
         error.backend = Backend::kRelay;
@@ -92,7 +87,8 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       }
     } else {
       RpcError error = backends_.relay().MakeError(status, ctx_);
-      if (!head_sent_) {
+      if (!streaming_) {
+        // Nothing reached the browser yet: it gets a clean error instead of a broken answer.
         writer_->Send(ResponseForRpcError(error));
       } else if (sse_ && status.error_code() != grpc::StatusCode::CANCELLED) {
         // The provider broke off after the stream began: say so in the stream itself.
@@ -123,12 +119,42 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
   }
 
  private:
+  // Largest answer gathered to be sent whole; a longer one streams.
+  static constexpr size_t kMaxGatheredBytes = 256 * 1024;
+
+  void TakeHead(const byok::relay::v1::ResponseHead& head) {
+    head_seen_ = true;
+    status_ = head.status();
+    std::string content_type;
+    for (const auto& h : head.headers()) {
+      std::string name = absl::AsciiStrToLower(h.name());
+      if (!PassResponseHeader(name)) continue;
+      if (name == "content-type") content_type = h.value();
+      headers_.emplace_back(std::move(name), h.value());
+    }
+    sse_ = absl::StartsWithIgnoreCase(content_type, "text/event-stream");
+    if (sse_) {
+      // Proxies in front of the gateway must neither cache nor buffer an event stream.
+      std::erase_if(headers_, [](const auto& h) { return h.first == "cache-control"; });
+      headers_.emplace_back("cache-control", "no-cache");
+      headers_.emplace_back("x-accel-buffering", "no");
+    }
+    if (head.has_content_length() && head.content_length() <= static_cast<int64_t>(kMaxGatheredBytes)) {
+      whole_length_ = head.content_length();
+    }
+  }
+
+  // Asks the relay for the next message without writing anything to the browser.
+  void ReadNext() {
+    message_.Clear();
+    StartRead(&message_);
+  }
+
   // What runs once the browser took a piece: ask for the next one, or give up when it is gone.
   std::function<void(bool)> Continuation() {
     return [self = shared_from_this()](bool written) {
       if (written) {
-        self->message_.Clear();
-        self->StartRead(&self->message_);
+        self->ReadNext();
       } else {
         self->ctx_.TryCancel();
         self->ReleaseHold();
@@ -152,8 +178,14 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
   RelayResponse message_;
   std::shared_ptr<ResponseWriter> writer_;
   std::shared_ptr<RelayCall> self_;
-  bool head_sent_ = false;
+  // The response head, kept until the first write.
+  bool head_seen_ = false;
+  int status_ = 0;
+  HeaderList headers_;
   bool sse_ = false;
+  int64_t whole_length_ = -1;  // the provider's declared length when small enough to gather
+  std::string held_;           // body gathered before the first write
+  bool streaming_ = false;     // the head is on its way to the browser
   std::atomic<bool> hold_released_{false};
 };
 

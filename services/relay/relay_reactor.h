@@ -45,7 +45,7 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   void OnDone() override;
 
   void OnUpstreamHead(UpstreamHead head) override;
-  void OnUpstreamBody(std::string piece) override;
+  void OnUpstreamBody(std::string piece, bool last) override;
   void OnUpstreamDone(absl::Status status) override;
 
  private:
@@ -65,6 +65,8 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
+  // response_ holds a head or a last piece not yet written.
+  bool unsent_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<absl::Status> finish_after_write_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<PendingResolve> resolve_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<UpstreamCall> call_ ABSL_GUARDED_BY(mu_);

@@ -41,14 +41,14 @@ class KeyCheck : public UpstreamHandler {
     status_ = head.status;
     Next();
   }
-  void OnUpstreamBody(std::string piece) override {
+  void OnUpstreamBody(std::string piece, bool last) override {
     body_bytes_ += piece.size();
     if (body_bytes_ > kKeyCheckBodyLimit) {
       absl::MutexLock lock(&mu_);
       call_->Cancel();
       return;
     }
-    Next();
+    if (!last) Next();
   }
   void OnUpstreamDone(absl::Status status) override {
     if (status_ == 0) {

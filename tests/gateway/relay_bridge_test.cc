@@ -51,7 +51,7 @@ class ScriptedWriter : public grpc::ServerWriteReactor<RelayResponse> {
   ScriptedWriter(const RelayRequest& request, CancelLog* log) : log_(log) {
     // The script is named by the path without its query string.
     std::string path = request.path().substr(0, request.path().find('?'));
-    bool sse = path != "/json" && path != "/json-break";
+    bool sse = path != "/json" && path != "/json-break" && path.rfind("/whole", 0) != 0;
     auto* head = queue_.emplace_back().mutable_head();
     head->set_status(200);
     auto* ct = head->add_headers();
@@ -64,7 +64,11 @@ class ScriptedWriter : public grpc::ServerWriteReactor<RelayResponse> {
       queue_.emplace_back().set_body(sse ? absl::StrCat("data: {\"n\":", i, "}\n\n")
                                          : absl::StrCat("{\"part\":", i, "}"));
     }
-    if (path == "/sse-break" || path == "/json-break") {
+    if (path.rfind("/whole", 0) == 0) {
+      // A declared length: 3 parts of 10 bytes.
+      queue_.front().mutable_head()->set_content_length(30);
+    }
+    if (path == "/sse-break" || path == "/json-break" || path == "/whole-break") {
       final_ = grpc::Status(grpc::StatusCode::ABORTED, "the provider's response broke off");
     } else if (path == "/hold") {
       hold_ = true;
@@ -231,6 +235,31 @@ TEST_F(RelayBridgeTest, NonSseBreakTruncatesTheBody) {
   auto r = Fetch(gateway_->port(), Relay("/json-break"));
   // No last chunk: the client sees an incomplete body, never a complete-looking one.
   EXPECT_FALSE(r.ok());
+}
+
+TEST_F(RelayBridgeTest, AnAnswerOfDeclaredLengthIsSentWholeWithContentLength) {
+  auto r = Fetch(gateway_->port(), Relay("/whole"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("content-length"), "30");
+  EXPECT_FALSE(r->Has("transfer-encoding"));
+  EXPECT_FALSE(r->Has("set-cookie"));
+  EXPECT_EQ(r->body, "{\"part\":0}{\"part\":1}{\"part\":2}");
+}
+
+TEST_F(RelayBridgeTest, AStreamWithoutDeclaredLengthIsChunked) {
+  auto r = Fetch(gateway_->port(), Relay("/json"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Header("transfer-encoding"), "chunked");
+  EXPECT_FALSE(r->Has("content-length"));
+}
+
+TEST_F(RelayBridgeTest, ABreakBeforeAnythingWasWrittenIsACleanError) {
+  // The gathered answer never reached the browser: it gets a JSON error, not a truncated body.
+  auto r = Fetch(gateway_->port(), Relay("/whole-break"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "the provider's response broke off");
 }
 
 TEST_F(RelayBridgeTest, BrowserLeavingCancelsTheRpcAtOnce) {

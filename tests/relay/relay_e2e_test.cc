@@ -104,6 +104,11 @@ TEST_P(ProviderKeyTest, KeyArrivesAsTheProviderExpectsAndNeverInTheUrl) {
   ASSERT_TRUE(result.has_head);
   EXPECT_EQ(result.head.status(), 200) << result.body;
   EXPECT_THAT(result.body, HasSubstr(c.expect_in_body));
+  if (result.head.has_content_length()) {
+    // A small answer of declared length comes whole, with its head, in one message.
+    EXPECT_EQ(result.head.content_length(), static_cast<int64_t>(result.body.size()));
+    EXPECT_EQ(result.pieces, 1);
+  }
 
   std::optional<RecordedRequest> seen = fake_->WaitForRequest(kWait);
   ASSERT_TRUE(seen.has_value());
@@ -172,11 +177,12 @@ TEST_F(RelayEndToEndTest, SsePiecesArriveBeforeTheProviderFinishes) {
   auto reader = relay_->stub().Relay(
       &context, MakeRequest(token, "openai", "/v1/chat/completions", Chat("fake-hold", true)));
   v1::RelayResponse message;
+  // The provider is holding its stream open after the first event; that event is already here, in
+  // the same message as the head.
   ASSERT_TRUE(reader->Read(&message));
   ASSERT_TRUE(message.has_head());
   EXPECT_EQ(message.head().status(), 200);
-  // The provider is holding its stream open after the first event; that event is already here.
-  ASSERT_TRUE(reader->Read(&message));
+  EXPECT_FALSE(message.head().has_content_length());
   EXPECT_THAT(message.body(), HasSubstr("Hello"));
   EXPECT_THAT(message.body(), Not(HasSubstr("[DONE]")));
   fake_->Release();
@@ -230,6 +236,18 @@ TEST_F(RelayEndToEndTest, BrokenStreamIsAborted) {
       relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions", Chat("fake-break", true)));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_THAT(result.body, HasSubstr("Hello"));
+}
+
+TEST_F(RelayEndToEndTest, ASmallWholeAnswerIsOneMessageWithItsDeclaredLength) {
+  const std::string token = Token("openai", "sk-whole");
+  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+                                                            Chat("gpt-4o", false)));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.head.status(), 200);
+  ASSERT_TRUE(result.head.has_content_length());
+  EXPECT_EQ(result.head.content_length(), static_cast<int64_t>(result.body.size()));
+  EXPECT_THAT(result.body, HasSubstr("chat.completion"));
+  EXPECT_EQ(result.messages, 1);
 }
 
 TEST_F(RelayEndToEndTest, ProviderErrorsPassThroughWithUsefulHeaders) {

@@ -137,10 +137,12 @@ RelayResult RunRelay(v1::Relay::Stub& stub, const v1::RelayRequest& request) {
   std::unique_ptr<grpc::ClientReader<v1::RelayResponse>> reader = stub.Relay(&context, request);
   v1::RelayResponse message;
   while (reader->Read(&message)) {
+    ++result.messages;
     if (message.has_head()) {
       result.has_head = true;
       result.head = message.head();
-    } else {
+    }
+    if (!message.body().empty()) {
       result.body += message.body();
       ++result.pieces;
     }

@@ -59,7 +59,8 @@ struct RelayResult {
   bool has_head = false;
   v1::ResponseHead head;
   std::string body;
-  int pieces = 0;
+  int pieces = 0;    // messages that carried body bytes
+  int messages = 0;  // messages of any kind
   // Returns the first value of response header `name`, or "".
   std::string Header(const std::string& name) const;
 };

@@ -49,10 +49,11 @@ class Collector : public UpstreamHandler {
     has_head_ = true;
     Continue();
   }
-  void OnUpstreamBody(std::string piece) override {
+  void OnUpstreamBody(std::string piece, bool last) override {
     absl::MutexLock lock(&mu_);
     pieces_.push_back(std::move(piece));
-    Continue();
+    if (last) last_seen_ = true;
+    if (!last) Continue();
   }
   void OnUpstreamDone(absl::Status status) override {
     absl::MutexLock lock(&mu_);
@@ -98,6 +99,10 @@ class Collector : public UpstreamHandler {
     absl::MutexLock lock(&mu_);
     return pieces_.size();
   }
+  bool last_seen() {
+    absl::MutexLock lock(&mu_);
+    return last_seen_;
+  }
 
  private:
   void Continue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -118,6 +123,7 @@ class Collector : public UpstreamHandler {
   std::vector<std::string> pieces_ ABSL_GUARDED_BY(mu_);
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool last_seen_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 UpstreamRequest Post(uint16_t port, std::string target, std::string body, bool tls = false,
@@ -272,6 +278,19 @@ TEST(UpstreamClientTest, ReadsNothingMoreUntilTheConsumerAsks) {
   EXPECT_EQ(collector.piece_count(), 1u);
   collector.Cancel();
   EXPECT_EQ(collector.WaitForDone().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(UpstreamClientTest, TheLastPieceSaysSoAndTheCallEndsWithoutAnotherNext) {
+  auto fake = StartFake();
+  auto client = MakeClient();
+  Collector collector(/*auto_next=*/false);
+  collector.SetCall(client->Start(
+      Post(fake->port(), "/v1/chat/completions", Chat("gpt-4o", false)), &collector));
+  ASSERT_TRUE(collector.WaitForHead());
+  collector.Next();  // for the body; none after its last piece
+  ASSERT_TRUE(collector.WaitForDone().ok());
+  EXPECT_TRUE(collector.last_seen());
+  EXPECT_THAT(collector.Body(), HasSubstr("chat.completion"));
 }
 
 TEST(UpstreamClientTest, ReusesKeepAliveConnections) {

@@ -72,15 +72,16 @@ struct UpstreamHead {
 };
 
 // Receives one call's response. Calls arrive on the client's I/O threads, one at a time, never after
-// OnUpstreamDone. After OnUpstreamHead and after each OnUpstreamBody the call waits until the consumer
-// calls UpstreamCall::Next(): a slow consumer slows the reads from the provider.
+// OnUpstreamDone. After OnUpstreamHead and after each OnUpstreamBody but the last the call waits until
+// the consumer calls UpstreamCall::Next(): a slow consumer slows the reads from the provider.
 class UpstreamHandler {
  public:
   virtual ~UpstreamHandler() = default;
   // The response's head. Called at most once, first.
   virtual void OnUpstreamHead(UpstreamHead head) = 0;
-  // One piece of the body, in order.
-  virtual void OnUpstreamBody(std::string piece) = 0;
+  // One piece of the body, in order. `last`: the body is complete with it, and OnUpstreamDone(OK)
+  // follows at once, without a Next() (so a consumer can send the piece and the end together).
+  virtual void OnUpstreamBody(std::string piece, bool last) = 0;
   // The end: OK when the whole body arrived; otherwise why not (UNAVAILABLE unreachable,
   // DEADLINE_EXCEEDED timed out, ABORTED broke off mid-response, PERMISSION_DENIED refused address,
   // CANCELLED after Cancel()). Called exactly once.

@@ -346,8 +346,11 @@ void Exchange::OnReadBody(beast::error_code ec, size_t) {
   }
   piece_.resize(got);
   state_ = State::kWaitingConsumer;
-  handler_->OnUpstreamBody(std::move(piece_));
+  const bool last = parser_->is_done();
+  handler_->OnUpstreamBody(std::move(piece_), last);
   piece_ = std::string();
+  // The whole body is here: end now rather than after a round trip through the consumer's Next().
+  if (last && state_ == State::kWaitingConsumer) DoReadBody();
 }
 
 void Exchange::DoCancel() {
