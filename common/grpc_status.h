@@ -9,6 +9,12 @@
 
 namespace byok {
 
+// Trailing-metadata key the relay sets on a failed call to say which service behind it failed:
+// "vault" (the key could not be resolved). The gateway answers 503 for a vault that is down or slow,
+// 502/504 for a provider.
+inline constexpr char kErrorSourceTrailer[] = "byok-error-source";
+inline constexpr char kErrorSourceVault[] = "vault";
+
 // Returns the gRPC status carrying the same code and message as `status`.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "common/status.h"
 
 namespace byok::gateway {
@@ -11,11 +12,13 @@ namespace {
 
 const char* Name(Backend backend) { return backend == Backend::kVault ? "vault" : "relay"; }
 
+bool FromVault(const RpcError& error) {
+  return error.backend == Backend::kVault || error.error_source == kErrorSourceVault;
+}
+
 bool BackingServiceDown(const RpcError& error) {
   if (error.code != grpc::StatusCode::UNAVAILABLE) return false;
-  if (!error.reached) return true;
-  if (error.backend == Backend::kVault) return true;
-  return error.error_source == "vault";
+  return !error.reached || FromVault(error);
 }
 
 std::string Message(const RpcError& error) {
@@ -25,7 +28,7 @@ std::string Message(const RpcError& error) {
       if (BackingServiceDown(error)) return "vault unavailable";
       return error.message.empty() ? "provider unreachable" : error.message;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      if (error.backend == Backend::kVault) return "vault did not answer in time";
+      if (FromVault(error)) return "vault did not answer in time";
       return error.message.empty() ? "provider timed out" : error.message;
     case grpc::StatusCode::INTERNAL:
     case grpc::StatusCode::UNKNOWN:
@@ -46,7 +49,7 @@ int HttpStatusForRpcError(const RpcError& error) {
     case grpc::StatusCode::UNAVAILABLE:
       return BackingServiceDown(error) ? 503 : 502;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return error.backend == Backend::kVault ? 503 : 504;
+      return FromVault(error) ? 503 : 504;
     case grpc::StatusCode::FAILED_PRECONDITION:
       return 400;
     case grpc::StatusCode::ABORTED:

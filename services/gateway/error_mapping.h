@@ -13,10 +13,6 @@ namespace byok::gateway {
 // Which backing service an RPC went to.
 enum class Backend { kVault, kRelay };
 
-// Trailing-metadata key a relay may set on UNAVAILABLE to say what could not be reached: "vault" or
-// "upstream" (the provider).
-inline constexpr char kErrorSourceMetadata[] = "byok-error-source";
-
 // Everything known about a failed RPC.
 struct RpcError {
   Backend backend = Backend::kVault;
@@ -25,14 +21,15 @@ struct RpcError {
   std::string message;
   // False when the service itself could not be reached (no connection: it is down or not started).
   bool reached = true;
-  // The relay's kErrorSourceMetadata value, when it sent one.
+  // The relay's kErrorSourceTrailer value (common/grpc_status.h), when it sent one.
   std::string error_source;
 };
 
 // Returns the HTTP status for `error`:
 //   UNAVAILABLE: 503 when the vault or the relay is down, or the relay says the vault is; 502 when the
 //     relay is up and the provider could not be reached.
-//   DEADLINE_EXCEEDED: 504 from the relay (provider timeout); 503 from the vault (too slow to serve).
+//   DEADLINE_EXCEEDED: 504 from the relay (provider timeout); 503 from the vault, directly or behind
+//   the relay (too slow to serve).
 //   UNAUTHENTICATED 401, INVALID_ARGUMENT 400, FAILED_PRECONDITION (no key stored) 400,
 //   PERMISSION_DENIED 403, NOT_FOUND 404, ABORTED from the relay (stream broke) 502, the rest per
 //   HttpStatusFromCode (internal errors 500).

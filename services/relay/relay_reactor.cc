@@ -38,9 +38,9 @@ UpstreamRequest ToUpstream(PreparedRequest prepared) {
 
 }  // namespace
 
-RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* /*context*/,
+RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* context,
                            const v1::RelayRequest* request)
-    : deps_(deps), request_(request) {
+    : deps_(deps), context_(context), request_(request) {
   absl::StatusOr<const ProviderSpec*> provider = deps_.policy->FindProvider(request_->provider());
   if (!provider.ok()) {
     FinishOnce(provider.status());
@@ -68,7 +68,7 @@ RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* /
 }
 
 void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved) {
-  if (!resolved.ok()) return FinishOnce(resolved.status());
+  if (!resolved.ok()) return FinishOnce(resolved.status(), kErrorSourceVault);
   user_id_ = resolved->user_id();
 
   ClientRequest client;
@@ -188,7 +188,7 @@ void RelayReactor::OnCancel() {
 
 void RelayReactor::OnUpstreamDone(absl::Status status) { FinishOnce(std::move(status)); }
 
-void RelayReactor::FinishOnce(absl::Status status) {
+void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
   bool send_unsent = false;
   {
     absl::MutexLock lock(&mu_);
@@ -204,6 +204,9 @@ void RelayReactor::FinishOnce(absl::Status status) {
     unsent_ = false;
   }
   if (!user_id_.empty()) RecordUsage(status);
+  if (error_source != nullptr && !status.ok()) {
+    context_->AddTrailingMetadata(kErrorSourceTrailer, error_source);
+  }
   log::Debug("relay", "%s %s -> %d, %s", request_->provider(), request_->method(),
              upstream_status_, status.ok() ? "ok" : absl::StatusCodeToString(status.code()));
   // Nothing of `this` may be touched after Finish: OnDone may delete it at once.

@@ -52,11 +52,13 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   void OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved);
   // Starts a write of `response_` (which the caller filled).
   void Write();
-  // Finishes the RPC once: at once, or after the write in flight completes.
-  void FinishOnce(absl::Status status);
+  // Finishes the RPC once: at once, or after the write in flight completes. `error_source` names the
+  // service behind the relay that failed (kErrorSourceVault), sent as a trailer.
+  void FinishOnce(absl::Status status, const char* error_source = nullptr);
   void RecordUsage(const absl::Status& status);
 
   const RelayDeps deps_;
+  grpc::CallbackServerContext* const context_;
   const v1::RelayRequest* const request_;
   const absl::Time started_ = absl::Now();
   const ProviderSpec* provider_ = nullptr;

@@ -26,6 +26,11 @@ TEST(ErrorMappingTest, MapsEachCodeAsTheRestApiDocuments) {
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::NOT_FOUND)), 404);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::DEADLINE_EXCEEDED)), 504);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::DEADLINE_EXCEEDED)), 503);
+  // The relay timed out waiting for the vault, not for the provider.
+  HttpResponse slow_vault = ResponseForRpcError(
+      Error(Backend::kRelay, StatusCode::DEADLINE_EXCEEDED, "deadline", true, "vault"));
+  EXPECT_EQ(slow_vault.status, 503);
+  EXPECT_EQ(nlohmann::json::parse(slow_vault.body)["error"], "vault did not answer in time");
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::ABORTED)), 502);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::DATA_LOSS)), 500);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::RESOURCE_EXHAUSTED)), 429);

@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/grpc_status.h"
 
 namespace byok::relay::testing {
 namespace {
@@ -148,6 +149,10 @@ RelayResult RunRelay(v1::Relay::Stub& stub, const v1::RelayRequest& request) {
     }
   }
   result.status = reader->Finish();
+  const auto& trailers = context.GetServerTrailingMetadata();
+  if (auto it = trailers.find(kErrorSourceTrailer); it != trailers.end()) {
+    result.error_source.assign(it->second.data(), it->second.size());
+  }
   return result;
 }
 

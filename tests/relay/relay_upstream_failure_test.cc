@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/relay/relay_suite.h"
@@ -110,6 +111,7 @@ TEST_F(RelayFailureTest, HttpsWithTheTestCaWorksAndOtherFailuresHaveClearStatuse
   RelayResult refused = run("groq");
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(refused.status.error_message(), HasSubstr("certificate verify failed"));
+  EXPECT_EQ(refused.error_source, "");  // the provider failed, not the vault
   EXPECT_TRUE((*untrusted)->Requests().empty());
 
   const absl::Time start = absl::Now();
@@ -134,6 +136,7 @@ TEST_F(RelayFailureTest, VaultDownIsUnavailable) {
                                                               "/v1/chat/completions", kChat));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(result.status.error_message(), HasSubstr("vault"));
+  EXPECT_EQ(result.error_source, kErrorSourceVault);
   EXPECT_TRUE((*fake)->Requests().empty());
 }
 
