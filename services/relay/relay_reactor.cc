@@ -162,7 +162,9 @@ void RelayReactor::OnWriteDone(bool ok) {
     finish.swap(finish_after_write_);
     call = call_;
   }
-  // gRPC is done with the message: the next one starts empty (no head).
+  // gRPC is done with the message: the next one starts empty (no head), and a stream waiting for its
+  // next piece keeps no piece buffer.
+  std::string().swap(*response_.mutable_body());
   response_.Clear();
   if (finish.has_value()) return FinishOnce(*std::move(finish));
   if (!call) return;

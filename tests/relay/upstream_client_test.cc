@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -98,6 +99,14 @@ class Collector : public UpstreamHandler {
   size_t piece_count() {
     absl::MutexLock lock(&mu_);
     return pieces_.size();
+  }
+  // Returns the number of pieces whose allocation is more than twice their bytes (and over a
+  // small-string buffer): memory a waiting stream would hold for nothing.
+  size_t OversizedPieces() {
+    absl::MutexLock lock(&mu_);
+    size_t n = 0;
+    for (const std::string& p : pieces_) n += p.capacity() > std::max<size_t>(2 * p.size(), 15);
+    return n;
   }
   bool last_seen() {
     absl::MutexLock lock(&mu_);
@@ -246,6 +255,21 @@ TEST(UpstreamClientTest, PassesBinaryAudioThroughByteForByte) {
   for (size_t i = 0; i < body.size(); ++i) {
     ASSERT_EQ(static_cast<unsigned char>(body[i]), i * 7 % 256) << "byte " << i;
   }
+}
+
+TEST(UpstreamClientTest, EachPieceHoldsMemoryForItsBytesNotForTheReadBuffer) {
+  auto fake = StartFake();
+  auto client = MakeClient();
+  Collector sse;
+  ASSERT_TRUE(
+      RunCall(*client, Post(fake->port(), "/v1/chat/completions", Chat("gpt-4o", true)), sse).ok());
+  ASSERT_GT(sse.piece_count(), 0u);
+  EXPECT_EQ(sse.OversizedPieces(), 0u);
+  Collector audio;
+  ASSERT_TRUE(
+      RunCall(*client, Post(fake->port(), "/v1/audio/speech", R"({"input":"hi"})"), audio).ok());
+  ASSERT_GT(audio.piece_count(), 0u);
+  EXPECT_EQ(audio.OversizedPieces(), 0u);
 }
 
 TEST(UpstreamClientTest, DeliversPiecesBeforeTheProviderFinishes) {

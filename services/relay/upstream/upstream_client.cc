@@ -34,6 +34,9 @@ class UpstreamClient::Impl {
   absl::Status Init() {
     boost::system::error_code ec;
     SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+    // OpenSSL's record buffers are freed while a connection is idle (a stream waiting for its next
+    // event, a pooled connection) instead of held for the connection's life.
+    SSL_CTX_set_mode(tls_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
     if (options_.use_system_roots) {
       tls_.set_default_verify_paths(ec);
       if (ec) return absl::InternalError("cannot load the system CA store");

@@ -11,6 +11,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -284,10 +285,34 @@ void Exchange::DoReadBody() {
     return Finish(absl::OkStatus(), reusable);
   }
   state_ = State::kReadingBody;
-  // Plain http: wait for the provider to send something before taking a piece buffer, so a quiet
-  // stream (a model thinking) holds no body buffer at all. TLS keeps already-received records inside
-  // the TLS layer where a readiness wait cannot see them, so TLS reads at once.
-  if (connection_->tls || connection_->buffer.size() > 0) return DoReadPiece();
+  // TLS keeps already-received records inside the TLS layer where a readiness wait cannot see them,
+  // so TLS reads at once.
+  if (connection_->tls) return DoReadPiece();
+  // Plain http: parse what is already here (often only the CRLF that ends a chunk), then wait for the
+  // provider to send more before taking a piece buffer, so a quiet stream (a model thinking) holds
+  // no body buffer at all.
+  if (connection_->buffer.size() > 0) return ParseBuffered();
+  DoWaitReadable();
+}
+
+void Exchange::ParseBuffered() {
+  // The piece can hold no more than what is buffered: size it so, and it travels without a copy.
+  piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size()));
+  SetBodyBuffer();
+  beast::error_code ec;
+  const size_t used = parser_->put(connection_->buffer.data(), ec);
+  connection_->buffer.consume(used);
+  const size_t got = piece_.size() - parser_->get().body().size;
+  if (got == 0 && (ec == http::error::need_more || (!ec && used == 0))) {
+    // An incomplete chunk header or nothing usable yet: what follows has to come from the socket.
+    return used > 0 ? DoReadBody() : DoWaitReadable();
+  }
+  if (ec == http::error::need_more) ec = {};
+  OnReadBody(ec, used);
+}
+
+void Exchange::DoWaitReadable() {
+  std::string().swap(piece_);
   waiting_readable_ = true;
   connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
   connect_timer_.async_wait(beast::bind_front_handler(&Exchange::OnIdleTimer, shared_from_this()));
@@ -313,11 +338,15 @@ void Exchange::OnReadable(beast::error_code ec) {
   DoReadPiece();
 }
 
-void Exchange::DoReadPiece() {
-  piece_.resize(worker_.options.piece_bytes);
+void Exchange::SetBodyBuffer() {
   parser_->get().body().data = piece_.data();
   parser_->get().body().size = piece_.size();
   parser_->get().body().more = true;
+}
+
+void Exchange::DoReadPiece() {
+  if (piece_.size() != worker_.options.piece_bytes) piece_.resize(worker_.options.piece_bytes);
+  SetBodyBuffer();
   connection_->tcp().expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
   connection_->WithStream([this](auto& stream) {
     http::async_read_some(stream, connection_->buffer, *parser_,
@@ -340,15 +369,19 @@ void Exchange::OnReadBody(beast::error_code ec, size_t) {
         absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
   }
   const size_t got = piece_.size() - parser_->get().body().size;
-  if (got == 0) {
-    piece_ = std::string();
-    return DoReadBody();  // framing only (a chunk header); read on
+  if (got == 0) return DoReadBody();  // framing only (a chunk header); read on
+  // A small piece (an SSE event) travels in a string of its own size and the read buffer stays for
+  // the next read: a slow stream then holds a few hundred bytes between events, not a read buffer.
+  std::string piece;
+  if (got <= piece_.capacity() / 2) {
+    piece.assign(piece_.data(), got);
+  } else {
+    piece_.resize(got);
+    piece.swap(piece_);
   }
-  piece_.resize(got);
   state_ = State::kWaitingConsumer;
   const bool last = parser_->is_done();
-  handler_->OnUpstreamBody(std::move(piece_), last);
-  piece_ = std::string();
+  handler_->OnUpstreamBody(std::move(piece), last);
   // The whole body is here: end now rather than after a round trip through the consumer's Next().
   if (last && state_ == State::kWaitingConsumer) DoReadBody();
 }

@@ -67,7 +67,13 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   void DoNext();
   void DoReadBody();
   void OnIdleTimer(boost::beast::error_code ec);
+  // Plain http: parses bytes already read (no socket read), delivers what they complete.
+  void ParseBuffered();
+  // Plain http: waits, holding no piece buffer, until the provider sends something.
+  void DoWaitReadable();
   void OnReadable(boost::beast::error_code ec);
+  // Points the parser's body at `piece_`.
+  void SetBodyBuffer();
   void DoReadPiece();
   void OnReadBody(boost::beast::error_code ec, size_t bytes);
   absl::Status IdleTimeoutError() const;
