@@ -100,7 +100,8 @@ void BackendChannel::CheckHealth(absl::Duration timeout, CallRegistry* registry,
   call->ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   registry->Add(&call->ctx);
   generic_.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->request,
-                     &call->response, [call, registry, done = std::move(done)](grpc::Status status) {
+                     &call->response,
+                     [call, registry, done = std::move(done)](grpc::Status status) mutable {
                        bool serving = false;
                        if (status.ok()) {
                          std::vector<grpc::Slice> slices;
@@ -113,7 +114,7 @@ void BackendChannel::CheckHealth(absl::Duration timeout, CallRegistry* registry,
                          // HealthCheckResponse{status: SERVING}: field 1, varint 1.
                          serving = bytes == std::string("\x08\x01", 2);
                        }
-                       done(serving);
+                       std::exchange(done, nullptr)(serving);  // released before Remove
                        registry->Remove(&call->ctx);
                      });
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 
 #include <grpcpp/channel.h>
@@ -108,14 +109,16 @@ void CallUnary(BackendChannel& backend, CallRegistry& registry, absl::Duration t
   call->ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   registry.Add(&call->ctx);
   invoke(&call->ctx, &call->request, &call->response,
-         [call, &backend, &registry, done = std::move(done)](grpc::Status status) {
+         [call, &backend, &registry, done = std::move(done)](grpc::Status status) mutable {
            RpcResult<Resp> result;
            if (status.ok()) {
              result.response = std::move(call->response);
            } else {
              result.error = backend.MakeError(status, call->ctx);
            }
-           done(std::move(result));
+           // What `done` holds (a browser's session) goes before the call counts as finished:
+           // shutdown waits for the registry, then destroys what sessions use.
+           std::exchange(done, nullptr)(std::move(result));
            registry.Remove(&call->ctx);
          });
 }

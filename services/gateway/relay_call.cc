@@ -114,6 +114,9 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       }
     }
     writer_->OnClientGone(nullptr);
+    // The session goes before the call counts as finished: shutdown waits for the registry, then
+    // destroys the event loop that sessions use.
+    writer_.reset();
     backends_.calls().Remove(&ctx_);
     self_.reset();  // may delete this
   }

@@ -164,7 +164,7 @@ TEST_F(RelayFailureTest, GracefulShutdownLetsARunningStreamFinish) {
   EXPECT_THAT(body, HasSubstr("data: [DONE]"));
   auto code = (*relay)->process().Wait(absl::Seconds(10));
   ASSERT_TRUE(code.ok());
-  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(*code, 0) << (*relay)->process().Output();
 }
 
 TEST_F(RelayFailureTest, BadConfigurationStopsStartUpWithExitCode2) {
