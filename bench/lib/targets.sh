@@ -7,6 +7,8 @@
 #   TARGET_PIDS[t]     "name=pid ..." of the processes whose CPU time and memory are reported
 
 declare -A TARGET_PORT TARGET_PATH TARGET_HEADERS TARGET_PIDS
+# SUITE_WRAP[name]: a command that runs byok-<name> (a profiler), for bench/heap.sh.
+declare -A SUITE_WRAP
 FAKE_PORT=""
 FAKE_PID=""
 PROVIDER_KEY="sk-bench$(openssl rand -hex 20)"
@@ -50,7 +52,8 @@ start_suite() {
       if [ ! -x "$BIN/byok-$name" ]; then echo "bench: $BIN/byok-$name is not built" >&2; return 1; fi
     done
     for name in vaultd relayd gatewayd; do
-      (cd "$TMP" && exec env "${envs[@]}" "$BIN/byok-$name") >"$TMP/$name.log" 2>&1 &
+      # shellcheck disable=SC2086  # SUITE_WRAP is a command line (bench/heap.sh: heaptrack -o FILE)
+      (cd "$TMP" && exec env "${envs[@]}" ${SUITE_WRAP[$name]:-} "$BIN/byok-$name") >"$TMP/$name.log" 2>&1 &
       LAST_PID=$!
       STARTED_PIDS+=("$LAST_PID")
       pids+="${name%d}=$LAST_PID "
