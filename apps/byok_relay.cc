@@ -132,6 +132,12 @@ int main(int argc, char** argv) {
   auto relay_config = byok::relay::LoadRelayConfig(env);
   if (!relay_config.ok()) return Fail(std::string(relay_config.status().message()));
 
+  // In one process the services talk over loopback: mutual TLS (BYOK_TLS_*) is for the separate
+  // daemons, whose links cross a network.
+  vault_config->tls.reset();
+  relay_config->tls.reset();
+  gateway_config->tls.reset();
+
   auto vault = byok::vault::VaultServer::Start(*std::move(vault_config));
   if (!vault.ok()) return Fail(absl::StrCat("vault: ", vault.status().message()));
   std::string vault_target = absl::StrCat("127.0.0.1:", (*vault)->port());

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "common/grpc_status.h"
+#include "common/grpc_tls.h"
 
 namespace byok::gateway {
 namespace {
@@ -21,7 +22,8 @@ constexpr int kKeepaliveTimeoutMs = 10000;
 // A stream body piece may be as large as the relay chooses; requests carry up to the body limit.
 constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                          const std::optional<MutualTls>& tls) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kMinReconnectBackoffMs);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kMinReconnectBackoffMs);
@@ -30,7 +32,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, kMaxMessageBytes);
   args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, kMaxMessageBytes);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(target, ChannelCredentialsFor(tls), args);
 }
 
 }  // namespace
@@ -120,8 +122,8 @@ void BackendChannel::CheckHealth(absl::Duration timeout, CallRegistry* registry,
 }
 
 Backends::Backends(const GatewayConfig& config)
-    : vault_(Backend::kVault, MakeChannel(config.vault_addr)),
-      relay_(Backend::kRelay, MakeChannel(config.relay_addr)),
+    : vault_(Backend::kVault, MakeChannel(config.vault_addr, config.tls)),
+      relay_(Backend::kRelay, MakeChannel(config.relay_addr, config.tls)),
       vault_stub_(byok::vault::v1::Vault::NewStub(vault_.channel())),
       relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {}
 

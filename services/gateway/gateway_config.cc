@@ -99,6 +99,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
                                                        c.check_key_timeout, 10));
   BYOK_ASSIGN_OR_RETURN(c.health_timeout,
                         GetMillis(env, "BYOK_HEALTH_TIMEOUT_MS", c.health_timeout, 10));
+  BYOK_ASSIGN_OR_RETURN(c.tls, LoadMutualTls(env));
   return c;
 }
 
@@ -108,6 +109,8 @@ const char* GatewayConfigHelp() {
          "  BYOK_GATEWAY_THREADS (2)         threads serving HTTP\n"
          "  BYOK_VAULT_ADDR (127.0.0.1:50051) the vault's gRPC address\n"
          "  BYOK_RELAY_ADDR (127.0.0.1:50052) the relay's gRPC address\n"
+         "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE (unset: plaintext)\n"
+         "                                   mutual TLS to the vault and relay (PEM, all three)\n"
          "  ALLOWED_ORIGINS (*)              CORS origins, comma-separated\n"
          "  APP_SECRET (unset)               Bearer secret for POST /users and GET /stats/{app_id}\n"
          "  REQUEST_BODY_LIMIT_BYTES (10485760) largest request body (413 above it)\n"

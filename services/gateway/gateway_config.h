@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 
 #include "common/env.h"
+#include "common/grpc_tls.h"
 #include "services/gateway/cors.h"
 
 namespace byok::gateway {
@@ -24,6 +25,9 @@ struct GatewayConfig {
   // gRPC targets (BYOK_VAULT_ADDR, BYOK_RELAY_ADDR).
   std::string vault_addr = "127.0.0.1:50051";
   std::string relay_addr = "127.0.0.1:50052";
+  // BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE: mutual TLS to the vault and the relay.
+  // Unset: plaintext gRPC.
+  std::optional<MutualTls> tls;
   // CORS (ALLOWED_ORIGINS, as written and parsed).
   std::string allowed_origins = "*";
   CorsPolicy cors = *CorsPolicy::Parse("*");

@@ -2,11 +2,13 @@
 #ifndef BYOK_SERVICES_RELAY_RELAY_CONFIG_H_
 #define BYOK_SERVICES_RELAY_RELAY_CONFIG_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/env.h"
+#include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "services/relay/policy/policy_config.h"
 #include "services/relay/upstream/upstream_client.h"
@@ -31,6 +33,9 @@ struct RelayConfig {
   PolicyConfig policy;
   // LOG_LEVEL.
   log::Level log_level = log::Level::kInfo;
+  // BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE: mutual TLS towards the vault and for the
+  // gateways that call the relay (they must present a certificate of the same CA). Unset: plaintext.
+  std::optional<MutualTls> tls;
 };
 
 // Reads and validates the configuration. InvalidArgument naming the variable (never its value) when a

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_tls.h"
 #include "services/relay/policy/relay_policy.h"
 #include "services/relay/relay_service.h"
 #include "services/relay/upstream/upstream_client.h"
@@ -37,13 +38,14 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
   if (!upstream.ok()) return upstream.status();
   s->upstream_ = *std::move(upstream);
   s->vault_ =
-      std::make_unique<VaultClient>(config.vault_address, config.vault_timeout, config.usage);
+      std::make_unique<VaultClient>(config.vault_address, ChannelCredentialsFor(config.tls),
+                                    config.vault_timeout, config.usage);
   s->service_ = std::make_unique<RelayService>(
       RelayDeps{s->policy_.get(), s->upstream_.get(), s->vault_.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   builder.RegisterService(s->service_.get());
   s->server_ = builder.BuildAndStart();

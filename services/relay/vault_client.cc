@@ -46,10 +46,10 @@ void WipeString(std::string* text) {
   text->clear();
 }
 
-VaultClient::VaultClient(const std::string& address, absl::Duration timeout,
-                         UsageBatcherOptions usage)
-    : stub_(v1::Vault::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
+VaultClient::VaultClient(const std::string& address,
+                         std::shared_ptr<grpc::ChannelCredentials> credentials,
+                         absl::Duration timeout, UsageBatcherOptions usage)
+    : stub_(v1::Vault::NewStub(grpc::CreateChannel(address, std::move(credentials)))),
       timeout_(timeout),
       usage_([this](v1::RecordUsageBatchRequest batch,
                     UsageBatcher::Done done) { SendUsage(std::move(batch), std::move(done)); },

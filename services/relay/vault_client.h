@@ -3,6 +3,8 @@
 #ifndef BYOK_SERVICES_RELAY_VAULT_CLIENT_H_
 #define BYOK_SERVICES_RELAY_VAULT_CLIENT_H_
 
+#include <grpcpp/security/credentials.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,9 +31,10 @@ class PendingResolve {
 // Thread-safe; the callbacks run on gRPC's threads and must not block.
 class VaultClient {
  public:
-  // Connects (lazily) to `address` (host:port). `timeout` bounds each call; usage records wait at most
-  // `usage.flush_interval` before they are sent.
-  VaultClient(const std::string& address, absl::Duration timeout, UsageBatcherOptions usage = {});
+  // Connects (lazily) to `address` (host:port) with `credentials` (mutual TLS or plaintext).
+  // `timeout` bounds each call; usage records wait at most `usage.flush_interval` before they are sent.
+  VaultClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+              absl::Duration timeout, UsageBatcherOptions usage = {});
 
   // Asks the vault for the key of `token`'s user for `provider`. `done` gets the response or the
   // relay-facing error: UNAVAILABLE when the vault cannot be reached or answers too late,

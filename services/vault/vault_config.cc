@@ -1,8 +1,6 @@
 #include "services/vault/vault_config.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -51,16 +49,6 @@ absl::StatusOr<crypto::SecretBytes> DecodeSecret(absl::string_view variable, abs
   return secret;
 }
 
-absl::StatusOr<std::string> ReadPem(absl::string_view variable, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream contents;
-  if (in) contents << in.rdbuf();
-  if (!in || contents.str().find("-----BEGIN") == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(variable, " must name a readable PEM file"));
-  }
-  return contents.str();
-}
-
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
@@ -70,20 +58,8 @@ std::vector<std::string> SplitList(const std::string& text) {
 }
 
 absl::Status LoadTls(const Env& env, VaultConfig& config) {
-  std::optional<std::string> cert = env.Get("BYOK_TLS_CERT_FILE");
-  std::optional<std::string> key = env.Get("BYOK_TLS_KEY_FILE");
-  std::optional<std::string> ca = env.Get("BYOK_TLS_CA_FILE");
-  const int set = cert.has_value() + key.has_value() + ca.has_value();
-  if (set == 0) return absl::OkStatus();
-  if (set != 3) {
-    return absl::InvalidArgumentError(
-        "BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE and BYOK_TLS_CA_FILE must be set together");
-  }
-  BYOK_ASSIGN_OR_RETURN(config.tls_cert_pem, ReadPem("BYOK_TLS_CERT_FILE", *cert));
-  BYOK_ASSIGN_OR_RETURN(std::string key_pem, ReadPem("BYOK_TLS_KEY_FILE", *key));
-  config.tls_key_pem = crypto::SecretBytes(key_pem);
-  crypto::WipeString(key_pem);
-  BYOK_ASSIGN_OR_RETURN(config.tls_ca_pem, ReadPem("BYOK_TLS_CA_FILE", *ca));
+  BYOK_ASSIGN_OR_RETURN(config.tls, LoadMutualTls(env));
+  if (!config.tls.has_value()) return absl::OkStatus();
   if (std::optional<std::string> v = env.Get("BYOK_VAULT_RESOLVE_CALLERS"); v.has_value()) {
     config.resolve_callers = SplitList(*v);
   }

@@ -2,6 +2,7 @@
 #ifndef BYOK_SERVICES_VAULT_VAULT_CONFIG_H_
 #define BYOK_SERVICES_VAULT_VAULT_CONFIG_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "absl/time/time.h"
 #include "common/crypto/secret_bytes.h"
 #include "common/env.h"
+#include "common/grpc_tls.h"
 #include "common/logging.h"
 
 namespace byok::vault {
@@ -36,10 +38,8 @@ struct VaultConfig {
 
   // Mutual TLS, on when BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE and BYOK_TLS_CA_FILE are all set (PEM
   // contents, read at load time): callers must present a certificate signed by the CA, and the
-  // privileged RPCs check its identity (SAN DNS name, else CN). Empty: plaintext, every caller allowed.
-  std::string tls_cert_pem;
-  crypto::SecretBytes tls_key_pem;
-  std::string tls_ca_pem;
+  // privileged RPCs check its identity (SAN DNS name, else CN). Unset: plaintext, every caller allowed.
+  std::optional<MutualTls> tls;
   // BYOK_VAULT_RESOLVE_CALLERS: identities allowed to call ResolveKey under mutual TLS.
   std::vector<std::string> resolve_callers = {"relay"};
   // BYOK_VAULT_ADMIN_CALLERS: identities allowed to call Rewrap under mutual TLS.

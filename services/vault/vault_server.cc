@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keyring_aead.h"
+#include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "services/vault/caller_policy.h"
@@ -41,7 +42,7 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   options.token_lifetime = config.token_lifetime;
   options.allow_http_base_urls = config.allow_private_upstreams;
   s->core_ = std::make_unique<VaultCore>(*s->store_, *s->keyring_, *s->hasher_, *s->clock_, options);
-  const bool mutual_tls = !config.tls_cert_pem.empty();
+  const bool mutual_tls = config.tls.has_value();
   s->service_ = std::make_unique<VaultService>(
       *s->core_, mutual_tls ? CallerPolicy(config.resolve_callers, config.admin_callers)
                             : CallerPolicy::AllowAll());
@@ -51,15 +52,7 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   // gRPC sets SO_REUSEPORT by default, which would let a second vault share the port silently (the
   // kernel splitting calls between two databases); an address in use must fail start-up instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (mutual_tls) {
-    grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    tls.pem_root_certs = config.tls_ca_pem;
-    tls.pem_key_cert_pairs.push_back({std::string(config.tls_key_pem.view()), config.tls_cert_pem});
-    credentials = grpc::SslServerCredentials(tls);
-    crypto::WipeString(tls.pem_key_cert_pairs.front().private_key);
-  }
-  builder.AddListeningPort(config.listen_address, credentials, &s->port_);
+  builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.RegisterService(s->service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {

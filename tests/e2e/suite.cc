@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
                        {"BYOK_VAULT_ADDR", vault_addr},
                        {"BYOK_ALLOW_PRIVATE_UPSTREAMS", "1"},
                        {"LOG_LEVEL", "warn"}};
+  for (auto& [k, v] : options.vault_env) suite->vault_env_[k] = v;
   if (absl::Status s = suite->StartVault(); !s.ok()) return s;
 
   std::map<std::string, std::string> relay_env = {

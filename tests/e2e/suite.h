@@ -20,6 +20,7 @@ namespace byok::testing {
 struct SuiteOptions {
   std::map<std::string, std::string> gateway_env;
   std::map<std::string, std::string> relay_env;
+  std::map<std::string, std::string> vault_env;
 };
 
 // A running suite. Stops everything it started when destroyed. Not thread-safe.
@@ -27,8 +28,10 @@ class Suite {
  public:
   static absl::StatusOr<std::unique_ptr<Suite>> Start(SuiteOptions options = {});
 
-  // The gateway's HTTP port.
+  // The gateway's HTTP port, and the vault's and relay's gRPC ports.
   int port() const { return gateway_port_; }
+  int vault_port() const { return vault_port_; }
+  int relay_port() const { return relay_port_; }
   FakeProvider& fake() { return *fake_; }
 
   // Stops the vault (SIGTERM) and starts it again on the same port and database.

@@ -190,7 +190,7 @@ TEST(VaultConfigTest, TlsFilesMustComeTogetherAndBePem) {
   EXPECT_THAT(c.status().message(), ::testing::HasSubstr("BYOK_TLS_CERT_FILE"));
   c = LoadVaultConfig(Env({{"ENCRYPTION_SECRET", s}}));
   ASSERT_THAT(c, IsOk());
-  EXPECT_TRUE(c->tls_cert_pem.empty());
+  EXPECT_FALSE(c->tls.has_value());
   EXPECT_EQ(c->resolve_callers, std::vector<std::string>{"relay"});
 }
 

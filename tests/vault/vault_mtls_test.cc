@@ -3,7 +3,6 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -11,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/mtls_certificates.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/vault/vault_daemon.h"
@@ -33,27 +33,11 @@ std::string Read(const std::string& path) {
   return ss.str();
 }
 
-// Writes a test CA and EC certificates for `names` (each with SAN DNS:<name>) into `dir`.
-bool MakeCertificates(const std::string& dir, const std::vector<std::string>& names) {
-  std::string script = absl::StrCat(
-      "set -e; cd '", dir, "'; ",
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key "
-      "-out ca.pem -days 1 -subj /CN=byok-test-ca 2>/dev/null; ");
-  for (const std::string& n : names) {
-    absl::StrAppend(
-        &script, "printf 'subjectAltName=DNS:", n, "\\n' > ", n, ".ext; ",
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ", n,
-        ".key -out ", n, ".csr -subj /CN=", n, " 2>/dev/null; ",
-        "openssl x509 -req -in ", n, ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -out ", n,
-        ".pem -days 1 -extfile ", n, ".ext 2>/dev/null; ");
-  }
-  return std::system(absl::StrCat("bash -c \"", script, "\"").c_str()) == 0;
-}
-
 class VaultMtlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(MakeCertificates(dir_.path(), {"vault", "relay", "gateway", "admin"}));
+    ASSERT_THAT(byok::testing::WriteMutualTlsCertificates(dir_.path(), {"vault", "relay", "gateway", "admin"}),
+                IsOk());
     absl::StatusOr<std::unique_ptr<VaultDaemon>> d = VaultDaemon::Start({
         {"ENCRYPTION_SECRET", NewSecret()},
         {"DB_PATH", dir_.path() + "/relay.db"},
