@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <ostream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/relay/relay_suite.h"
 #include "tests/testing/fake_provider/fake_provider.h"
+#include "tests/testing/case_name.h"
 
 namespace byok::relay::testing {
 namespace {
@@ -84,6 +86,7 @@ struct KeyCase {
   std::string key_prefix;
   std::string expect_in_body;
 };
+void PrintTo(const KeyCase& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.provider); }
 
 class ProviderKeyTest : public RelayEndToEndTest, public ::testing::WithParamInterface<KeyCase> {};
 

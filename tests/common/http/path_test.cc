@@ -4,11 +4,13 @@
 
 #include <random>
 #include <string>
+#include <ostream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/case_name.h"
 
 namespace byok::http {
 namespace {
@@ -21,6 +23,7 @@ struct Normalised {
   std::string path;
   std::string wire;
 };
+void PrintTo(const Normalised& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.input); }
 
 class NormaliseOk : public ::testing::TestWithParam<Normalised> {};
 
@@ -66,6 +69,7 @@ struct Refused {
   std::string input;
   std::string why;
 };
+void PrintTo(const Refused& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.input); }
 
 class NormaliseRefused : public ::testing::TestWithParam<Refused> {};
 

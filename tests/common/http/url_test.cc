@@ -5,8 +5,10 @@
 
 #include <random>
 #include <string>
+#include <ostream>
 
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/case_name.h"
 
 namespace byok::http {
 namespace {
@@ -64,6 +66,7 @@ struct Numeric {
   std::string url;
   std::string host;
 };
+void PrintTo(const Numeric& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.url); }
 
 class NumericHosts : public ::testing::TestWithParam<Numeric> {};
 

@@ -4,11 +4,13 @@
 
 #include <random>
 #include <string>
+#include <ostream>
 
 #include "absl/strings/str_cat.h"
 #include "services/relay/policy/relay_policy.h"
 #include "tests/relay/policy/test_env.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/case_name.h"
 
 namespace byok::relay {
 namespace {
@@ -147,6 +149,7 @@ struct AllowlistCase {
   std::string body;
   absl::StatusCode code;
 };
+void PrintTo(const AllowlistCase& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.name); }
 
 class AllowlistEnforced : public ::testing::TestWithParam<AllowlistCase> {};
 

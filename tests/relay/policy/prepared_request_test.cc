@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <ostream>
 
 #include "absl/strings/match.h"
 #include "services/relay/policy/relay_policy.h"
 #include "tests/relay/policy/test_env.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/case_name.h"
 
 namespace byok::relay {
 namespace {
@@ -54,6 +56,7 @@ struct Injection {
   std::string host;
   std::string target;
 };
+void PrintTo(const Injection& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.provider + " " + c.path); }
 
 class KeyInjection : public ::testing::TestWithParam<Injection> {};
 
@@ -164,6 +167,7 @@ struct PathProbe {
   std::string path;
   absl::StatusCode code;
 };
+void PrintTo(const PathProbe& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.path); }
 
 class PathProbes : public ::testing::TestWithParam<PathProbe> {};
 

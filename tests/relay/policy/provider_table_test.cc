@@ -4,11 +4,13 @@
 
 #include <set>
 #include <string>
+#include <ostream>
 
 #include "absl/strings/str_replace.h"
 #include "common/http/path.h"
 #include "common/http/url.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/case_name.h"
 
 namespace byok::relay {
 namespace {
@@ -64,6 +66,7 @@ struct GlobCase {
   std::string path;
   bool match;
 };
+void PrintTo(const GlobCase& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.glob + " " + c.path); }
 
 class Globs : public ::testing::TestWithParam<GlobCase> {};
 

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <ostream>
 
 #include "nlohmann/json.hpp"
 #include "services/relay/policy/relay_policy.h"
 #include "tests/relay/policy/test_env.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/case_name.h"
 
 namespace byok::relay {
 namespace {
@@ -22,6 +24,7 @@ struct Route {
   std::string model;
   bool stream;
 };
+void PrintTo(const Route& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.body); }
 
 class Routes : public ::testing::TestWithParam<Route> {};
 
@@ -96,6 +99,7 @@ struct Bad {
   std::string body;
   absl::StatusCode code;
 };
+void PrintTo(const Bad& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.body); }
 
 class BadRoutes : public ::testing::TestWithParam<Bad> {};
 

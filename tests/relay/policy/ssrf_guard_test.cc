@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <ostream>
 
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/case_name.h"
 
 namespace byok::relay {
 namespace {
@@ -72,6 +74,7 @@ struct BaseUrlCase {
   absl::StatusCode strict;   // without BYOK_ALLOW_PRIVATE_UPSTREAMS
   absl::StatusCode lenient;  // with it
 };
+void PrintTo(const BaseUrlCase& c, std::ostream* os) { *os << ::byok::testing::CaseName(c.url); }
 
 class ClientBaseUrl : public ::testing::TestWithParam<BaseUrlCase> {};
 
