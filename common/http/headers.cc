@@ -4,6 +4,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace byok::http {
 namespace {
@@ -50,6 +52,23 @@ bool IsHopByHopHeader(absl::string_view name) {
     if (HeaderNameEquals(h, name)) return true;
   }
   return false;
+}
+
+bool ListsToken(absl::string_view list, absl::string_view token) {
+  for (absl::string_view element : absl::StrSplit(list, ',')) {
+    if (HeaderNameEquals(absl::StripAsciiWhitespace(element), token)) return true;
+  }
+  return false;
+}
+
+std::string ConnectionOptions(const std::vector<HeaderField>& headers) {
+  std::string out;
+  for (const HeaderField& h : headers) {
+    if (!HeaderNameEquals(h.name, "connection")) continue;
+    if (!out.empty()) out += ',';
+    out += h.value;
+  }
+  return out;
 }
 
 bool HeaderNameMatches(absl::string_view pattern, absl::string_view name) {

@@ -29,6 +29,14 @@ bool HeaderNameEquals(absl::string_view a, absl::string_view b);
 // transfer-encoding, upgrade, proxy-authenticate, proxy-authorization, proxy-connection).
 bool IsHopByHopHeader(absl::string_view name);
 
+// Returns true when `token` is one of the comma-separated elements of `list` (case-insensitive, spaces
+// around elements ignored). The values of a message's `Connection` headers name more hop-by-hop headers
+// (RFC 9110, 7.6.1): a header named there is not forwarded either.
+bool ListsToken(absl::string_view list, absl::string_view token);
+
+// Returns the values of every `Connection` header in `headers`, joined with commas (for ListsToken).
+std::string ConnectionOptions(const std::vector<HeaderField>& headers);
+
 // Returns true when `name` matches `pattern` case-insensitively; a trailing '*' in `pattern` matches any
 // rest ("x-ratelimit-*").
 bool HeaderNameMatches(absl::string_view pattern, absl::string_view name);

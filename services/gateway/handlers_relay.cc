@@ -1,6 +1,7 @@
 // The relay routes: ANY /relay/{provider}/{path...} and the unified POST /relay. Both end in a streamed
 // Relay RPC (relay_call.cc); the unified route first asks the relay where the body's model goes.
 #include "absl/strings/str_cat.h"
+#include "common/http/headers.h"
 #include "services/gateway/api.h"
 #include "services/gateway/handlers_common.h"
 #include "services/gateway/relay_call.h"
@@ -17,8 +18,12 @@ RelayRequest BaseRelayRequest(const HttpRequest& http, const std::string& token)
   RelayRequest request;
   request.set_token(token);
   request.set_method(http.method);
+  std::string connection;  // the browser's Connection options: more hop-by-hop headers
   for (const auto& [name, value] : http.headers) {
-    if (!PassRequestHeader(name)) continue;
+    if (name == "connection") absl::StrAppend(&connection, connection.empty() ? "" : ",", value);
+  }
+  for (const auto& [name, value] : http.headers) {
+    if (!PassRequestHeader(name) || ::byok::http::ListsToken(connection, name)) continue;
     auto* header = request.add_headers();
     header->set_name(name);
     header->set_value(value);

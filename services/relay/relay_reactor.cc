@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/http/headers.h"
 #include "common/logging.h"
 #include "services/relay/usage_parser.h"
 
@@ -101,12 +102,16 @@ void RelayReactor::OnUpstreamHead(UpstreamHead head) {
   upstream_status_ = head.status;
   v1::ResponseHead* out = response_.mutable_head();
   out->set_status(head.status);
+  std::string connection;  // the provider's Connection options: more hop-by-hop headers
+  for (const auto& [name, value] : head.headers) {
+    if (name == "connection") absl::StrAppend(&connection, connection.empty() ? "" : ",", value);
+  }
   for (auto& [name, value] : head.headers) {
     if (name == "content-length") {
       int64_t length = 0;
       if (absl::SimpleAtoi(value, &length) && length >= 0) out->set_content_length(length);
     }
-    if (!IsPassedResponseHeader(*provider_, name)) continue;
+    if (!IsPassedResponseHeader(*provider_, name) || http::ListsToken(connection, name)) continue;
     if (name == "content-type" && absl::StartsWithIgnoreCase(value, "application/json")) {
       collect_usage_ = true;
     }

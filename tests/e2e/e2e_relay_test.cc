@@ -121,6 +121,20 @@ TEST_F(E2eRelayTest, EachProviderWholeResponse) {
   }
 }
 
+TEST_F(E2eRelayTest, HeadersTheBrowserNamedInConnectionStayBehind) {
+  auto r = Fetch(suite_->port(),
+                 Relay("/relay/anthropic/v1/messages", R"({"model":"claude-3-5-haiku","max_tokens":8})",
+                       {{"Connection", "keep-alive, anthropic-beta"},
+                        {"anthropic-beta", "prompt-caching-2024-07-31"},
+                        {"anthropic-version", "2023-06-01"}}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200) << r->body;
+  auto seen = suite_->fake().WaitForRequest(absl::Seconds(5));
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_FALSE(seen->Header("anthropic-beta").has_value());
+  EXPECT_EQ(seen->Header("anthropic-version").value_or(""), "2023-06-01");
+}
+
 TEST_F(E2eRelayTest, EachProviderStreamsPieceByPiece) {
   for (const ProviderCase& c : Cases(suite_->fake().base_url())) {
     SCOPED_TRACE(c.provider);

@@ -103,8 +103,10 @@ absl::StatusOr<PreparedRequest> PrepareRequest(const ProviderSpec& provider, con
   out.log_url = absl::StrCat(base.url.scheme, "://", out.host_header, out.target);
   if (!query.empty()) absl::StrAppend(&out.target, "?", query);
 
+  const std::string connection = http::ConnectionOptions(request.headers);
   for (http::HeaderField& h : request.headers) {
     if (!IsForwardedRequestHeader(provider, h.name)) continue;
+    if (http::ListsToken(connection, h.name)) continue;  // hop-by-hop by the client's say
     if (http::FindHeader(out.headers, h.name) != nullptr) continue;  // first one wins
     out.headers.push_back({absl::AsciiStrToLower(h.name), std::move(h.value)});
   }

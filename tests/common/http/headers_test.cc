@@ -46,6 +46,19 @@ TEST(HeaderName, KnowsHopByHop) {
   EXPECT_FALSE(IsHopByHopHeader("content-type"));
 }
 
+TEST(HeaderName, ConnectionOptionsNameMoreHopByHopHeaders) {
+  std::vector<HeaderField> headers = {{"Connection", "keep-alive, X-Private"},
+                                      {"content-type", "a"},
+                                      {"connection", " Anthropic-Beta ,close"}};
+  const std::string options = ConnectionOptions(headers);
+  EXPECT_TRUE(ListsToken(options, "x-private"));
+  EXPECT_TRUE(ListsToken(options, "anthropic-beta"));
+  EXPECT_TRUE(ListsToken(options, "close"));
+  EXPECT_FALSE(ListsToken(options, "content-type"));
+  EXPECT_FALSE(ListsToken(options, "anthropic"));  // whole elements only
+  EXPECT_FALSE(ListsToken("", "x-private"));
+}
+
 TEST(FindHeader, ReturnsFirstMatch) {
   std::vector<HeaderField> headers = {{"Content-Type", "a"}, {"content-type", "b"}};
   ASSERT_NE(FindHeader(headers, "CONTENT-TYPE"), nullptr);

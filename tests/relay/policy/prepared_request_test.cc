@@ -151,6 +151,20 @@ TEST(PrepareRequest, AnthropicVersionDefaultsButClientMayChoose) {
   EXPECT_EQ(*http::FindHeader(r->headers, "anthropic-beta"), "prompt-caching-2024-07-31");
 }
 
+TEST(PrepareRequest, HeadersTheClientNamedInConnectionStayBehind) {
+  RelayPolicy policy = PolicyFrom({});
+  ClientRequest req = Post("/v1/messages");
+  req.headers.push_back({"Connection", "Anthropic-Beta"});
+  req.headers.push_back({"anthropic-beta", "prompt-caching-2024-07-31"});
+  req.headers.push_back({"anthropic-version", "2024-10-22"});
+  absl::StatusOr<PreparedRequest> r = policy.Prepare("anthropic", std::move(req), kKey, "", "");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(http::FindHeader(r->headers, "anthropic-beta"), nullptr);
+  EXPECT_EQ(http::FindHeader(r->headers, "connection"), nullptr);
+  ASSERT_NE(http::FindHeader(r->headers, "anthropic-version"), nullptr);
+  EXPECT_EQ(*http::FindHeader(r->headers, "anthropic-version"), "2024-10-22");
+}
+
 TEST(PrepareRequest, FirstOfDuplicateHeadersWins) {
   RelayPolicy policy = PolicyFrom({});
   ClientRequest req = Post("/v1/chat/completions", "{}",
