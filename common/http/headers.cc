@@ -55,20 +55,11 @@ bool IsHopByHopHeader(absl::string_view name) {
 }
 
 bool ListsToken(absl::string_view list, absl::string_view token) {
+  if (list.empty()) return false;  // the usual case: no Connection options
   for (absl::string_view element : absl::StrSplit(list, ',')) {
     if (HeaderNameEquals(absl::StripAsciiWhitespace(element), token)) return true;
   }
   return false;
-}
-
-std::string ConnectionOptions(const std::vector<HeaderField>& headers) {
-  std::string out;
-  for (const HeaderField& h : headers) {
-    if (!HeaderNameEquals(h.name, "connection")) continue;
-    if (!out.empty()) out += ',';
-    out += h.value;
-  }
-  return out;
 }
 
 bool HeaderNameMatches(absl::string_view pattern, absl::string_view name) {

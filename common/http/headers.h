@@ -34,8 +34,18 @@ bool IsHopByHopHeader(absl::string_view name);
 // (RFC 9110, 7.6.1): a header named there is not forwarded either.
 bool ListsToken(absl::string_view list, absl::string_view token);
 
-// Returns the values of every `Connection` header in `headers`, joined with commas (for ListsToken).
-std::string ConnectionOptions(const std::vector<HeaderField>& headers);
+// Returns the values of every `Connection` header among `headers` (HeaderFields or name/value pairs),
+// joined with commas (for ListsToken).
+template <typename Headers>
+std::string ConnectionOptions(const Headers& headers) {
+  std::string out;
+  for (const auto& [name, value] : headers) {
+    if (!HeaderNameEquals(name, "connection")) continue;
+    if (!out.empty()) out += ',';
+    out += value;
+  }
+  return out;
+}
 
 // Returns true when `name` matches `pattern` case-insensitively; a trailing '*' in `pattern` matches any
 // rest ("x-ratelimit-*").

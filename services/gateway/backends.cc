@@ -7,7 +7,6 @@
 
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "common/grpc_status.h"
 #include "common/grpc_tls.h"
@@ -79,11 +78,6 @@ RpcError BackendChannel::MakeError(const grpc::Status& status, const grpc::Clien
   const auto& trailers = ctx.GetServerTrailingMetadata();
   if (auto it = trailers.find(kErrorSourceTrailer); it != trailers.end()) {
     error.error_source.assign(it->second.data(), it->second.size());
-  } else if (backend_ == Backend::kRelay && error.reached &&
-             error.code == grpc::StatusCode::UNAVAILABLE &&
-             absl::StrContains(absl::AsciiStrToLower(error.message), "vault")) {
-    // A relay that does not label its errors still names the vault when the vault is what failed.
-    error.error_source = kErrorSourceVault;
   }
   return error;
 }

@@ -7,8 +7,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>

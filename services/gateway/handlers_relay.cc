@@ -18,10 +18,8 @@ RelayRequest BaseRelayRequest(const HttpRequest& http, const std::string& token)
   RelayRequest request;
   request.set_token(token);
   request.set_method(http.method);
-  std::string connection;  // the browser's Connection options: more hop-by-hop headers
-  for (const auto& [name, value] : http.headers) {
-    if (name == "connection") absl::StrAppend(&connection, connection.empty() ? "" : ",", value);
-  }
+  // The browser's Connection options name more hop-by-hop headers.
+  const std::string connection = ::byok::http::ConnectionOptions(http.headers);
   for (const auto& [name, value] : http.headers) {
     if (!PassRequestHeader(name) || ::byok::http::ListsToken(connection, name)) continue;
     auto* header = request.add_headers();

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "common/http/headers.h"
 #include "common/logging.h"
 
 namespace byok::gateway {
@@ -16,16 +17,9 @@ namespace {
 using byok::relay::v1::RelayRequest;
 using byok::relay::v1::RelayResponse;
 
-constexpr absl::string_view kHopByHop[] = {"connection",        "keep-alive", "proxy-authenticate",
-                                           "proxy-authorization", "te",       "trailer",
-                                           "transfer-encoding", "upgrade",    "content-length",
-                                           "host"};
-
+// Hop-by-hop headers, and the framing and target headers each side sets for its own connection.
 bool IsHopByHop(absl::string_view name) {
-  for (absl::string_view h : kHopByHop) {
-    if (name == h) return true;
-  }
-  return false;
+  return http::IsHopByHopHeader(name) || name == "content-length" || name == "host";
 }
 
 // The reactor for one Relay stream. Lifetime: holds itself (self_) from Start until OnDone.

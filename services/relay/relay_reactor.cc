@@ -102,10 +102,8 @@ void RelayReactor::OnUpstreamHead(UpstreamHead head) {
   upstream_status_ = head.status;
   v1::ResponseHead* out = response_.mutable_head();
   out->set_status(head.status);
-  std::string connection;  // the provider's Connection options: more hop-by-hop headers
-  for (const auto& [name, value] : head.headers) {
-    if (name == "connection") absl::StrAppend(&connection, connection.empty() ? "" : ",", value);
-  }
+  // The provider's Connection options name more hop-by-hop headers.
+  const std::string connection = http::ConnectionOptions(head.headers);
   for (auto& [name, value] : head.headers) {
     if (name == "content-length") {
       int64_t length = 0;
@@ -169,7 +167,7 @@ void RelayReactor::OnWriteDone(bool ok) {
   }
   // gRPC is done with the message: the next one starts empty (no head), and a stream waiting for its
   // next piece keeps no piece buffer.
-  std::string().swap(*response_.mutable_body());
+  if (!response_.body().empty()) std::string().swap(*response_.mutable_body());
   response_.Clear();
   if (finish.has_value()) return FinishOnce(*std::move(finish));
   if (!call) return;

@@ -2,8 +2,6 @@
 // port and a data folder chosen by the test.
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,13 +16,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 TEST(ByokRelayAppTest, HelpListsEveryVariable) {
   auto p = ChildProcess::Start(BinaryPath("byok-relay"), {"--help"}, {});

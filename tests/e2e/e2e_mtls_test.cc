@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -15,18 +13,12 @@
 #include "byok/vault/v1/vault.grpc.pb.h"
 #include "tests/e2e/suite.h"
 #include "tests/testing/mtls_certificates.h"
+#include "tests/testing/process.h"
 
 namespace byok::testing {
 namespace {
 
 constexpr char kChat[] = R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]})";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
 
 std::chrono::system_clock::time_point Soon() {
   return std::chrono::system_clock::now() + std::chrono::seconds(5);

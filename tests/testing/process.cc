@@ -200,11 +200,13 @@ absl::Status ChildProcess::WaitForPort(int port, absl::Duration timeout) {
   return absl::DeadlineExceededError(absl::StrCat("nothing listens on 127.0.0.1:", port));
 }
 
-std::string ChildProcess::Output() const {
-  std::ifstream in(output_path_, std::ios::binary);
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
+
+std::string ChildProcess::Output() const { return ReadFile(output_path_); }
 
 }  // namespace byok::testing

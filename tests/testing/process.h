@@ -24,6 +24,9 @@ std::string BinaryPath(const std::string& name);
 // Waits until a TCP connection to 127.0.0.1:port succeeds, or `timeout` passes.
 absl::Status WaitForPort(int port, absl::Duration timeout);
 
+// Returns the whole contents of the file at `path` (empty when it cannot be read).
+std::string ReadFile(const std::string& path);
+
 // A temporary folder, removed with everything in it when destroyed.
 class TempDir {
  public:

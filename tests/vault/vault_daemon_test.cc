@@ -3,8 +3,6 @@
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +21,7 @@ namespace byok::vault {
 namespace {
 
 using ::byok::testing::IsOk;
+using ::byok::testing::ReadFile;
 using ::byok::testing::StatusIs;
 using ::byok::vault::testing::Call;
 using ::byok::vault::testing::NewSecret;
@@ -245,13 +244,6 @@ TEST_F(VaultDaemonTest, ErrorMessagesNeverEchoTheKey) {
   s = Put(token, "sk-secret-in-provider-field", "sk-x");
   EXPECT_FALSE(absl::StrContains(s.message(), "sk-secret-in-provider-field"));
   EXPECT_FALSE(absl::StrContains(daemon_->process().Output(), "sk-secret"));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 TEST_F(VaultDaemonTest, DatabaseFilesHoldNeitherKeyNorToken) {

@@ -3,8 +3,6 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -19,19 +17,13 @@ namespace byok::vault {
 namespace {
 
 using ::byok::testing::IsOk;
+using ::byok::testing::ReadFile;
 using ::byok::testing::StatusIs;
 using ::byok::testing::TempDir;
 using ::byok::vault::testing::Call;
 using ::byok::vault::testing::NewSecret;
 using ::byok::vault::testing::VaultDaemon;
 using Stub = v1::Vault::Stub;
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class VaultMtlsTest : public ::testing::Test {
  protected:
@@ -52,10 +44,10 @@ class VaultMtlsTest : public ::testing::Test {
   // A stub that presents `identity`'s certificate (none when empty).
   std::unique_ptr<Stub> StubAs(const std::string& identity) {
     grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = Read(dir_.path() + "/ca.pem");
+    tls.pem_root_certs = ReadFile(dir_.path() + "/ca.pem");
     if (!identity.empty()) {
-      tls.pem_private_key = Read(dir_.path() + "/" + identity + ".key");
-      tls.pem_cert_chain = Read(dir_.path() + "/" + identity + ".pem");
+      tls.pem_private_key = ReadFile(dir_.path() + "/" + identity + ".key");
+      tls.pem_cert_chain = ReadFile(dir_.path() + "/" + identity + ".pem");
     }
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("vault");
