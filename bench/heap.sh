@@ -53,11 +53,8 @@ SUITE_WRAP[relayd]="heaptrack -o $TMP/relay"
 SUITE_WRAP[gatewayd]="heaptrack -o $TMP/gateway"
 start_fake_provider
 start_suite daemons || { echo "heap: the suite did not start" >&2; exit 1; }
-hdrs=()
-while IFS= read -r h; do [ -n "$h" ] && hdrs+=(--header "$h"); done <<<"${TARGET_HEADERS[byok]}"
 
-"$BIN/byok-bench-loadgen" hold --port "${TARGET_PORT[byok]}" --path "${TARGET_PATH[byok]}" "${hdrs[@]}" \
-  --connections "$streams" --events "$events" --interval-ms 1000 --timeout $((events + 60))
+run_loadgen byok hold --connections "$streams" --events "$events" --interval-ms 1000 --timeout $((events + 60))
 
 # heaptrack writes its file when the profiled daemon exits: stop the daemons themselves.
 for name in relayd gatewayd; do

@@ -55,16 +55,13 @@ start_fake_provider
 start_suite "$suite_mode" || { echo "profile: the suite did not start" >&2; exit 1; }
 pids=""
 for spec in ${TARGET_PIDS[byok]}; do pids+="${spec#*=},"; done
-hdrs=()
-while IFS= read -r h; do [ -n "$h" ] && hdrs+=(--header "$h"); done <<<"${TARGET_HEADERS[byok]}"
 
 perf record -e cpu-clock -F 999 -g -p "${pids%,}" -o "$TMP/perf.data" -- sleep "$((seconds + 1))" \
   >"$TMP/perf.log" 2>&1 &
 perf_pid=$!
 STARTED_PIDS+=("$perf_pid")
 sleep 0.5
-"$BIN/byok-bench-loadgen" run --port "${TARGET_PORT[byok]}" --path "${TARGET_PATH[byok]}" "${hdrs[@]}" \
-  --connections "$conns" --warmup 0.2 --duration "$seconds" "${stream[@]}"
+run_loadgen byok run --connections "$conns" --warmup 0.2 --duration "$seconds" "${stream[@]}"
 wait "$perf_pid" || true
 
 for spec in ${TARGET_PIDS[byok]}; do

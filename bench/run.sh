@@ -121,13 +121,11 @@ CLK_TCK=$(getconf CLK_TCK)
 measure() {
   local t=$1 sc=$2 mode=$3
   shift 3
-  local hdrs=() h line start end spec name
+  local line start end spec name
   local -A before
-  while IFS= read -r h; do [ -n "$h" ] && hdrs+=(--header "$h"); done <<<"${TARGET_HEADERS[$t]}"
   for spec in ${TARGET_PIDS[$t]} fake=$FAKE_PID; do before[$spec]=$(cpu_ticks "${spec#*=}"); done
   start=$(date +%s.%N)
-  line=$(timeout 600 "$BIN/byok-bench-loadgen" "$mode" --port "${TARGET_PORT[$t]}" \
-    --path "${TARGET_PATH[$t]}" "${hdrs[@]}" "$@") || line="loadgen_failed=1"
+  line=$(run_loadgen "$t" "$mode" "$@") || line="loadgen_failed=1"
   end=$(date +%s.%N)
   for spec in ${TARGET_PIDS[$t]} fake=$FAKE_PID; do
     name=${spec%%=*}

@@ -25,6 +25,16 @@ start_fake_provider() {
   TARGET_PIDS[direct]=""
 }
 
+# run_loadgen TARGET MODE ARGS... : runs byok-bench-loadgen MODE against TARGET (its port, chat path
+# and request headers), with ARGS added, for 10 minutes at most; prints its result line.
+run_loadgen() {
+  local t=$1 mode=$2 h hdrs=()
+  shift 2
+  while IFS= read -r h; do [ -n "$h" ] && hdrs+=(--header "$h"); done <<<"${TARGET_HEADERS[$t]}"
+  timeout 600 "$BIN/byok-bench-loadgen" "$mode" --port "${TARGET_PORT[$t]}" --path "${TARGET_PATH[$t]}" \
+    "${hdrs[@]}" "$@"
+}
+
 # suite_env : the environment of every suite process (secrets generated for this run only).
 suite_env() {
   echo "ENCRYPTION_SECRET=$(openssl rand -hex 32)"
