@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/json/json_nesting.h"
 #include "services/gateway/openapi.h"
 
 namespace byok::gateway {
@@ -87,6 +88,15 @@ void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
     writer->AddHeaders(global.Headers());
   }
 
+  // A JSON body sent to a provider is checked before any other step reads it (the original's body parser
+  // runs first), bounded so that nothing later can recurse over an attacker's nesting.
+  if (route.id == RouteId::kProviderRelay && !request.body.empty() &&
+      absl::StrContainsIgnoreCase(request.Header("content-type"), "application/json") &&
+      (!::byok::json::CheckJsonNesting(request.body).ok() || !nlohmann::json::accept(request.body))) {
+    writer->Send(JsonError(400, "request body is not valid JSON"));
+    return;
+  }
+
   Call call{std::move(request), std::move(writer), std::move(match), {}, nullptr};
   if (route.id == RouteId::kCreateUser) {
     RateDecision reg = register_limit_.Acquire(call.request.client_address);
@@ -126,8 +136,9 @@ void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
     }
   }
   if (route.json_body) {
-    auto body = std::make_shared<nlohmann::json>(
-        nlohmann::json::parse(call.request.body, nullptr, /*allow_exceptions=*/false));
+    // Bounded: a body nested thousands deep would overflow the stack when serialised or destroyed.
+    auto body = std::make_shared<nlohmann::json>(::byok::json::ParseBounded(call.request.body)
+                                                     .value_or(nlohmann::json::value_t::discarded));
     if (call.request.body.empty() && route.id == RouteId::kCreateUser) {
       *body = nlohmann::json::object();
     }

@@ -1,6 +1,10 @@
 #include "services/relay/usage_parser.h"
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
+
+#include "common/json/json_nesting.h"
 
 namespace byok::relay {
 namespace {
@@ -16,9 +20,9 @@ int64_t Count(const nlohmann::json& object, const char* field) {
 
 TokenUsage ParseTokenUsage(absl::string_view json) {
   TokenUsage out;
-  nlohmann::json doc = nlohmann::json::parse(json.begin(), json.end(), nullptr,
-                                             /*allow_exceptions=*/false);
-  if (!doc.is_object()) return out;
+  std::optional<nlohmann::json> parsed = ::byok::json::ParseBounded(json);
+  if (!parsed.has_value() || !parsed->is_object()) return out;
+  const nlohmann::json& doc = *parsed;
   if (auto it = doc.find("usage"); it != doc.end() && it->is_object()) {
     out.input = Count(*it, "prompt_tokens") + Count(*it, "input_tokens");
     out.output = Count(*it, "completion_tokens") + Count(*it, "output_tokens");

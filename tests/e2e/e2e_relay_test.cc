@@ -214,6 +214,32 @@ TEST_F(E2eRelayTest, UnifiedRouteFollowsTheModel) {
   EXPECT_EQ(seen->Header("x-goog-api-key").value_or(""), "key-for-google-42");
 }
 
+// A body nested 100,000 deep once overflowed the stack while the route was worked out, before the token
+// was checked, and took the service down. It is refused as malformed, with or without a valid token.
+TEST_F(E2eRelayTest, DeeplyNestedBodyIsRefusedAndTheSuiteStaysUp) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  for (const std::string model : {"openai/gpt-4o-mini", "gemini-2.0-flash"}) {
+    for (const std::string token : {*token_, std::string("not-a-valid-token")}) {
+      for (const std::string target : {"/relay", "/relay/openai/v1/chat/completions"}) {
+        TestRequest request = Relay(target, absl::StrCat(R"({"model":")", model, R"(","x":)", deep, "}"));
+        request.headers[0].second = token;
+        auto r = Fetch(suite_->port(), request);
+        ASSERT_TRUE(r.ok()) << target << " " << model << ": " << r.status();
+        EXPECT_EQ(r->status, 400) << target << " " << model << ": " << r->body;
+        EXPECT_TRUE(Json(*r)["error"].is_string()) << r->body;
+      }
+    }
+  }
+  EXPECT_FALSE(suite_->fake().WaitForRequest(absl::ZeroDuration()).has_value());
+  auto health = Fetch(suite_->port(), "GET", "/health", {}, "");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->status, 200) << health->body;
+  auto r = Fetch(suite_->port(),
+                 Relay("/relay", R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
 TEST_F(E2eRelayTest, ProviderErrorsPassThrough) {
   auto r = Fetch(suite_->port(), Relay("/relay/openai/v1/chat/completions",
                                        R"({"model":"fake-429","messages":[]})"));

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/http/path.h"
+#include "common/json/json_nesting.h"
 #include "nlohmann/json.hpp"
 
 namespace byok::relay {
@@ -142,6 +143,10 @@ absl::StatusOr<std::optional<std::string>> ModelFromJson(absl::string_view body,
     }
     return true;
   };
+  // Bounded before parsing: the document is walked again below and by callers.
+  if (!::byok::json::CheckJsonNesting(body).ok()) {
+    return absl::InvalidArgumentError("JSON body nests too deeply");
+  }
   nlohmann::json doc = nlohmann::json::parse(body.begin(), body.end(), count_field,
                                              /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) return std::optional<std::string>();

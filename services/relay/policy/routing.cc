@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/json/json_nesting.h"
 #include "nlohmann/json.hpp"
 #include "services/relay/policy/provider_table.h"
 
@@ -53,11 +54,12 @@ std::string UnifiedPath(absl::string_view provider, absl::string_view model, boo
 }
 
 absl::StatusOr<ResolvedRoute> ResolveRoute(absl::string_view body, const ModelAllowlist& allowed_models) {
-  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(body.begin(), body.end(), nullptr,
-                                                             /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
+  std::optional<nlohmann::ordered_json> parsed =
+      ::byok::json::ParseBounded<nlohmann::ordered_json>(body);
+  if (!parsed.has_value() || !parsed->is_object()) {
     return absl::InvalidArgumentError("request body must be a JSON object");
   }
+  nlohmann::ordered_json& doc = *parsed;
   auto model_it = doc.find("model");
   if (model_it == doc.end()) return absl::InvalidArgumentError("request body has no \"model\"");
   if (!model_it->is_string()) return absl::InvalidArgumentError("\"model\" must be a string");
