@@ -70,7 +70,7 @@ for name in relay gateway; do
   echo "== $name ($streams streams held)"
   heaptrack_print -f "$TMP/$name.zst" 2>/dev/null | grep -E '^peak heap memory' || true
   heaptrack_print -f "$TMP/$name.zst" --print-peaks 1 --print-allocators 0 --print-leaks 0 \
-    --print-temporary 0 --print-histogram 0 --print-massif 0 --print-flamegraph 0 2>/dev/null |
+    --print-temporary 0 --print-histogram 0 2>/dev/null |
     grep -E '^[0-9.]+[KMG]? (peak memory|consumed)|^    (byok::|grpc_core::[A-Za-z]+::[A-Za-z]+\()' |
     head -30 | cut -c1-160 || true  # head closes the pipe early
 done
