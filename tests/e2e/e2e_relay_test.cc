@@ -218,9 +218,9 @@ TEST_F(E2eRelayTest, UnifiedRouteFollowsTheModel) {
 // was checked, and took the service down. It is refused as malformed, with or without a valid token.
 TEST_F(E2eRelayTest, DeeplyNestedBodyIsRefusedAndTheSuiteStaysUp) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  for (const std::string model : {"openai/gpt-4o-mini", "gemini-2.0-flash"}) {
-    for (const std::string token : {*token_, std::string("not-a-valid-token")}) {
-      for (const std::string target : {"/relay", "/relay/openai/v1/chat/completions"}) {
+  for (const char* model : {"openai/gpt-4o-mini", "gemini-2.0-flash"}) {
+    for (const std::string& token : {*token_, std::string("not-a-valid-token")}) {
+      for (const char* target : {"/relay", "/relay/openai/v1/chat/completions"}) {
         TestRequest request = Relay(target, absl::StrCat(R"({"model":")", model, R"(","x":)", deep, "}"));
         request.headers[0].second = token;
         auto r = Fetch(suite_->port(), request);
