@@ -167,6 +167,11 @@ async function deleteKey(provider) {
   await refreshKeys()
 }
 
+function scrollLog() {
+  const log = $('chat-log')
+  log.scrollTop = log.scrollHeight
+}
+
 function bubble(role, text) {
   const div = document.createElement('div')
   div.className = `msg ${role}`
@@ -175,6 +180,7 @@ function bubble(role, text) {
   body.textContent = text
   div.append(body)
   $('chat-log').append(div)
+  scrollLog()
   return div
 }
 
@@ -206,6 +212,7 @@ async function sendChat(event) {
         chunks += 1
         text.textContent += delta
         answer.dataset.chunks = String(chunks)
+        scrollLog()
       },
     })
     history.push({ role: 'assistant', content: full })
@@ -219,6 +226,7 @@ async function sendChat(event) {
     note.className = 'note'
     note.textContent = stopped ? 'Stopped.' : describe(err)
     answer.append(note)
+    scrollLog()
     say('chat-status', stopped ? 'Stopped: the relay closed the provider connection.' : describe(err), stopped ? '' : 'error')
   } finally {
     answer.classList.remove('streaming')
@@ -227,6 +235,8 @@ async function sendChat(event) {
     $('chat-stop').disabled = true
   }
   await refreshUsage()
+  // The relay records usage in batches, a moment after the answer ends: look again shortly.
+  setTimeout(refreshUsage, 1500)
 }
 
 function stopChat() {

@@ -24,7 +24,7 @@ function barChart(doc, { title, metric, unit, series, colour }) {
   const { days, providers, cells } = series
   const value = (day, provider) => cells.filter((c) => c.day === day && c.provider === provider).reduce((s, c) => s + c[metric], 0)
   const totals = days.map((d) => providers.reduce((s, p) => s + value(d, p), 0))
-  const top = niceMax(Math.max(0, ...totals))
+  const top = niceMax(Math.max(2, ...totals))  // at least 0, 1, 2: counts are whole
   const plotW = W - M.left - M.right
   const plotH = H - M.top - M.bottom
   const band = plotW / Math.max(1, days.length)
@@ -57,6 +57,10 @@ function barChart(doc, { title, metric, unit, series, colour }) {
       svg.append(svgEl(doc, 'text', { class: 'axis', x: x + barW / 2, y: H - 8, 'text-anchor': 'middle' }, label))
     }
   })
+  if (totals.every((v) => v === 0)) {
+    svg.append(svgEl(doc, 'text', { class: 'empty', x: M.left + plotW / 2, y: M.top + plotH / 4, 'text-anchor': 'middle' },
+      `no ${unit} counted yet`))
+  }
   const figure = doc.createElement('figure')
   const caption = doc.createElement('figcaption')
   caption.textContent = title

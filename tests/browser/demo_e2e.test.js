@@ -11,6 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { startFakeProvider, REPLY } from '../clients/lib/fake_provider.js'
 import { startSuite, waitFor } from '../clients/lib/suite.js'
+import { usageSeries } from '../../clients/demo/usage_data.js'
 import { startStaticServer } from './static_server.js'
 import { startBrowser } from './webdriver.js'
 
@@ -26,7 +27,7 @@ test('the demo page: the whole flow in Chromium, page and relay on different ori
       "form-action 'self'; frame-ancestors 'none'; report-uri /csp-report",
   })
   t.after(site.close)
-  const { session: b, stop } = await startBrowser()
+  const { session: b, stop } = await startBrowser({ width: 1280, height: 1000 })
   t.after(stop)
   assert.notEqual(new URL(site.url).origin, new URL(suite.url).origin)
 
@@ -97,6 +98,8 @@ test('the demo page: the whole flow in Chromium, page and relay on different ori
     const partial = seen.filter(([, n]) => n > 0 && n < REPLY.length)
     const spread = partial.at(-1)[0] - partial[0][0]
     assert.ok(spread > 300, `partial answers were visible for ${spread} ms`)
+    // The page refreshes the usage chart by itself after the answer.
+    await b.waitFor(`return document.querySelector('#usage-chart svg.chart rect.bar') !== null`, 5000, 'the usage chart')
     await b.screenshot(path.join(artifactDir, 'demo-after-chat.png'))
   })
 
@@ -138,19 +141,28 @@ test('the demo page: the whole flow in Chromium, page and relay on different ori
   })
 
   await t.test('usage is drawn as an SVG chart', async () => {
+    let clicked = 0
     const bars = await waitFor(async () => {
-      await b.click('#usage-refresh')
+      if (Date.now() - clicked > 500) {  // the relay writes usage in batches: ask again now and then
+        clicked = Date.now()
+        await b.click('#usage-refresh')
+      }
       return b.exec(`
         const bars = [...document.querySelectorAll('#usage-chart svg.chart[data-metric="requests"] rect.bar')]
         const total = bars.reduce((s, r) => s + Number(r.dataset.value), 0)
-        return total >= 4 && bars.map((r) => ({ provider: r.dataset.provider, day: r.dataset.day, value: Number(r.dataset.value) }))`)
+        return total >= 3 && bars.map((r) => ({ provider: r.dataset.provider, day: r.dataset.day, value: Number(r.dataset.value) }))`)
     }, 10000, 'the chart to count the chats')
     assert.ok(bars.every((r) => r.provider === 'openai'), JSON.stringify(bars))
     const today = new Date().toISOString().slice(0, 10)
     assert.ok(bars.every((r) => r.day === today || r.day === 'all time'), JSON.stringify(bars))
-    const tokenBars = await b.exec(`return document.querySelectorAll('#usage-chart svg.chart[data-metric="tokens"] rect.bar').length`)
-    assert.ok(tokenBars >= 1)
-    t.diagnostic(`chart: ${bars.length} bars, ${bars[0].day === 'all time' ? 'provider totals (no daily series)' : 'daily series'}`)
+    // The tokens chart shows what the relay counted (it may count none for streamed answers).
+    const stats = await (await fetch(`${suite.url}/stats`, { headers: { 'x-relay-token': token } })).json()
+    const tokens = usageSeries(stats).cells.reduce((sum, c) => sum + c.tokens, 0)
+    const drawn = await b.exec(`
+      const svg = document.querySelector('#usage-chart svg.chart[data-metric="tokens"]')
+      return svg && [...svg.querySelectorAll('rect.bar')].reduce((s, r) => s + Number(r.dataset.value), 0)`)
+    assert.equal(drawn, tokens)
+    t.diagnostic(`chart: ${bars.length} bars, ${bars[0].day === 'all time' ? 'provider totals (no daily series)' : 'daily series'}, ${tokens} tokens`)
     await b.screenshot(path.join(artifactDir, 'demo-usage.png'))
   })
 
@@ -169,5 +181,27 @@ test('the demo page: the whole flow in Chromium, page and relay on different ori
       assert.ok(site.served.includes(asset), `${asset} served`)
     }
   })
+  await t.test("same origin as the API, under the gateway's own security headers", async () => {
+    // As when the gateway serves /demo/: the relay URL left empty, the original's helmet policy.
+    const helmet = "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';" +
+      "frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';" +
+      "style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests;report-uri /csp-report"
+    const same = await startStaticServer({ csp: helmet, proxyTo: suite.url })
+    t.after(same.close)
+    await b.get(`${same.url}/demo/`)
+    await waitStatus('relay-status', /^Connected to /, 'the page to connect to its own origin')
+    assert.equal(await b.exec(`return document.getElementById('relay-url').value`), '')
+    await b.click('#register')
+    await waitStatus('account-status', /^Registered/, 'registration')
+    await b.type('#key-input', key)
+    await b.click('#key-save')
+    await waitStatus('key-status', /^Key for openai stored/, 'the key to be stored')
+    await b.type('#chat-model', 'gpt-4o-mini')
+    await b.click('#chat-send')
+    await waitStatus('chat-status', /^Done/, 'the answer to finish', 20000)
+    assert.equal(await b.text('#chat-log .msg.assistant:last-child .text'), REPLY)
+    assert.deepEqual(same.cspReports, [])
+  })
+
   assert.ok(fs.existsSync(path.join(artifactDir, 'demo-after-chat.png')))
 })

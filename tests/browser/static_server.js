@@ -1,6 +1,8 @@
 // Serves the demo page from its own origin, the way the gateway serves it at /demo/ (the same mapping:
 // /demo/client/* is clients/js/src/*, the rest of /demo/* is clients/demo/*), under a strict
-// Content-Security-Policy whose violations are reported back here (POST /csp-report).
+// Content-Security-Policy whose violations are reported back here (POST /csp-report). With `proxyTo`,
+// every other path is passed to the gateway there, so the page and the API share one origin, as when the
+// gateway itself serves /demo/.
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
@@ -25,12 +27,26 @@ export function demoFile(urlPath) {
   return null
 }
 
-/** @param {{csp: string}} options */
-export async function startStaticServer({ csp }) {
+// Passes one request to the gateway and its answer back, streaming both ways; a client that leaves
+// ends the gateway request too.
+function proxy(req, res, target) {
+  const upstream = http.request(new URL(req.url, target), { method: req.method, headers: { ...req.headers, host: new URL(target).host } })
+  upstream.on('response', (answer) => {
+    res.writeHead(answer.statusCode, answer.headers)
+    answer.pipe(res)
+  })
+  upstream.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end() })
+  res.on('close', () => { if (!res.writableFinished) upstream.destroy() })
+  req.pipe(upstream)
+}
+
+/** @param {{csp: string, proxyTo?: string}} options */
+export async function startStaticServer({ csp, proxyTo }) {
   const cspReports = []
   const served = []
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x')
+    if (proxyTo && !url.pathname.startsWith('/demo') && url.pathname !== '/csp-report') return proxy(req, res, proxyTo)
     if (req.method === 'POST' && url.pathname === '/csp-report') {
       const chunks = []
       for await (const c of req) chunks.push(c)
