@@ -49,7 +49,7 @@ export function createClient({ relayUrl = 'http://localhost:3000', appId = 'app'
     const init = { method, headers: { ...headers }, signal }
     if (token) init.headers['x-relay-token'] = token
     if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json'
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) init.headers['Content-Type'] = 'application/json'
       init.body = JSON.stringify(body)
     }
     let res
@@ -128,10 +128,10 @@ export function createClient({ relayUrl = 'http://localhost:3000', appId = 'app'
     return tokens.expiry(id)
   }
 
-  async function ensureToken(id, { signal } = {}) {
-    const existing = tokens.get(id)
-    if (existing && !tokens.expired(id)) return existing
-    if (existing) tokens.clear(id)
+  // Registrations in flight, by app: calls made together share one.
+  const registering = new Map()
+
+  async function register(id, signal) {
     const res = await send('/users', { method: 'POST', body: { app_id: id || appId }, signal, what: 'registration' })
     const data = await json(res, 'registration')
     if (typeof data.token !== 'string' || !data.token) {
@@ -139,6 +139,17 @@ export function createClient({ relayUrl = 'http://localhost:3000', appId = 'app'
     }
     tokens.save(id, data.token, data.expires_at)
     return data.token
+  }
+
+  async function ensureToken(id, { signal } = {}) {
+    const existing = tokens.get(id)
+    if (existing && !tokens.expired(id)) return existing
+    if (existing) tokens.clear(id)
+    const app = id || appId
+    if (!registering.has(app)) {
+      registering.set(app, register(id, signal).finally(() => registering.delete(app)))
+    }
+    return registering.get(app)
   }
 
   async function storeKey(provider, apiKey, { signal } = {}) {

@@ -98,3 +98,12 @@ test('registration refused: RelayError with the relay message', async (t) => {
   })
   assert.equal(relay.getToken(), null)
 })
+
+test('calls made together share one registration', async (t) => {
+  const srv = await startServer((req, res) => sendJson(res, 200, { token: `tok${srv.requests.length}`, expires_at: null }))
+  t.after(srv.close)
+  const relay = createClient({ relayUrl: srv.url, storage: null })
+  const tokens = await Promise.all([relay.ensureToken(), relay.ensureToken(), relay.ensureToken()])
+  assert.deepEqual(tokens, ['tok1', 'tok1', 'tok1'])
+  assert.equal(srv.requests.length, 1)
+})
