@@ -1,16 +1,17 @@
 // The demo page in headless Chromium against the real suite (build/bin/byok-relay) and the fake
-// provider, the page served from another origin than the gateway (CORS) under a strict CSP: register,
-// store a key (the field clears, the key never reaches the DOM or storage), list and delete keys, chat
-// with tokens rendered as they stream, Stop closes the provider's connection, an error event in the
-// stream and a provider's error reach the user, and the usage chart is drawn as SVG. A screenshot of the
-// page after the chat is kept (BYOK_ARTIFACT_DIR, else the working directory).
+// provider, the page served from another origin than the gateway (CORS: ALLOWED_ORIGINS is the page's
+// origin) under a strict CSP: register, store a key (the field clears, the key never reaches the DOM or
+// storage), list and delete keys, chat with tokens rendered as they stream, Stop closes the provider's
+// connection, an error event in the stream and a provider's error reach the user, and the usage chart is
+// drawn as SVG. Then the same page from the API's own origin. A screenshot of the page after the chat is
+// kept (BYOK_ARTIFACT_DIR, else the working directory).
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { startFakeProvider, REPLY } from '../clients/lib/fake_provider.js'
-import { startSuite, waitFor } from '../clients/lib/suite.js'
+import { freePort, startSuite, waitFor } from '../clients/lib/suite.js'
 import { usageSeries } from '../../clients/demo/usage_data.js'
 import { startStaticServer } from './static_server.js'
 import { startBrowser } from './webdriver.js'
@@ -20,13 +21,18 @@ const artifactDir = process.env.BYOK_ARTIFACT_DIR || process.cwd()
 test('the demo page: the whole flow in Chromium, page and relay on different origins', { timeout: 120000 }, async (t) => {
   const provider = await startFakeProvider({ tokenIntervalMs: 90 })
   t.after(provider.close)
-  const suite = await startSuite({ providerUrl: provider.url, env: { BYOK_DEMO: '1' } })
-  t.after(suite.stop)
+  // The page's origin is the only one the relay allows (CORS), and the relay the only one the page may
+  // connect to besides its own (CSP).
+  const gatewayPort = await freePort()
   const site = await startStaticServer({
-    csp: `default-src 'self'; connect-src 'self' ${suite.url}; object-src 'none'; base-uri 'none'; ` +
-      "form-action 'self'; frame-ancestors 'none'; report-uri /csp-report",
+    csp: `default-src 'self'; connect-src 'self' http://127.0.0.1:${gatewayPort}; object-src 'none'; ` +
+      "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; report-uri /csp-report",
   })
   t.after(site.close)
+  const suite = await startSuite({
+    providerUrl: provider.url, port: gatewayPort, env: { BYOK_DEMO: '1', ALLOWED_ORIGINS: site.url },
+  })
+  t.after(suite.stop)
   const { session: b, stop } = await startBrowser({ width: 1280, height: 1200 })
   t.after(stop)
   assert.notEqual(new URL(site.url).origin, new URL(suite.url).origin)

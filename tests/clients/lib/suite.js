@@ -38,14 +38,14 @@ export async function waitFor(check, timeoutMs, what) {
 }
 
 /**
- * @param {{providerUrl: string, env?: Record<string,string>}} options
+ * @param {{providerUrl: string, port?: number, env?: Record<string,string>}} options
  * @returns {Promise<{url: string, port: number, log: () => string, stop: () => Promise<void>}>}
  */
-export async function startSuite({ providerUrl, env = {} }) {
+export async function startSuite({ providerUrl, port: wantedPort, env = {} }) {
   const exe = path.join(binDir(), 'byok-relay')
   if (!fs.existsSync(exe)) throw new Error(`${exe} is missing: build it (./scripts/build.sh --target byok-relay)`)
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-js-'))
-  const port = await freePort()
+  const port = wantedPort ?? await freePort()
   const logPath = path.join(tmp, 'relay.log')
   const out = fs.openSync(logPath, 'w')
   const child = spawn(exe, [], {
