@@ -107,3 +107,18 @@ test('calls made together share one registration', async (t) => {
   assert.deepEqual(tokens, ['tok1', 'tok1', 'tok1'])
   assert.equal(srv.requests.length, 1)
 })
+
+test("in a page, relayUrl '' is the page's origin and a relative URL is resolved against the page", (t) => {
+  globalThis.location = { href: 'http://page.test:8080/demo/index.html' }
+  t.after(() => { delete globalThis.location })
+  const same = createClient({ relayUrl: '', appId: 'a', storage: createMemoryStorage() })
+  assert.equal(same.relayUrl, 'http://page.test:8080')
+  assert.equal(createClient({ relayUrl: '/api/', storage: null }).relayUrl, 'http://page.test:8080/api')
+  const mem = createMemoryStorage()
+  mem.setItem('byok-relay:relay-token:http://page.test:8080:a', 'tok')
+  assert.equal(createClient({ relayUrl: '', appId: 'a', storage: mem }).getToken(), 'tok')
+})
+
+test("outside a page, relayUrl '' is refused", () => {
+  assert.throws(() => createClient({ relayUrl: '' }), /relayUrl is required/)
+})
