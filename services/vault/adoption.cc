@@ -91,6 +91,15 @@ std::string BackupName(const std::string& file, absl::Time now) {
 }
 
 absl::StatusOr<bool> IsOriginal(const std::string& db_path) {
+  // This vault's own database, told from its main file alone: no copy of a large -wal on every start.
+  std::error_code ec;
+  if (fs::is_regular_file(db_path, ec) && fs::file_size(db_path, ec) > 0) {
+    absl::StatusOr<std::unique_ptr<SqliteDb>> main = SqliteDb::OpenImmutable(db_path);
+    if (main.ok()) {
+      absl::StatusOr<bool> ours = TableExists(**main, "provider_keys");
+      if (ours.ok() && *ours) return false;
+    }
+  }
   absl::StatusOr<std::unique_ptr<DatabaseSnapshot>> snapshot = DatabaseSnapshot::Open(db_path);
   if (absl::IsNotFound(snapshot.status())) return false;
   if (!snapshot.ok()) return snapshot.status();
