@@ -72,7 +72,7 @@ int64_t Total(const nlohmann::json& stats) {
   return stats.contains("total") ? stats["total"].get<int64_t>() : stats.at("total_requests").get<int64_t>();
 }
 
-class AdoptionTest : public ::testing::Test {
+class OriginalDeploymentTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string fixture = FixtureDir();
@@ -188,7 +188,7 @@ class AdoptionTest : public ::testing::Test {
   std::unique_ptr<FakeProvider> fake_;
 };
 
-TEST_F(AdoptionTest, ByokRelayAdoptsTheOriginalsDatabase) {
+TEST_F(OriginalDeploymentTest, ByokRelayAdoptsTheOriginalsDatabase) {
   const int port = PickUnusedPort();
   auto relay = StartRelay(port);
   ASSERT_TRUE(relay.ok()) << relay.status();
@@ -258,7 +258,7 @@ TEST_F(AdoptionTest, ByokRelayAdoptsTheOriginalsDatabase) {
   EXPECT_EQ(fixture_app->users, 2);  // users with usage records (B has none), as the original counts
 }
 
-TEST_F(AdoptionTest, AWrongSecretChangesNothingAndSaysWhy) {
+TEST_F(OriginalDeploymentTest, AWrongSecretChangesNothingAndSaysWhy) {
   const std::vector<std::string> before = Listing(dir_.path());
   std::map<std::string, std::string> env = Env(PickUnusedPort());
   env["ENCRYPTION_SECRET"] = "not-the-secret-the-original-ran-with-0123456789";
@@ -274,7 +274,7 @@ TEST_F(AdoptionTest, AWrongSecretChangesNothingAndSaysWhy) {
   EXPECT_EQ(Listing(dir_.path()), before);
 }
 
-TEST_F(AdoptionTest, WithoutASecretTheDatabaseIsNeverOpenedWithAGeneratedOne) {
+TEST_F(OriginalDeploymentTest, WithoutASecretTheDatabaseIsNeverOpenedWithAGeneratedOne) {
   const std::vector<std::string> before = Listing(dir_.path());
   std::map<std::string, std::string> env = Env(PickUnusedPort());
   env.erase("ENCRYPTION_SECRET");
@@ -290,7 +290,7 @@ TEST_F(AdoptionTest, WithoutASecretTheDatabaseIsNeverOpenedWithAGeneratedOne) {
 
 // The split daemons: byok-vaultd adopt --dry-run reports and writes nothing; adopt does it; the daemon
 // then serves the adopted users.
-TEST_F(AdoptionTest, VaultdAdoptDryRunThenAdopt) {
+TEST_F(OriginalDeploymentTest, VaultdAdoptDryRunThenAdopt) {
   const std::vector<std::string> before = Listing(dir_.path());
   std::map<std::string, std::string> env = {{"ENCRYPTION_SECRET", manifest_.encryption_secret},
                                             {"TOKEN_HMAC_SECRET", manifest_.token_hmac_secret},

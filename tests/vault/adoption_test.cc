@@ -87,7 +87,7 @@ class OriginalBuilder {
   std::unique_ptr<crypto::OriginalKeyCipher> cipher_;
 };
 
-class AdoptionTest : public ::testing::Test {
+class AdoptOriginalDatabaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = dir_.path() + "/relay.db";
@@ -141,7 +141,7 @@ class AdoptionTest : public ::testing::Test {
   std::unique_ptr<TokenHasher> hasher_;
 };
 
-TEST_F(AdoptionTest, NothingToAdoptWithoutAnOriginalDatabase) {
+TEST_F(AdoptOriginalDatabaseTest, NothingToAdoptWithoutAnOriginalDatabase) {
   absl::StatusOr<AdoptionReport> none = Adopt();
   ASSERT_THAT(none, IsOk());
   EXPECT_EQ(none->outcome, AdoptionReport::Outcome::kNotOriginal);
@@ -152,7 +152,7 @@ TEST_F(AdoptionTest, NothingToAdoptWithoutAnOriginalDatabase) {
   EXPECT_EQ(ours->outcome, AdoptionReport::Outcome::kNotOriginal);
 }
 
-TEST_F(AdoptionTest, AWrongSecretStopsBeforeAnythingIsWritten) {
+TEST_F(AdoptOriginalDatabaseTest, AWrongSecretStopsBeforeAnythingIsWritten) {
   BuildFixture();
   const std::string before = ReadFile(path_);
   const std::vector<std::string> files = Files();
@@ -166,7 +166,7 @@ TEST_F(AdoptionTest, AWrongSecretStopsBeforeAnythingIsWritten) {
   EXPECT_EQ(Files(), files);
 }
 
-TEST_F(AdoptionTest, DryRunReportsAndWritesNothing) {
+TEST_F(AdoptOriginalDatabaseTest, DryRunReportsAndWritesNothing) {
   BuildFixture();
   const std::string before = ReadFile(path_);
   const std::vector<std::string> files = Files();
@@ -184,7 +184,7 @@ TEST_F(AdoptionTest, DryRunReportsAndWritesNothing) {
   EXPECT_EQ(Files(), files);
 }
 
-TEST_F(AdoptionTest, AdoptsEveryRowBacksUpTheBytesAndIsIdempotent) {
+TEST_F(AdoptOriginalDatabaseTest, AdoptsEveryRowBacksUpTheBytesAndIsIdempotent) {
   BuildFixture();
   const std::string before = ReadFile(path_);
   absl::StatusOr<AdoptionReport> report = Adopt();
@@ -224,7 +224,7 @@ TEST_F(AdoptionTest, AdoptsEveryRowBacksUpTheBytesAndIsIdempotent) {
 }
 
 // §10.4: a users table with plaintext tokens and without token_hmac_version or expires_at.
-TEST_F(AdoptionTest, LegacyPlaintextTokensAreHashedUnderTheCurrentKey) {
+TEST_F(AdoptOriginalDatabaseTest, LegacyPlaintextTokensAreHashedUnderTheCurrentKey) {
   {
     OriginalBuilder b(path_);
     b.Exec("CREATE TABLE users (id TEXT PRIMARY KEY, token TEXT UNIQUE NOT NULL, app_id TEXT NOT NULL,"
@@ -250,7 +250,7 @@ TEST_F(AdoptionTest, LegacyPlaintextTokensAreHashedUnderTheCurrentKey) {
 }
 
 // Rows still in the -wal (the original running, or stopped uncleanly) are read and backed up with it.
-TEST_F(AdoptionTest, RowsStillInTheWalAreAdoptedAndTheWalIsBackedUp) {
+TEST_F(AdoptOriginalDatabaseTest, RowsStillInTheWalAreAdoptedAndTheWalIsBackedUp) {
   OriginalBuilder b(path_);
   b.Exec("PRAGMA wal_autocheckpoint=0;");
   b.CreateSchema();
