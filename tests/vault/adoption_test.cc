@@ -38,9 +38,9 @@ const absl::Time kNow = absl::FromUnixMillis(1'796'028'600'000);
 // A connection to a database file being built in the original's schema.
 class OriginalBuilder {
  public:
-  explicit OriginalBuilder(const std::string& path) {
+  explicit OriginalBuilder(const std::string& path, const std::string& salt = "") {
     EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    cipher_ = *crypto::OriginalKeyCipher::Create(kSecret, "");
+    cipher_ = *crypto::OriginalKeyCipher::Create(kSecret, salt);
   }
   ~OriginalBuilder() { sqlite3_close(db_); }
 
@@ -109,10 +109,12 @@ class AdoptOriginalDatabaseTest : public ::testing::Test {
     b.AddLog("deleted-user", 200, "'gpt-4o'");  // the original keeps logs of deleted users
   }
 
-  absl::StatusOr<AdoptionReport> Adopt(const std::string& secret = kSecret, bool dry_run = false) {
+  absl::StatusOr<AdoptionReport> Adopt(const std::string& secret = kSecret, bool dry_run = false,
+                                       const std::string& salt = "") {
     AdoptionOptions options;
     options.db_path = path_;
     options.encryption_secret = crypto::SecretBytes(secret);
+    options.salt = salt;
     options.dry_run = dry_run;
     options.now = kNow;
     return AdoptOriginalDatabase(options, *keyring_, *hasher_);
@@ -247,6 +249,32 @@ TEST_F(AdoptOriginalDatabaseTest, LegacyPlaintextTokensAreHashedUnderTheCurrentK
   EXPECT_FALSE(user->expires_at.has_value());
   EXPECT_EQ(Resolve(**store, "old-user", "groq"), "gsk_legacy_groq_key_01");
   EXPECT_EQ((*store)->GetStats({StatsScope::Kind::kApp, "app"}, kNow)->total_requests, 0);
+}
+
+// §10.4: hashed tokens, but neither token_hmac_version nor expires_at yet (1 and NULL); and an
+// ENCRYPTION_SALT other than the default, which adoption must be given.
+TEST_F(AdoptOriginalDatabaseTest, MissingColumnsTakeTheOriginalsDefaultsAndTheSaltMatters) {
+  {
+    OriginalBuilder b(path_, "a-custom-salt");
+    b.Exec("CREATE TABLE users (id TEXT PRIMARY KEY, token_hash TEXT UNIQUE NOT NULL,"
+           " app_id TEXT NOT NULL, created_at INTEGER NOT NULL);"
+           "CREATE TABLE keys (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, provider TEXT NOT NULL,"
+           " encrypted_key TEXT NOT NULL, iv TEXT NOT NULL, auth_tag TEXT NOT NULL,"
+           " created_at INTEGER NOT NULL);");
+    const std::string hash = crypto::HexEncode(*crypto::HmacSha256(kSecret, std::string(64, 'c')));
+    b.Exec(absl::StrCat("INSERT INTO users VALUES ('user-c', '", hash, "', 'app', 1000)"));
+    b.AddKey("user-c", "deepgram", "deepgram-key-0123456789");
+  }
+  EXPECT_THAT(Adopt(), StatusIs(absl::StatusCode::kFailedPrecondition));  // the default salt
+  absl::StatusOr<AdoptionReport> report = Adopt(kSecret, false, "a-custom-salt");
+  ASSERT_THAT(report, IsOk());
+  auto store = SqliteKeyStore::Open(path_, kNow);
+  ASSERT_THAT(store, IsOk());
+  absl::StatusOr<UserRecord> user = (*store)->FindUserById("user-c");
+  ASSERT_THAT(user, IsOk());
+  EXPECT_EQ(user->token_hmac_version, UserRecord::kTokenHmacLegacy);
+  EXPECT_FALSE(user->expires_at.has_value());
+  EXPECT_EQ(Resolve(**store, "user-c", "deepgram"), "deepgram-key-0123456789");
 }
 
 // Rows still in the -wal (the original running, or stopped uncleanly) are read and backed up with it.
