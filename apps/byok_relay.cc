@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
   if (secret_it == vars.end() || secret_it->second.empty()) {
     auto db_it = vars.find("DB_PATH");
     std::string db_path = db_it == vars.end() || db_it->second.empty() ? kDefaultDbPath : db_it->second;
-    auto secret = byok::apps::LoadOrCreateSecret(byok::apps::DataFolder(db_path));
+    auto secret = byok::apps::SecretForDatabase(db_path);
     if (!secret.ok()) return Fail(std::string(secret.status().message()));
     if (secret->created) {
       std::printf(

@@ -101,4 +101,30 @@ absl::StatusOr<LocalSecret> LoadOrCreateSecret(const std::string& folder) {
   return result;
 }
 
+absl::StatusOr<LocalSecret> SecretForDatabase(const std::string& db_path) {
+  const std::string folder = DataFolder(db_path);
+  const std::string secret_path = (std::filesystem::path(folder) / kFileName).string();
+  absl::StatusOr<std::string> existing = ReadSecret(secret_path);
+  if (existing.ok()) {
+    LocalSecret result;
+    result.hex = *std::move(existing);
+    result.path = secret_path;
+    return result;
+  }
+  if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
+  std::error_code ec;
+  const bool database_exists =
+      (std::filesystem::is_regular_file(db_path, ec) && std::filesystem::file_size(db_path, ec) > 0) ||
+      std::filesystem::exists(db_path + "-wal", ec);
+  if (database_exists) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "DB_PATH ", db_path, " already holds a database, but ENCRYPTION_SECRET is not set and ",
+        secret_path,
+        " does not exist. Set ENCRYPTION_SECRET to the secret that database was written with (for an "
+        "original byok-relay database: its ENCRYPTION_SECRET, ENCRYPTION_SALT and TOKEN_HMAC_SECRET); "
+        "a generated secret could not decrypt its keys. Nothing was changed."));
+  }
+  return LoadOrCreateSecret(folder);
+}
+
 }  // namespace byok::apps

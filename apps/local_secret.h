@@ -27,6 +27,13 @@ std::string DataFolder(const std::string& db_path);
 // characters, or is readable by others.
 absl::StatusOr<LocalSecret> LoadOrCreateSecret(const std::string& folder);
 
+// The secret for the database at `db_path` when ENCRYPTION_SECRET is not set: the one kept beside it
+// (LoadOrCreateSecret on its folder), but never a new one for a database that already exists (an
+// original byok-relay's, or one whose secret file was lost): a generated secret could not decrypt it.
+// That case fails with FailedPrecondition and a message telling the operator to set
+// ENCRYPTION_SECRET; nothing is written.
+absl::StatusOr<LocalSecret> SecretForDatabase(const std::string& db_path);
+
 }  // namespace byok::apps
 
 #endif  // BYOK_APPS_LOCAL_SECRET_H_

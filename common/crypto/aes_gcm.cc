@@ -24,7 +24,9 @@ const unsigned char* U(absl::string_view s) {
 absl::Status CheckSizes(absl::string_view key, absl::string_view nonce, size_t data_size,
                         size_t aad_size) {
   if (key.size() != kAes256KeySize) return absl::InvalidArgumentError("AES-256 needs a 32-byte key");
-  if (nonce.size() != kGcmNonceSize) return absl::InvalidArgumentError("GCM needs a 12-byte nonce");
+  if (nonce.size() != kGcmNonceSize && nonce.size() != kGcmLongNonceSize) {
+    return absl::InvalidArgumentError("GCM needs a 12-byte (or, read-only formats, 16-byte) nonce");
+  }
   if (data_size > static_cast<size_t>(INT_MAX) - kGcmTagSize || aad_size > static_cast<size_t>(INT_MAX)) {
     return absl::InvalidArgumentError("message too large");
   }
@@ -45,7 +47,7 @@ absl::StatusOr<std::string> AesGcmSeal(absl::string_view key, absl::string_view 
   auto* out_bytes = reinterpret_cast<unsigned char*>(out.data());
   int len = 0;
   if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kGcmNonceSize),
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
                           nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, U(key), U(nonce)) != 1) {
     return absl::InternalError("AES-GCM initialisation failed");
@@ -83,7 +85,7 @@ absl::StatusOr<std::string> AesGcmOpen(absl::string_view key, absl::string_view 
   auto* out_bytes = reinterpret_cast<unsigned char*>(out.data());
   int len = 0;
   if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kGcmNonceSize),
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
                           nullptr) != 1 ||
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, U(key), U(nonce)) != 1) {
     return absl::InternalError("AES-GCM initialisation failed");

@@ -16,6 +16,9 @@ namespace byok::crypto {
 inline constexpr size_t kAes256KeySize = 32;
 inline constexpr size_t kGcmNonceSize = 12;  // 96 bits, the size GCM is designed for
 inline constexpr size_t kGcmTagSize = 16;    // 128 bits
+// The original byok-relay's nonce size (GHASH-derived counter); accepted by AesGcmSeal/AesGcmOpen only so
+// its stored keys can be read on adoption and its format reproduced in tests.
+inline constexpr size_t kGcmLongNonceSize = 16;
 
 // AES-256-GCM with a random 96-bit nonce per message and a 128-bit tag.
 //
@@ -40,8 +43,9 @@ class AesGcmAead : public Aead {
   const SecretBytes key_;
 };
 
-// Low-level GCM with a caller-chosen nonce, for known-answer tests and for layouts that frame the
-// nonce themselves. Never reuse a nonce with the same key. Returns encrypted plaintext || tag (16).
+// Low-level GCM with a caller-chosen nonce (12 bytes, or 16 for the original's format), for
+// known-answer tests and for layouts that frame the nonce themselves. Never reuse a nonce with the same
+// key. Returns encrypted plaintext || tag (16).
 absl::StatusOr<std::string> AesGcmSeal(absl::string_view key, absl::string_view nonce,
                                        absl::string_view plaintext, absl::string_view associated_data);
 

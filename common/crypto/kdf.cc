@@ -25,6 +25,11 @@ EVP_KDF* HkdfAlgorithm() {
   return kdf;
 }
 
+EVP_KDF* ScryptAlgorithm() {
+  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_SCRYPT, nullptr);
+  return kdf;
+}
+
 EVP_MAC* HmacAlgorithm() {
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
   return mac;
@@ -59,6 +64,33 @@ absl::StatusOr<SecretBytes> HkdfSha256(absl::string_view ikm, absl::string_view 
   SecretBytes out = SecretBytes::Zeroed(size);
   if (EVP_KDF_derive(ctx.get(), out.mutable_data(), size, params) != 1) {
     return absl::InternalError("HKDF derivation failed");
+  }
+  return out;
+}
+
+absl::StatusOr<SecretBytes> Scrypt(absl::string_view password, absl::string_view salt, uint64_t n,
+                                   uint32_t r, uint32_t p, size_t size) {
+  if (size == 0) return absl::InvalidArgumentError("scrypt output size out of range");
+  if (n < 2 || (n & (n - 1)) != 0 || r == 0 || p == 0) {
+    return absl::InvalidArgumentError("scrypt parameters out of range");
+  }
+  if (ScryptAlgorithm() == nullptr) return absl::InternalError("scrypt is not available");
+  std::unique_ptr<EVP_KDF_CTX, KdfDeleter> ctx(EVP_KDF_CTX_new(ScryptAlgorithm()));
+  if (ctx == nullptr) return absl::InternalError("scrypt context allocation failed");
+  // Room for the parameters asked for (OpenSSL's default limit is 32 MiB), with a margin.
+  uint64_t maxmem = 256 * n * r * p + (uint64_t{1} << 20);
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, Octets(password), password.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Octets(salt), salt.size()),
+      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
+      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
+      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
+      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+      OSSL_PARAM_construct_end(),
+  };
+  SecretBytes out = SecretBytes::Zeroed(size);
+  if (EVP_KDF_derive(ctx.get(), out.mutable_data(), size, params) != 1) {
+    return absl::InternalError("scrypt derivation failed");
   }
   return out;
 }

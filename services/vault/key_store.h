@@ -1,6 +1,8 @@
 // The vault's storage interface: users (found by token hash), encrypted keys and usage records.
 // SQLite implements it (sqlite_key_store.h); a PostgreSQL backend implements the same interface, so the
-// service logic never sees which database it runs on.
+// service logic never sees which database it runs on. Each implementation brings its schema up to date
+// on open through numbered migrations (migration.h), and can take in another deployment's rows at once
+// (Import, used by adoption of an original byok-relay database).
 #ifndef BYOK_SERVICES_VAULT_KEY_STORE_H_
 #define BYOK_SERVICES_VAULT_KEY_STORE_H_
 
@@ -22,9 +24,15 @@ struct UserRecord {
   std::string user_id;     // opaque random id, never derived from the token
   std::string app_id;      // the app the user belongs to
   std::string token_hash;  // HMAC-SHA256 of the token (32 bytes); the token itself is never stored
+  // 2: token_hash is confirmed under the current HMAC key; 1: legacy or unconfirmed (the original's
+  // meaning; a match under a legacy key rewrites the hash and sets 2).
+  int token_hmac_version = kTokenHmacCurrent;
   absl::Time created_at;
-  std::optional<absl::Time> expires_at;  // unset: never expires
-  std::optional<absl::Time> revoked_at;  // set: the token no longer works
+  // Unset: never expires. The token works while now <= expires_at; revocation sets it to the past.
+  std::optional<absl::Time> expires_at;
+
+  static constexpr int kTokenHmacLegacy = 1;
+  static constexpr int kTokenHmacCurrent = 2;
 };
 
 // One stored provider key, as ciphertext.
@@ -41,13 +49,13 @@ struct KeyRecord {
 // One relayed request.
 struct UsageRecord {
   std::string user_id;
+  std::string app_id;  // filled by the store from the user on RecordUsage; given on Import
   std::string provider;
   std::string model;
-  int32_t status = 0;
+  int32_t status = 0;  // the provider's status, or 502 when none arrived; not 2xx counts as an error
   int64_t latency_ms = 0;
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
-  bool error = false;
   absl::Time at;
 };
 
@@ -68,12 +76,28 @@ struct UsageStats {
     std::string model;
     int64_t requests = 0;
   };
+  struct Day {
+    std::string day;  // YYYY-MM-DD, UTC
+    std::string provider;
+    int64_t requests = 0, errors = 0, input_tokens = 0, output_tokens = 0;
+  };
   int64_t total_requests = 0, total_errors = 0;
   int64_t requests_last_7_days = 0, requests_last_30_days = 0;
   int64_t input_tokens = 0, output_tokens = 0;
   std::vector<Provider> providers;  // most requests first
-  std::vector<Model> top_models;    // at most 10, most requests first
+  std::vector<Model> top_models;    // at most 10, most requests first, empty models left out
+  // User scope: 1. App scope: distinct user ids among the app's usage records.
   int64_t users = 0;
+  std::optional<absl::Time> last_request;  // the newest record's time
+  std::vector<Day> daily;                  // the last 30 days, oldest first, then by provider
+};
+
+// Another deployment's rows, taken in at once by KeyStore::Import (adoption). Keys are already
+// encrypted in this vault's format.
+struct ImportData {
+  std::vector<UserRecord> users;
+  std::vector<KeyRecord> keys;
+  std::vector<UsageRecord> usage;  // app_id given; user ids need not exist (deleted users' history)
 };
 
 // Where the vault keeps its rows. Implementations are thread-safe and return:
@@ -93,14 +117,20 @@ class KeyStore {
   // Returns the user with this id. NotFound when there is none.
   virtual absl::StatusOr<UserRecord> FindUserById(absl::string_view user_id) = 0;
 
-  // Marks the user's token revoked at `at`. NotFound when the user does not exist.
-  virtual absl::Status RevokeUser(absl::string_view user_id, absl::Time at) = 0;
+  // Replaces the user's token hash and HMAC version only if the row still holds `expected_hash` (so
+  // two concurrent upgrades of one token agree). Returns true when the row was updated.
+  virtual absl::StatusOr<bool> UpdateTokenHash(absl::string_view user_id,
+                                               absl::string_view expected_hash,
+                                               absl::string_view new_hash, int token_hmac_version) = 0;
+
+  // Sets the user's expiry (revocation sets it to the past). NotFound when the user does not exist.
+  virtual absl::Status SetExpiry(absl::string_view user_id, absl::Time expires_at) = 0;
 
   // Erases the user with all keys and usage records; returns how many keys were erased.
   virtual absl::StatusOr<int64_t> DeleteUser(absl::string_view user_id) = 0;
 
-  // Erases every user revoked, or expired at or before `now`, with their keys and usage; returns how
-  // many users were erased.
+  // Erases every user whose token expired before `now` (revoked ones included) with their keys; their
+  // usage records stay, as app statistics count them. Returns how many users were erased.
   virtual absl::StatusOr<int64_t> PurgeUsers(absl::Time now) = 0;
 
   // Inserts or replaces the key for (user, provider); keeps created_at of a replaced row. Returns true
@@ -141,8 +171,12 @@ class KeyStore {
   // skipped. Returns how many were stored.
   virtual absl::StatusOr<int64_t> RecordUsageBatch(absl::Span<const UsageRecord> records) = 0;
 
-  // Returns aggregates over `scope`; "last 7/30 days" count from `now`.
+  // Returns aggregates over `scope`; "last 7/30 days" and the daily series count from `now`.
   virtual absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) = 0;
+
+  // Inserts all of `data` in one transaction, all or none. AlreadyExists when a user id or token hash
+  // is taken, or a (user, provider) key appears twice.
+  virtual absl::Status Import(const ImportData& data) = 0;
 };
 
 }  // namespace byok::vault

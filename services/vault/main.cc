@@ -15,12 +15,18 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage: byok-vaultd [--help] [--version]\n"
+    "       byok-vaultd adopt [--dry-run]\n"
     "\n"
     "Serves the byok-relay vault (gRPC byok.vault.v1.Vault and grpc.health.v1.Health).\n"
+    "Started on an original byok-relay database (DB_PATH) with the original's ENCRYPTION_SECRET,\n"
+    "ENCRYPTION_SALT and TOKEN_HMAC_SECRET, it adopts it first: the file is copied beside itself\n"
+    "(<name>.original-<UTC time>), then users, tokens, keys and request counts move to this vault.\n"
+    "'adopt' does only that and exits; 'adopt --dry-run' reports what it would do and writes nothing.\n"
     "Configuration comes from the environment:\n"
-    "  ENCRYPTION_SECRET            64 hex characters (required; openssl rand -hex 32)\n"
+    "  ENCRYPTION_SECRET            any string of at least 32 characters (required; openssl rand -hex 32)\n"
     "  ENCRYPTION_SECRET_PREVIOUS   older secrets, comma-separated, for reading rows written under them\n"
-    "  TOKEN_HMAC_SECRET            key for token hashes (default: derived from ENCRYPTION_SECRET)\n"
+    "  ENCRYPTION_SALT              the original's scrypt salt, for adoption (default byok-relay-salt)\n"
+    "  TOKEN_HMAC_SECRET            key for token hashes, 32+ characters (default: ENCRYPTION_SECRET)\n"
     "  BYOK_VAULT_ADDR              listen address (default 127.0.0.1:50051)\n"
     "  DB_PATH                      SQLite database file (default ./data/relay.db)\n"
     "  TOKEN_EXPIRY_DAYS            token lifetime in days (default 90; 0 never expires)\n"
@@ -35,10 +41,40 @@ constexpr char kUsage[] =
 constexpr int kExitConfig = 2;
 constexpr int kExitStart = 1;
 
+// byok-vaultd adopt [--dry-run]: adoption alone, its report on stdout.
+int RunAdopt(bool dry_run) {
+  absl::StatusOr<byok::vault::VaultConfig> config = byok::vault::LoadVaultConfig(byok::Env());
+  if (!config.ok()) {
+    std::fprintf(stderr, "byok-vaultd: configuration error: %s\n",
+                 std::string(config.status().message()).c_str());
+    return kExitConfig;
+  }
+  byok::log::SetLevel(config->log_level);
+  for (const std::string& warning : config->warnings) byok::log::Warn("vaultd", "%s", warning);
+  absl::StatusOr<byok::vault::AdoptionReport> report = byok::vault::Adopt(*config, dry_run);
+  if (!report.ok()) {
+    std::fprintf(stderr, "byok-vaultd: %s\n", std::string(report.status().message()).c_str());
+    return kExitStart;
+  }
+  std::printf("byok-vaultd: %s\n", report->Describe(config->db_path).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   byok::InitDaemonProcess();
+  if (argc >= 2 && std::strcmp(argv[1], "adopt") == 0) {
+    bool dry_run = false;
+    for (int i = 2; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--dry-run") != 0) {
+        std::fprintf(stderr, "byok-vaultd: adopt takes only --dry-run (try --help)\n");
+        return kExitConfig;
+      }
+      dry_run = true;
+    }
+    return RunAdopt(dry_run);
+  }
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       std::fputs(kUsage, stdout);

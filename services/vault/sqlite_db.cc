@@ -157,8 +157,8 @@ bool SqliteStatement::ColumnIsNull(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }
 
-absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int busy_timeout_ms,
-                                                         const std::vector<const char*>& migrations) {
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
+                                                         int busy_timeout_ms) {
   const bool in_memory = IsMemoryPath(path);
   std::unique_ptr<SqliteDb> db;
   {
@@ -187,10 +187,34 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = db->Migrate(migrations); !s.ok()) return s;
   }
   if (!in_memory) RestrictSideFiles(path);
   return db;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::OpenImmutable(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return absl::NotFoundError("no database file");
+  // A URI, so the path's own '%', '?' and '#' are escaped.
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      absl::StrAppend(&uri, "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      uri.push_back(c);
+    }
+  }
+  uri += "?immutable=1";
+  sqlite3* handle = nullptr;
+  const int rc = sqlite3_open_v2(uri.c_str(), &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+                                                           SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status = SqliteError(handle, rc, "cannot open the database read-only");
+    sqlite3_close(handle);
+    return status;
+  }
+  sqlite3_extended_result_codes(handle, 1);
+  return std::unique_ptr<SqliteDb>(new SqliteDb(handle));
 }
 
 SqliteDb::~SqliteDb() {
@@ -225,27 +249,6 @@ absl::StatusOr<int> SqliteDb::SchemaVersion() {
   absl::StatusOr<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
   return *row ? static_cast<int>(stmt->ColumnInt64(0)) : 0;
-}
-
-absl::Status SqliteDb::Migrate(const std::vector<const char*>& migrations) {
-  absl::StatusOr<int> version = SchemaVersion();
-  if (!version.ok()) return version.status();
-  const int known = static_cast<int>(migrations.size());
-  if (*version > known) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the database schema (version ", *version,
-                     ") is newer than this vault understands (version ", known, ")"));
-  }
-  for (int v = *version; v < known; ++v) {
-    SqliteTransaction tx(*this);
-    if (absl::Status s = tx.Begin(); !s.ok()) return s;
-    if (absl::Status s = Exec(migrations[v]); !s.ok()) return s;
-    // PRAGMA takes no bound parameters; the value is our own integer.
-    const std::string set_version = absl::StrCat("PRAGMA user_version=", v + 1);
-    if (absl::Status s = Exec(set_version.c_str()); !s.ok()) return s;
-    if (absl::Status s = tx.Commit(); !s.ok()) return s;
-  }
-  return absl::OkStatus();
 }
 
 SqliteTransaction::~SqliteTransaction() {

@@ -1,5 +1,5 @@
-// A thin layer over one SQLite connection: opening with private file permissions, pragmas, schema
-// migrations, a cache of prepared statements, and status mapping. Not thread-safe by itself: the owner
+// A thin layer over one SQLite connection: opening with private file permissions, pragmas, a cache of
+// prepared statements, and status mapping (migrations: sqlite_schema.h). Not thread-safe by itself: the owner
 // serialises access (SqliteKeyStore holds a mutex around every use).
 #ifndef BYOK_SERVICES_VAULT_SQLITE_DB_H_
 #define BYOK_SERVICES_VAULT_SQLITE_DB_H_
@@ -60,11 +60,13 @@ class SqliteDb {
  public:
   // Opens (creating when missing) the database at `path`. For a file path, creates the parent folder
   // (0700) when missing and the database, -wal and -shm files readable by the owner only (0600).
-  // Sets WAL mode, a busy timeout, foreign keys and secure delete, then applies `migrations` in order:
-  // migration i (0-based) brings the schema from user_version i to i + 1, each in a transaction.
-  // Fails with FailedPrecondition when the database's schema is newer than `migrations` knows.
-  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path, int busy_timeout_ms,
-                                                        const std::vector<const char*>& migrations);
+  // Sets WAL mode, a busy timeout, foreign keys and secure delete.
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path, int busy_timeout_ms);
+
+  // Opens the file at `path` read-only as immutable: nothing is written (no -wal or -shm is created,
+  // no journal is replayed), so its bytes stay as they are. Reads the main file only: a database
+  // with a non-empty -wal must be copied first. NotFound when the file does not exist.
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> OpenImmutable(const std::string& path);
 
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
@@ -84,7 +86,6 @@ class SqliteDb {
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
-  absl::Status Migrate(const std::vector<const char*>& migrations);
 
   sqlite3* db_;
   absl::flat_hash_map<std::string, sqlite3_stmt*> statements_;  // by SQL text

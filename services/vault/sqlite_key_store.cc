@@ -5,66 +5,33 @@
 
 #include "absl/status/status.h"
 #include "common/status.h"
+#include "services/vault/sqlite_schema.h"
 
 namespace byok::vault {
 namespace {
 
-// Schema history. Never edit a shipped migration: append a new one.
-const std::vector<const char*>& Migrations() {
-  static const std::vector<const char*> migrations = {
-      // 1: users, their encrypted provider keys, and usage records.
-      R"sql(
-      CREATE TABLE users (
-        id          TEXT PRIMARY KEY,
-        app_id      TEXT NOT NULL,
-        token_hash  BLOB NOT NULL UNIQUE,
-        created_at  INTEGER NOT NULL,
-        expires_at  INTEGER,
-        revoked_at  INTEGER
-      );
-      CREATE INDEX users_by_app ON users(app_id);
-      CREATE TABLE provider_keys (
-        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        provider    TEXT NOT NULL,
-        ciphertext  BLOB NOT NULL,
-        key_version INTEGER NOT NULL,
-        base_url    TEXT NOT NULL DEFAULT '',
-        created_at  INTEGER NOT NULL,
-        updated_at  INTEGER NOT NULL,
-        PRIMARY KEY (user_id, provider)
-      );
-      CREATE INDEX provider_keys_by_version ON provider_keys(key_version);
-      CREATE TABLE usage (
-        id            INTEGER PRIMARY KEY,
-        user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        app_id        TEXT NOT NULL,
-        provider      TEXT NOT NULL,
-        model         TEXT NOT NULL DEFAULT '',
-        status        INTEGER NOT NULL,
-        latency_ms    INTEGER NOT NULL,
-        input_tokens  INTEGER NOT NULL,
-        output_tokens INTEGER NOT NULL,
-        error         INTEGER NOT NULL,
-        at            INTEGER NOT NULL
-      );
-      CREATE INDEX usage_by_user ON usage(user_id, at);
-      CREATE INDEX usage_by_app ON usage(app_id, at);
-      )sql",
-  };
-  return migrations;
-}
+constexpr char kOriginalNotAdopted[] =
+    "DB_PATH holds an original byok-relay database that has not been adopted; start with the "
+    "original's ENCRYPTION_SECRET (and ENCRYPTION_SALT, TOKEN_HMAC_SECRET) to adopt it, or run "
+    "byok-vaultd adopt --dry-run to see what adoption does";
+
+// Days in the daily statistics series, today (UTC) included.
+constexpr int kDailyDays = 30;
 
 int64_t Millis(absl::Time t) { return absl::ToUnixMillis(t); }
 absl::Time FromMillis(int64_t ms) { return absl::FromUnixMillis(ms); }
+
+// Columns: id, app_id, token_hash, token_hmac_version, created_at, expires_at.
+#define BYOK_USER_COLUMNS "id, app_id, token_hash, token_hmac_version, created_at, expires_at"
 
 UserRecord ReadUser(const SqliteStatement& s) {
   UserRecord u;
   u.user_id = s.ColumnText(0);
   u.app_id = s.ColumnText(1);
   u.token_hash = s.ColumnBlob(2);
-  u.created_at = FromMillis(s.ColumnInt64(3));
-  if (!s.ColumnIsNull(4)) u.expires_at = FromMillis(s.ColumnInt64(4));
-  if (!s.ColumnIsNull(5)) u.revoked_at = FromMillis(s.ColumnInt64(5));
+  u.token_hmac_version = static_cast<int>(s.ColumnInt64(3));
+  u.created_at = FromMillis(s.ColumnInt64(4));
+  if (!s.ColumnIsNull(5)) u.expires_at = FromMillis(s.ColumnInt64(5));
   return u;
 }
 
@@ -81,51 +48,112 @@ KeyRecord ReadKey(const SqliteStatement& s) {
   return k;
 }
 
+absl::Status InsertUser(SqliteDb& db, const UserRecord& user) {
+  BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
+                        db.Prepare("INSERT INTO users (" BYOK_USER_COLUMNS
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  s.BindText(1, user.user_id).BindText(2, user.app_id).BindBlob(3, user.token_hash);
+  s.BindInt64(4, user.token_hmac_version).BindInt64(5, Millis(user.created_at));
+  if (user.expires_at.has_value()) s.BindInt64(6, Millis(*user.expires_at)); else s.BindNull(6);
+  return s.Run();
+}
+
+absl::Status InsertKey(SqliteDb& db, const KeyRecord& key) {
+  BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
+                        db.Prepare("INSERT INTO provider_keys (user_id, provider, ciphertext, "
+                                   "key_version, base_url, created_at, updated_at) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  s.BindText(1, key.user_id).BindText(2, key.provider).BindBlob(3, key.ciphertext);
+  s.BindInt64(4, key.key_version).BindText(5, key.base_url).BindInt64(6, Millis(key.created_at));
+  s.BindInt64(7, Millis(key.updated_at));
+  return s.Run();
+}
+
+absl::Status InsertImportedUsage(SqliteDb& db, const UsageRecord& usage) {
+  BYOK_ASSIGN_OR_RETURN(
+      SqliteStatement s,
+      db.Prepare("INSERT INTO usage (user_id, app_id, provider, model, status, latency_ms, "
+                 "input_tokens, output_tokens, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+  s.BindText(1, usage.user_id).BindText(2, usage.app_id).BindText(3, usage.provider);
+  s.BindText(4, usage.model).BindInt64(5, usage.status).BindInt64(6, usage.latency_ms);
+  s.BindInt64(7, usage.input_tokens).BindInt64(8, usage.output_tokens).BindInt64(9, Millis(usage.at));
+  return s.Run();
+}
+
+// Inserts everything; the caller holds the transaction.
+absl::Status InsertAll(SqliteDb& db, const ImportData& data) {
+  for (const UserRecord& u : data.users) BYOK_RETURN_IF_ERROR(InsertUser(db, u));
+  for (const KeyRecord& k : data.keys) BYOK_RETURN_IF_ERROR(InsertKey(db, k));
+  for (const UsageRecord& r : data.usage) BYOK_RETURN_IF_ERROR(InsertImportedUsage(db, r));
+  return absl::OkStatus();
+}
+
 // The two scopes differ only in the column they filter usage on; each gets its own cached statement.
 const char* ScopeSql(const StatsScope& scope, const char* by_user, const char* by_app) {
   return scope.kind == StatsScope::Kind::kUser ? by_user : by_app;
 }
 
-#define BYOK_USAGE_TOTALS(column)                                                           \
-  "SELECT COUNT(*), COALESCE(SUM(error), 0), COALESCE(SUM(at >= ?2), 0), "                \
-  "COALESCE(SUM(at >= ?3), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0) " \
-  "FROM usage WHERE " column " = ?1"
-#define BYOK_USAGE_PROVIDERS(column)                                                         \
-  "SELECT provider, COUNT(*), SUM(error), CAST(AVG(latency_ms) AS INTEGER), SUM(input_tokens), " \
-  "SUM(output_tokens) FROM usage WHERE " column " = ?1 GROUP BY provider "                  \
+// An error is any status outside 2xx (502 stands for no response).
+#define BYOK_USAGE_ERROR "(status < 200 OR status >= 300)"
+#define BYOK_USAGE_TOTALS(column)                                                                \
+  "SELECT COUNT(*), COALESCE(SUM(" BYOK_USAGE_ERROR "), 0), COALESCE(SUM(at >= ?2), 0), "        \
+  "COALESCE(SUM(at >= ?3), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), " \
+  "MAX(at) FROM usage WHERE " column " = ?1"
+#define BYOK_USAGE_PROVIDERS(column)                                                           \
+  "SELECT provider, COUNT(*), SUM(" BYOK_USAGE_ERROR "), CAST(AVG(latency_ms) AS INTEGER), "   \
+  "SUM(input_tokens), SUM(output_tokens) FROM usage WHERE " column " = ?1 GROUP BY provider " \
   "ORDER BY COUNT(*) DESC, provider"
 #define BYOK_USAGE_MODELS(column)                                                             \
   "SELECT model, COUNT(*) FROM usage WHERE " column " = ?1 AND model != '' GROUP BY model " \
   "ORDER BY COUNT(*) DESC, model LIMIT 10"
+#define BYOK_USAGE_DAILY(column)                                                                 \
+  "SELECT strftime('%Y-%m-%d', at / 1000, 'unixepoch') AS day, provider, COUNT(*), "             \
+  "SUM(" BYOK_USAGE_ERROR "), SUM(input_tokens), SUM(output_tokens) FROM usage "                 \
+  "WHERE " column " = ?1 AND at >= ?2 GROUP BY day, provider ORDER BY day, provider"
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Open(const std::string& path) {
-  BYOK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
-                        SqliteDb::Open(path, kBusyTimeoutMs, Migrations()));
+absl::StatusOr<std::unique_ptr<SqliteKeyStore>> SqliteKeyStore::Open(const std::string& path,
+                                                                     absl::Time now) {
+  BYOK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, kBusyTimeoutMs));
+  BYOK_ASSIGN_OR_RETURN(bool original, HoldsOriginalSchema(*db));
+  if (original) return absl::FailedPreconditionError(kOriginalNotAdopted);
+  BYOK_RETURN_IF_ERROR(ApplyMigrations(*db, SqliteMigrations(), now, MigrationTransactions::kOwn));
   return std::unique_ptr<SqliteKeyStore>(new SqliteKeyStore(std::move(db)));
+}
+
+absl::Status SqliteKeyStore::ReplaceOriginal(
+    const std::string& path, absl::Time now,
+    const std::function<absl::Status(SqliteDb&)>& clear_original, const ImportData& data) {
+  BYOK_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, kBusyTimeoutMs));
+  // The original's tables are dropped and ours created in the same transaction; the original's foreign
+  // key (keys -> users) must not act on the drop.
+  BYOK_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=OFF"));
+  SqliteTransaction tx(*db);
+  BYOK_RETURN_IF_ERROR(tx.Begin());
+  BYOK_RETURN_IF_ERROR(clear_original(*db));
+  BYOK_RETURN_IF_ERROR(
+      ApplyMigrations(*db, SqliteMigrations(), now, MigrationTransactions::kCallers));
+  BYOK_RETURN_IF_ERROR(InsertAll(*db, data));
+  BYOK_RETURN_IF_ERROR(tx.Commit());
+  return db->Exec("PRAGMA foreign_keys=ON");
 }
 
 absl::StatusOr<int> SqliteKeyStore::SchemaVersion() {
   absl::MutexLock lock(&mu_);
-  return db_->SchemaVersion();
+  return AppliedSchemaVersion(*db_);
 }
 
 absl::Status SqliteKeyStore::CreateUser(const UserRecord& user) {
   absl::MutexLock lock(&mu_);
-  BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
-                        db_->Prepare("INSERT INTO users (id, app_id, token_hash, created_at, "
-                                     "expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-  s.BindText(1, user.user_id).BindText(2, user.app_id).BindBlob(3, user.token_hash);
-  s.BindInt64(4, Millis(user.created_at));
-  if (user.expires_at.has_value()) s.BindInt64(5, Millis(*user.expires_at)); else s.BindNull(5);
-  if (user.revoked_at.has_value()) s.BindInt64(6, Millis(*user.revoked_at)); else s.BindNull(6);
-  return s.Run();
+  return InsertUser(*db_, user);
 }
 
-absl::StatusOr<UserRecord> SqliteKeyStore::FindUser(const char* sql, absl::string_view value) {
+absl::StatusOr<UserRecord> SqliteKeyStore::FindUser(const char* sql, absl::string_view value,
+                                                    bool as_blob) {
   BYOK_ASSIGN_OR_RETURN(SqliteStatement s, db_->Prepare(sql));
-  s.BindBlob(1, value);
+  // Hashes are blobs; ids are bound as text so the comparison uses the column's affinity.
+  if (as_blob) s.BindBlob(1, value); else s.BindText(1, value);
   BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return absl::NotFoundError("no such user");
   return ReadUser(s);
@@ -133,30 +161,33 @@ absl::StatusOr<UserRecord> SqliteKeyStore::FindUser(const char* sql, absl::strin
 
 absl::StatusOr<UserRecord> SqliteKeyStore::FindUserByTokenHash(absl::string_view token_hash) {
   absl::MutexLock lock(&mu_);
-  static constexpr char kSql[] =
-      "SELECT id, app_id, token_hash, created_at, expires_at, revoked_at FROM users "
-      "WHERE token_hash = ?1";
-  return FindUser(kSql, token_hash);
+  return FindUser("SELECT " BYOK_USER_COLUMNS " FROM users WHERE token_hash = ?1", token_hash, true);
 }
 
 absl::StatusOr<UserRecord> SqliteKeyStore::FindUserById(absl::string_view user_id) {
   absl::MutexLock lock(&mu_);
-  // ids are bound as text so the comparison uses the column's affinity.
-  BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
-                        db_->Prepare("SELECT id, app_id, token_hash, created_at, expires_at, "
-                                     "revoked_at FROM users WHERE id = ?1"));
-  s.BindText(1, user_id);
-  BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return absl::NotFoundError("no such user");
-  return ReadUser(s);
+  return FindUser("SELECT " BYOK_USER_COLUMNS " FROM users WHERE id = ?1", user_id, false);
 }
 
-absl::Status SqliteKeyStore::RevokeUser(absl::string_view user_id, absl::Time at) {
+absl::StatusOr<bool> SqliteKeyStore::UpdateTokenHash(absl::string_view user_id,
+                                                     absl::string_view expected_hash,
+                                                     absl::string_view new_hash,
+                                                     int token_hmac_version) {
   absl::MutexLock lock(&mu_);
   BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
-                        db_->Prepare("UPDATE users SET revoked_at = COALESCE(revoked_at, ?2) "
-                                     "WHERE id = ?1"));
-  s.BindText(1, user_id).BindInt64(2, Millis(at));
+                        db_->Prepare("UPDATE users SET token_hash = ?3, token_hmac_version = ?4 "
+                                     "WHERE id = ?1 AND token_hash = ?2"));
+  s.BindText(1, user_id).BindBlob(2, expected_hash).BindBlob(3, new_hash);
+  s.BindInt64(4, token_hmac_version);
+  BYOK_RETURN_IF_ERROR(s.Run());
+  return db_->Changes() > 0;
+}
+
+absl::Status SqliteKeyStore::SetExpiry(absl::string_view user_id, absl::Time expires_at) {
+  absl::MutexLock lock(&mu_);
+  BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
+                        db_->Prepare("UPDATE users SET expires_at = ?2 WHERE id = ?1"));
+  s.BindText(1, user_id).BindInt64(2, Millis(expires_at));
   BYOK_RETURN_IF_ERROR(s.Run());
   if (db_->Changes() == 0) return absl::NotFoundError("no such user");
   return absl::OkStatus();
@@ -175,11 +206,17 @@ absl::StatusOr<int64_t> SqliteKeyStore::DeleteUser(absl::string_view user_id) {
     if (row) keys = count.ColumnInt64(0);
   }
   {
-    // Keys and usage go with the user (ON DELETE CASCADE).
+    // Keys go with the user (ON DELETE CASCADE); usage records outlive purged users, so they are
+    // erased here explicitly.
     BYOK_ASSIGN_OR_RETURN(SqliteStatement del, db_->Prepare("DELETE FROM users WHERE id = ?1"));
     del.BindText(1, user_id);
     BYOK_RETURN_IF_ERROR(del.Run());
     if (db_->Changes() == 0) return absl::NotFoundError("no such user");
+  }
+  {
+    BYOK_ASSIGN_OR_RETURN(SqliteStatement del, db_->Prepare("DELETE FROM usage WHERE user_id = ?1"));
+    del.BindText(1, user_id);
+    BYOK_RETURN_IF_ERROR(del.Run());
   }
   BYOK_RETURN_IF_ERROR(tx.Commit());
   return keys;
@@ -188,8 +225,8 @@ absl::StatusOr<int64_t> SqliteKeyStore::DeleteUser(absl::string_view user_id) {
 absl::StatusOr<int64_t> SqliteKeyStore::PurgeUsers(absl::Time now) {
   absl::MutexLock lock(&mu_);
   BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
-                        db_->Prepare("DELETE FROM users WHERE revoked_at IS NOT NULL OR "
-                                     "(expires_at IS NOT NULL AND expires_at <= ?1)"));
+                        db_->Prepare("DELETE FROM users WHERE expires_at IS NOT NULL AND "
+                                     "expires_at < ?1"));
   s.BindInt64(1, Millis(now));
   BYOK_RETURN_IF_ERROR(s.Run());
   return db_->Changes();
@@ -308,11 +345,11 @@ absl::StatusOr<bool> SqliteKeyStore::InsertUsage(const UsageRecord& usage) {
   BYOK_ASSIGN_OR_RETURN(
       SqliteStatement s,
       db_->Prepare("INSERT INTO usage (user_id, app_id, provider, model, status, latency_ms, "
-                   "input_tokens, output_tokens, error, at) SELECT id, app_id, ?2, ?3, ?4, ?5, ?6, "
-                   "?7, ?8, ?9 FROM users WHERE id = ?1"));
+                   "input_tokens, output_tokens, at) SELECT id, app_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8 "
+                   "FROM users WHERE id = ?1"));
   s.BindText(1, usage.user_id).BindText(2, usage.provider).BindText(3, usage.model);
   s.BindInt64(4, usage.status).BindInt64(5, usage.latency_ms).BindInt64(6, usage.input_tokens);
-  s.BindInt64(7, usage.output_tokens).BindInt64(8, usage.error ? 1 : 0).BindInt64(9, Millis(usage.at));
+  s.BindInt64(7, usage.output_tokens).BindInt64(8, Millis(usage.at));
   BYOK_RETURN_IF_ERROR(s.Run());
   return db_->Changes() > 0;
 }
@@ -352,6 +389,7 @@ absl::Status SqliteKeyStore::FillTotals(const StatsScope& scope, absl::Time now,
     stats.requests_last_30_days = s.ColumnInt64(3);
     stats.input_tokens = s.ColumnInt64(4);
     stats.output_tokens = s.ColumnInt64(5);
+    if (!s.ColumnIsNull(6)) stats.last_request = FromMillis(s.ColumnInt64(6));
   }
   return absl::OkStatus();
 }
@@ -383,22 +421,49 @@ absl::Status SqliteKeyStore::FillModels(const StatsScope& scope, UsageStats& sta
   return absl::OkStatus();
 }
 
+absl::Status SqliteKeyStore::FillDaily(const StatsScope& scope, absl::Time now, UsageStats& stats) {
+  // From the start of the UTC day kDailyDays - 1 days ago.
+  const int64_t day_ms = 24 * 60 * 60 * 1000;
+  const int64_t now_ms = Millis(now);
+  const int64_t today_ms = now_ms - ((now_ms % day_ms) + day_ms) % day_ms;
+  BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
+                        db_->Prepare(ScopeSql(scope, BYOK_USAGE_DAILY("user_id"),
+                                              BYOK_USAGE_DAILY("app_id"))));
+  s.BindText(1, scope.id).BindInt64(2, today_ms - (kDailyDays - 1) * day_ms);
+  while (true) {
+    BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    stats.daily.push_back({s.ColumnText(0), s.ColumnText(1), s.ColumnInt64(2), s.ColumnInt64(3),
+                           s.ColumnInt64(4), s.ColumnInt64(5)});
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<UsageStats> SqliteKeyStore::GetStats(const StatsScope& scope, absl::Time now) {
   absl::MutexLock lock(&mu_);
   UsageStats stats;
   BYOK_RETURN_IF_ERROR(FillTotals(scope, now, stats));
   BYOK_RETURN_IF_ERROR(FillProviders(scope, stats));
   BYOK_RETURN_IF_ERROR(FillModels(scope, stats));
+  BYOK_RETURN_IF_ERROR(FillDaily(scope, now, stats));
   if (scope.kind == StatsScope::Kind::kUser) {
     stats.users = 1;
   } else {
     BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
-                          db_->Prepare("SELECT COUNT(*) FROM users WHERE app_id = ?1"));
+                          db_->Prepare("SELECT COUNT(DISTINCT user_id) FROM usage WHERE app_id = ?1"));
     s.BindText(1, scope.id);
     BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
     stats.users = row ? s.ColumnInt64(0) : 0;
   }
   return stats;
+}
+
+absl::Status SqliteKeyStore::Import(const ImportData& data) {
+  absl::MutexLock lock(&mu_);
+  SqliteTransaction tx(*db_);
+  BYOK_RETURN_IF_ERROR(tx.Begin());
+  BYOK_RETURN_IF_ERROR(InsertAll(*db_, data));
+  return tx.Commit();
 }
 
 }  // namespace byok::vault

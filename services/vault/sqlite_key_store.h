@@ -2,6 +2,7 @@
 #ifndef BYOK_SERVICES_VAULT_SQLITE_KEY_STORE_H_
 #define BYOK_SERVICES_VAULT_SQLITE_KEY_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,14 +20,26 @@ class SqliteKeyStore : public KeyStore {
   // Busy timeout: how long a statement waits for another process's write lock before Unavailable.
   static constexpr int kBusyTimeoutMs = 5000;
 
-  // Opens or creates the database at `path` (":memory:" for a private in-memory database) and brings
-  // its schema up to date. See SqliteDb::Open for the file permissions.
-  static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Open(const std::string& path);
+  // Opens or creates the database at `path` (":memory:" for a private in-memory database) and applies
+  // pending migrations (sqlite_schema.h). See SqliteDb::Open for the file permissions.
+  // FailedPrecondition when the file holds an original byok-relay database (adopt it first: it is
+  // never migrated over) or a schema newer than this vault knows.
+  static absl::StatusOr<std::unique_ptr<SqliteKeyStore>> Open(const std::string& path,
+                                                              absl::Time now = absl::Now());
+
+  // Adoption in place, in one transaction: runs `clear_original` (which checks the original's rows are
+  // still those that were verified, and drops its tables), creates this vault's schema and inserts
+  // `data`. On any failure the transaction rolls back and the file keeps the original's tables.
+  static absl::Status ReplaceOriginal(const std::string& path, absl::Time now,
+                                      const std::function<absl::Status(SqliteDb&)>& clear_original,
+                                      const ImportData& data);
 
   absl::Status CreateUser(const UserRecord& user) override;
   absl::StatusOr<UserRecord> FindUserByTokenHash(absl::string_view token_hash) override;
   absl::StatusOr<UserRecord> FindUserById(absl::string_view user_id) override;
-  absl::Status RevokeUser(absl::string_view user_id, absl::Time at) override;
+  absl::StatusOr<bool> UpdateTokenHash(absl::string_view user_id, absl::string_view expected_hash,
+                                       absl::string_view new_hash, int token_hmac_version) override;
+  absl::Status SetExpiry(absl::string_view user_id, absl::Time expires_at) override;
   absl::StatusOr<int64_t> DeleteUser(absl::string_view user_id) override;
   absl::StatusOr<int64_t> PurgeUsers(absl::Time now) override;
   absl::StatusOr<bool> PutKey(const KeyRecord& key) override;
@@ -44,14 +57,15 @@ class SqliteKeyStore : public KeyStore {
   absl::Status RecordUsage(const UsageRecord& usage) override;
   absl::StatusOr<int64_t> RecordUsageBatch(absl::Span<const UsageRecord> records) override;
   absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) override;
+  absl::Status Import(const ImportData& data) override;
 
-  // Returns the schema version (for tests and diagnostics).
+  // Returns the highest applied migration (for tests and diagnostics).
   absl::StatusOr<int> SchemaVersion();
 
  private:
   explicit SqliteKeyStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
-  absl::StatusOr<UserRecord> FindUser(const char* sql, absl::string_view value)
+  absl::StatusOr<UserRecord> FindUser(const char* sql, absl::string_view value, bool as_blob)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Inserts one usage row; false when the user does not exist.
   absl::StatusOr<bool> InsertUsage(const UsageRecord& usage) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -60,6 +74,8 @@ class SqliteKeyStore : public KeyStore {
   absl::Status FillProviders(const StatsScope& scope, UsageStats& stats)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FillModels(const StatsScope& scope, UsageStats& stats)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FillDaily(const StatsScope& scope, absl::Time now, UsageStats& stats)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

@@ -1,12 +1,18 @@
 #include "services/vault/token.h"
 
-#include "absl/strings/ascii.h"
+#include <utility>
+
 #include "common/crypto/hex.h"
 #include "common/crypto/kdf.h"
 #include "common/crypto/random.h"
 #include "common/status.h"
 
 namespace byok::vault {
+namespace {
+
+constexpr size_t kMinKeySize = 32;
+
+}  // namespace
 
 absl::StatusOr<std::string> GenerateToken() {
   BYOK_ASSIGN_OR_RETURN(crypto::SecretBytes bytes, crypto::RandomSecret(kTokenBytes));
@@ -18,9 +24,17 @@ absl::StatusOr<std::string> GenerateUserId() {
   return crypto::HexEncode(bytes);
 }
 
-absl::StatusOr<std::unique_ptr<TokenHasher>> TokenHasher::Create(crypto::SecretBytes key) {
-  if (key.size() < 32) return absl::InvalidArgumentError("the token hashing key must be 32 bytes or more");
-  return std::unique_ptr<TokenHasher>(new TokenHasher(std::move(key)));
+absl::StatusOr<std::unique_ptr<TokenHasher>> TokenHasher::Create(
+    crypto::SecretBytes current, std::vector<crypto::SecretBytes> legacy) {
+  if (current.size() < kMinKeySize) {
+    return absl::InvalidArgumentError("the token hashing key must be 32 bytes or more");
+  }
+  for (const crypto::SecretBytes& key : legacy) {
+    if (key.size() < kMinKeySize) {
+      return absl::InvalidArgumentError("a legacy token hashing key must be 32 bytes or more");
+    }
+  }
+  return std::unique_ptr<TokenHasher>(new TokenHasher(std::move(current), std::move(legacy)));
 }
 
 absl::StatusOr<crypto::SecretBytes> TokenHasher::DeriveKey(
@@ -29,10 +43,17 @@ absl::StatusOr<crypto::SecretBytes> TokenHasher::DeriveKey(
 }
 
 absl::StatusOr<std::string> TokenHasher::Hash(absl::string_view token) const {
-  std::string lower = absl::AsciiStrToLower(token);
-  absl::StatusOr<std::string> hash = crypto::HmacSha256(key_.view(), lower);
-  crypto::WipeString(lower);
-  return hash;
+  return crypto::HmacSha256(current_.view(), token);
+}
+
+absl::StatusOr<std::vector<std::string>> TokenHasher::LegacyHashes(absl::string_view token) const {
+  std::vector<std::string> hashes;
+  hashes.reserve(legacy_.size());
+  for (const crypto::SecretBytes& key : legacy_) {
+    BYOK_ASSIGN_OR_RETURN(std::string hash, crypto::HmacSha256(key.view(), token));
+    hashes.push_back(std::move(hash));
+  }
+  return hashes;
 }
 
 bool TokenHasher::Matches(absl::string_view token, absl::string_view stored_hash) const {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -21,27 +22,36 @@ absl::StatusOr<std::string> GenerateToken();
 // Returns an opaque user id: 128 random bits as 32 hex characters, unrelated to any token. Thread-safe.
 absl::StatusOr<std::string> GenerateUserId();
 
-// Hashes tokens for storage and lookup: HMAC-SHA256 under a server-side key, so a stolen database does
-// not yield usable tokens and cannot be brute-forced offline without the key. Thread-safe.
+// Hashes tokens for storage and lookup: HMAC-SHA256 of the token's bytes under a server-side key, so a
+// stolen database does not yield usable tokens and cannot be brute-forced offline without the key.
+// Besides the current key it holds legacy keys, under which older rows may have been hashed; the
+// vault tries them, in order, only when the current hash finds no user, and then rewrites the row's
+// hash under the current key (the original byok-relay's lookup, compat.md §10.3). Thread-safe.
 class TokenHasher {
  public:
-  // Creates a hasher for `key` (at least 32 bytes).
-  static absl::StatusOr<std::unique_ptr<TokenHasher>> Create(crypto::SecretBytes key);
+  // Creates a hasher whose new hashes use `current`, trying `legacy` for older rows. Every key must
+  // be at least 32 bytes.
+  static absl::StatusOr<std::unique_ptr<TokenHasher>> Create(
+      crypto::SecretBytes current, std::vector<crypto::SecretBytes> legacy = {});
 
-  // Derives the hashing key from the encryption secret when TOKEN_HMAC_SECRET is not set
-  // (HKDF-SHA256, its own info string, so it is independent of the key-encryption keys).
+  // This suite's derivation of the token key from a 32-byte encryption secret before it followed the
+  // original (HKDF-SHA256, its own info string); kept so tokens it issued still work.
   static absl::StatusOr<crypto::SecretBytes> DeriveKey(const crypto::SecretBytes& encryption_secret);
 
-  // Returns the 32-byte hash of `token`. Hex digits are compared case-insensitively (the token is
-  // lower-cased first).
+  // Returns the 32-byte hash of `token` under the current key.
   absl::StatusOr<std::string> Hash(absl::string_view token) const;
 
-  // Returns true when `token` hashes to `stored_hash`, comparing in constant time.
+  // Returns the hashes of `token` under each legacy key, in order.
+  absl::StatusOr<std::vector<std::string>> LegacyHashes(absl::string_view token) const;
+
+  // Returns true when `token` hashes to `stored_hash` under the current key, in constant time.
   bool Matches(absl::string_view token, absl::string_view stored_hash) const;
 
  private:
-  explicit TokenHasher(crypto::SecretBytes key) : key_(std::move(key)) {}
-  const crypto::SecretBytes key_;
+  TokenHasher(crypto::SecretBytes current, std::vector<crypto::SecretBytes> legacy)
+      : current_(std::move(current)), legacy_(std::move(legacy)) {}
+  const crypto::SecretBytes current_;
+  const std::vector<crypto::SecretBytes> legacy_;
 };
 
 }  // namespace byok::vault

@@ -3,12 +3,22 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "services/vault/providers.h"
 
 namespace byok::vault {
 namespace {
 
 bool IsVisibleAscii(char c) { return c > 0x20 && c < 0x7f; }
+
+bool HasControl(absl::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
 
 bool AllVisibleAscii(absl::string_view s) {
   for (char c : s) {
@@ -20,37 +30,34 @@ bool AllVisibleAscii(absl::string_view s) {
 }  // namespace
 
 absl::Status ValidateAppId(absl::string_view app_id) {
-  if (app_id.empty() || app_id.size() > kMaxAppIdSize) {
-    return absl::InvalidArgumentError("app_id must be 1 to 128 characters");
+  if (app_id.empty()) return absl::InvalidArgumentError(kAppIdRequiredMessage);
+  if (app_id.size() > kMaxAppIdSize) {
+    return absl::InvalidArgumentError("app_id must be at most 256 bytes");
   }
-  for (char c : app_id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return absl::InvalidArgumentError("app_id may only contain letters, digits, '.', '_' and '-'");
-    }
+  if (HasControl(app_id)) {
+    return absl::InvalidArgumentError("app_id must not contain control characters");
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateProvider(absl::string_view provider) {
   if (!IsKnownProvider(provider)) {
-    std::string list;
-    for (absl::string_view p : kProviders) absl::StrAppend(&list, list.empty() ? "" : ", ", p);
     // The rejected name is not echoed: callers sometimes paste a key into the wrong field.
-    return absl::InvalidArgumentError(absl::StrCat("unknown provider; expected one of: ", list));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Unsupported provider. Supported: ", absl::StrJoin(kProviders, ", ")));
   }
   return absl::OkStatus();
 }
 
-absl::Status ValidateKey(absl::string_view key) {
-  if (key.empty()) return absl::InvalidArgumentError("key must not be empty");
-  if (key.size() > kMaxKeySize) {
-    return absl::InvalidArgumentError("key must be at most 4096 characters");
+absl::StatusOr<std::string> NormalizeKey(absl::string_view key) {
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(key);
+  if (trimmed.size() < kMinKeyLength || trimmed.size() > kMaxKeySize) {
+    return absl::InvalidArgumentError(kInvalidKeyMessage);
   }
-  if (!AllVisibleAscii(key)) {
-    return absl::InvalidArgumentError(
-        "key must be printable ASCII without whitespace (check for a stray space or newline)");
+  for (char c : trimmed) {
+    if (c < 0x20 || c > 0x7e) return absl::InvalidArgumentError(kInvalidKeyMessage);
   }
-  return absl::OkStatus();
+  return std::string(trimmed);
 }
 
 absl::Status ValidateBaseUrl(absl::string_view provider, absl::string_view base_url, bool allow_http) {
@@ -89,21 +96,15 @@ absl::Status ValidateBaseUrl(absl::string_view provider, absl::string_view base_
 
 absl::Status ValidateModel(absl::string_view model) {
   if (model.size() > kMaxModelSize) {
-    return absl::InvalidArgumentError("model must be at most 256 characters");
+    return absl::InvalidArgumentError("model must be at most 256 bytes");
   }
-  if (!AllVisibleAscii(model)) {
-    return absl::InvalidArgumentError("model must be printable ASCII without whitespace");
-  }
+  if (HasControl(model)) return absl::InvalidArgumentError("model must not contain control characters");
   return absl::OkStatus();
 }
 
 absl::Status ValidateTokenShape(absl::string_view token) {
-  if (token.empty()) return absl::UnauthenticatedError("token missing");
-  if (token.size() != 64) return absl::UnauthenticatedError("unknown token");
-  for (char c : token) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
-      return absl::UnauthenticatedError("unknown token");
-    }
+  if (token.empty() || token.size() > kMaxTokenSize) {
+    return absl::UnauthenticatedError(kInvalidTokenMessage);
   }
   return absl::OkStatus();
 }

@@ -12,12 +12,26 @@
 namespace byok::vault {
 namespace {
 
+constexpr size_t kMinSecretLength = 32;
 constexpr size_t kSecretHexSize = 64;
 // A random 32-byte secret has about 30 distinct byte values; fewer than this means it was typed by
-// hand or built from a pattern.
+// hand or built from a pattern. For other strings, distinct characters.
 constexpr size_t kMinDistinctBytes = 16;
-// Periods (in characters) of repeating patterns that are rejected: "abab…", "0123456789abcdef…", etc.
+constexpr size_t kMinDistinctChars = 8;
+// Periods (in characters) of repeating patterns that are weak: "abab…", "0123456789abcdef…", etc.
 constexpr size_t kMaxWeakPeriod = 16;
+constexpr int64_t kDefaultExpiryDays = 90;
+constexpr int64_t kMaxExpiryDays = 36500;
+
+// Characters as the original counts them (code points; JavaScript counts astral ones twice, which no
+// secret worth keeping depends on).
+size_t CharacterCount(absl::string_view text) {
+  size_t n = 0;
+  for (char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++n;
+  }
+  return n;
+}
 
 bool Repeats(absl::string_view text, size_t period) {
   for (size_t i = period; i < text.size(); ++i) {
@@ -37,16 +51,45 @@ absl::Status CheckNotPattern(absl::string_view variable, absl::string_view text)
   return absl::OkStatus();
 }
 
-absl::StatusOr<crypto::SecretBytes> DecodeSecret(absl::string_view variable, absl::string_view hex) {
-  if (hex.size() != kSecretHexSize || !crypto::IsHex(hex)) {
+absl::StatusOr<crypto::SecretBytes> RequireSecret(absl::string_view variable, std::string& value) {
+  if (CharacterCount(value) < kMinSecretLength) {
+    crypto::WipeString(value);
     return absl::InvalidArgumentError(absl::StrCat(
-        variable, " must be exactly 64 hex characters (32 bytes). Generate one with: openssl rand -hex 32"));
+        variable, " must be at least 32 characters. Generate one with: openssl rand -hex 32"));
   }
-  absl::StatusOr<std::string> bytes = crypto::HexDecode(hex);
-  if (!bytes.ok()) return absl::InvalidArgumentError(absl::StrCat(variable, " is not valid hex"));
-  crypto::SecretBytes secret(*bytes);
-  crypto::WipeString(*bytes);
+  crypto::SecretBytes secret(value);
+  crypto::WipeString(value);
   return secret;
+}
+
+// TOKEN_EXPIRY_DAYS as the original reads it (JavaScript parseInt: leading whitespace, a sign, the
+// leading digits; negative or no digits means 90), with a warning whenever that differs from the text.
+int64_t ParseExpiryDays(const std::string& text, std::vector<std::string>& warnings) {
+  absl::string_view rest = absl::StripLeadingAsciiWhitespace(text);
+  bool negative = false;
+  if (!rest.empty() && (rest.front() == '+' || rest.front() == '-')) {
+    negative = rest.front() == '-';
+    rest.remove_prefix(1);
+  }
+  size_t digits = 0;
+  int64_t days = 0;
+  while (digits < rest.size() && absl::ascii_isdigit(static_cast<unsigned char>(rest[digits]))) {
+    if (days <= kMaxExpiryDays) days = days * 10 + (rest[digits] - '0');
+    ++digits;
+  }
+  if (digits == 0 || (negative && days > 0)) {
+    warnings.push_back(absl::StrCat("TOKEN_EXPIRY_DAYS is not a number of days (0 or more); using ",
+                                    kDefaultExpiryDays, ", as the original did"));
+    return kDefaultExpiryDays;
+  }
+  if (days > kMaxExpiryDays) {
+    warnings.push_back(absl::StrCat("TOKEN_EXPIRY_DAYS is capped at ", kMaxExpiryDays, " days"));
+    return kMaxExpiryDays;
+  }
+  if (digits != rest.size()) {
+    warnings.push_back(absl::StrCat("TOKEN_EXPIRY_DAYS is read as ", days, " days"));
+  }
+  return days;
 }
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -71,13 +114,18 @@ absl::Status LoadTls(const Env& env, VaultConfig& config) {
 
 }  // namespace
 
-absl::Status CheckEncryptionSecret(absl::string_view variable, absl::string_view hex) {
-  BYOK_ASSIGN_OR_RETURN(crypto::SecretBytes secret, DecodeSecret(variable, hex));
-  BYOK_RETURN_IF_ERROR(CheckNotPattern(variable, hex));
-  std::set<uint8_t> distinct(secret.data(), secret.data() + secret.size());
-  if (distinct.size() < kMinDistinctBytes) {
+absl::Status CheckEncryptionSecret(absl::string_view variable, absl::string_view secret) {
+  BYOK_RETURN_IF_ERROR(CheckNotPattern(variable, secret));
+  std::set<char> distinct(secret.begin(), secret.end());
+  size_t minimum = kMinDistinctChars;
+  if (secret.size() == kSecretHexSize && crypto::IsHex(secret)) {
+    const std::string bytes = *crypto::HexDecode(secret);
+    distinct = std::set<char>(bytes.begin(), bytes.end());
+    minimum = kMinDistinctBytes;
+  }
+  if (distinct.size() < minimum) {
     return absl::InvalidArgumentError(absl::StrCat(
-        variable, " is weak: too few distinct bytes. Generate one with: openssl rand -hex 32"));
+        variable, " is weak: too few distinct characters. Generate one with: openssl rand -hex 32"));
   }
   return absl::OkStatus();
 }
@@ -90,44 +138,48 @@ absl::StatusOr<VaultConfig> LoadVaultConfig(const Env& env) {
     }
   }
 
+  // Secrets are used verbatim, as the original uses them (no trimming, no decoding).
   std::optional<std::string> secret = env.Get("ENCRYPTION_SECRET");
   if (!secret.has_value()) {
     return absl::InvalidArgumentError(
-        "ENCRYPTION_SECRET is required: 64 hex characters. Generate one with: openssl rand -hex 32");
+        "ENCRYPTION_SECRET is required: at least 32 characters. Generate one with: openssl rand -hex 32");
   }
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(*secret);
-  BYOK_RETURN_IF_ERROR(CheckEncryptionSecret("ENCRYPTION_SECRET", trimmed));
-  BYOK_ASSIGN_OR_RETURN(config.encryption_secret, DecodeSecret("ENCRYPTION_SECRET", trimmed));
-  crypto::WipeString(*secret);
+  if (absl::Status weak = CheckEncryptionSecret("ENCRYPTION_SECRET", *secret); !weak.ok()) {
+    config.warnings.emplace_back(weak.message());
+  }
+  BYOK_ASSIGN_OR_RETURN(config.encryption_secret, RequireSecret("ENCRYPTION_SECRET", *secret));
 
   if (std::optional<std::string> previous = env.Get("ENCRYPTION_SECRET_PREVIOUS");
       previous.has_value()) {
     // Old secrets are only read with; a weak one is accepted so its rows can be moved off it.
     for (absl::string_view part : absl::StrSplit(*previous, ',', absl::SkipWhitespace())) {
-      BYOK_ASSIGN_OR_RETURN(
-          crypto::SecretBytes old,
-          DecodeSecret("each ENCRYPTION_SECRET_PREVIOUS entry", absl::StripAsciiWhitespace(part)));
+      std::string entry(absl::StripAsciiWhitespace(part));
+      BYOK_ASSIGN_OR_RETURN(crypto::SecretBytes old,
+                            RequireSecret("each ENCRYPTION_SECRET_PREVIOUS entry", entry));
       config.previous_secrets.push_back(std::move(old));
     }
     crypto::WipeString(*previous);
   }
 
   if (std::optional<std::string> hmac = env.Get("TOKEN_HMAC_SECRET"); hmac.has_value()) {
-    if (hmac->size() < 32) {
-      return absl::InvalidArgumentError("TOKEN_HMAC_SECRET must be at least 32 characters");
+    if (absl::Status weak = CheckNotPattern("TOKEN_HMAC_SECRET", *hmac); !weak.ok()) {
+      config.warnings.emplace_back(weak.message());
     }
-    BYOK_RETURN_IF_ERROR(CheckNotPattern("TOKEN_HMAC_SECRET", *hmac));
-    config.token_hmac_secret = crypto::SecretBytes(*hmac);
-    crypto::WipeString(*hmac);
+    BYOK_ASSIGN_OR_RETURN(config.token_hmac_secret, RequireSecret("TOKEN_HMAC_SECRET", *hmac));
+  } else {
+    config.warnings.emplace_back(
+        "TOKEN_HMAC_SECRET not set: tokens are hashed under ENCRYPTION_SECRET");
   }
+  config.original_salt = env.GetString("ENCRYPTION_SALT", config.original_salt);
 
   config.listen_address = env.GetString("BYOK_VAULT_ADDR", config.listen_address);
   if (config.listen_address.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("BYOK_VAULT_ADDR must be host:port");
   }
   config.db_path = env.GetString("DB_PATH", config.db_path);
-  BYOK_ASSIGN_OR_RETURN(int64_t days, env.GetInt("TOKEN_EXPIRY_DAYS", 90, 0, 36500));
-  config.token_lifetime = absl::Hours(24 * days);
+  if (std::optional<std::string> days = env.Get("TOKEN_EXPIRY_DAYS"); days.has_value()) {
+    config.token_lifetime = absl::Hours(24 * ParseExpiryDays(*days, config.warnings));
+  }
   BYOK_ASSIGN_OR_RETURN(int64_t purge_s,
                         env.GetInt("BYOK_VAULT_PURGE_INTERVAL_S", 3600, 1, 7 * 24 * 3600));
   config.purge_interval = absl::Seconds(purge_s);

@@ -21,12 +21,15 @@ struct VaultConfig {
   std::string listen_address = "127.0.0.1:50051";
   // DB_PATH: the SQLite database file.
   std::string db_path = "./data/relay.db";
-  // ENCRYPTION_SECRET, decoded: 32 bytes.
+  // ENCRYPTION_SECRET as given: any string of at least 32 characters; its bytes are the key
+  // material (see vault_secrets.h for what is derived from it).
   crypto::SecretBytes encryption_secret;
-  // ENCRYPTION_SECRET_PREVIOUS, decoded: older secrets, only for reading rows written under them.
+  // ENCRYPTION_SECRET_PREVIOUS entries: older secrets, only for reading rows written under them.
   std::vector<crypto::SecretBytes> previous_secrets;
-  // TOKEN_HMAC_SECRET (raw bytes), or empty to derive the token key from ENCRYPTION_SECRET.
+  // TOKEN_HMAC_SECRET as given, or empty: tokens are then hashed under ENCRYPTION_SECRET.
   crypto::SecretBytes token_hmac_secret;
+  // ENCRYPTION_SALT: the original byok-relay's scrypt salt, read only when adopting its database.
+  std::string original_salt = "byok-relay-salt";
   // TOKEN_EXPIRY_DAYS: token lifetime; zero means tokens never expire.
   absl::Duration token_lifetime = absl::Hours(24 * 90);
   // BYOK_VAULT_PURGE_INTERVAL_S: how often revoked and expired users are erased.
@@ -44,17 +47,21 @@ struct VaultConfig {
   std::vector<std::string> resolve_callers = {"relay"};
   // BYOK_VAULT_ADMIN_CALLERS: identities allowed to call Rewrap under mutual TLS.
   std::vector<std::string> admin_callers = {"admin"};
+
+  // Values accepted as the original accepted them, but worth a word at start-up (never a secret).
+  std::vector<std::string> warnings;
 };
 
-// Reads and validates the configuration. Errors name the variable and the rule, never a value:
-// ENCRYPTION_SECRET must be exactly 64 hex characters and not weak (one repeated character, a short
-// repeating pattern, or too few distinct bytes); each ENCRYPTION_SECRET_PREVIOUS entry (comma-separated)
-// must be 64 hex characters; TOKEN_HMAC_SECRET, when set, at least 32 characters and not weak.
+// Reads and validates the configuration, accepting every value the original byok-relay accepted.
+// Errors name the variable and the rule, never a value: ENCRYPTION_SECRET is required, at least 32
+// characters; each ENCRYPTION_SECRET_PREVIOUS entry (comma-separated) at least 32 characters;
+// TOKEN_HMAC_SECRET, when set, at least 32 characters. A weak secret (a short repeating pattern, or
+// few distinct characters) and a TOKEN_EXPIRY_DAYS the original would have read loosely ("30d" is 30;
+// negative or not a number is 90) start with a warning.
 absl::StatusOr<VaultConfig> LoadVaultConfig(const Env& env);
 
-// Returns OK when `hex` is an acceptable ENCRYPTION_SECRET (see LoadVaultConfig); the error names
-// `variable`.
-absl::Status CheckEncryptionSecret(absl::string_view variable, absl::string_view hex);
+// Returns OK when `secret` is not weak (see LoadVaultConfig); the error names `variable`.
+absl::Status CheckEncryptionSecret(absl::string_view variable, absl::string_view secret);
 
 }  // namespace byok::vault
 

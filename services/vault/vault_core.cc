@@ -4,10 +4,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto/secret_bytes.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "services/vault/providers.h"
 #include "services/vault/validation.h"
 
 namespace byok::vault {
@@ -15,6 +17,8 @@ namespace {
 
 constexpr char kLog[] = "vault";
 constexpr size_t kMaxUserIdSize = 64;
+// The status recorded for a request that got no response (or a broken one), as the original logs it.
+constexpr int32_t kNoResponseStatus = 502;
 // Rewrap reads rows in pages of this many.
 constexpr int kRewrapPage = 100;
 
@@ -46,22 +50,48 @@ std::string KeyAssociatedData(absl::string_view user_id, absl::string_view provi
   return aad;
 }
 
+bool VaultCore::Expired(const UserRecord& user) const {
+  // The original's rule: a token works while now <= expires_at (milliseconds).
+  return user.expires_at.has_value() &&
+         absl::ToUnixMillis(*user.expires_at) < absl::ToUnixMillis(clock_.Now());
+}
+
 absl::StatusOr<UserRecord> VaultCore::UserForToken(absl::string_view token) {
+  const absl::Status invalid = absl::UnauthenticatedError(kInvalidTokenMessage);
   BYOK_RETURN_IF_ERROR(ValidateTokenShape(token));
   BYOK_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(token));
   absl::StatusOr<UserRecord> user = store_.FindUserByTokenHash(hash);
-  if (absl::IsNotFound(user.status())) return absl::UnauthenticatedError("unknown token");
-  if (!user.ok()) return user.status();
-  // The database matched on the hash; check again in constant time so no timing difference remains
-  // anywhere a comparison happens in our code.
-  if (!crypto::ConstantTimeEquals(hash, user->token_hash)) {
-    return absl::UnauthenticatedError("unknown token");
+  if (user.ok()) {
+    // The database matched on the hash; check again in constant time so no timing difference remains
+    // anywhere a comparison happens in our code.
+    if (!crypto::ConstantTimeEquals(hash, user->token_hash) || Expired(*user)) return invalid;
+    if (user->token_hmac_version != UserRecord::kTokenHmacCurrent) {
+      BYOK_RETURN_IF_ERROR(store_
+                               .UpdateTokenHash(user->user_id, hash, hash,
+                                                UserRecord::kTokenHmacCurrent)
+                               .status());
+      user->token_hmac_version = UserRecord::kTokenHmacCurrent;
+    }
+    return user;
   }
-  if (user->revoked_at.has_value()) return absl::UnauthenticatedError("token revoked");
-  if (user->expires_at.has_value() && *user->expires_at <= clock_.Now()) {
-    return absl::UnauthenticatedError("token expired");
+  if (!absl::IsNotFound(user.status())) return user.status();
+  // Not under the current key: try the legacy ones (compat.md §10.3) and move a match to the current.
+  BYOK_ASSIGN_OR_RETURN(std::vector<std::string> legacy, hasher_.LegacyHashes(token));
+  for (const std::string& legacy_hash : legacy) {
+    absl::StatusOr<UserRecord> old = store_.FindUserByTokenHash(legacy_hash);
+    if (absl::IsNotFound(old.status())) continue;
+    if (!old.ok()) return old.status();
+    if (!crypto::ConstantTimeEquals(legacy_hash, old->token_hash) || Expired(*old)) return invalid;
+    BYOK_RETURN_IF_ERROR(store_
+                             .UpdateTokenHash(old->user_id, legacy_hash, hash,
+                                              UserRecord::kTokenHmacCurrent)
+                             .status());
+    log::Info(kLog, "token of user %s moved to the current hashing key", old->user_id);
+    old->token_hash = hash;
+    old->token_hmac_version = UserRecord::kTokenHmacCurrent;
+    return old;
   }
-  return user;
+  return invalid;
 }
 
 absl::Status VaultCore::CreateUser(const v1::CreateUserRequest& request,
@@ -71,8 +101,10 @@ absl::Status VaultCore::CreateUser(const v1::CreateUserRequest& request,
   UserRecord user;
   BYOK_ASSIGN_OR_RETURN(user.user_id, GenerateUserId());
   BYOK_ASSIGN_OR_RETURN(user.token_hash, hasher_.Hash(token));
+  user.token_hmac_version = UserRecord::kTokenHmacCurrent;
   user.app_id = request.app_id();
-  user.created_at = clock_.Now();
+  // Milliseconds, as stored and as the original reports expires_at.
+  user.created_at = absl::FromUnixMillis(absl::ToUnixMillis(clock_.Now()));
   if (options_.token_lifetime > absl::ZeroDuration()) {
     user.expires_at = user.created_at + options_.token_lifetime;
   }
@@ -84,11 +116,20 @@ absl::Status VaultCore::CreateUser(const v1::CreateUserRequest& request,
 }
 
 absl::Status VaultCore::PutKey(const v1::PutKeyRequest& request, v1::PutKeyResponse* response) {
+  // The original's order: token, provider, key.
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
   BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
-  BYOK_RETURN_IF_ERROR(ValidateKey(request.key()));
+  BYOK_ASSIGN_OR_RETURN(std::string plaintext, NormalizeKey(request.key()));
+  absl::Cleanup wipe = [&plaintext] { crypto::WipeString(plaintext); };
   BYOK_RETURN_IF_ERROR(
       ValidateBaseUrl(request.provider(), request.base_url(), options_.allow_http_base_urls));
+  if (request.validate_only()) {
+    absl::StatusOr<KeyRecord> existing = store_.GetKey(user.user_id, request.provider());
+    if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+    response->set_provider(request.provider());
+    response->set_replaced(existing.ok());
+    return absl::OkStatus();
+  }
   KeyRecord key;
   key.user_id = user.user_id;
   key.provider = request.provider();
@@ -96,7 +137,7 @@ absl::Status VaultCore::PutKey(const v1::PutKeyRequest& request, v1::PutKeyRespo
   key.key_version = keyring_.primary_key_id();
   BYOK_ASSIGN_OR_RETURN(
       key.ciphertext,
-      keyring_.Encrypt(request.key(), KeyAssociatedData(key.user_id, key.provider, key.base_url)));
+      keyring_.Encrypt(plaintext, KeyAssociatedData(key.user_id, key.provider, key.base_url)));
   key.created_at = key.updated_at = clock_.Now();
   BYOK_ASSIGN_OR_RETURN(bool replaced, store_.PutKey(key));
   response->set_provider(key.provider);
@@ -123,8 +164,11 @@ absl::Status VaultCore::ListKeys(const v1::ListKeysRequest& request,
 absl::Status VaultCore::DeleteKey(const v1::DeleteKeyRequest& request,
                                   v1::DeleteKeyResponse* response) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
-  BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
-  BYOK_ASSIGN_OR_RETURN(bool deleted, store_.DeleteKey(user.user_id, request.provider()));
+  // As the original: any provider string succeeds; only a known one can have a row.
+  bool deleted = false;
+  if (IsKnownProvider(request.provider())) {
+    BYOK_ASSIGN_OR_RETURN(deleted, store_.DeleteKey(user.user_id, request.provider()));
+  }
   response->set_deleted(deleted);
   return absl::OkStatus();
 }
@@ -132,7 +176,8 @@ absl::Status VaultCore::DeleteKey(const v1::DeleteKeyRequest& request,
 absl::Status VaultCore::RevokeToken(const v1::RevokeTokenRequest& request,
                                     v1::RevokeTokenResponse* /*response*/) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
-  BYOK_RETURN_IF_ERROR(store_.RevokeUser(user.user_id, clock_.Now()));
+  // The original's revocation: the expiry moves to 1 ms in the past.
+  BYOK_RETURN_IF_ERROR(store_.SetExpiry(user.user_id, clock_.Now() - absl::Milliseconds(1)));
   log::Info(kLog, "revoked the token of user %s", user.user_id);
   return absl::OkStatus();
 }
@@ -141,7 +186,7 @@ absl::Status VaultCore::DeleteUser(const v1::DeleteUserRequest& request,
                                    v1::DeleteUserResponse* response) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
   absl::StatusOr<int64_t> keys = store_.DeleteUser(user.user_id);
-  if (absl::IsNotFound(keys.status())) return absl::UnauthenticatedError("unknown token");
+  if (absl::IsNotFound(keys.status())) return absl::UnauthenticatedError(kInvalidTokenMessage);
   if (!keys.ok()) return keys.status();
   response->set_keys_deleted(static_cast<int32_t>(*keys));
   log::Info(kLog, "deleted user %s with %d keys", user.user_id, *keys);
@@ -201,11 +246,13 @@ absl::StatusOr<UsageRecord> VaultCore::UsageFromRequest(const v1::RecordUsageReq
   usage.user_id = request.user_id();
   usage.provider = request.provider();
   usage.model = request.model();
-  usage.status = request.status();
+  // The original logs 502 for a request that got no response or a broken one.
+  const bool success = request.status() >= 200 && request.status() < 300;
+  usage.status = request.status() == 0 || (success && request.error()) ? kNoResponseStatus
+                                                                        : request.status();
   usage.latency_ms = request.latency_ms();
   usage.input_tokens = request.input_tokens();
   usage.output_tokens = request.output_tokens();
-  usage.error = request.error();
   usage.at = at;
   return usage;
 }
@@ -277,6 +324,18 @@ absl::Status VaultCore::GetStats(const v1::GetStatsRequest& request,
     v1::ModelStats* out = response->add_top_models();
     out->set_model(m.model);
     out->set_requests(m.requests);
+  }
+  if (stats.last_request.has_value()) {
+    SetTimestamp(*stats.last_request, response->mutable_last_request());
+  }
+  for (const UsageStats::Day& d : stats.daily) {
+    v1::DailyStats* out = response->add_daily();
+    out->set_day(d.day);
+    out->set_provider(d.provider);
+    out->set_requests(d.requests);
+    out->set_errors(d.errors);
+    out->set_input_tokens(d.input_tokens);
+    out->set_output_tokens(d.output_tokens);
   }
   return absl::OkStatus();
 }

@@ -48,13 +48,14 @@ class VaultCore {
 
   // Creates a user with a new token (returned only here) for a valid app id.
   absl::Status CreateUser(const v1::CreateUserRequest& request, v1::CreateUserResponse* response);
-  // Validates and encrypts the key (bound to user, provider and base URL) and upserts it.
+  // Checks token, provider and key in the original's order, then encrypts the trimmed key (bound to
+  // user, provider and base URL) and upserts it; with validate_only, stores nothing.
   absl::Status PutKey(const v1::PutKeyRequest& request, v1::PutKeyResponse* response);
   // Lists the user's providers and timestamps, never a key.
   absl::Status ListKeys(const v1::ListKeysRequest& request, v1::ListKeysResponse* response);
-  // Deletes one provider's key; `deleted` says whether one existed.
+  // Deletes one provider's key (any provider string); `deleted` says whether one existed.
   absl::Status DeleteKey(const v1::DeleteKeyRequest& request, v1::DeleteKeyResponse* response);
-  // Marks the token revoked; it fails from the next call on.
+  // Revokes the token (expiry now - 1 ms); it fails from the next call on.
   absl::Status RevokeToken(const v1::RevokeTokenRequest& request, v1::RevokeTokenResponse* response);
   // Erases the user with all keys and usage records.
   absl::Status DeleteUser(const v1::DeleteUserRequest& request, v1::DeleteUserResponse* response);
@@ -64,7 +65,8 @@ class VaultCore {
   // Decrypts the user's key for a provider into response->key; the caller wipes it once sent.
   // DataLoss when the row does not decrypt.
   absl::Status ResolveKey(const v1::ResolveKeyRequest& request, v1::ResolveKeyResponse* response);
-  // Appends one usage record for a user id (NotFound when the user is gone).
+  // Appends one usage record for a user id (NotFound when the user is gone); status 0, or a 2xx with
+  // `error`, is stored as 502.
   absl::Status RecordUsage(const v1::RecordUsageRequest& request, v1::RecordUsageResponse* response);
   // Appends up to kMaxUsageBatch records in one transaction, skipping users that are gone.
   absl::Status RecordUsageBatch(const v1::RecordUsageBatchRequest& request,
@@ -78,11 +80,16 @@ class VaultCore {
   // Erases users whose token is revoked or expired; returns how many. Called on a schedule.
   absl::StatusOr<int64_t> PurgeExpiredUsers();
 
-  // Returns the user a valid token belongs to: Unauthenticated when it is missing, malformed,
-  // unknown, revoked or expired.
+  // Returns the user a valid token belongs to, with the original's lookup (compat.md §10.3): the hash
+  // under the current key, else under each legacy key, whose match is rewritten under the current key;
+  // a row with HMAC version 1 found under the current key is marked 2. Unauthenticated "Invalid or
+  // expired token" when the token is missing, unknown, revoked or expired.
   absl::StatusOr<UserRecord> UserForToken(absl::string_view token);
 
  private:
+  // True when the user's token has expired (revocation included).
+  bool Expired(const UserRecord& user) const;
+
   // Checks one usage record and stamps it with `at`.
   absl::StatusOr<UsageRecord> UsageFromRequest(const v1::RecordUsageRequest& request,
                                                absl::Time at) const;

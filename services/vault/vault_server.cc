@@ -19,23 +19,50 @@
 #include "services/vault/sqlite_key_store.h"
 #include "services/vault/token.h"
 #include "services/vault/vault_core.h"
+#include "services/vault/vault_secrets.h"
 #include "services/vault/vault_service.h"
 
 namespace byok::vault {
 
+namespace {
+
+absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, const crypto::KeyringAead& keyring,
+                                     const TokenHasher& hasher, bool dry_run) {
+  AdoptionOptions options;
+  options.db_path = config.db_path;
+  options.encryption_secret = config.encryption_secret;
+  options.salt = config.original_salt;
+  options.dry_run = dry_run;
+  absl::StatusOr<AdoptionReport> report = AdoptOriginalDatabase(options, keyring, hasher);
+  if (!report.ok()) {
+    return absl::Status(report.status().code(),
+                        absl::StrCat("adoption of the original byok-relay database failed: ",
+                                     report.status().message()));
+  }
+  return report;
+}
+
+}  // namespace
+
 VaultServer::VaultServer() = default;
+
+absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, bool dry_run) {
+  BYOK_ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyringAead> keyring, BuildKeyring(config));
+  BYOK_ASSIGN_OR_RETURN(std::unique_ptr<TokenHasher> hasher, BuildTokenHasher(config));
+  return Adopt(config, *keyring, *hasher, dry_run);
+}
 
 VaultServer::~VaultServer() { Shutdown(absl::ZeroDuration()); }
 
 absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig config) {
   std::unique_ptr<VaultServer> s(new VaultServer());
-  BYOK_ASSIGN_OR_RETURN(s->keyring_,
-                        crypto::KeyringAead::Create(config.encryption_secret, config.previous_secrets));
-  crypto::SecretBytes token_key = config.token_hmac_secret;
-  if (token_key.empty()) {
-    BYOK_ASSIGN_OR_RETURN(token_key, TokenHasher::DeriveKey(config.encryption_secret));
+  for (const std::string& warning : config.warnings) log::Warn("vault", "%s", warning);
+  BYOK_ASSIGN_OR_RETURN(s->keyring_, BuildKeyring(config));
+  BYOK_ASSIGN_OR_RETURN(s->hasher_, BuildTokenHasher(config));
+  BYOK_ASSIGN_OR_RETURN(AdoptionReport adopted, Adopt(config, *s->keyring_, *s->hasher_, false));
+  if (adopted.outcome == AdoptionReport::Outcome::kAdopted) {
+    log::Info("vault", "%s", adopted.Describe(config.db_path));
   }
-  BYOK_ASSIGN_OR_RETURN(s->hasher_, TokenHasher::Create(std::move(token_key)));
   BYOK_ASSIGN_OR_RETURN(s->store_, SqliteKeyStore::Open(config.db_path));
   s->clock_ = std::make_unique<SystemClock>();
   VaultOptions options;

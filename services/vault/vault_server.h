@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/vault/adoption.h"
 #include "services/vault/vault_config.h"
 
 namespace grpc {
@@ -34,7 +35,9 @@ namespace byok::vault {
 // shuts down with no grace when it was not called).
 class VaultServer {
  public:
-  // Opens the database (creating it and its folder), builds the keyring from the configured secrets,
+  // Builds the keyring and token hasher from the configured secrets, adopts an original byok-relay
+  // database at DB_PATH (adoption.h; its failure stops the start), opens the database (creating it
+  // and its folder),
   // binds `config.listen_address` (port 0 picks a free port), registers the Vault service and the
   // standard gRPC health service (status SERVING), and starts the purge thread. Fails with
   // Unavailable when the address cannot be bound or the database cannot be opened.
@@ -66,6 +69,11 @@ class VaultServer {
   int port_ = 0;
   bool shut_down_ = false;
 };
+
+// Adopts an original byok-relay database at config.db_path, if there is one (adoption.h), with the
+// keyring and token hasher the configuration yields; with `dry_run`, only reports. Errors say that
+// adoption failed and why. `byok-vaultd adopt [--dry-run]` and VaultServer::Start use it.
+absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, bool dry_run);
 
 }  // namespace byok::vault
 

@@ -51,7 +51,7 @@ TEST(ByokRelayAppTest, FirstStartKeepsAGeneratedSecretAndLaterStartsReuseIt) {
   ASSERT_TRUE(user.ok());
   ASSERT_EQ(user->status, 200) << user->body;
   std::string token = nlohmann::json::parse(user->body)["token"];
-  ASSERT_EQ(Fetch(port, "POST", "/keys/openai", {{"x-relay-token", token}}, "{\"key\":\"sk-app\"}")
+  ASSERT_EQ(Fetch(port, "POST", "/keys/openai", {{"x-relay-token", token}}, "{\"key\":\"sk-app-0123456789\"}")
                 ->status,
             200);
   ASSERT_EQ(*(*first)->Stop(), 0);

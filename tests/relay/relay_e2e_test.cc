@@ -161,7 +161,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST_F(RelayEndToEndTest, BinaryAudioArrivesByteForByte) {
-  const std::string token = Token("openai", "sk-audio");
+  const std::string token = Token("openai", "sk-audio-0123456789");
   RelayResult result =
       RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/audio/speech",
                                            R"({"model":"tts-1","input":"hi","voice":"alloy"})"));
@@ -174,7 +174,7 @@ TEST_F(RelayEndToEndTest, BinaryAudioArrivesByteForByte) {
 }
 
 TEST_F(RelayEndToEndTest, SsePiecesArriveBeforeTheProviderFinishes) {
-  const std::string token = Token("openai", "sk-stream");
+  const std::string token = Token("openai", "sk-stream-0123456789");
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
   auto reader = relay_->stub().Relay(
@@ -196,7 +196,7 @@ TEST_F(RelayEndToEndTest, SsePiecesArriveBeforeTheProviderFinishes) {
 }
 
 TEST_F(RelayEndToEndTest, CancellingTheCallClosesTheProviderConnection) {
-  const std::string token = Token("anthropic", "sk-cancel");
+  const std::string token = Token("anthropic", "sk-cancel-0123456789");
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
   auto reader = relay_->stub().Relay(
@@ -224,7 +224,7 @@ TEST_F(RelayEndToEndTest, HeadersTimeoutIsDeadlineExceeded) {
 }
 
 TEST_F(RelayEndToEndTest, StalledStreamIsCutWithDeadlineExceeded) {
-  const std::string token = Token("openai", "sk-stall");
+  const std::string token = Token("openai", "sk-stall-0123456789");
   RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
                                                             Chat("fake-stall-body", true)));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -234,7 +234,7 @@ TEST_F(RelayEndToEndTest, StalledStreamIsCutWithDeadlineExceeded) {
 }
 
 TEST_F(RelayEndToEndTest, BrokenStreamIsAborted) {
-  const std::string token = Token("openai", "sk-break");
+  const std::string token = Token("openai", "sk-break-0123456789");
   RelayResult result = RunRelay(
       relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions", Chat("fake-break", true)));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::ABORTED);
@@ -242,7 +242,7 @@ TEST_F(RelayEndToEndTest, BrokenStreamIsAborted) {
 }
 
 TEST_F(RelayEndToEndTest, ASmallWholeAnswerIsOneMessageWithItsDeclaredLength) {
-  const std::string token = Token("openai", "sk-whole");
+  const std::string token = Token("openai", "sk-whole-0123456789");
   RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
                                                             Chat("gpt-4o", false)));
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
@@ -254,7 +254,7 @@ TEST_F(RelayEndToEndTest, ASmallWholeAnswerIsOneMessageWithItsDeclaredLength) {
 }
 
 TEST_F(RelayEndToEndTest, ProviderErrorsPassThroughWithUsefulHeaders) {
-  const std::string token = Token("openai", "sk-429");
+  const std::string token = Token("openai", "sk-429-0123456789");
   RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
                                                             Chat("fake-429", false)));
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();

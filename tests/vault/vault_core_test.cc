@@ -84,10 +84,10 @@ TEST_F(VaultCoreTest, TokenLooksUpItsUserAndOnlyItsUser) {
   ASSERT_THAT(ua, IsOk());
   EXPECT_EQ(ua->app_id, "app-a");
   EXPECT_EQ(core_->UserForToken(b)->app_id, "app-b");
-  // Upper-case hex is the same token.
+  // The token is hashed as given, as the original does: upper-case hex is another string.
   std::string upper = a;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  EXPECT_EQ(core_->UserForToken(upper)->user_id, ua->user_id);
+  EXPECT_THAT(core_->UserForToken(upper), StatusIs(absl::StatusCode::kUnauthenticated));
   // One changed character is a different, unknown token.
   std::string other = a;
   other[10] = other[10] == '0' ? '1' : '0';
@@ -117,13 +117,14 @@ TEST_F(VaultCoreTest, TokensExpireAfterTheConfiguredLifetime) {
   v1::CreateUserResponse resp;
   ASSERT_THAT(core_->CreateUser(req, &resp), IsOk());
   EXPECT_EQ(resp.expires_at().seconds(), absl::ToUnixSeconds(clock_.Now() + absl::Hours(24 * 90)));
-  ASSERT_THAT(Put(resp.token(), "openai", "sk-1"), IsOk());
-  clock_.Advance(absl::Hours(24 * 90) - absl::Seconds(1));
+  ASSERT_THAT(Put(resp.token(), "openai", "sk-one-0123456789"), IsOk());
+  // As the original: the token works while now <= expires_at (milliseconds).
+  clock_.Advance(absl::Hours(24 * 90));
   EXPECT_THAT(Resolve(resp.token(), "openai"), IsOk());
-  clock_.Advance(absl::Seconds(1));
+  clock_.Advance(absl::Milliseconds(1));
   absl::StatusOr<std::string> expired = Resolve(resp.token(), "openai");
   EXPECT_THAT(expired, StatusIs(absl::StatusCode::kUnauthenticated));
-  EXPECT_THAT(expired.status().message(), ::testing::HasSubstr("expired"));
+  EXPECT_EQ(expired.status().message(), "Invalid or expired token");
 }
 
 TEST_F(VaultCoreTest, ZeroLifetimeTokensNeverExpire) {
@@ -140,7 +141,7 @@ TEST_F(VaultCoreTest, ZeroLifetimeTokensNeverExpire) {
 
 TEST_F(VaultCoreTest, RevocationTakesEffectAtOnceAndPurgeErasesTheUser) {
   const std::string token = NewToken();
-  ASSERT_THAT(Put(token, "openai", "sk-1"), IsOk());
+  ASSERT_THAT(Put(token, "openai", "sk-one-0123456789"), IsOk());
   const std::string user_id = UserId(token);
   v1::RevokeTokenRequest req;
   req.set_token(token);
@@ -148,8 +149,11 @@ TEST_F(VaultCoreTest, RevocationTakesEffectAtOnceAndPurgeErasesTheUser) {
   ASSERT_THAT(core_->RevokeToken(req, &resp), IsOk());
   absl::StatusOr<std::string> key = Resolve(token, "openai");
   EXPECT_THAT(key, StatusIs(absl::StatusCode::kUnauthenticated));
-  EXPECT_THAT(key.status().message(), ::testing::HasSubstr("revoked"));
+  EXPECT_EQ(key.status().message(), "Invalid or expired token");
   EXPECT_THAT(core_->RevokeToken(req, &resp), StatusIs(absl::StatusCode::kUnauthenticated));
+  // The original's revocation: the expiry is 1 ms in the past; the keys stay until purged.
+  EXPECT_EQ(store_->FindUserById(user_id)->expires_at, clock_.Now() - absl::Milliseconds(1));
+  EXPECT_THAT(store_->GetKey(user_id, "openai"), IsOk());
 
   const std::string keeper = NewToken();
   ASSERT_THAT(core_->PurgeExpiredUsers(), IsOk());
@@ -174,8 +178,8 @@ TEST_F(VaultCoreTest, PurgeErasesExpiredUsersOnly) {
 TEST_F(VaultCoreTest, DeleteUserErasesKeysAndUsage) {
   const std::string token = NewToken("app");
   const std::string other = NewToken("app");
-  ASSERT_THAT(Put(token, "openai", "sk-1"), IsOk());
-  ASSERT_THAT(Put(token, "groq", "gsk-1"), IsOk());
+  ASSERT_THAT(Put(token, "openai", "sk-one-0123456789"), IsOk());
+  ASSERT_THAT(Put(token, "groq", "gsk-one-0123456789"), IsOk());
   const std::string user_id = UserId(token);
   for (const std::string& id : {user_id, UserId(other)}) {
     v1::RecordUsageRequest usage;
@@ -202,8 +206,8 @@ TEST_F(VaultCoreTest, DeleteUserErasesKeysAndUsage) {
 
 TEST_F(VaultCoreTest, TamperedRowIsDataLossAndOtherRowsStillWork) {
   const std::string token = NewToken();
-  ASSERT_THAT(Put(token, "openai", "sk-good"), IsOk());
-  ASSERT_THAT(Put(token, "groq", "gsk-bad"), IsOk());
+  ASSERT_THAT(Put(token, "openai", "sk-good-0123456789"), IsOk());
+  ASSERT_THAT(Put(token, "groq", "gsk-bad-0123456789"), IsOk());
   const std::string user_id = UserId(token);
   KeyRecord row = *store_->GetKey(user_id, "groq");
   row.ciphertext[row.ciphertext.size() / 2] ^= 0x01;
@@ -211,14 +215,14 @@ TEST_F(VaultCoreTest, TamperedRowIsDataLossAndOtherRowsStillWork) {
   absl::StatusOr<std::string> bad = Resolve(token, "groq");
   EXPECT_THAT(bad, StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("could not be decrypted"));
-  EXPECT_EQ(*Resolve(token, "openai"), "sk-good");
+  EXPECT_EQ(*Resolve(token, "openai"), "sk-good-0123456789");
 }
 
 TEST_F(VaultCoreTest, CiphertextMovedToAnotherUserProviderOrBaseUrlFails) {
   const std::string alice = NewToken(), bob = NewToken();
-  ASSERT_THAT(Put(alice, "openai", "sk-alice"), IsOk());
-  ASSERT_THAT(Put(bob, "openai", "sk-bob"), IsOk());
-  ASSERT_THAT(Put(alice, "openai-compatible", "sk-compat", "https://a.example.com/v1"), IsOk());
+  ASSERT_THAT(Put(alice, "openai", "sk-alice-0123456789"), IsOk());
+  ASSERT_THAT(Put(bob, "openai", "sk-bob-0123456789"), IsOk());
+  ASSERT_THAT(Put(alice, "openai-compatible", "sk-compat-0123456789", "https://a.example.com/v1"), IsOk());
   const KeyRecord alice_row = *store_->GetKey(UserId(alice), "openai");
 
   KeyRecord moved = *store_->GetKey(UserId(bob), "openai");
@@ -241,14 +245,14 @@ TEST_F(VaultCoreTest, RewrapMovesRowsToTheNewSecretInBatches) {
   std::vector<std::string> tokens;
   for (int i = 0; i < 5; ++i) {
     tokens.push_back(NewToken());
-    ASSERT_THAT(Put(tokens.back(), "openai", absl::StrCat("sk-", i)), IsOk());
+    ASSERT_THAT(Put(tokens.back(), "openai", absl::StrCat("sk-0123456789-", i)), IsOk());
   }
   const uint32_t old_version = keyring_->primary_key_id();
   UseSecrets(Secret('b'), {Secret('a')});
   const uint32_t new_version = keyring_->primary_key_id();
   ASSERT_NE(old_version, new_version);
   EXPECT_EQ(*store_->CountKeysNotUnderVersion(new_version), 5);
-  EXPECT_EQ(*Resolve(tokens[0], "openai"), "sk-0");
+  EXPECT_EQ(*Resolve(tokens[0], "openai"), "sk-0123456789-0");
 
   // One row cannot be decrypted: it is reported and skipped, and does not stall the others.
   KeyRecord broken = *store_->GetKey(UserId(tokens[2]), "openai");
@@ -272,7 +276,7 @@ TEST_F(VaultCoreTest, RewrapMovesRowsToTheNewSecretInBatches) {
     if (i == 2) {
       EXPECT_THAT(Resolve(tokens[i], "openai"), StatusIs(absl::StatusCode::kDataLoss));
     } else {
-      EXPECT_EQ(*Resolve(tokens[i], "openai"), absl::StrCat("sk-", i));
+      EXPECT_EQ(*Resolve(tokens[i], "openai"), absl::StrCat("sk-0123456789-", i));
     }
   }
   req.set_batch_size(-1);
@@ -323,11 +327,21 @@ TEST_F(VaultCoreTest, StatsCountWindowsProvidersAndModels) {
   EXPECT_EQ(stats.top_models(0).requests(), 2);
 
   req.set_app_id("stats-app");
+  stats.Clear();
   ASSERT_THAT(core_->GetStats(req, &stats), IsOk());
   EXPECT_EQ(stats.total_requests(), 4);
   EXPECT_EQ(stats.users(), 1);
-  req.set_app_id("bad app");
-  EXPECT_THAT(core_->GetStats(req, &stats), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(stats.last_request().seconds(), absl::ToUnixSeconds(clock_.Now() - absl::Hours(48)));
+  ASSERT_EQ(stats.daily_size(), 3);  // 20 and 2 days back (two providers); 40 days back is outside
+  EXPECT_EQ(stats.daily(0).provider(), "openai");
+  EXPECT_EQ(stats.daily(0).errors(), 1);
+  EXPECT_EQ(stats.daily(1).provider(), "anthropic");
+  EXPECT_EQ(stats.daily(1).input_tokens(), 5);
+  EXPECT_EQ(stats.daily(1).day(), stats.daily(2).day());
+  req.set_app_id("");
+  absl::Status no_app = core_->GetStats(req, &stats);
+  EXPECT_THAT(no_app, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(no_app.message(), "app_id is required");
 }
 
 TEST_F(VaultCoreTest, UsageInputIsValidated) {
@@ -400,6 +414,139 @@ TEST_F(VaultCoreTest, UsageBatchStoresAllSkipsDeletedUsersAndIsAllOrNothing) {
   EXPECT_THAT(core_->RecordUsageBatch(huge, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_THAT(core_->GetStats(req, &stats), IsOk());
   EXPECT_EQ(stats.total_requests(), 5);
+}
+
+// compat.md §3.6: the token is checked first, then the provider, then the key, each with its phrase.
+TEST_F(VaultCoreTest, PutKeyChecksInTheOriginalsOrderWithItsPhrases) {
+  const std::string token = NewToken();
+  absl::Status s = Put("f" + token.substr(1), "nope", "short");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_EQ(s.message(), "Invalid or expired token");
+  s = Put(token, "nope", "short");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith("Unsupported provider. Supported: "));
+  for (const char* bad : {"", "123456789", "   123456789  "}) {
+    s = Put(token, "openai", bad);
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+    EXPECT_EQ(s.message(), "A valid API key is required");
+  }
+  // The trimmed key is stored.
+  ASSERT_THAT(Put(token, "openai", "  sk-0123456789\n"), IsOk());
+  EXPECT_EQ(*Resolve(token, "openai"), "sk-0123456789");
+}
+
+TEST_F(VaultCoreTest, PutKeySaysWhetherItReplacedAndValidateOnlyStoresNothing) {
+  const std::string token = NewToken();
+  v1::PutKeyRequest req;
+  req.set_token(token);
+  req.set_provider("groq");
+  req.set_key("gsk_first_key_123");
+  req.set_validate_only(true);
+  v1::PutKeyResponse resp;
+  ASSERT_THAT(core_->PutKey(req, &resp), IsOk());
+  EXPECT_FALSE(resp.replaced());
+  EXPECT_THAT(Resolve(token, "groq"), StatusIs(absl::StatusCode::kNotFound));
+  req.set_key("bad");
+  EXPECT_THAT(core_->PutKey(req, &resp), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  req.set_key("gsk_first_key_123");
+  req.set_validate_only(false);
+  ASSERT_THAT(core_->PutKey(req, &resp), IsOk());
+  EXPECT_FALSE(resp.replaced());
+  req.set_validate_only(true);
+  req.set_key("gsk_second_key_456");
+  ASSERT_THAT(core_->PutKey(req, &resp), IsOk());
+  EXPECT_TRUE(resp.replaced());
+  EXPECT_EQ(*Resolve(token, "groq"), "gsk_first_key_123");
+  req.set_validate_only(false);
+  ASSERT_THAT(core_->PutKey(req, &resp), IsOk());
+  EXPECT_TRUE(resp.replaced());
+  EXPECT_EQ(*Resolve(token, "groq"), "gsk_second_key_456");
+}
+
+TEST_F(VaultCoreTest, DeleteKeySucceedsForAnyProviderAndWhenNothingIsStored) {
+  const std::string token = NewToken();
+  for (const char* provider : {"openai", "not-a-provider", "", "OpenAI"}) {
+    v1::DeleteKeyRequest req;
+    req.set_token(token);
+    req.set_provider(provider);
+    v1::DeleteKeyResponse resp;
+    EXPECT_THAT(core_->DeleteKey(req, &resp), IsOk()) << provider;
+    EXPECT_FALSE(resp.deleted());
+  }
+  ASSERT_THAT(Put(token, "openai", "sk-0123456789"), IsOk());
+  v1::DeleteKeyRequest req;
+  req.set_token(token);
+  req.set_provider("openai");
+  v1::DeleteKeyResponse resp;
+  ASSERT_THAT(core_->DeleteKey(req, &resp), IsOk());
+  EXPECT_TRUE(resp.deleted());
+  req.set_token("unknown");
+  EXPECT_THAT(core_->DeleteKey(req, &resp), StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+// compat.md §10.3: a hash under a legacy key is found, rewritten under the current key and marked 2;
+// a version-1 row found under the current key is marked 2; an expired legacy match is refused as is.
+TEST_F(VaultCoreTest, LegacyTokenHashesAreFoundAndUpgradedOnUse) {
+  const std::string token = NewToken();  // hashed under 'h'
+  const std::string user_id = UserId(token);
+  const std::string expired = NewToken();
+  ASSERT_THAT(store_->SetExpiry(UserId(expired), clock_.Now() - absl::Milliseconds(1)), IsOk());
+  const std::string old_expired_hash = *hasher_->Hash(expired);
+
+  hasher_ = *TokenHasher::Create(Secret('n'), {Secret('x'), Secret('h')});
+  Rebuild();
+  absl::StatusOr<UserRecord> found = core_->UserForToken(token);
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(found->user_id, user_id);
+  absl::StatusOr<UserRecord> stored = store_->FindUserById(user_id);
+  EXPECT_EQ(stored->token_hash, *hasher_->Hash(token));
+  EXPECT_EQ(stored->token_hmac_version, UserRecord::kTokenHmacCurrent);
+  EXPECT_THAT(core_->UserForToken(expired), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(store_->FindUserByTokenHash(old_expired_hash), IsOk());
+
+  // Without the legacy key the rewritten hash still works.
+  hasher_ = *TokenHasher::Create(Secret('n'));
+  Rebuild();
+  EXPECT_THAT(core_->UserForToken(token), IsOk());
+
+  ASSERT_THAT(store_->UpdateTokenHash(user_id, stored->token_hash, stored->token_hash,
+                                      UserRecord::kTokenHmacLegacy),
+              IsOk());
+  ASSERT_THAT(core_->UserForToken(token), IsOk());
+  EXPECT_EQ(store_->FindUserById(user_id)->token_hmac_version, UserRecord::kTokenHmacCurrent);
+}
+
+TEST_F(VaultCoreTest, UsageWithoutAResponseIsStoredAs502) {
+  const std::string token = NewToken();
+  auto record = [&](int status, bool error) {
+    v1::RecordUsageRequest usage;
+    usage.set_user_id(UserId(token));
+    usage.set_provider("openai");
+    usage.set_status(status);
+    usage.set_error(error);
+    v1::RecordUsageResponse resp;
+    ASSERT_THAT(core_->RecordUsage(usage, &resp), IsOk());
+  };
+  record(0, true);      // unreachable
+  record(200, true);    // stream broke after the headers
+  record(200, false);
+  record(404, true);
+  v1::GetStatsRequest req;
+  req.set_token(token);
+  v1::GetStatsResponse stats;
+  ASSERT_THAT(core_->GetStats(req, &stats), IsOk());
+  EXPECT_EQ(stats.total_requests(), 4);
+  EXPECT_EQ(stats.total_errors(), 3);
+}
+
+TEST_F(VaultCoreTest, CreateUserAcceptsAnyAppIdTheOriginalDoes) {
+  for (const char* app : {"My App", "42", "com.example/app"}) EXPECT_FALSE(NewToken(app).empty());
+  v1::CreateUserRequest req;
+  v1::CreateUserResponse resp;
+  absl::Status s = core_->CreateUser(req, &resp);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(s.message(), "app_id is required");
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ class VaultMtlsTest : public ::testing::Test {
     v1::PutKeyRequest put;
     put.set_token(created.token());
     put.set_provider("openai");
-    put.set_key("sk-mtls");
+    put.set_key("sk-mtls-0123456789");
     v1::PutKeyResponse stored;
     EXPECT_THAT(Call(&Stub::PutKey, stub, put, &stored), IsOk());
     return created.token();
@@ -87,7 +87,7 @@ TEST_F(VaultMtlsTest, OnlyTheRelayResolvesKeysAndRecordsUsageAndOnlyAdminsRewrap
               StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_TRUE(resolved.key().empty());
   ASSERT_THAT(Call(&Stub::ResolveKey, *relay, resolve, &resolved), IsOk());
-  EXPECT_EQ(resolved.key(), "sk-mtls");
+  EXPECT_EQ(resolved.key(), "sk-mtls-0123456789");
 
   // Usage batches come from the relay only: nobody else can inflate a user's statistics.
   v1::RecordUsageBatchRequest batch;

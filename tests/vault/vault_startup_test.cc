@@ -44,20 +44,17 @@ Exit RunVaultd(const std::vector<std::string>& args, const std::map<std::string,
   return {code.ok() ? *code : -1, (*p)->Output()};
 }
 
-TEST(VaultStartupTest, RefusesMissingOrWeakSecretAndCreatesNoFiles) {
+TEST(VaultStartupTest, RefusesAMissingOrShortSecretAndCreatesNoFiles) {
   struct Case {
     const char* name;
     std::string secret;  // empty: unset
   };
+  // absl::StrCat rather than operator+ on a temporary: GCC 12 at -O3 reports a false -Wrestrict in
+  // std::string's insert for "literal" + std::string&& (issue 15).
   const std::vector<Case> cases = {
       {"missing", ""},
-      {"one repeated character", std::string(64, 'a')},
-      {"repeating pair", "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"},
-      {"repeating sequence", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
-      {"too few distinct bytes", "00112233001122330011223300112233445566774455667744556677445566ff"},
-      {"too short", NewSecret().substr(0, 63)},
-      {"too long", NewSecret() + "0"},
-      {"not hex", "g" + NewSecret().substr(1)},
+      {"31 characters", NewSecret().substr(0, 31)},
+      {"31 characters, one of them two bytes", absl::StrCat("\xc3\xa4", std::string(30, 'x'))},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -70,10 +67,31 @@ TEST(VaultStartupTest, RefusesMissingOrWeakSecretAndCreatesNoFiles) {
     EXPECT_EQ(e.code, 2);
     EXPECT_THAT(e.output, ::testing::HasSubstr("ENCRYPTION_SECRET"));
     if (!c.secret.empty()) {
+      EXPECT_THAT(e.output, ::testing::HasSubstr("at least 32 characters"));
       EXPECT_FALSE(absl::StrContains(e.output, c.secret)) << e.output;
     }
     EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data")) << "database folder created";
   }
+}
+
+// Every value the original accepted starts the vault; where it is weak or read loosely, with a warning
+// that never quotes a secret.
+TEST(VaultStartupTest, StartsWithWhatTheOriginalAcceptedAndWarns) {
+  TempDir dir;
+  const std::string weak(64, 'a');
+  absl::StatusOr<std::unique_ptr<VaultDaemon>> d = VaultDaemon::Start(
+      {{"ENCRYPTION_SECRET", weak}, {"DB_PATH", dir.path() + "/relay.db"}, {"TOKEN_EXPIRY_DAYS", "30d"}});
+  ASSERT_THAT(d, IsOk());
+  v1::CreateUserRequest create;
+  create.set_app_id("warned");
+  v1::CreateUserResponse created;
+  ASSERT_THAT(Call(&Stub::CreateUser, (*d)->stub(), create, &created), IsOk());
+  EXPECT_GT(created.expires_at().seconds(), 0);
+  ASSERT_THAT((*d)->Stop(), IsOk());
+  const std::string output = (*d)->process().Output();
+  EXPECT_THAT(output, ::testing::HasSubstr("ENCRYPTION_SECRET is weak"));
+  EXPECT_THAT(output, ::testing::HasSubstr("TOKEN_EXPIRY_DAYS is read as 30 days"));
+  EXPECT_FALSE(absl::StrContains(output, weak));
 }
 
 TEST(VaultStartupTest, RefusesBadSettingsNamingTheVariable) {
@@ -82,8 +100,6 @@ TEST(VaultStartupTest, RefusesBadSettingsNamingTheVariable) {
                                                    {"DB_PATH", dir.path() + "/relay.db"},
                                                    {"BYOK_VAULT_ADDR", "127.0.0.1:0"}};
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"TOKEN_EXPIRY_DAYS", "-1"},
-           {"TOKEN_EXPIRY_DAYS", "ninety"},
            {"ENCRYPTION_SECRET_PREVIOUS", "abc"},
            {"TOKEN_HMAC_SECRET", "short"},
            {"LOG_LEVEL", "loud"},

@@ -97,7 +97,9 @@ TEST(AesGcmTest, KnownAnswersRejectEveryFlippedTagBit) {
 
 TEST(AesGcmTest, RejectsWrongKeyAndNonceSizes) {
   EXPECT_FALSE(AesGcmSeal(std::string(16, 'k'), std::string(12, 'n'), "x", "").ok());
-  EXPECT_FALSE(AesGcmSeal(std::string(32, 'k'), std::string(16, 'n'), "x", "").ok());
+  EXPECT_FALSE(AesGcmSeal(std::string(32, 'k'), std::string(8, 'n'), "x", "").ok());
+  EXPECT_FALSE(AesGcmSeal(std::string(32, 'k'), std::string(13, 'n'), "x", "").ok());
+  EXPECT_FALSE(AesGcmOpen(std::string(32, 'k'), std::string(24, 'n'), std::string(20, 'c'), "").ok());
   EXPECT_FALSE(AesGcmAead::Create(SecretBytes(std::string(24, 'k'))).ok());
 }
 
