@@ -141,7 +141,7 @@ TEST_F(RelayProbeTest, PathTraversalProbesAreRefused) {
       {"google", "POST", "/v1beta/models/gemini/../../files:generateContent"},
   };
   for (const Probe& p : probes) {
-    auto t = p.provider == "openai" ? token : vault_->CreateUserWithKey(p.provider, "sk-probe");
+    auto t = p.provider == "openai" ? token : vault_->CreateUserWithKey(p.provider, "sk-probe-key-0123");
     ASSERT_TRUE(t.ok());
     RelayResult r = RunRelay(relay_->stub(), MakeRequest(*t, p.provider, p.path, kChat, {}, p.method));
     EXPECT_TRUE(Refused(r.status)) << p.path << " -> " << r.status.error_code() << " "
