@@ -24,6 +24,15 @@ inline nlohmann::json Json(const TestResponse& r) {
   return nlohmann::json::parse(r.body, nullptr, false);
 }
 
+// Returns the keys of the body's top-level object in the order they were sent.
+inline std::vector<std::string> KeysInOrder(const std::string& body) {
+  std::vector<std::string> keys;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (!j.is_object()) return keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  return keys;
+}
+
 // Returns the body's "error" text, or "" when there is none.
 inline std::string Error(const TestResponse& r) {
   nlohmann::json j = Json(r);
