@@ -219,7 +219,7 @@ TEST_F(E2eRelayTest, UnifiedRouteFollowsTheModel) {
 TEST_F(E2eRelayTest, DeeplyNestedBodyIsRefusedAndTheSuiteStaysUp) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   for (const std::string model : {"openai/gpt-4o-mini", "gemini-2.0-flash"}) {
-    for (const std::string token : {*token_, std::string("not-a-valid-token")}) {
+    for (const std::string& token : {*token_, std::string("not-a-valid-token")}) {
       for (const std::string target : {"/relay", "/relay/openai/v1/chat/completions"}) {
         TestRequest request = Relay(target, absl::StrCat(R"({"model":")", model, R"(","x":)", deep, "}"));
         request.headers[0].second = token;
