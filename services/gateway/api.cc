@@ -115,6 +115,12 @@ void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
   RunGuards(std::move(call), 0);
 }
 
+HeaderList Api::RefusalHeaders(absl::string_view origin) const {
+  HeaderList headers = SecurityHeaders();
+  MergeHeaders(&headers, config_.cors.ResponseHeaders(origin));
+  return headers;
+}
+
 // --- Steps 1-5 -----------------------------------------------------------------------------------
 
 Api::Outcome Api::AddSecurityHeaders(Call& call) {

@@ -41,6 +41,11 @@ class Api {
   // Answers `request` through `writer` (at once, or later from a gRPC callback).
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
 
+  // Returns the headers the chain's first steps give every response (security headers and the CORS
+  // grant for `origin`): for what the HTTP layer answers itself (413, 431, 400 for a request it could not
+  // read), so that those carry them too.
+  HeaderList RefusalHeaders(absl::string_view origin) const;
+
  private:
   // A request on its way through the chain, then in its handler.
   struct Call {

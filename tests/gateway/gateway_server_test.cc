@@ -2,11 +2,15 @@
 // pointing at closed loopback ports: limits, errors, CORS, rate limits, timeouts and readiness.
 #include "services/gateway/gateway_server.h"
 
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "services/gateway/api.h"
+#include "services/gateway/backends.h"
 #include "tests/gateway/http_test_client.h"
 #include "tests/testing/process.h"
 
@@ -444,6 +448,21 @@ TEST_F(GatewayServerTest, RegistrationChecksAppIdBeforeTheVault) {
   r = Fetch(port_, "POST", "/users", {json}, "{\"app_id\":42}");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);
+}
+
+// What the HTTP layer's own refusals (413, 431) are to carry: the same security headers and CORS grant.
+TEST(ApiTest, RefusalHeadersAreTheSecurityHeadersAndTheCorsGrant) {
+  auto config = LoadGatewayConfig(
+      Env(absl::flat_hash_map<std::string, std::string>{{"ALLOWED_ORIGINS", "https://app.example"}}));
+  ASSERT_TRUE(config.ok());
+  Backends backends(*config);
+  Api api(*config, backends);
+  std::map<std::string, std::string> headers;
+  for (const auto& [name, value] : api.RefusalHeaders("https://app.example")) headers[name] = value;
+  EXPECT_EQ(headers["X-Frame-Options"], "SAMEORIGIN");
+  EXPECT_EQ(headers["Strict-Transport-Security"], "max-age=31536000; includeSubDomains");
+  EXPECT_EQ(headers["Access-Control-Allow-Origin"], "https://app.example");
+  EXPECT_EQ(headers["Vary"], "Origin");
 }
 
 }  // namespace
