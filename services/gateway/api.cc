@@ -1,32 +1,88 @@
 #include "services/gateway/api.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/json/json_nesting.h"
+#include "services/gateway/handlers_common.h"
 #include "services/gateway/openapi.h"
+#include "services/gateway/phrases.h"
+#include "services/gateway/security_headers.h"
 
 namespace byok::gateway {
 namespace {
 
-constexpr absl::string_view kBearer = "Bearer ";
+using byok::vault::v1::AuthenticateRequest;
+using byok::vault::v1::AuthenticateResponse;
 
-// Compares two secrets in constant time, whatever their lengths, by comparing their digests.
-bool SecretEquals(absl::string_view a, absl::string_view b) {
-  unsigned char da[SHA256_DIGEST_LENGTH];
-  unsigned char db[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), da);
-  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), db);
-  return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
+// Replaces headers of the same names in `into` with `headers` (case-insensitive names).
+void MergeHeaders(HeaderList* into, const HeaderList& headers) {
+  for (const auto& [name, value] : headers) {
+    std::erase_if(*into, [&](const auto& h) { return absl::EqualsIgnoreCase(h.first, name); });
+    into->emplace_back(name, value);
+  }
 }
 
-bool IsRelayRoute(RouteId id) { return id == RouteId::kUnifiedRelay || id == RouteId::kProviderRelay; }
+// What a handler answers through: adds the chain's headers (which win over a handler's own) to whatever
+// is sent, and drops the body of an answer to HEAD.
+class ChainWriter : public ResponseWriter {
+ public:
+  ChainWriter(std::shared_ptr<ResponseWriter> inner, HeaderList headers, bool head_only)
+      : inner_(std::move(inner)), headers_(std::move(headers)), head_only_(head_only) {}
+
+  void AddHeaders(HeaderList headers) override { inner_->AddHeaders(std::move(headers)); }
+  void Send(HttpResponse response) override {
+    MergeHeaders(&response.headers, headers_);
+    if (head_only_) response.body.clear();
+    inner_->Send(std::move(response));
+  }
+  void StartStream(int status, HeaderList headers, std::string first_chunk,
+                   std::function<void(bool)> done) override {
+    MergeHeaders(&headers, headers_);
+    inner_->StartStream(status, std::move(headers), std::move(first_chunk), std::move(done));
+  }
+  void WriteChunk(std::string data, std::function<void(bool)> done) override {
+    inner_->WriteChunk(std::move(data), std::move(done));
+  }
+  void FinishStream(std::string tail) override { inner_->FinishStream(std::move(tail)); }
+  void AbortStream() override { inner_->AbortStream(); }
+  void OnClientGone(std::function<void()> cancel) override { inner_->OnClientGone(std::move(cancel)); }
+
+ private:
+  std::shared_ptr<ResponseWriter> inner_;
+  const HeaderList headers_;
+  const bool head_only_;
+};
+
+// The media type of a Content-Type value, lower-cased, without parameters.
+std::string MediaType(absl::string_view content_type) {
+  return absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(content_type.substr(0, content_type.find(';'))));
+}
+
+// "Cannot <METHOD> <path>" names the path as the original's framework does: bytes outside printable
+// ASCII percent-encoded.
+std::string CannotMessage(absl::string_view method, absl::string_view path) {
+  std::string out = absl::StrCat("Cannot ", method, " ");
+  for (unsigned char c : path) {
+    if (c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, "%", absl::AsciiStrToUpper(absl::StrCat(absl::Hex(c, absl::kZeroPad2))));
+    }
+  }
+  return out;
+}
+
+// True when `a` equals `b`, in time that depends only on their lengths.
+bool SecretEquals(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
 
 }  // namespace
 
@@ -34,127 +90,202 @@ Api::Api(const GatewayConfig& config, Backends& backends)
     : config_(config),
       backends_(backends),
       started_(absl::Now()),
-      openapi_(OpenApiDocument()),
+      openapi_json_(OpenApiDocument()),
+      openapi_yaml_(OpenApiYaml()),
       global_limit_(config.rate_limit_global, absl::Minutes(1)),
-      relay_limit_(config.rate_limit_relay, absl::Minutes(1)),
-      register_limit_(config.rate_limit_register, absl::Hours(1)) {}
+      deep_health_limit_(config.rate_limit_deep_health, absl::Minutes(1)),
+      register_limit_(config.rate_limit_register, absl::Hours(1)),
+      relay_limit_(config.rate_limit_relay, absl::Minutes(1)) {}
 
-std::optional<HttpResponse> Api::CheckAppSecret(const HttpRequest& request) const {
-  if (!config_.app_secret.has_value()) return std::nullopt;
-  absl::string_view auth = request.Header("authorization");
-  if (!absl::StartsWithIgnoreCase(auth, kBearer)) {
-    return JsonError(401, "missing Authorization: Bearer <APP_SECRET>");
+void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
+  // compat.md §1, in order.
+  static constexpr Step kChain[] = {
+      &Api::AddSecurityHeaders,  // helmet defaults on every response
+      &Api::ApplyCors,           // grant headers; OPTIONS ends here (204)
+      &Api::ReadBody,            // JSON (400 when malformed) or raw for /relay/*
+      &Api::LimitGlobally,       // per client address
+      &Api::FindRoute,           // 404 Cannot <METHOD> <path>
+  };
+  auto call = std::make_shared<Call>();
+  call->request = std::move(request);
+  call->writer = std::move(writer);
+  for (Step step : kChain) {
+    if (Outcome answer = (this->*step)(*call)) return Reply(*call, *std::move(answer));
   }
-  if (!SecretEquals(auth.substr(kBearer.size()), *config_.app_secret)) {
-    return JsonError(401, "invalid app secret");
+  RunGuards(std::move(call), 0);
+}
+
+HeaderList Api::RefusalHeaders(absl::string_view origin) const {
+  HeaderList headers = SecurityHeaders();
+  MergeHeaders(&headers, config_.cors.ResponseHeaders(origin));
+  return headers;
+}
+
+// --- Steps 1-5 -----------------------------------------------------------------------------------
+
+Api::Outcome Api::AddSecurityHeaders(Call& call) {
+  MergeHeaders(&call.headers, SecurityHeaders());
+  return std::nullopt;
+}
+
+Api::Outcome Api::ApplyCors(Call& call) {
+  absl::string_view origin = call.request.Header("origin");
+  if (call.request.method == "OPTIONS") {
+    // A preflight carries no credentials by design: answered before any limiter or route.
+    HttpResponse preflight;
+    preflight.status = 204;
+    preflight.headers = config_.cors.PreflightHeaders(origin);
+    return preflight;
+  }
+  MergeHeaders(&call.headers, config_.cors.ResponseHeaders(origin));
+  return std::nullopt;
+}
+
+Api::Outcome Api::ReadBody(Call& call) {
+  const HttpRequest& r = call.request;
+  absl::string_view content_type = r.Header("content-type");
+  // A provider body that is not JSON (audio, multipart) passes through as bytes.
+  if (absl::StartsWith(r.path, "/relay/") && !absl::StrContains(content_type, "application/json")) {
+    return std::nullopt;
+  }
+  call.body = std::make_shared<nlohmann::json>(nlohmann::json::object());
+  if (r.body.empty() || MediaType(content_type) != "application/json") return std::nullopt;
+  // Strict, as the original's parser: an object or an array at the top. Bounded, so that nothing later
+  // can recurse over an attacker's nesting.
+  absl::string_view text = absl::StripLeadingAsciiWhitespace(r.body);
+  std::optional<nlohmann::json> parsed;
+  if (!text.empty() && (text.front() == '{' || text.front() == '[')) {
+    parsed = ::byok::json::ParseBounded(r.body);
+  }
+  if (!parsed.has_value()) return JsonError(400, phrase::kInvalidJson, "invalid_json");
+  *call.body = *std::move(parsed);
+  return std::nullopt;
+}
+
+Api::Outcome Api::LimitGlobally(Call& call) {
+  return Limit(global_limit_, call.request.client_address, phrase::kGlobalLimit, call);
+}
+
+Api::Outcome Api::FindRoute(Call& call) {
+  call.match = MatchRoute(call.request.method, call.request.path);
+  switch (call.match.kind) {
+    case RouteMatch::Kind::kFound:
+      return std::nullopt;
+    case RouteMatch::Kind::kBadParam:
+      return JsonError(400, absl::StrCat("Failed to decode param '", call.match.bad_param, "'"),
+                       "bad_path_parameter");
+    case RouteMatch::Kind::kNotFound:
+      break;
+  }
+  return JsonError(404, CannotMessage(call.request.method, call.request.path), "not_found");
+}
+
+// --- Step 6: the route's guards ------------------------------------------------------------------
+
+void Api::RunGuards(std::shared_ptr<Call> call, size_t next) {
+  const GuardList& guards = call->match.route->guards;
+  for (; next < guards.size(); ++next) {
+    Guard guard = guards.begin()[next];
+    if (guard == Guard::kVerifiedToken) {
+      return VerifyToken(call, [this, call, next](Outcome refused) {
+        if (refused) return Reply(*call, *std::move(refused));
+        RunGuards(call, next + 1);
+      });
+    }
+    if (Outcome answer = RunGuard(guard, *call)) return Reply(*call, *std::move(answer));
+  }
+  call->writer = std::make_shared<ChainWriter>(std::move(call->writer), call->headers,
+                                               call->request.method == "HEAD");
+  Dispatch(std::move(*call));
+}
+
+Api::Outcome Api::RunGuard(Guard guard, Call& call) {
+  switch (guard) {
+    case Guard::kDeepHealthLimit:
+      return LimitDeepHealth(call);
+    case Guard::kAppSecret:
+      return CheckAppSecret(call);
+    case Guard::kRegisterLimit:
+      return LimitRegistrations(call);
+    case Guard::kToken:
+    case Guard::kVerifiedToken:
+      return RequireToken(call);
+    case Guard::kPathPrecheck:
+      return ProviderRelayPrecheck(call);
+    case Guard::kRelayLimit:
+      return LimitRelay(call);
   }
   return std::nullopt;
 }
 
-void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
-  absl::string_view origin = request.Header("origin");
-  if (request.method == "OPTIONS") {
-    // A preflight carries no credentials by design: answer it before any other check.
-    HttpResponse preflight;
-    preflight.status = 204;
-    preflight.headers = config_.cors.PreflightHeaders(origin);
-    writer->Send(std::move(preflight));
-    return;
-  }
-  writer->AddHeaders(config_.cors.ResponseHeaders(origin));
-
-  RouteMatch match = MatchRoute(request.method, request.path);
-  if (match.kind == RouteMatch::Kind::kNotFound) {
-    writer->Send(JsonError(404, absl::StrCat("no route for ", request.method, " ", request.path)));
-    return;
-  }
-  if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
-    HttpResponse response = JsonError(
-        405, absl::StrCat("method ", request.method, " not allowed on ", request.path));
-    response.headers.emplace_back("Allow", absl::StrJoin(match.allowed_methods, ", "));
-    writer->Send(std::move(response));
-    return;
-  }
-  const Route& route = *match.route;
-
-  // Health probes come from the orchestrator, often many per minute: they are not rate limited.
-  if (route.id != RouteId::kHealth) {
-    RateDecision global = global_limit_.Acquire(request.client_address);
-    if (!global.allowed) {
-      HttpResponse response = JsonError(429, "too many requests, try again later");
-      for (auto& h : global.Headers()) response.headers.push_back(std::move(h));
-      writer->Send(std::move(response));
-      return;
-    }
-    writer->AddHeaders(global.Headers());
-  }
-
-  // A JSON body sent to a provider is checked before any other step reads it (the original's body parser
-  // runs first), bounded so that nothing later can recurse over an attacker's nesting.
-  if (route.id == RouteId::kProviderRelay && !request.body.empty() &&
-      absl::StrContains(absl::AsciiStrToLower(request.Header("content-type")), "application/json") &&
-      (!::byok::json::CheckJsonNesting(request.body).ok() || !nlohmann::json::accept(request.body))) {
-    writer->Send(JsonError(400, "request body is not valid JSON"));
-    return;
-  }
-
-  Call call{std::move(request), std::move(writer), std::move(match), {}, nullptr};
-  if (route.id == RouteId::kCreateUser) {
-    RateDecision reg = register_limit_.Acquire(call.request.client_address);
-    if (!reg.allowed) {
-      HttpResponse response = JsonError(429, "too many registrations, try again later");
-      for (auto& h : reg.Headers()) response.headers.push_back(std::move(h));
-      call.writer->Send(std::move(response));
-      return;
-    }
-  }
-  if (route.auth == Auth::kAppSecret) {
-    if (route.id == RouteId::kAppStats && !config_.app_secret.has_value()) {
-      call.writer->Send(JsonError(403, "app statistics need APP_SECRET to be configured"));
-      return;
-    }
-    if (std::optional<HttpResponse> refused = CheckAppSecret(call.request)) {
-      call.writer->Send(*std::move(refused));
-      return;
-    }
-  }
-  if (route.auth == Auth::kToken) {
-    call.token = std::string(call.request.Header("x-relay-token"));
-    if (call.token.empty()) {
-      call.writer->Send(JsonError(401, "missing x-relay-token header"));
-      return;
-    }
-    if (IsRelayRoute(route.id)) {
-      RateDecision relay = relay_limit_.Acquire(TokenRateKey(call.token));
-      if (!relay.allowed) {
-        HttpResponse response = JsonError(429, "too many relayed requests for this token");
-        for (auto& h : relay.Headers()) response.headers.push_back(std::move(h));
-        call.writer->Send(std::move(response));
-        return;
-      }
-      // The tighter of the two limits is the one a client must watch.
-      call.writer->AddHeaders(relay.Headers());
-    }
-  }
-  if (route.json_body) {
-    // Bounded: a body nested thousands deep would overflow the stack when serialised or destroyed.
-    auto body = std::make_shared<nlohmann::json>(::byok::json::ParseBounded(call.request.body)
-                                                     .value_or(nlohmann::json::value_t::discarded));
-    if (call.request.body.empty() && route.id == RouteId::kCreateUser) {
-      *body = nlohmann::json::object();
-    }
-    if (body->is_discarded()) {
-      call.writer->Send(JsonError(400, "request body is not valid JSON"));
-      return;
-    }
-    if (!body->is_object()) {
-      call.writer->Send(JsonError(400, "request body must be a JSON object"));
-      return;
-    }
-    call.body = std::move(body);
-  }
-  Dispatch(std::move(call));
+Api::Outcome Api::LimitDeepHealth(Call& call) {
+  if (!IsDeepProbe(call.request)) return std::nullopt;
+  std::string message = absl::StrCat("Deep health probe rate limit exceeded (",
+                                     config_.rate_limit_deep_health, "/min).");
+  return Limit(deep_health_limit_, call.request.client_address, message.c_str(), call);
 }
+
+Api::Outcome Api::CheckAppSecret(Call& call) {
+  if (!config_.app_secret.has_value()) return std::nullopt;
+  // As the original: split on single spaces; "Bearer" exactly, then the secret; later parts ignored.
+  std::vector<absl::string_view> parts = absl::StrSplit(call.request.Header("authorization"), ' ');
+  if (parts.size() >= 2 && parts[0] == "Bearer" && SecretEquals(parts[1], *config_.app_secret)) {
+    return std::nullopt;
+  }
+  return JsonError(401, phrase::kAppSecretRequired, "app_secret_required");
+}
+
+Api::Outcome Api::LimitRegistrations(Call& call) {
+  return Limit(register_limit_, call.request.client_address, phrase::kRegisterLimit, call);
+}
+
+Api::Outcome Api::RequireToken(Call& call) {
+  call.token = RelayToken(call.request);
+  if (call.token.empty()) return JsonError(401, phrase::kTokenRequired, "token_required");
+  return std::nullopt;
+}
+
+void Api::VerifyToken(std::shared_ptr<Call> call, std::function<void(Outcome)> done) {
+  if (Outcome missing = RequireToken(*call)) return done(std::move(missing));
+  AuthenticateRequest request;
+  request.set_token(call->token);
+  CallUnary<AuthenticateRequest, AuthenticateResponse>(
+      backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
+      BYOK_VAULT_CALL(Authenticate),
+      [call, done = std::move(done)](RpcResult<AuthenticateResponse> result) {
+        if (result.error) return done(ResponseForRpcError(*result.error));
+        call->user_id = result.response.user_id();
+        call->app_id = result.response.app_id();
+        done(std::nullopt);
+      });
+}
+
+Api::Outcome Api::LimitRelay(Call& call) {
+  std::string message =
+      absl::StrCat("AI request rate limit exceeded (", config_.rate_limit_relay, "/min).");
+  // Keyed by a hash of the token: the token itself is never kept in memory longer than the request.
+  return Limit(relay_limit_, TokenRateKey(call.token), message.c_str(), call);
+}
+
+Api::Outcome Api::Limit(RateLimiter& limiter, const std::string& key, const char* message,
+                        Call& call) {
+  if (!limiter.enabled()) return std::nullopt;
+  RateDecision decision = limiter.Acquire(key);
+  // The last limiter's counts are the ones a response shows (a 429 shows only its own limiter's).
+  std::erase_if(call.headers, [](const auto& h) {
+    return absl::StartsWithIgnoreCase(h.first, "RateLimit-") ||
+           absl::EqualsIgnoreCase(h.first, "Retry-After");
+  });
+  MergeHeaders(&call.headers, decision.Headers());
+  if (decision.allowed) return std::nullopt;
+  return JsonError(429, message, "rate_limited");
+}
+
+void Api::Reply(Call& call, HttpResponse response) {
+  ChainWriter(call.writer, call.headers, call.request.method == "HEAD").Send(std::move(response));
+}
+
+// --- Step 7 ----------------------------------------------------------------------------------------
 
 void Api::Dispatch(Call call) {
   switch (call.match.route->id) {
@@ -162,19 +293,22 @@ void Api::Dispatch(Call call) {
       return Health(std::move(call));
     case RouteId::kVersion:
       return Version(std::move(call));
-    case RouteId::kOpenApi:
-      call.writer->Send(JsonResponse(openapi_));
-      return;
+    case RouteId::kOpenApiJson:
+      return OpenApi(std::move(call), /*yaml=*/false);
+    case RouteId::kOpenApiYaml:
+      return OpenApi(std::move(call), /*yaml=*/true);
+    case RouteId::kModels:
+      return Models(std::move(call));
     case RouteId::kCreateUser:
       return CreateUser(std::move(call));
     case RouteId::kPutKey:
       return PutKey(std::move(call));
     case RouteId::kRotateKey:
       return RotateKey(std::move(call));
-    case RouteId::kListKeys:
-      return ListKeys(std::move(call));
     case RouteId::kDeleteKey:
       return DeleteKey(std::move(call));
+    case RouteId::kListKeys:
+      return ListKeys(std::move(call));
     case RouteId::kRevokeToken:
       return RevokeToken(std::move(call));
     case RouteId::kDeleteUser:
@@ -183,8 +317,6 @@ void Api::Dispatch(Call call) {
       return Stats(std::move(call), /*app=*/false);
     case RouteId::kAppStats:
       return Stats(std::move(call), /*app=*/true);
-    case RouteId::kModels:
-      return Models(std::move(call));
     case RouteId::kUnifiedRelay:
       return UnifiedRelay(std::move(call));
     case RouteId::kProviderRelay:

@@ -4,7 +4,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace byok::gateway {
@@ -29,30 +28,32 @@ bool LooksLikeOrigin(absl::string_view origin) {
 
 }  // namespace
 
-absl::StatusOr<CorsPolicy> CorsPolicy::Parse(absl::string_view allowed_origins) {
-  absl::string_view trimmed = absl::StripAsciiWhitespace(allowed_origins);
-  if (trimmed.empty() || trimmed == "*") return CorsPolicy(true, {});
+CorsPolicy CorsPolicy::Parse(absl::string_view allowed_origins) {
   std::vector<std::string> origins;
-  for (absl::string_view piece : absl::StrSplit(trimmed, ',')) {
+  for (absl::string_view piece : absl::StrSplit(allowed_origins, ',')) {
     piece = absl::StripAsciiWhitespace(piece);
     if (piece.empty()) continue;
     if (piece == "*") return CorsPolicy(true, {});
     // Browsers never send a trailing slash in Origin; accept one in the setting anyway.
     if (absl::EndsWith(piece, "/")) piece.remove_suffix(1);
-    if (!LooksLikeOrigin(piece)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ALLOWED_ORIGINS: \"", piece,
-                       "\" is not an origin (expected scheme://host[:port], comma separated, or *)"));
-    }
-    origins.push_back(absl::AsciiStrToLower(piece));
+    origins.emplace_back(piece);
   }
   if (origins.empty()) return CorsPolicy(true, {});
   return CorsPolicy(false, std::move(origins));
 }
 
+std::vector<std::string> CorsPolicy::NonOrigins() const {
+  std::vector<std::string> out;
+  for (const std::string& o : origins_) {
+    if (!LooksLikeOrigin(o)) out.push_back(o);
+  }
+  return out;
+}
+
 bool CorsPolicy::Allows(absl::string_view origin) const {
-  if (origin.empty()) return false;
   if (any_) return true;
+  if (origin.empty()) return false;
+  // Scheme and host are case-insensitive; browsers send them in lower case.
   return std::any_of(origins_.begin(), origins_.end(), [&](const std::string& allowed) {
     return absl::EqualsIgnoreCase(allowed, origin);
   });
@@ -60,32 +61,23 @@ bool CorsPolicy::Allows(absl::string_view origin) const {
 
 HeaderList CorsPolicy::ResponseHeaders(absl::string_view origin) const {
   HeaderList headers;
-  if (!Allows(origin)) {
-    // Caches must not reuse a refusal for another origin either.
-    if (!any_ && !origin.empty()) headers.emplace_back("Vary", "Origin");
-    return headers;
-  }
   if (any_) {
     headers.emplace_back("Access-Control-Allow-Origin", "*");
   } else {
-    headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+    // Caches must not reuse one origin's answer (grant or refusal) for another.
     headers.emplace_back("Vary", "Origin");
+    if (!Allows(origin)) return headers;
+    headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
   }
   headers.emplace_back("Access-Control-Expose-Headers", std::string(kExposedHeaders));
   return headers;
 }
 
 HeaderList CorsPolicy::PreflightHeaders(absl::string_view origin) const {
-  HeaderList headers;
-  if (!Allows(origin)) {
-    if (!any_ && !origin.empty()) headers.emplace_back("Vary", "Origin");
-    return headers;
-  }
-  headers.emplace_back("Access-Control-Allow-Origin", any_ ? std::string("*") : std::string(origin));
-  if (!any_) headers.emplace_back("Vary", "Origin");
+  HeaderList headers = ResponseHeaders(origin);
+  std::erase_if(headers, [](const auto& h) { return h.first == "Access-Control-Expose-Headers"; });
   headers.emplace_back("Access-Control-Allow-Methods", std::string(kAllowedMethods));
   headers.emplace_back("Access-Control-Allow-Headers", std::string(kAllowedHeaders));
-  headers.emplace_back("Access-Control-Max-Age", std::string(kMaxAgeSeconds));
   return headers;
 }
 

@@ -49,23 +49,32 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   BYOK_RETURN_IF_ERROR(CheckTarget("BYOK_RELAY_ADDR", c.relay_addr, "127.0.0.1:50052"));
 
   c.allowed_origins = env.GetString("ALLOWED_ORIGINS", "*");
-  BYOK_ASSIGN_OR_RETURN(c.cors, CorsPolicy::Parse(c.allowed_origins));
+  c.cors = CorsPolicy::Parse(c.allowed_origins);
+  for (const std::string& entry : c.cors.NonOrigins()) {
+    c.warnings.push_back(absl::StrCat("ALLOWED_ORIGINS: \"", entry,
+                                      "\" is not an origin (scheme://host[:port]); no browser will match it"));
+  }
 
-  BYOK_ASSIGN_OR_RETURN(int64_t body_limit,
-                        env.GetInt("REQUEST_BODY_LIMIT_BYTES", static_cast<int64_t>(c.body_limit_bytes),
-                                   1, int64_t{1} << 30));
-  c.body_limit_bytes = static_cast<uint64_t>(body_limit);
+  // Present but empty counts as set for the original; here it means the default, as unset.
+  if (std::optional<std::string> limit = env.Get("REQUEST_BODY_LIMIT_BYTES")) {
+    c.body_limit_bytes = ParseBodyLimit(*limit, &c.warnings);
+  }
   BYOK_ASSIGN_OR_RETURN(int64_t header_limit,
                         env.GetInt("BYOK_HTTP_HEADER_LIMIT_BYTES", c.header_limit_bytes, 1024,
                                    1024 * 1024));
   c.header_limit_bytes = static_cast<uint32_t>(header_limit);
 
   if (std::optional<std::string> secret = env.Get("APP_SECRET"); secret.has_value()) {
-    if (secret->size() < 8) {
-      return absl::InvalidArgumentError("APP_SECRET must be at least 8 characters when set");
+    // The secret travels as the second space-separated part of the Authorization header: with a space
+    // in it no request could ever match (the original refuses it too).
+    if (absl::StrContains(*secret, ' ')) {
+      return absl::InvalidArgumentError("APP_SECRET must not contain spaces");
     }
     c.app_secret = std::move(secret);
   }
+  c.commit_sha = env.Get("COMMIT_SHA");
+  c.build_time = env.Get("BUILD_TIME");
+  c.repo_url = env.GetString("BYOK_REPO_URL", c.repo_url);
 
   BYOK_ASSIGN_OR_RETURN(c.rate_limit_global,
                         env.GetInt("RATE_LIMIT_GLOBAL", c.rate_limit_global, 0, kMaxRate));
@@ -103,6 +112,65 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   return c;
 }
 
+absl::StatusOr<std::optional<int>> PortFromArgs(int argc, char** argv) {
+  std::optional<int> port;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    absl::string_view value;
+    if (arg == "--port") {
+      if (i + 1 >= argc) return absl::InvalidArgumentError("--port needs a number (1-65535)");
+      value = argv[++i];
+    } else if (absl::StartsWith(arg, "--port=")) {
+      value = arg.substr(7);
+    } else {
+      continue;
+    }
+    int parsed = 0;
+    if (!absl::SimpleAtoi(value, &parsed) || parsed < 1 || parsed > 65535) {
+      return absl::InvalidArgumentError("--port needs a number (1-65535)");
+    }
+    port = parsed;
+  }
+  return port;
+}
+
+uint64_t ParseBodyLimit(absl::string_view value, std::vector<std::string>* warnings) {
+  constexpr uint64_t kMax = uint64_t{1} << 30;
+  absl::string_view v = absl::StripAsciiWhitespace(value);
+  size_t digits = 0;
+  while (digits < v.size() && absl::ascii_isdigit(static_cast<unsigned char>(v[digits]))) ++digits;
+  uint64_t number = 0;
+  const bool has_number = digits > 0 && digits <= 12 && absl::SimpleAtoi(v.substr(0, digits), &number);
+  std::string unit = absl::AsciiStrToLower(absl::StripAsciiWhitespace(v.substr(digits)));
+  uint64_t scale = 0;
+  if (unit.empty()) {
+    scale = 1;
+  } else if (unit == "b") {
+    scale = 1;
+  } else if (unit == "kb" || unit == "k") {
+    scale = 1024;
+  } else if (unit == "mb" || unit == "m") {
+    scale = 1024 * 1024;
+  } else if (unit == "gb" || unit == "g") {
+    scale = 1024 * 1024 * 1024;
+  }
+  if (!has_number || number == 0 || scale == 0) {
+    warnings->push_back(absl::StrCat("REQUEST_BODY_LIMIT_BYTES=\"", v,
+                                     "\" is not a size; using the default, 10485760 bytes (10 MiB)"));
+    return GatewayConfig::kDefaultBodyLimit;
+  }
+  uint64_t bytes = number > kMax / scale ? kMax + 1 : number * scale;
+  if (bytes > kMax) {
+    warnings->push_back("REQUEST_BODY_LIMIT_BYTES is above 1 GiB; using 1 GiB");
+    return kMax;
+  }
+  if (scale != 1) {
+    warnings->push_back(absl::StrCat("REQUEST_BODY_LIMIT_BYTES=\"", v, "\" read as ", bytes,
+                                     " bytes (the original server ignored units and used 10 MiB)"));
+  }
+  return bytes;
+}
+
 const char* GatewayConfigHelp() {
   return "  PORT (3000)                      HTTP port of the REST API\n"
          "  BYOK_GATEWAY_HOST (0.0.0.0)      address the REST API listens on\n"
@@ -113,7 +181,9 @@ const char* GatewayConfigHelp() {
          "                                   mutual TLS to the vault and relay (PEM, all three)\n"
          "  ALLOWED_ORIGINS (*)              CORS origins, comma-separated\n"
          "  APP_SECRET (unset)               Bearer secret for POST /users and GET /stats/{app_id}\n"
-         "  REQUEST_BODY_LIMIT_BYTES (10485760) largest request body (413 above it)\n"
+         "  REQUEST_BODY_LIMIT_BYTES (10485760) largest request body (413 above it); 10mb and the like\n"
+         "  COMMIT_SHA, BUILD_TIME (unset)   build information shown by /version and /health\n"
+         "  BYOK_REPO_URL                    repoUrl of /version (attestationUrl adds /tree/<commit>)\n"
          "  RATE_LIMIT_GLOBAL (100)          requests per minute per client address; 0 off\n"
          "  RATE_LIMIT_RELAY (20)            relayed requests per minute per token; 0 off\n"
          "  RATE_LIMIT_REGISTER (10)         registrations per hour per client address; 0 off\n"
@@ -126,7 +196,8 @@ const char* GatewayConfigHelp() {
          "  BYOK_GATEWAY_RPC_TIMEOUT_MS (10000) deadline of vault and relay calls\n"
          "  BYOK_GATEWAY_CHECK_KEY_TIMEOUT_MS (30000) deadline of a key check at the provider\n"
          "  BYOK_HEALTH_TIMEOUT_MS (1000)    deadline of each readiness probe in /health\n"
-         "  LOG_LEVEL (info)                 debug, info, warn, error, off\n";
+         "  LOG_LEVEL (info)                 trace, debug, info, warn, error, fatal, silent\n"
+         "  .env in the working directory is read first; the environment wins.\n";
 }
 
 }  // namespace byok::gateway

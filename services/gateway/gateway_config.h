@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 #include "common/env.h"
@@ -30,17 +32,24 @@ struct GatewayConfig {
   std::optional<MutualTls> tls;
   // CORS (ALLOWED_ORIGINS, as written and parsed).
   std::string allowed_origins = "*";
-  CorsPolicy cors = *CorsPolicy::Parse("*");
-  // REQUEST_BODY_LIMIT_BYTES.
-  uint64_t body_limit_bytes = 10 * 1024 * 1024;
+  CorsPolicy cors = CorsPolicy::Parse("*");
+  // REQUEST_BODY_LIMIT_BYTES: digits, or (beyond the original) a size such as "10mb".
+  uint64_t body_limit_bytes = kDefaultBodyLimit;
+  static constexpr uint64_t kDefaultBodyLimit = 10 * 1024 * 1024;
   // Largest request head (request line and headers).
   uint32_t header_limit_bytes = 16 * 1024;
-  // APP_SECRET; unset means POST /users is open and GET /stats/{app_id} is refused.
+  // APP_SECRET; unset means POST /users is open and GET /stats/{app_id} answers 503.
   std::optional<std::string> app_secret;
+  // COMMIT_SHA, BUILD_TIME (unset: the time the process started), BYOK_REPO_URL: shown by /version
+  // and /health.
+  std::optional<std::string> commit_sha;
+  std::optional<std::string> build_time;
+  std::string repo_url = "https://github.com/avikalpg/byok-relay";
   // Requests per window; 0 is off.
   int64_t rate_limit_global = 100;    // per minute per client address
   int64_t rate_limit_relay = 20;      // per minute per token
   int64_t rate_limit_register = 10;   // per hour per client address
+  int64_t rate_limit_deep_health = 10;  // GET /health?deep=1, per minute per client address (fixed)
   // TRUST_PROXY: proxy hops whose X-Forwarded-For is believed.
   int trust_proxy = 0;
   // A request head must arrive within this time (BYOK_HTTP_HEADER_TIMEOUT_MS).
@@ -58,11 +67,22 @@ struct GatewayConfig {
   absl::Duration check_key_timeout = absl::Seconds(30);
   // Deadline of each readiness probe in /health (BYOK_HEALTH_TIMEOUT_MS).
   absl::Duration health_timeout = absl::Seconds(1);
+  // What start-up should log as warnings: values accepted with a meaning the operator may not expect.
+  std::vector<std::string> warnings;
 };
 
 // Reads and validates the gateway's variables from `env`. A bad value is an error naming the variable
 // (never echoing a secret).
 absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env);
+
+// Reads `--port N` (or `--port=N`, 1-65535) from the command line, as the original's CLI; nullopt when
+// absent. Other arguments are left alone (the caller decides about them).
+absl::StatusOr<std::optional<int>> PortFromArgs(int argc, char** argv);
+
+// Parses REQUEST_BODY_LIMIT_BYTES as the original does (decimal digits, a positive integer), and beyond
+// it sizes with a unit ("10mb", "512kb", "1gb"; 1024-based). Anything else means the default (10 MiB),
+// with a warning added to `warnings`; so does a unit (the original ignored it).
+uint64_t ParseBodyLimit(absl::string_view value, std::vector<std::string>* warnings);
 
 // One line per variable, `NAME (default): meaning`, for --help.
 const char* GatewayConfigHelp();

@@ -1,40 +1,35 @@
 #include "services/gateway/handlers_common.h"
 
-#include <google/protobuf/util/time_util.h>
-
-#include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 
 namespace byok::gateway {
 
-std::optional<std::string> StringField(const nlohmann::json& body, const char* name, bool required,
-                                       HttpResponse* error) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) {
-    if (required) *error = JsonError(400, absl::StrCat("missing \"", name, "\" in the request body"));
-    return std::nullopt;
-  }
-  if (!it->is_string()) {
-    *error = JsonError(400, absl::StrCat("\"", name, "\" must be a string"));
-    return std::nullopt;
-  }
-  return it->get<std::string>();
+std::string RelayToken(const HttpRequest& request) {
+  absl::string_view token = request.Header("x-relay-token");
+  if (!token.empty()) return std::string(token);
+  absl::string_view auth = absl::StripAsciiWhitespace(request.Header("authorization"));
+  constexpr absl::string_view kBearer = "bearer ";
+  if (auth.size() <= kBearer.size() || !absl::StartsWithIgnoreCase(auth, kBearer)) return {};
+  return std::string(absl::StripAsciiWhitespace(auth.substr(kBearer.size())));
 }
 
-nlohmann::json IsoTime(const google::protobuf::Timestamp& time, bool set) {
-  if (!set) return nullptr;
-  return google::protobuf::util::TimeUtil::ToString(time);
+bool IsDeepProbe(const HttpRequest& request) {
+  std::string deep = absl::AsciiStrToLower(request.QueryParam("deep"));
+  return deep == "1" || deep == "true";
 }
 
-HttpResponse Ok(const nlohmann::json& body) {
-  return JsonResponse(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+int64_t EpochMillis(const google::protobuf::Timestamp& time) {
+  return time.seconds() * 1000 + time.nanos() / 1000000;
 }
 
-bool KeyFormatOk(absl::string_view key) {
-  if (key.empty() || key.size() > 4096) return false;
-  for (char c : key) {
-    if (c <= 0x20 || c >= 0x7f) return false;
-  }
-  return true;
+std::string IsoMillis(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+}
+
+HttpResponse Ok(const nlohmann::ordered_json& body) {
+  return JsonResponse(body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 std::optional<std::string> DecodeSegment(absl::string_view segment) {

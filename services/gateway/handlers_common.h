@@ -1,4 +1,5 @@
-// Small helpers the route handlers share: JSON field access, timestamps, success responses.
+// Small helpers the chain and the route handlers share: where the token is, timestamps as the original
+// writes them, success responses.
 #ifndef BYOK_SERVICES_GATEWAY_HANDLERS_COMMON_H_
 #define BYOK_SERVICES_GATEWAY_HANDLERS_COMMON_H_
 
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "services/gateway/http_types.h"
 
@@ -24,21 +26,24 @@
 
 namespace byok::gateway {
 
-// Reads the string field `name` of `body`. Returns nullopt and sets `error` when it is present but not a
-// string, or absent while `required`.
-std::optional<std::string> StringField(const nlohmann::json& body, const char* name, bool required,
-                                       HttpResponse* error);
+// Returns the relay token of `request`: `x-relay-token`, or, when that is absent or empty, the credential
+// of `Authorization: Bearer <token>` (what the original's framework packages send). "" when neither.
+std::string RelayToken(const HttpRequest& request);
 
-// Returns the timestamp as ISO-8601 (RFC 3339, UTC), or null when unset.
-nlohmann::json IsoTime(const google::protobuf::Timestamp& time, bool set = true);
+// Returns true for GET /health?deep=1 (or deep=true, any case).
+bool IsDeepProbe(const HttpRequest& request);
 
-// Returns a 200 response with `body` serialised.
-HttpResponse Ok(const nlohmann::json& body);
+// Returns the timestamp as milliseconds since the Unix epoch.
+int64_t EpochMillis(const google::protobuf::Timestamp& time);
 
-// Returns true when `key` looks like a provider key: 1 to 4096 printable ASCII characters, no spaces.
-bool KeyFormatOk(absl::string_view key);
+// Returns `time` as ISO-8601 with milliseconds and Z (JavaScript's toISOString).
+std::string IsoMillis(absl::Time time);
 
-// Percent-decodes one path segment (a provider name or app id); nullopt when malformed.
+// Returns a 200 response with `body` serialised (key order kept).
+HttpResponse Ok(const nlohmann::ordered_json& body);
+
+// Percent-decodes one path segment (a provider name or app id), as decodeURIComponent; nullopt when
+// malformed (the router has already refused those).
 std::optional<std::string> DecodeSegment(absl::string_view segment);
 
 }  // namespace byok::gateway

@@ -1,48 +1,78 @@
-// Routes that describe the service: GET /health, GET /version, GET /models.
+// Routes that describe the service: GET /health, GET /version, GET /openapi.{json,yaml}, GET /models
+// (compat.md §3.1-3.4).
 //
-// /health checks the vault and the relay live, through the standard gRPC health service, each with a
-// short deadline (BYOK_HEALTH_TIMEOUT_MS), and lists the relay's providers; 503 when either service is not
-// SERVING. `?deep=1` is accepted for compatibility and changes nothing: readiness is always checked live,
-// and probing a provider would need a user's key.
+// /health asks the vault and the relay live, through the standard gRPC health service, each with a
+// short deadline (BYOK_HEALTH_TIMEOUT_MS); the vault stands where the original had its database
+// (checks.db). 503 when either is down. `?deep=1` also pings a provider through the relay's key check
+// with a key no provider accepts: any answer below 500 means reachable, as the original's ping.
+#include <algorithm>
 #include <atomic>
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/version.h"
 #include "services/gateway/api.h"
 #include "services/gateway/handlers_common.h"
+#include "services/gateway/phrases.h"
+#include "services/relay/policy/routing.h"
 
 namespace byok::gateway {
 namespace {
 
+using byok::relay::v1::CheckKeyRequest;
+using byok::relay::v1::CheckKeyResponse;
 using byok::relay::v1::DescribeRoutesRequest;
 using byok::relay::v1::DescribeRoutesResponse;
+using nlohmann::ordered_json;
 
-// Gathers the three answers /health waits for; the last one to arrive sends the response.
+// The original's deep-probe deadline.
+constexpr absl::Duration kDeepProbeTimeout = absl::Seconds(8);
+// What the deep probe presents as a key: no provider accepts it, every reachable one answers 401.
+constexpr char kProbeKey[] = "byok-relay-health-probe-not-a-key";
+
+// Gathers the answers /health waits for; the last one to arrive sends the response.
 struct HealthProbe {
   std::shared_ptr<ResponseWriter> writer;
-  absl::Duration uptime;
-  std::atomic<int> pending{3};
+  ordered_json head;  // ok .. timestamp, filled at the start
+  bool app_secret_set = false;
+  std::optional<std::string> deep_provider;  // set for deep probes
+  std::atomic<int> pending{0};
+
   absl::Mutex mu;
   bool vault = false;
   bool relay = false;
-  std::vector<std::string> providers;
+  DescribeRoutesResponse routes;
+  ordered_json upstream;
+  std::vector<std::string> warnings;
 
   void Arrived() {
     if (pending.fetch_sub(1) != 1) return;
     absl::MutexLock lock(&mu);
-    bool ok = vault && relay;
-    HttpResponse response =
-        Ok({{"ok", ok},
-            {"version", kVersion},
-            {"uptime", absl::ToInt64Seconds(uptime)},
-            {"providers", providers},
-            {"checks",
-             {{"vault", vault ? "ok" : "unavailable"},
-              {"relay", relay ? "ok" : "unavailable"},
-              {"config", "ok"}}}});
+    const bool ok = vault && relay;
+    ordered_json body = head;
+    body["ok"] = ok;
+    ordered_json providers = ordered_json::array();
+    for (const auto& p : routes.providers()) providers.push_back(p.name());
+    body["providers"] = std::move(providers);
+    ordered_json config = {{"ok", true},
+                           {"encryption_key_set", true},
+                           {"registration_gated", app_secret_set},
+                           {"model_allowlist_restricted", routes.allowed_models_size() > 0}};
+    if (routes.allowed_models_size() > 0) config["allowed_models"] = routes.allowed_models();
+    ordered_json checks = {
+        {"db", vault ? ordered_json({{"ok", true}})
+                     : ordered_json({{"ok", false}, {"error", "Database unreachable"}})},
+        {"config", std::move(config)},
+        {"vault", vault ? "ok" : "unavailable"},
+        {"relay", relay ? "ok" : "unavailable"}};
+    if (deep_provider.has_value()) checks["upstream"] = upstream;
+    body["checks"] = std::move(checks);
+    if (!warnings.empty()) body["warnings"] = warnings;
+    body["status"] = ok ? "ok" : "degraded";
+    HttpResponse response = Ok(body);
     if (!ok) response.status = 503;
     // Load balancers must see the current state, never a cached one.
     response.headers.emplace_back("Cache-Control", "no-store");
@@ -50,19 +80,45 @@ struct HealthProbe {
   }
 };
 
-nlohmann::json RoutesJson(const DescribeRoutesResponse& r) {
-  nlohmann::json providers = nlohmann::json::array();
-  for (const auto& p : r.providers()) {
-    providers.push_back(
-        {{"name", p.name()}, {"base_url", p.base_url()}, {"allowed_paths", p.allowed_paths()}});
-  }
-  nlohmann::json routes = nlohmann::json::array();
-  for (const auto& m : r.routes()) {
-    routes.push_back({{"pattern", m.pattern()}, {"provider", m.provider()}, {"path", m.path()}});
-  }
-  return {{"providers", std::move(providers)},
-          {"routes", std::move(routes)},
-          {"allowed_models", r.allowed_models()}};
+// The original's `commit`, `buildTime` head of /health and /version.
+ordered_json BuildInfo(const GatewayConfig& config, absl::Time started) {
+  return {{"version", kVersion},
+          {"commit", config.commit_sha.has_value() ? ordered_json(*config.commit_sha)
+                                                   : ordered_json(nullptr)},
+          {"buildTime", config.build_time.value_or(IsoMillis(started))}};
+}
+
+// The deep probe's verdict on `provider`, from the relay's key check.
+void PingProvider(Backends& backends, const GatewayConfig& config,
+                  std::shared_ptr<HealthProbe> probe) {
+  const std::string provider = *probe->deep_provider;
+  CheckKeyRequest request;
+  request.set_provider(provider);
+  request.set_key(kProbeKey);
+  CallUnary<CheckKeyRequest, CheckKeyResponse>(
+      backends.relay(), backends.calls(), std::min(config.check_key_timeout, kDeepProbeTimeout),
+      std::move(request),
+      [&backends](grpc::ClientContext* c, const auto* q, auto* r,
+                  std::function<void(grpc::Status)> d) {
+        backends.relay_stub().async()->CheckKey(c, q, r, std::move(d));
+      },
+      [probe, provider](RpcResult<CheckKeyResponse> result) {
+        {
+          absl::MutexLock lock(&probe->mu);
+          int status = result.error ? 0 : result.response.status();
+          if (status > 0) {
+            probe->upstream = {{"ok", status < 500}, {"provider", provider}, {"statusCode", status}};
+            if (status >= 500) {
+              probe->warnings.push_back(absl::StrCat("Provider ", provider, " returned ", status,
+                                                     " \u2014 may be a key issue or provider outage"));
+            }
+          } else {
+            probe->upstream = {{"ok", false}, {"provider", provider}, {"error", "Ping failed"}};
+            probe->warnings.push_back(absl::StrCat("Provider ", provider, " unreachable"));
+          }
+        }
+        probe->Arrived();
+      });
 }
 
 }  // namespace
@@ -70,7 +126,17 @@ nlohmann::json RoutesJson(const DescribeRoutesResponse& r) {
 void Api::Health(Call call) {
   auto probe = std::make_shared<HealthProbe>();
   probe->writer = call.writer;
-  probe->uptime = absl::Now() - started_;
+  probe->head = {{"ok", false}};
+  const ordered_json build = BuildInfo(config_, started_);
+  for (const auto& [k, v] : build.items()) probe->head[k] = v;
+  probe->head["uptime"] = absl::ToInt64Seconds(absl::Now() - started_);
+  probe->head["timestamp"] = IsoMillis(absl::Now());
+  probe->app_secret_set = config_.app_secret.has_value();
+  if (IsDeepProbe(call.request)) {
+    std::string provider = call.request.QueryParam("provider");
+    probe->deep_provider = provider.empty() ? "openai" : DecodeSegment(provider).value_or(provider);
+  }
+  probe->pending = 3;
   backends_.vault().CheckHealth(config_.health_timeout, &backends_.calls(), [probe](bool serving) {
     {
       absl::MutexLock lock(&probe->mu);
@@ -87,17 +153,49 @@ void Api::Health(Call call) {
   });
   CallUnary<DescribeRoutesRequest, DescribeRoutesResponse>(
       backends_.relay(), backends_.calls(), config_.health_timeout, DescribeRoutesRequest(),
-      BYOK_RELAY_CALL(DescribeRoutes), [probe](RpcResult<DescribeRoutesResponse> result) {
-        if (!result.error) {
+      BYOK_RELAY_CALL(DescribeRoutes), [this, probe](RpcResult<DescribeRoutesResponse> result) {
+        bool ping = false;
+        {
           absl::MutexLock lock(&probe->mu);
-          for (const auto& p : result.response.providers()) probe->providers.push_back(p.name());
+          if (!result.error) probe->routes = std::move(result.response);
+          if (probe->deep_provider.has_value()) {
+            bool known = false;
+            for (const auto& p : probe->routes.providers()) known |= p.name() == *probe->deep_provider;
+            if (!known) {
+              probe->upstream = {{"ok", false},
+                                 {"error", absl::StrCat("Unknown provider '", *probe->deep_provider, "'")}};
+            } else if (*probe->deep_provider == "openai-compatible") {
+              // No base URL to ping: the original's probe of it always fails.
+              probe->upstream = {{"ok", false}, {"provider", "openai-compatible"}, {"error", "Ping failed"}};
+              probe->warnings.push_back("Provider openai-compatible unreachable");
+            } else {
+              ping = true;
+            }
+          }
+        }
+        if (ping) {
+          ++probe->pending;
+          PingProvider(backends_, config_, probe);
         }
         probe->Arrived();
       });
 }
 
 void Api::Version(Call call) {
-  call.writer->Send(Ok({{"name", kProductName}, {"version", kVersion}, {"api", "v1"}}));
+  ordered_json body = BuildInfo(config_, started_);
+  body["repoUrl"] = config_.repo_url;
+  body["attestationUrl"] = config_.commit_sha.has_value()
+                               ? ordered_json(absl::StrCat(config_.repo_url, "/tree/", *config_.commit_sha))
+                               : ordered_json(nullptr);
+  call.writer->Send(Ok(body));
+}
+
+void Api::OpenApi(Call call, bool yaml) {
+  if (!yaml) return call.writer->Send(JsonResponse(openapi_json_));
+  HttpResponse response;
+  response.headers.emplace_back("Content-Type", "text/yaml; charset=utf-8");
+  response.body = openapi_yaml_;
+  call.writer->Send(std::move(response));
 }
 
 void Api::Models(Call call) {
@@ -106,7 +204,33 @@ void Api::Models(Call call) {
       BYOK_RELAY_CALL(DescribeRoutes),
       [writer = call.writer](RpcResult<DescribeRoutesResponse> result) {
         if (result.error) return writer->Send(ResponseForRpcError(*result.error));
-        writer->Send(Ok(RoutesJson(result.response)));
+        const DescribeRoutesResponse& r = result.response;
+        ordered_json providers = ordered_json::array();
+        ordered_json prefixes = ordered_json::array();
+        for (const auto& p : r.providers()) {
+          providers.push_back(p.name());
+          // A "provider/model" prefix routes where the relay's routing gives the provider a path.
+          if (!relay::UnifiedPath(p.name(), "model", false).empty()) prefixes.push_back(p.name());
+        }
+        ordered_json patterns = ordered_json::array();
+        for (const auto& m : r.routes()) {
+          patterns.push_back({{"pattern", m.pattern()}, {"flags", "i"}, {"provider", m.provider()}});
+        }
+        ordered_json body = {{"providers", std::move(providers)},
+                             {"providerPrefixes", std::move(prefixes)},
+                             {"patterns", std::move(patterns)},
+                             {"restricted", r.allowed_models_size() > 0}};
+        if (r.allowed_models_size() > 0) {
+          body["allowed_models"] = r.allowed_models();
+        } else {
+          body["message"] = "All models are permitted on this relay.";
+        }
+        body["usage"] = "POST /relay with { model: \"provider/model-name\", ...providerBody }";
+        body["examples"] = {
+            R"({ "model": "anthropic/claude-3-5-haiku", "max_tokens": 1024, "messages": [{ "role": "user", "content": "Hello" }] })",
+            R"({ "model": "gpt-4o", "messages": [{ "role": "user", "content": "Hello" }] })",
+            R"({ "model": "google/gemini-2.0-flash", "contents": [{ "parts": [{ "text": "Hello" }] }] })"};
+        writer->Send(Ok(body));
       });
 }
 

@@ -1,17 +1,28 @@
 // Routes that manage a user's provider keys: POST /keys/{p}, POST /keys/{p}/rotate, GET /keys,
-// DELETE /keys/{p}. A key value is only ever sent to the vault (and, for a rotation check, the relay);
-// no response carries one.
+// DELETE /keys/{p} (compat.md §3.6-3.9). A key value is only ever sent to the vault (and, for a rotation
+// check, the relay); no response carries one.
+//
+// Check order: the vault checks the token before anything else it checks, so the store, list and delete
+// routes send the request as it came and pass the vault's verdict on. Rotation asks the vault about the
+// token first, then checks the new key here, then asks the provider (through the relay), then stores.
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "services/gateway/api.h"
 #include "services/gateway/handlers_common.h"
+#include "services/gateway/key_format.h"
+#include "services/gateway/phrases.h"
+#include "services/vault/providers.h"
 
 namespace byok::gateway {
 namespace {
 
 using byok::relay::v1::CheckKeyRequest;
 using byok::relay::v1::CheckKeyResponse;
+using byok::vault::v1::AuthenticateRequest;
+using byok::vault::v1::AuthenticateResponse;
 using byok::vault::v1::DeleteKeyRequest;
 using byok::vault::v1::DeleteKeyResponse;
 using byok::vault::v1::ListKeysRequest;
@@ -19,22 +30,59 @@ using byok::vault::v1::ListKeysResponse;
 using byok::vault::v1::PutKeyRequest;
 using byok::vault::v1::PutKeyResponse;
 
+// Shortest key a rotation accepts (as the store route, whose check is the vault's).
+constexpr size_t kMinKeyLength = 10;
+// How much of the provider's refusal the 422 quotes.
+constexpr size_t kMaxDetail = 120;
+
+// The key of the body, trimmed: `key`, or its alias `api_key` (what several of the original's framework
+// packages send). "" when neither is a string.
+std::string KeyFrom(const nlohmann::json& body) {
+  if (!body.is_object()) return {};
+  for (const char* name : {"key", "api_key"}) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) continue;
+    if (!it->is_string()) return {};
+    return std::string(absl::StripAsciiWhitespace(it->get_ref<const std::string&>()));
+  }
+  return {};
+}
+
+// The optional base URL an openai-compatible key is bound to.
+std::string BaseUrlFrom(const nlohmann::json& body) {
+  if (!body.is_object()) return {};
+  auto it = body.find("base_url");
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string UnsupportedProvider() {
+  return absl::StrCat("Unsupported provider. Supported: ", absl::StrJoin(vault::kProviders, ", "));
+}
+
+// The 422 for a key the provider refused, quoting at most kMaxDetail characters of why.
+HttpResponse Rejected(absl::string_view provider, std::string detail) {
+  if (detail.size() > kMaxDetail) detail.resize(kMaxDetail);
+  std::string message = absl::StrCat("New key was rejected by ", provider);
+  if (!detail.empty()) absl::StrAppend(&message, " (", detail, ")");
+  absl::StrAppend(&message, ". Your existing key was not changed.");
+  return JsonError(422, message, "key_rejected");
+}
+
+// Why the provider refused: its words, else its status.
+std::string Detail(const CheckKeyResponse& r) {
+  if (!r.reason().empty()) return r.reason();
+  if (r.status() != 0) return absl::StrCat("HTTP ", r.status());
+  return {};
+}
+
 }  // namespace
 
 void Api::PutKey(Call call) {
-  HttpResponse error;
-  std::optional<std::string> provider = DecodeSegment(call.match.params["provider"]);
-  if (!provider.has_value()) return call.writer->Send(JsonError(400, "malformed provider name"));
-  std::optional<std::string> key = StringField(*call.body, "key", true, &error);
-  if (!key.has_value()) return call.writer->Send(std::move(error));
-  std::optional<std::string> base_url = StringField(*call.body, "base_url", false, &error);
-  if (!base_url.has_value() && error.status != 200) return call.writer->Send(std::move(error));
-
   PutKeyRequest request;
   request.set_token(call.token);
-  request.set_provider(*provider);
-  request.set_key(*std::move(key));
-  if (base_url.has_value()) request.set_base_url(*base_url);
+  request.set_provider(DecodeSegment(call.match.params["provider"]).value_or(""));
+  request.set_key(KeyFrom(*call.body));
+  request.set_base_url(BaseUrlFrom(*call.body));
   CallUnary<PutKeyRequest, PutKeyResponse>(
       backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
       BYOK_VAULT_CALL(PutKey), [writer = call.writer](RpcResult<PutKeyResponse> result) {
@@ -44,65 +92,70 @@ void Api::PutKey(Call call) {
 }
 
 void Api::RotateKey(Call call) {
-  HttpResponse error;
-  std::optional<std::string> provider = DecodeSegment(call.match.params["provider"]);
-  if (!provider.has_value()) return call.writer->Send(JsonError(400, "malformed provider name"));
-  std::optional<std::string> key = StringField(*call.body, "key", true, &error);
-  if (!key.has_value()) return call.writer->Send(std::move(error));
-  if (!KeyFormatOk(*key)) {
-    return call.writer->Send(
-        JsonError(400, "key must be 1 to 4096 printable characters without spaces"));
-  }
-  std::optional<std::string> base_url = StringField(*call.body, "base_url", false, &error);
-  if (!base_url.has_value() && error.status != 200) return call.writer->Send(std::move(error));
-
-  // Authenticate first: an unknown token must not get the relay to call a provider.
-  byok::vault::v1::AuthenticateRequest auth;
-  auth.set_token(call.token);
   auto put = std::make_shared<PutKeyRequest>();
   put->set_token(call.token);
-  put->set_provider(*provider);
-  put->set_key(*key);
-  if (base_url.has_value()) put->set_base_url(*base_url);
-  auto check = std::make_shared<CheckKeyRequest>();
-  check->set_provider(*provider);
-  check->set_key(*std::move(key));
-  if (base_url.has_value()) check->set_base_url(*base_url);
+  put->set_provider(DecodeSegment(call.match.params["provider"]).value_or(""));
+  put->set_key(KeyFrom(*call.body));
+  put->set_base_url(BaseUrlFrom(*call.body));
 
+  // 4. Store, saying whether a key was replaced.
   auto store = [this, writer = call.writer, put] {
     CallUnary<PutKeyRequest, PutKeyResponse>(
         backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(*put),
         BYOK_VAULT_CALL(PutKey), [writer](RpcResult<PutKeyResponse> result) {
           if (result.error) return writer->Send(ResponseForRpcError(*result.error));
-          writer->Send(
-              Ok({{"ok", true}, {"provider", result.response.provider()}, {"rotated", true}}));
+          writer->Send(Ok({{"ok", true},
+                           {"provider", result.response.provider()},
+                           {"rotated", result.response.replaced()}}));
         });
   };
-  auto verify = [this, writer = call.writer, check, store = std::move(store)] {
+  // 3. Ask the provider whether the new key works.
+  auto verify = [this, writer = call.writer, put, store = std::move(store)] {
+    CheckKeyRequest check;
+    check.set_provider(put->provider());
+    check.set_key(put->key());
+    check.set_base_url(put->base_url());
     CallUnary<CheckKeyRequest, CheckKeyResponse>(
-        backends_.relay(), backends_.calls(), config_.check_key_timeout, std::move(*check),
-        BYOK_RELAY_CALL(CheckKey), [writer, store](RpcResult<CheckKeyResponse> result) {
-          if (result.error) return writer->Send(ResponseForRpcError(*result.error));
+        backends_.relay(), backends_.calls(), config_.check_key_timeout, std::move(check),
+        BYOK_RELAY_CALL(CheckKey), [writer, put, store](RpcResult<CheckKeyResponse> result) {
+          if (result.error) {
+            const RpcError& e = *result.error;
+            // The relay answered but the provider did not: the key is not known to work.
+            if (e.code == grpc::StatusCode::UNAVAILABLE && HttpStatusForRpcError(e) == 502) {
+              return writer->Send(Rejected(put->provider(), "provider unreachable"));
+            }
+            if (e.code == grpc::StatusCode::DEADLINE_EXCEEDED && HttpStatusForRpcError(e) == 504) {
+              return writer->Send(Rejected(put->provider(), "verification timed out"));
+            }
+            return writer->Send(ResponseForRpcError(e));
+          }
           if (!result.response.valid()) {
-            std::string reason = result.response.reason().empty()
-                                     ? std::string("the provider did not accept the key")
-                                     : result.response.reason();
-            HttpResponse refused = Ok({{"error", absl::StrCat("key rejected by provider: ", reason)},
-                                       {"ok", false},
-                                       {"rotated", false},
-                                       {"provider_status", result.response.status()}});
-            refused.status = 422;
-            return writer->Send(std::move(refused));
+            return writer->Send(Rejected(put->provider(), Detail(result.response)));
           }
           store();
         });
   };
-  CallUnary<byok::vault::v1::AuthenticateRequest, byok::vault::v1::AuthenticateResponse>(
+  // 1. The token (the vault's verdict), then 2. the new key, checked here.
+  AuthenticateRequest auth;
+  auth.set_token(call.token);
+  CallUnary<AuthenticateRequest, AuthenticateResponse>(
       backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(auth),
       BYOK_VAULT_CALL(Authenticate),
-      [writer = call.writer, verify = std::move(verify)](
-          RpcResult<byok::vault::v1::AuthenticateResponse> result) {
+      [writer = call.writer, put, verify = std::move(verify)](RpcResult<AuthenticateResponse> result) {
         if (result.error) return writer->Send(ResponseForRpcError(*result.error));
+        if (!vault::IsKnownProvider(put->provider())) {
+          return writer->Send(JsonError(400, UnsupportedProvider(), "unsupported_provider"));
+        }
+        if (put->key().size() < kMinKeyLength) {
+          return writer->Send(JsonError(400, phrase::kRotateKeyRequired, "key_required"));
+        }
+        if (std::optional<std::string> hint = KeyFormatHint(put->provider(), put->key())) {
+          HttpResponse refused = Ok({{"error", KeyFormatMessage(put->provider(), *hint)},
+                                     {"hint", *hint},
+                                     {"code", "key_format"}});
+          refused.status = 400;
+          return writer->Send(std::move(refused));
+        }
         verify();
       });
 }
@@ -114,24 +167,17 @@ void Api::ListKeys(Call call) {
       backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
       BYOK_VAULT_CALL(ListKeys), [writer = call.writer](RpcResult<ListKeysResponse> result) {
         if (result.error) return writer->Send(ResponseForRpcError(*result.error));
-        nlohmann::json providers = nlohmann::json::array();
-        for (const auto& key : result.response.keys()) {
-          nlohmann::json entry = {{"provider", key.provider()},
-                                  {"created_at", IsoTime(key.created_at(), key.has_created_at())},
-                                  {"updated_at", IsoTime(key.updated_at(), key.has_updated_at())}};
-          if (!key.base_url().empty()) entry["base_url"] = key.base_url();
-          providers.push_back(std::move(entry));
-        }
+        // Names only, as the original: its clients call providers.includes(name).
+        nlohmann::ordered_json providers = nlohmann::ordered_json::array();
+        for (const auto& key : result.response.keys()) providers.push_back(key.provider());
         writer->Send(Ok({{"providers", std::move(providers)}}));
       });
 }
 
 void Api::DeleteKey(Call call) {
-  std::optional<std::string> provider = DecodeSegment(call.match.params["provider"]);
-  if (!provider.has_value()) return call.writer->Send(JsonError(400, "malformed provider name"));
   DeleteKeyRequest request;
   request.set_token(call.token);
-  request.set_provider(*provider);
+  request.set_provider(DecodeSegment(call.match.params["provider"]).value_or(""));
   CallUnary<DeleteKeyRequest, DeleteKeyResponse>(
       backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
       BYOK_VAULT_CALL(DeleteKey), [writer = call.writer](RpcResult<DeleteKeyResponse> result) {

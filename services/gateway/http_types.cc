@@ -21,10 +21,12 @@ std::string HttpRequest::QueryParam(absl::string_view name) const {
   return {};
 }
 
-HttpResponse JsonError(int status, absl::string_view message) {
-  nlohmann::json body = {{"error", std::string(message)}};
+HttpResponse JsonError(int status, absl::string_view message, absl::string_view code) {
+  nlohmann::ordered_json body = {{"error", std::string(message)}};
+  if (!code.empty()) body["code"] = std::string(code);
   // Invalid UTF-8 (from a hostile path echoed in a message) is replaced, never thrown on.
-  return JsonResponse(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), status);
+  return JsonResponse(body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
+                      status);
 }
 
 HttpResponse JsonResponse(std::string json, int status) {

@@ -43,8 +43,9 @@ struct HttpResponse {
   std::string body;
 };
 
-// Returns a response with a JSON body {"error": message} and `status`.
-HttpResponse JsonError(int status, absl::string_view message);
+// Returns a response with a JSON body {"error": message} (and "code", a stable machine-readable name,
+// when given) and `status`.
+HttpResponse JsonError(int status, absl::string_view message, absl::string_view code = {});
 
 // Returns a 200 (or `status`) response with `json` (already serialised) as body.
 HttpResponse JsonResponse(std::string json, int status = 200);

@@ -1,11 +1,11 @@
-// byok-gatewayd: the browser-facing REST/SSE API of byok-relay, on PORT, calling the vault at
-// BYOK_VAULT_ADDR and the relay at BYOK_RELAY_ADDR.
+// byok-gatewayd: the browser-facing REST/SSE API of byok-relay, on PORT (or --port), calling the vault
+// at BYOK_VAULT_ADDR and the relay at BYOK_RELAY_ADDR.
 #include <cstdio>
 #include <cstring>
 
+#include "common/daemon_init.h"
 #include "common/env.h"
 #include "common/logging.h"
-#include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
 #include "services/gateway/gateway_config.h"
@@ -18,8 +18,13 @@ constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
 void PrintHelp() {
   std::printf(
       "byok-gatewayd %s: the browser-facing REST API of %s (keys, tokens, streamed relay).\n\n"
-      "Usage: byok-gatewayd [--help] [--version]\n\nEnvironment:\n%s",
+      "Usage: byok-gatewayd [--port N] [--help] [--version]\n\nEnvironment:\n%s",
       byok::kVersion, byok::kProductName, byok::gateway::GatewayConfigHelp());
+}
+
+int Fail(const std::string& message, int code = 2) {
+  std::fprintf(stderr, "byok-gatewayd: %s\n", message.c_str());
+  return code;
 }
 
 }  // namespace
@@ -34,27 +39,32 @@ int main(int argc, char** argv) {
       std::printf("byok-gatewayd %s\n", byok::kVersion);
       return 0;
     }
-    std::fprintf(stderr, "byok-gatewayd: unknown argument %s (try --help)\n", argv[i]);
-    return 2;
   }
+  auto port = byok::gateway::PortFromArgs(argc, argv);
+  if (!port.ok()) return Fail(std::string(port.status().message()));
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--port") == 0) {
+      ++i;
+    } else if (std::strncmp(argv[i], "--port=", 7) != 0) {
+      // As the original's CLI: an unknown argument is worth a warning, not a refusal.
+      std::fprintf(stderr, "byok-gatewayd: ignoring unknown argument %s (try --help)\n", argv[i]);
+    }
+  }
+  // .env first, as the original (variables already set win); then no other thread may exist.
+  if (absl::Status s = byok::LoadDotEnv(".env"); !s.ok()) return Fail(std::string(s.message()));
   byok::InitDaemonProcess();
   byok::Env env;
   byok::log::Level level = byok::log::Level::kInfo;
   if (absl::Status s = byok::log::ParseLevel(env.GetString("LOG_LEVEL", "info"), &level); !s.ok()) {
-    std::fprintf(stderr, "byok-gatewayd: %s\n", std::string(s.message()).c_str());
-    return 2;
+    return Fail(std::string(s.message()));
   }
   byok::log::SetLevel(level);
   auto config = byok::gateway::LoadGatewayConfig(env);
-  if (!config.ok()) {
-    std::fprintf(stderr, "byok-gatewayd: %s\n", std::string(config.status().message()).c_str());
-    return 2;
-  }
+  if (!config.ok()) return Fail(std::string(config.status().message()));
+  if (port->has_value()) config->port = **port;
+  for (const std::string& warning : config->warnings) byok::log::Warn("gateway", "%s", warning);
   auto server = byok::gateway::GatewayServer::Start(*std::move(config));
-  if (!server.ok()) {
-    std::fprintf(stderr, "byok-gatewayd: %s\n", std::string(server.status().message()).c_str());
-    return 1;
-  }
+  if (!server.ok()) return Fail(std::string(server.status().message()), 1);
   int signal = byok::WaitForShutdownSignal();
   byok::log::Info("gateway", "signal %d: shutting down", signal);
   (*server)->Shutdown(kShutdownGrace);

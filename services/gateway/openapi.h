@@ -15,6 +15,9 @@ std::string OpenApiPath(absl::string_view pattern);
 // Returns the OpenAPI 3.0 document (JSON) describing every route of Routes().
 std::string OpenApiDocument();
 
+// Returns the same document as YAML (block style; strings quoted as in JSON, which YAML reads).
+std::string OpenApiYaml();
+
 }  // namespace byok::gateway
 
 #endif  // BYOK_SERVICES_GATEWAY_OPENAPI_H_

@@ -12,6 +12,7 @@ namespace byok::gateway {
 HeaderList RateDecision::Headers() const {
   HeaderList headers;
   if (limit <= 0) return headers;
+  headers.emplace_back("RateLimit-Policy", absl::StrCat(limit, ";w=", window_seconds));
   headers.emplace_back("RateLimit-Limit", absl::StrCat(limit));
   headers.emplace_back("RateLimit-Remaining", absl::StrCat(remaining));
   headers.emplace_back("RateLimit-Reset", absl::StrCat(reset_seconds));
@@ -37,6 +38,7 @@ RateDecision RateLimiter::Acquire(absl::string_view key) {
   }
   Window& w = it->second;
   decision.limit = limit_;
+  decision.window_seconds = absl::ToInt64Seconds(window_);
   // Whole seconds, rounded up, so a client waiting that long is never refused again by rounding.
   absl::Duration left = std::max(w.start + window_ - now, absl::ZeroDuration());
   decision.reset_seconds = absl::ToInt64Seconds(absl::Ceil(left, absl::Seconds(1)));

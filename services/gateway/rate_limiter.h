@@ -25,8 +25,11 @@ struct RateDecision {
   int64_t limit = 0;
   int64_t remaining = 0;
   int64_t reset_seconds = 0;
+  // The window's length in seconds.
+  int64_t window_seconds = 0;
 
-  // Returns RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, and Retry-After when refused.
+  // Returns RateLimit-Policy, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset (IETF draft 6, as
+  // the original), and Retry-After when refused.
   HeaderList Headers() const;
 };
 

@@ -1,9 +1,11 @@
-// The gateway's REST surface as data: every route, its method, path pattern and authentication. The router
-// matches requests against this table and the OpenAPI document is generated from it, so the two cannot
-// drift apart.
+// The gateway's REST surface as data: every route, its method, path pattern, and the checks that run in
+// front of its handler, in order (compat.md §2). The router matches requests against this table and the
+// OpenAPI document is generated from it, so the two cannot drift apart.
 #ifndef BYOK_SERVICES_GATEWAY_ROUTE_TABLE_H_
 #define BYOK_SERVICES_GATEWAY_ROUTE_TABLE_H_
 
+#include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -17,61 +19,87 @@ namespace byok::gateway {
 enum class RouteId {
   kHealth,
   kVersion,
-  kOpenApi,
+  kOpenApiJson,
+  kOpenApiYaml,
+  kModels,
   kCreateUser,
   kPutKey,
   kRotateKey,
-  kListKeys,
   kDeleteKey,
+  kListKeys,
   kRevokeToken,
   kDeleteUser,
   kUserStats,
   kAppStats,
-  kModels,
   kUnifiedRelay,
   kProviderRelay,
 };
 
-// Who may call a route.
-enum class Auth {
-  kNone,       // anyone
-  kToken,      // an `x-relay-token` header holding a user's token
-  kAppSecret,  // `Authorization: Bearer $APP_SECRET` (when APP_SECRET is set)
+// A check that runs after the route matched and before its handler (the original's per-route
+// middleware). Each one answers the request or lets it go on.
+enum class Guard {
+  kDeepHealthLimit,  // GET /health?deep=1: 10/min per client address (plain probes skip it)
+  kAppSecret,        // Authorization: Bearer $APP_SECRET, when APP_SECRET is set
+  kRegisterLimit,    // 10/hour per client address
+  kToken,            // a relay token is present (the vault checks it with the call itself)
+  kVerifiedToken,    // a relay token the vault vouches for (Authenticate), before any relay work
+  kPathPrecheck,     // the provider's path allowlist (403, consumes no relay quota)
+  kRelayLimit,       // 20/min per token
+};
+
+// A route's guards, in order: a small fixed-capacity list usable in a constexpr table.
+class GuardList {
+ public:
+  static constexpr size_t kCapacity = 3;
+  constexpr GuardList(std::initializer_list<Guard> guards) {
+    for (Guard g : guards) items_[size_++] = g;
+  }
+  constexpr const Guard* begin() const { return items_; }
+  constexpr const Guard* end() const { return items_ + size_; }
+  constexpr size_t size() const { return size_; }
+
+ private:
+  Guard items_[kCapacity] = {};
+  size_t size_ = 0;
 };
 
 // One row of the REST table.
 struct Route {
   RouteId id;
-  // "GET", "POST", "DELETE"; "*" for any of kAnyMethods.
+  // "GET", "POST" or "DELETE". GET routes also answer HEAD.
   const char* method;
   // Path pattern: literal segments, `{name}` for one segment, `{name...}` (last only) for the rest.
   const char* pattern;
-  Auth auth;
+  // The checks in front of the handler, in the order they run.
+  GuardList guards;
   // One line for the OpenAPI document.
   const char* summary;
-  // True when the route takes a JSON request body.
-  bool json_body;
 };
-
-// The methods a "*" route answers.
-inline constexpr const char* kAnyMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 // Returns every route, in the order the REST table documents them.
 absl::Span<const Route> Routes();
 
+// Returns true when `route` needs a relay token (for OpenAPI's security and the token's location).
+bool NeedsToken(const Route& route);
+// Returns true when `route` is gated by APP_SECRET.
+bool NeedsAppSecret(const Route& route);
+
 // The outcome of matching a request against the table.
 struct RouteMatch {
-  enum class Kind { kFound, kNotFound, kMethodNotAllowed };
+  enum class Kind { kFound, kNotFound, kBadParam };
   Kind kind = Kind::kNotFound;
   // The matched route (kFound only).
   const Route* route = nullptr;
-  // Path parameters by name, still percent-encoded as the client sent them (kFound only).
+  // Path parameters by name, still percent-encoded as the client sent them (kFound only). Every one of
+  // them percent-decodes (otherwise the match is kBadParam, the original's 400).
   absl::flat_hash_map<std::string, std::string> params;
-  // Methods the path accepts (kMethodNotAllowed only), for the `Allow` header.
-  std::vector<std::string> allowed_methods;
+  // kBadParam only: the parameter's value that does not decode.
+  std::string bad_param;
 };
 
-// Matches `method` and `path` (no query string) against Routes(). Pure; thread-safe.
+// Matches `method` and `path` (no query string) against Routes() as the original's framework does:
+// literal segments case-insensitively, one trailing slash tolerated, HEAD answered by GET routes. Pure;
+// thread-safe.
 RouteMatch MatchRoute(absl::string_view method, absl::string_view path);
 
 // Returns true when `route` answers `method`.

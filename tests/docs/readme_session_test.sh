@@ -49,7 +49,7 @@ expect() {
   if ! grep -qF -- "$1" <<<"$out"; then echo "missing from the session's output: $1"; status=1; fi
 }
 expect '{"ok":true,"provider":"openai"}'   # key stored
-expect '"provider":"openai"'               # listed
+expect '{"providers":["openai"]}'         # listed: names only, as the original
 expect 'data: {'                           # streamed events from the provider
 expect 'data: [DONE]'
 if grep -qF sk-your-key <<<"$out"; then echo "the key came back in a response"; status=1; fi

@@ -33,7 +33,8 @@ TEST(ErrorMappingTest, MapsEachCodeAsTheRestApiDocuments) {
   EXPECT_EQ(nlohmann::json::parse(slow_vault.body)["error"], "vault did not answer in time");
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::ABORTED)), 502);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::DATA_LOSS)), 500);
-  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::RESOURCE_EXHAUSTED)), 429);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::RESOURCE_EXHAUSTED)), 503);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::CANCELLED)), 503);
 }
 
 TEST(ErrorMappingTest, UnavailableSaysWhichSideIsDown) {
@@ -57,21 +58,54 @@ TEST(ErrorMappingTest, BodiesAreJsonWithoutInternalDetails) {
       Backend::kRelay, grpc::StatusCode::UNAVAILABLE,
       "failed to connect to all addresses; last error: ipv4:10.1.2.3:50052", /*reached=*/false));
   EXPECT_EQ(r.status, 503);
-  EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json({{"error", "relay unavailable"}}));
+  EXPECT_EQ(nlohmann::json::parse(r.body),
+            nlohmann::json({{"error", "relay unavailable"}, {"code", "service_unavailable"}}));
   EXPECT_EQ(r.headers[0].second, "application/json; charset=utf-8");
 
   r = ResponseForRpcError(Error(Backend::kVault, grpc::StatusCode::INTERNAL, "sqlite: disk I/O at x"));
-  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "internal error in the vault");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "Internal error in the vault");
+}
 
-  r = ResponseForRpcError(Error(Backend::kVault, grpc::StatusCode::UNAUTHENTICATED, "unknown token"));
-  EXPECT_EQ(r.status, 401);
-  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "unknown token");
+TEST(ErrorMappingTest, TransportTextsNeverReachTheBrowser) {
+  // What gRPC itself says when a connection breaks or a call is cut: never shown (issue 15, item 7).
+  for (const auto& [code, text] :
+       std::vector<std::pair<grpc::StatusCode, std::string>>{
+           {grpc::StatusCode::UNAVAILABLE, "recvmsg:Connection reset by peer"},
+           {grpc::StatusCode::CANCELLED, "Operation canceled"},
+           {grpc::StatusCode::UNKNOWN, "Stream removed"},
+           {grpc::StatusCode::RESOURCE_EXHAUSTED, "Received message larger than max (5 vs. 4)"},
+           {grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"},
+           {grpc::StatusCode::ABORTED, "upstream read: Connection reset by peer"}}) {
+    for (Backend backend : {Backend::kVault, Backend::kRelay}) {
+      std::string body = ResponseForRpcError(Error(backend, code, text)).body;
+      EXPECT_EQ(body.find(text), std::string::npos) << body;
+      EXPECT_TRUE(nlohmann::json::parse(body)["error"].is_string());
+    }
+  }
+  // A provider that cannot be reached or times out gets the original's phrases.
+  EXPECT_EQ(ClientMessage(Error(Backend::kRelay, grpc::StatusCode::UNAVAILABLE, "recvmsg:x", true)),
+            "Failed to reach AI provider");
+  EXPECT_EQ(ClientMessage(Error(Backend::kRelay, grpc::StatusCode::DEADLINE_EXCEEDED, "x")),
+            "AI provider timed out (30 s). Please retry.");
+}
+
+TEST(ErrorMappingTest, ServiceMessagesForClientMistakesPassVerbatim) {
+  using grpc::StatusCode;
+  for (StatusCode code : {StatusCode::UNAUTHENTICATED, StatusCode::INVALID_ARGUMENT,
+                          StatusCode::FAILED_PRECONDITION, StatusCode::PERMISSION_DENIED,
+                          StatusCode::NOT_FOUND}) {
+    HttpResponse r = ResponseForRpcError(Error(Backend::kVault, code, "Invalid or expired token"));
+    EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "Invalid or expired token");
+  }
+  // Without a message, the code's phrase.
+  EXPECT_EQ(ClientMessage(Error(Backend::kVault, StatusCode::UNAUTHENTICATED, "")),
+            "Invalid or expired token");
 }
 
 TEST(ErrorMappingTest, SseErrorEventIsOneEvent) {
   std::string event =
       SseErrorEvent(Error(Backend::kRelay, grpc::StatusCode::ABORTED, "upstream broke off"));
-  EXPECT_EQ(event, "event: error\ndata: {\"error\":\"upstream broke off\"}\n\n");
+  EXPECT_EQ(event, "event: error\ndata: {\"error\":\"Stream interrupted by provider\"}\n\n");
 }
 
 TEST(JsonErrorTest, InvalidUtf8IsReplacedNotThrown) {

@@ -58,11 +58,9 @@ TEST(GatewayConfigTest, BadValuesNameTheVariableNotTheValue) {
     const char* name;
     const char* value;
   };
-  for (const Case& bad : {Case{"PORT", "70000"}, Case{"PORT", "abc"},
-                          Case{"REQUEST_BODY_LIMIT_BYTES", "0"}, Case{"RATE_LIMIT_GLOBAL", "-1"},
-                          Case{"TRUST_PROXY", "many"}, Case{"ALLOWED_ORIGINS", "not an origin"},
-                          Case{"BYOK_VAULT_ADDR", "novaultport"}, Case{"BYOK_GATEWAY_THREADS", "0"},
-                          Case{"APP_SECRET", "short"}}) {
+  for (const Case& bad : {Case{"PORT", "70000"}, Case{"PORT", "abc"}, Case{"RATE_LIMIT_GLOBAL", "-1"},
+                          Case{"TRUST_PROXY", "many"}, Case{"BYOK_VAULT_ADDR", "novaultport"},
+                          Case{"BYOK_GATEWAY_THREADS", "0"}, Case{"APP_SECRET", "has a space"}}) {
     auto c = Load({{bad.name, bad.value}});
     ASSERT_FALSE(c.ok()) << bad.name;
     EXPECT_NE(c.status().message().find(bad.name), absl::string_view::npos) << c.status();
@@ -70,6 +68,55 @@ TEST(GatewayConfigTest, BadValuesNameTheVariableNotTheValue) {
       EXPECT_EQ(c.status().message().find(bad.value), absl::string_view::npos);
     }
   }
+}
+
+TEST(GatewayConfigTest, EveryValueTheOriginalAcceptsStarts) {
+  // REQUEST_BODY_LIMIT_BYTES: digits as the original; a unit with its evident meaning and a warning;
+  // anything else the default with a warning (the original silently used the default).
+  struct Case {
+    const char* value;
+    uint64_t bytes;
+    bool warns;
+  };
+  for (const Case& c : {Case{"1024", 1024, false}, Case{" 2048 ", 2048, false},
+                        Case{"10mb", 10u * 1024 * 1024, true}, Case{"512kb", 512u * 1024, true},
+                        Case{"1e6", 10u * 1024 * 1024, true}, Case{"0", 10u * 1024 * 1024, true},
+                        Case{"-5", 10u * 1024 * 1024, true}, Case{"lots", 10u * 1024 * 1024, true}}) {
+    auto config = Load({{"REQUEST_BODY_LIMIT_BYTES", c.value}});
+    ASSERT_TRUE(config.ok()) << c.value << ": " << config.status();
+    EXPECT_EQ(config->body_limit_bytes, c.bytes) << c.value;
+    EXPECT_EQ(!config->warnings.empty(), c.warns) << c.value;
+  }
+  // APP_SECRET: any string without a space, however short.
+  auto short_secret = Load({{"APP_SECRET", "abc"}});
+  ASSERT_TRUE(short_secret.ok());
+  EXPECT_EQ(*short_secret->app_secret, "abc");
+  // ALLOWED_ORIGINS: trimmed; an entry no browser can send is a warning, not a refusal.
+  auto origins = Load({{"ALLOWED_ORIGINS", " https://a.example ,app.example"}});
+  ASSERT_TRUE(origins.ok());
+  EXPECT_TRUE(origins->cors.Allows("https://a.example"));
+  ASSERT_EQ(origins->warnings.size(), 1u);
+  EXPECT_NE(origins->warnings[0].find("app.example"), std::string::npos);
+  // Build information.
+  auto build = Load({{"COMMIT_SHA", "abc123"}, {"BUILD_TIME", "2026-01-01T00:00:00.000Z"}});
+  ASSERT_TRUE(build.ok());
+  EXPECT_EQ(*build->commit_sha, "abc123");
+  EXPECT_EQ(*build->build_time, "2026-01-01T00:00:00.000Z");
+  EXPECT_FALSE(Load({})->commit_sha.has_value());
+}
+
+TEST(GatewayConfigTest, PortFlagOverridesAndIsChecked) {
+  auto port_of = [](std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    return PortFromArgs(static_cast<int>(argv.size()), argv.data());
+  };
+  EXPECT_EQ(**port_of({"byok-gatewayd", "--port", "4000"}), 4000);
+  EXPECT_EQ(**port_of({"byok-gatewayd", "--verbose", "--port=4001"}), 4001);
+  EXPECT_FALSE(port_of({"byok-gatewayd"})->has_value());
+  EXPECT_FALSE(port_of({"byok-gatewayd", "--port", "0"}).ok());
+  EXPECT_FALSE(port_of({"byok-gatewayd", "--port", "70000"}).ok());
+  EXPECT_FALSE(port_of({"byok-gatewayd", "--port"}).ok());
 }
 
 }  // namespace

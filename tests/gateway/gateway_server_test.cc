@@ -2,11 +2,15 @@
 // pointing at closed loopback ports: limits, errors, CORS, rate limits, timeouts and readiness.
 #include "services/gateway/gateway_server.h"
 
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "services/gateway/api.h"
+#include "services/gateway/backends.h"
 #include "tests/gateway/http_test_client.h"
 #include "tests/testing/process.h"
 
@@ -48,51 +52,119 @@ class GatewayServerTest : public ::testing::Test {
   int port_ = 0;
 };
 
-TEST_F(GatewayServerTest, UnknownRoutesAndWrongMethodsGetJsonErrors) {
+TEST_F(GatewayServerTest, UnknownRoutesAndWrongMethodsGetTheOriginals404InJson) {
   StartWith({});
-  auto r = Fetch(port_, "GET", "/no/such/route");
+  auto r = Fetch(port_, "GET", "/no/such/route?x=1");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 404);
   EXPECT_THAT(r->Header("content-type"), ::testing::StartsWith("application/json"));
-  EXPECT_THAT(Json(*r)["error"].get<std::string>(), ::testing::HasSubstr("/no/such/route"));
+  EXPECT_EQ(Json(*r)["error"], "Cannot GET /no/such/route");
 
   r = Fetch(port_, "PUT", "/keys");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status, 405);
-  EXPECT_EQ(r->Header("allow"), "GET");
-  EXPECT_TRUE(Json(*r).contains("error"));
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(Json(*r)["error"], "Cannot PUT /keys");
+  for (const char* method : {"PUT", "PATCH", "DELETE"}) {
+    r = Fetch(port_, method, "/relay/openai/v1/chat/completions", {{"x-relay-token", "t"}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 404) << method;
+    EXPECT_EQ(Json(*r)["error"], absl::StrCat("Cannot ", method, " /relay/openai/v1/chat/completions"));
+  }
+  r = Fetch(port_, "POST", "/relay/openai", {{"x-relay-token", "t"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(Json(*r)["error"], "Cannot POST /relay/openai");
 }
 
-TEST_F(GatewayServerTest, TokenRoutesNeedATokenAndJsonRoutesNeedJson) {
+TEST_F(GatewayServerTest, EveryResponseCarriesTheSecurityHeaders) {
   StartWith({});
+  for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/version"}, {"GET", "/nope"}, {"OPTIONS", "/keys"}, {"GET", "/keys"}}) {
+    auto r = Fetch(port_, method, target);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->Header("x-content-type-options"), "nosniff") << method << " " << target;
+    EXPECT_EQ(r->Header("x-frame-options"), "SAMEORIGIN");
+    EXPECT_EQ(r->Header("strict-transport-security"), "max-age=31536000; includeSubDomains");
+    EXPECT_EQ(r->Header("cross-origin-opener-policy"), "same-origin");
+    EXPECT_EQ(r->Header("referrer-policy"), "no-referrer");
+    EXPECT_EQ(r->Header("x-xss-protection"), "0");
+    EXPECT_THAT(r->Header("content-security-policy"), ::testing::HasSubstr("default-src 'self'"));
+    EXPECT_FALSE(r->Has("x-powered-by"));
+  }
+}
+
+TEST_F(GatewayServerTest, HeadIsAnsweredByGetRoutesWithoutABody) {
+  StartWith({});
+  auto client = TestHttpClient::Connect(port_);
+  ASSERT_TRUE(client.ok());
+  TestRequest head;
+  head.method = "HEAD";
+  head.target = "/version";
+  ASSERT_TRUE((*client)->Send(head).ok());
+  auto r = (*client)->ReadHead();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_THAT(r->Header("content-type"), ::testing::StartsWith("application/json"));
+  // The connection is ready for the next request at once: no body was sent.
+  ASSERT_TRUE((*client)->Send(TestRequest{"GET", "/version", {}, "", true}).ok());
+  auto next = (*client)->ReadResponse();
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->status, 200);
+}
+
+TEST_F(GatewayServerTest, TokenAndBodyChecksInTheOriginalsOrder) {
+  StartWith({});
+  std::pair<std::string, std::string> json = {"Content-Type", "application/json"};
   auto r = Fetch(port_, "GET", "/keys");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 401);
-  EXPECT_EQ(Json(*r)["error"], "missing x-relay-token header");
+  EXPECT_EQ(Json(*r)["error"], "x-relay-token header required");
+  EXPECT_EQ(Json(*r)["code"], "token_required");
 
-  r = Fetch(port_, "POST", "/keys/openai", {{"x-relay-token", "t"}}, "{not json");
+  // The body is read before any route check: malformed JSON is 400 even without a token.
+  r = Fetch(port_, "POST", "/keys/openai", {json}, "{not json");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 400);
-  EXPECT_EQ(Json(*r)["error"], "request body is not valid JSON");
-
-  r = Fetch(port_, "POST", "/keys/openai", {{"x-relay-token", "t"}}, "[1,2]");
+  EXPECT_EQ(Json(*r)["code"], "invalid_json");
+  // Strict: a top-level scalar is malformed too; arrays and objects are JSON.
+  r = Fetch(port_, "POST", "/users", {json}, "\"text\"");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 400);
-
-  r = Fetch(port_, "POST", "/keys/openai", {{"x-relay-token", "t"}}, "{\"key\": 5}");
+  EXPECT_EQ(Json(*r)["code"], "invalid_json");
+  r = Fetch(port_, "POST", "/keys/openai", {json}, "[1,2]");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401);
+  // Without a JSON content type the body is not parsed at all.
+  r = Fetch(port_, "POST", "/keys/openai", {{"Content-Type", "text/plain"}}, "{not json");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401);
+  // Nesting deeper than the bound is malformed, not a crash.
+  r = Fetch(port_, "POST", "/keys/openai", {json},
+            std::string(100000, '[') + std::string(100000, ']'));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 400);
-  EXPECT_EQ(Json(*r)["error"], "\"key\" must be a string");
+  // A relay route with a raw (non-JSON) body takes it unparsed; the token is checked next.
+  r = Fetch(port_, "POST", "/relay/deepgram/v1/listen", {{"Content-Type", "audio/wav"}}, "{not json");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(Json(*r)["error"], "x-relay-token header required");
 }
 
-TEST_F(GatewayServerTest, BackendsDownGive503AndHealthSaysWhich) {
+TEST_F(GatewayServerTest, BackendsDownGive503WithFixedPhrasesAndHealthSaysWhich) {
   StartWith({});
   auto r = Fetch(port_, "GET", "/keys", {{"x-relay-token", "t"}});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(Json(*r)["error"], "vault unavailable");
 
-  r = Fetch(port_, "POST", "/relay/openai/v1/chat/completions", {{"x-relay-token", "t"}}, "{}");
+  // The relay routes ask the vault about the token before anything else.
+  r = Fetch(port_, "POST", "/relay/openai/v1/chat/completions",
+            {{"x-relay-token", "t"}, {"Content-Type", "application/json"}}, "{}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(Json(*r)["error"], "vault unavailable");
+
+  r = Fetch(port_, "GET", "/models");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(Json(*r)["error"], "relay unavailable");
@@ -102,21 +174,36 @@ TEST_F(GatewayServerTest, BackendsDownGive503AndHealthSaysWhich) {
   EXPECT_EQ(r->status, 503);
   nlohmann::json health = Json(*r);
   EXPECT_EQ(health["ok"], false);
+  EXPECT_EQ(health["status"], "degraded");
+  EXPECT_EQ(health["checks"]["db"], nlohmann::json({{"ok", false}, {"error", "Database unreachable"}}));
   EXPECT_EQ(health["checks"]["vault"], "unavailable");
   EXPECT_EQ(health["checks"]["relay"], "unavailable");
-  EXPECT_EQ(health["checks"]["config"], "ok");
-  EXPECT_TRUE(health.contains("version"));
-  EXPECT_TRUE(health.contains("uptime"));
+  EXPECT_EQ(health["checks"]["config"]["ok"], true);
+  EXPECT_EQ(health["checks"]["config"]["registration_gated"], false);
+  EXPECT_TRUE(health["version"].is_string());
+  EXPECT_TRUE(health["uptime"].is_number_integer());
+  EXPECT_TRUE(health["commit"].is_null());
+  EXPECT_FALSE(health.contains("warnings"));
 
   r = Fetch(port_, "GET", "/version");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(Json(*r)["name"], "byok-relay");
+  nlohmann::json version = Json(*r);
+  EXPECT_TRUE(version["version"].is_string());
+  EXPECT_TRUE(version["commit"].is_null());
+  EXPECT_TRUE(version["attestationUrl"].is_null());
+  EXPECT_TRUE(version["repoUrl"].is_string());
+  EXPECT_THAT(version["buildTime"].get<std::string>(),
+              ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z"));
 
   r = Fetch(port_, "GET", "/openapi.json");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(Json(*r)["openapi"], "3.0.3");
+  r = Fetch(port_, "GET", "/openapi.yaml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("content-type"), "text/yaml; charset=utf-8");
 }
 
 TEST_F(GatewayServerTest, OversizedBodyIsRefusedBeforeItIsRead) {
@@ -178,6 +265,7 @@ TEST_F(GatewayServerTest, ExpectContinueIsHonoured) {
   ASSERT_TRUE(client.ok());
   ASSERT_TRUE((*client)
                   ->WriteRaw("POST /keys/openai HTTP/1.1\r\nHost: x\r\nx-relay-token: t\r\n"
+                             "Content-Type: application/json\r\n"
                              "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")
                   .ok());
   auto interim = (*client)->ReadHead(absl::Seconds(5));
@@ -189,35 +277,38 @@ TEST_F(GatewayServerTest, ExpectContinueIsHonoured) {
   EXPECT_EQ(r->status, 400);
 }
 
-TEST_F(GatewayServerTest, CorsPreflightIsAnsweredWithoutTokenOnlyForAllowedOrigins) {
-  StartWith({{"ALLOWED_ORIGINS", "https://app.example.com"}});
+TEST_F(GatewayServerTest, CorsPreflightIsAnsweredBeforeEverythingElse) {
+  StartWith({{"ALLOWED_ORIGINS", "https://app.example.com"}, {"RATE_LIMIT_GLOBAL", "1"}});
   std::vector<std::pair<std::string, std::string>> preflight = {
       {"Origin", "https://app.example.com"},
       {"Access-Control-Request-Method", "POST"},
       {"Access-Control-Request-Headers", "content-type, x-relay-token, anthropic-beta"}};
+  // Any path, never rate limited.
+  for (const char* path : {"/relay/anthropic/v1/messages", "/no/such/route", "/keys"}) {
+    auto r = Fetch(port_, "OPTIONS", path, preflight);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 204) << path;
+    EXPECT_EQ(r->Header("access-control-allow-origin"), "https://app.example.com");
+    EXPECT_EQ(r->Header("vary"), "Origin");
+    EXPECT_THAT(r->Header("access-control-allow-headers"), ::testing::HasSubstr("x-relay-token"));
+    EXPECT_THAT(r->Header("access-control-allow-headers"), ::testing::HasSubstr("anthropic-beta"));
+    EXPECT_EQ(r->Header("access-control-allow-methods"), "GET,POST,DELETE,OPTIONS");
+    EXPECT_FALSE(r->Has("ratelimit-limit"));
+  }
+
+  preflight[0].second = "https://evil.example";
   auto r = Fetch(port_, "OPTIONS", "/relay/anthropic/v1/messages", preflight);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 204);
-  EXPECT_EQ(r->Header("access-control-allow-origin"), "https://app.example.com");
-  EXPECT_THAT(r->Header("access-control-allow-headers"), ::testing::HasSubstr("x-relay-token"));
-  EXPECT_THAT(r->Header("access-control-allow-headers"), ::testing::HasSubstr("anthropic-beta"));
-  EXPECT_THAT(r->Header("access-control-allow-methods"), ::testing::HasSubstr("POST"));
-  EXPECT_TRUE(r->Has("access-control-max-age"));
-
-  preflight[0].second = "https://evil.example";
-  r = Fetch(port_, "OPTIONS", "/relay/anthropic/v1/messages", preflight);
-  ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->Has("access-control-allow-origin"));
-  EXPECT_FALSE(r->Has("access-control-allow-headers"));
 
-  // Ordinary responses (errors included) carry the grant for allowed origins only.
+  // Ordinary responses (errors included) carry the grant for allowed origins; others are still
+  // served, without it.
   r = Fetch(port_, "GET", "/keys", {{"Origin", "https://app.example.com"}});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 401);
   EXPECT_EQ(r->Header("access-control-allow-origin"), "https://app.example.com");
-  r = Fetch(port_, "GET", "/keys", {{"Origin", "https://evil.example"}});
-  ASSERT_TRUE(r.ok());
-  EXPECT_FALSE(r->Has("access-control-allow-origin"));
+  EXPECT_THAT(r->Header("access-control-expose-headers"), ::testing::HasSubstr("RateLimit-Remaining"));
 }
 
 TEST_F(GatewayServerTest, GlobalRateLimitTripsWithHeaders) {
@@ -227,6 +318,7 @@ TEST_F(GatewayServerTest, GlobalRateLimitTripsWithHeaders) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->Header("ratelimit-limit"), "3");
+    EXPECT_EQ(r->Header("ratelimit-policy"), "3;w=60");
     EXPECT_EQ(r->Header("ratelimit-remaining"), std::to_string(2 - i));
   }
   auto r = Fetch(port_, "GET", "/version");
@@ -236,11 +328,27 @@ TEST_F(GatewayServerTest, GlobalRateLimitTripsWithHeaders) {
   int retry_after = std::stoi(r->Header("retry-after"));
   EXPECT_GT(retry_after, 0);
   EXPECT_LE(retry_after, 60);
-  EXPECT_TRUE(Json(*r).contains("error"));
-  // Readiness probes are not counted.
+  EXPECT_EQ(Json(*r)["error"], "Too many requests, please slow down.");
+  // Every request counts, unknown routes and /health included (as the original).
   r = Fetch(port_, "GET", "/health");
   ASSERT_TRUE(r.ok());
-  EXPECT_NE(r->status, 429);
+  EXPECT_EQ(r->status, 429);
+  r = Fetch(port_, "GET", "/nope");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 429);
+}
+
+TEST_F(GatewayServerTest, BodyFailuresAndPreflightsDoNotCountGlobally) {
+  StartWith({{"RATE_LIMIT_GLOBAL", "1"}});
+  for (int i = 0; i < 3; ++i) {
+    auto bad = Fetch(port_, "POST", "/users", {{"Content-Type", "application/json"}}, "{bad");
+    ASSERT_TRUE(bad.ok());
+    EXPECT_EQ(bad->status, 400);
+    EXPECT_FALSE(bad->Has("ratelimit-limit"));
+  }
+  auto r = Fetch(port_, "GET", "/version");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
 }
 
 TEST_F(GatewayServerTest, TrustedProxyHopsDecideTheClientAddress) {
@@ -263,52 +371,98 @@ TEST_F(GatewayServerTest, UntrustedForwardedForIsIgnored) {
   EXPECT_EQ(b->status, 429);
 }
 
-TEST_F(GatewayServerTest, RelayLimitIsPerTokenAndRegisterLimitPerAddress) {
-  StartWith({{"RATE_LIMIT_RELAY", "1"}, {"RATE_LIMIT_REGISTER", "1"}});
-  auto first = Fetch(port_, "POST", "/relay/openai/v1/chat/completions", {{"x-relay-token", "a"}},
-                     "{}");
-  ASSERT_TRUE(first.ok());
-  EXPECT_EQ(first->status, 503);  // the relay is down, but the request counted
-  EXPECT_EQ(first->Header("ratelimit-limit"), "1");
-  auto second = Fetch(port_, "POST", "/relay/openai/v1/chat/completions", {{"x-relay-token", "a"}},
-                      "{}");
-  ASSERT_TRUE(second.ok());
-  EXPECT_EQ(second->status, 429);
-  EXPECT_TRUE(second->Has("retry-after"));
-  auto other = Fetch(port_, "POST", "/relay/openai/v1/chat/completions", {{"x-relay-token", "b"}},
-                     "{}");
-  ASSERT_TRUE(other.ok());
-  EXPECT_EQ(other->status, 503);
-
-  auto reg1 = Fetch(port_, "POST", "/users", {}, "{\"app_id\":\"a\"}");
-  auto reg2 = Fetch(port_, "POST", "/users", {}, "{\"app_id\":\"a\"}");
-  ASSERT_TRUE(reg1.ok() && reg2.ok());
-  EXPECT_EQ(reg1->status, 503);
+TEST_F(GatewayServerTest, RegisterLimitPerAddressCountsOnlyPastTheAppSecret) {
+  StartWith({{"RATE_LIMIT_REGISTER", "1"}, {"APP_SECRET", "the-app-secret"}});
+  std::vector<std::pair<std::string, std::string>> ok = {{"Authorization", "Bearer the-app-secret"},
+                                                         {"Content-Type", "application/json"}};
+  // Refused at the APP_SECRET check: no registration quota used.
+  for (int i = 0; i < 3; ++i) {
+    auto r = Fetch(port_, "POST", "/users", {{"Authorization", "Bearer wrong"}}, "{}");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 401);
+  }
+  auto reg1 = Fetch(port_, "POST", "/users", ok, "{\"app_id\":\"a\"}");
+  ASSERT_TRUE(reg1.ok());
+  EXPECT_EQ(reg1->status, 503);  // past the limiter; the vault is down
+  EXPECT_EQ(reg1->Header("ratelimit-policy"), "1;w=3600");
+  auto reg2 = Fetch(port_, "POST", "/users", ok, "{\"app_id\":\"a\"}");
+  ASSERT_TRUE(reg2.ok());
   EXPECT_EQ(reg2->status, 429);
+  EXPECT_EQ(Json(*reg2)["error"], "Too many registrations from this IP, please try again later.");
   EXPECT_TRUE(reg2->Has("retry-after"));
+  EXPECT_EQ(reg2->Header("ratelimit-limit"), "1");
 }
 
 TEST_F(GatewayServerTest, AppSecretGatesRegistrationAndAppStats) {
   StartWith({{"APP_SECRET", "the-app-secret"}});
-  auto r = Fetch(port_, "POST", "/users", {}, "{\"app_id\":\"a\"}");
+  const char* kRefusal =
+      "Unauthorized: valid Authorization: Bearer <APP_SECRET> header required to register.";
+  for (const char* auth : {"", "Bearer wrong-secret", "bearer the-app-secret", "Bearer  the-app-secret",
+                           "Basic the-app-secret"}) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (*auth) headers.emplace_back("Authorization", auth);
+    auto r = Fetch(port_, "POST", "/users", headers, "{}");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 401) << auth;
+    EXPECT_EQ(Json(*r)["error"], kRefusal);
+  }
+  // Parts after the secret are ignored, as the original.
+  auto r = Fetch(port_, "POST", "/users", {{"Authorization", "Bearer the-app-secret extra"}}, "{}");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status, 401);
-  r = Fetch(port_, "POST", "/users", {{"Authorization", "Bearer wrong-secret"}}, "{}");
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status, 401);
-  r = Fetch(port_, "POST", "/users", {{"Authorization", "Bearer the-app-secret"}}, "{}");
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status, 503);  // past the gate; the vault is down
+  EXPECT_EQ(r->status, 400);  // past the gate: app_id is required
+  EXPECT_EQ(Json(*r)["error"], "app_id is required");
   r = Fetch(port_, "GET", "/stats/a");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(Json(*r)["error"], kRefusal);
 }
 
-TEST_F(GatewayServerTest, AppStatsAreClosedWithoutAppSecret) {
+TEST_F(GatewayServerTest, AppStatsWithoutAppSecretAre503) {
   StartWith({});
   auto r = Fetch(port_, "GET", "/stats/a");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(Json(*r)["error"], "Operator stats require APP_SECRET to be configured.");
+}
+
+TEST_F(GatewayServerTest, RegistrationChecksAppIdBeforeTheVault) {
+  StartWith({});
+  std::pair<std::string, std::string> json = {"Content-Type", "application/json"};
+  for (const char* body : {"{}", "{\"app_id\":\"\"}", "{\"app_id\":null}", "{\"app_id\":0}",
+                           "{\"app_id\":false}", "[]"}) {
+    auto r = Fetch(port_, "POST", "/users", {json}, body);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 400) << body;
+    EXPECT_EQ(Json(*r)["error"], "app_id is required") << body;
+  }
+  // Not JSON: the body is {} (400), as the original.
+  auto r = Fetch(port_, "POST", "/users", {{"Content-Type", "text/plain"}}, "{\"app_id\":\"a\"}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  // true or an object: the original's 500, as JSON.
+  r = Fetch(port_, "POST", "/users", {json}, "{\"app_id\":true}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_TRUE(Json(*r)["error"].is_string());
+  // A number goes on to the vault (down here).
+  r = Fetch(port_, "POST", "/users", {json}, "{\"app_id\":42}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503);
+}
+
+// What the HTTP layer's own refusals (413, 431) are to carry: the same security headers and CORS grant.
+TEST(ApiTest, RefusalHeadersAreTheSecurityHeadersAndTheCorsGrant) {
+  auto config = LoadGatewayConfig(
+      Env(absl::flat_hash_map<std::string, std::string>{{"ALLOWED_ORIGINS", "https://app.example"}}));
+  ASSERT_TRUE(config.ok());
+  Backends backends(*config);
+  Api api(*config, backends);
+  std::map<std::string, std::string> headers;
+  for (const auto& [name, value] : api.RefusalHeaders("https://app.example")) headers[name] = value;
+  EXPECT_EQ(headers["X-Frame-Options"], "SAMEORIGIN");
+  EXPECT_EQ(headers["Strict-Transport-Security"], "max-age=31536000; includeSubDomains");
+  EXPECT_EQ(headers["Access-Control-Allow-Origin"], "https://app.example");
+  EXPECT_EQ(headers["Vary"], "Origin");
 }
 
 }  // namespace

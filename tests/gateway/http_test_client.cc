@@ -185,6 +185,10 @@ absl::StatusOr<TestResponse> Fetch(int port, const std::string& method, const st
   TestRequest request;
   request.method = method;
   request.target = target;
+  // A body without a Content-Type is JSON here: what the API's clients send.
+  bool typed = false;
+  for (const auto& [name, value] : headers) typed |= absl::EqualsIgnoreCase(name, "content-type");
+  if (!body.empty() && !typed) headers.emplace_back("Content-Type", "application/json");
   request.headers = std::move(headers);
   request.body = std::move(body);
   return Fetch(port, request);

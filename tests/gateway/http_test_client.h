@@ -68,7 +68,8 @@ class TestHttpClient {
 absl::StatusOr<TestResponse> Fetch(int port, const TestRequest& request,
                                    absl::Duration timeout = absl::Seconds(10));
 
-// Shorthand for Fetch with method, target, headers and body.
+// Shorthand for Fetch with method, target, headers and body; a body without a Content-Type header is
+// sent as application/json.
 absl::StatusOr<TestResponse> Fetch(int port, const std::string& method, const std::string& target,
                                    std::vector<std::pair<std::string, std::string>> headers = {},
                                    std::string body = "");

@@ -9,11 +9,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "byok/relay/v1/relay.grpc.pb.h"
+#include "byok/vault/v1/vault.grpc.pb.h"
 #include "services/gateway/gateway_server.h"
 #include "tests/gateway/http_test_client.h"
 #include "tests/testing/process.h"
@@ -147,6 +149,26 @@ class ScriptedRelay final : public byok::relay::v1::Relay::CallbackService {
   RelayRequest last_ ABSL_GUARDED_BY(mu_);
 };
 
+// The vault's side of the relay routes: Authenticate knows one token, "tok".
+class TokenVault final : public byok::vault::v1::Vault::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Authenticate(grpc::CallbackServerContext* ctx,
+                                         const byok::vault::v1::AuthenticateRequest* request,
+                                         byok::vault::v1::AuthenticateResponse* response) override {
+    calls.fetch_add(1);
+    auto* reactor = ctx->DefaultReactor();
+    if (request->token() != "tok") {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "Invalid or expired token"));
+      return reactor;
+    }
+    response->set_user_id("user-1");
+    response->set_app_id("app-1");
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  std::atomic<int> calls{0};
+};
+
 class RelayBridgeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -157,11 +179,16 @@ class RelayBridgeTest : public ::testing::Test {
     builder.RegisterService(&relay_);
     grpc_server_ = builder.BuildAndStart();
     ASSERT_NE(grpc_server_, nullptr);
+    grpc::ServerBuilder vault_builder;
+    int vault_port = 0;
+    vault_builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &vault_port);
+    vault_builder.RegisterService(&vault_);
+    vault_server_ = vault_builder.BuildAndStart();
+    ASSERT_NE(vault_server_, nullptr);
     auto config = LoadGatewayConfig(Env({{"PORT", "0"},
                                          {"BYOK_GATEWAY_HOST", "127.0.0.1"},
                                          {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
-                                         {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:",
-                                                                          byok::testing::PickUnusedPort())},
+                                         {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", vault_port)},
                                          {"BYOK_HEALTH_TIMEOUT_MS", "500"}}));
     ASSERT_TRUE(config.ok());
     auto server = GatewayServer::Start(*std::move(config));
@@ -171,6 +198,7 @@ class RelayBridgeTest : public ::testing::Test {
   void TearDown() override {
     if (gateway_) gateway_->Shutdown(absl::Seconds(1));
     if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
+    if (vault_server_) vault_server_->Shutdown(std::chrono::system_clock::now());
   }
 
   TestRequest Relay(const std::string& path) {
@@ -179,12 +207,15 @@ class RelayBridgeTest : public ::testing::Test {
     r.target = absl::StrCat("/relay/openai", path, "?x=1");
     r.headers = {{"x-relay-token", "tok"}, {"Authorization", "Bearer hostile"},
                  {"Cookie", "session=1"}, {"anthropic-beta", "tools-2024"}};
+    r.headers.emplace_back("Content-Type", "application/json");
     r.body = "{\"model\":\"m\"}";
     return r;
   }
 
   ScriptedRelay relay_;
+  TokenVault vault_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<grpc::Server> vault_server_;
   std::unique_ptr<GatewayServer> gateway_;
 };
 
@@ -228,7 +259,7 @@ TEST_F(RelayBridgeTest, ProviderBreakAfterStartIsAnSseErrorEvent) {
   EXPECT_EQ(r->status, 200);
   EXPECT_THAT(r->body, HasSubstr("data: {\"n\":2}\n\n"));
   EXPECT_THAT(r->body,
-              HasSubstr("event: error\ndata: {\"error\":\"the provider's response broke off\"}\n\n"));
+              HasSubstr("event: error\ndata: {\"error\":\"Stream interrupted by provider\"}\n\n"));
 }
 
 TEST_F(RelayBridgeTest, NonSseBreakTruncatesTheBody) {
@@ -259,7 +290,7 @@ TEST_F(RelayBridgeTest, ABreakBeforeAnythingWasWrittenIsACleanError) {
   auto r = Fetch(gateway_->port(), Relay("/whole-break"));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 502);
-  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "the provider's response broke off");
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "Failed to reach AI provider");
 }
 
 TEST_F(RelayBridgeTest, BrowserLeavingCancelsTheRpcAtOnce) {
@@ -281,14 +312,42 @@ TEST_F(RelayBridgeTest, UnavailableFromAReachableRelayIs502UnlessTheVaultIsDown)
   auto r = Fetch(gateway_->port(), Relay("/unavailable"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 502);
-  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "cannot connect to the provider: Connection refused");
+  // The relay's own wording of a transport failure stays inside: the browser gets the fixed phrase.
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "Failed to reach AI provider");
   r = Fetch(gateway_->port(), Relay("/vault-down"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "vault unavailable");
 }
 
+TEST_F(RelayBridgeTest, TheVaultVouchesForTheTokenBeforeTheRelayIsAsked) {
+  TestRequest request = Relay("/json");
+  request.headers = {{"x-relay-token", "not-the-token"}, {"Content-Type", "application/json"}};
+  auto r = Fetch(gateway_->port(), request);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "Invalid or expired token");
+  EXPECT_EQ(relay_.last().path(), "");  // the relay never heard of it
+
+  request.headers = {{"Content-Type", "application/json"}};
+  r = Fetch(gateway_->port(), request);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "x-relay-token header required");
+
+  // Without x-relay-token, Authorization: Bearer carries the token (the original's framework packages).
+  request.headers = {{"Authorization", "Bearer tok"}, {"Content-Type", "application/json"}};
+  r = Fetch(gateway_->port(), request);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(relay_.last().token(), "tok");
+  // Asked for the two tokens sent; a request without one never reaches the vault.
+  EXPECT_EQ(vault_.calls.load(), 2);
+}
+
 TEST_F(RelayBridgeTest, HealthSeesTheRelayServingAndTheVaultDown) {
+  vault_server_->Shutdown(std::chrono::system_clock::now());
+  vault_server_.reset();
   auto r = Fetch(gateway_->port(), "GET", "/health");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);

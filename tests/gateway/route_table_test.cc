@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "services/gateway/openapi.h"
 
@@ -21,7 +22,9 @@ TEST(RouteTableTest, MatchesEveryDocumentedRoute) {
   const Case cases[] = {
       {"GET", "/health", RouteId::kHealth},
       {"GET", "/version", RouteId::kVersion},
-      {"GET", "/openapi.json", RouteId::kOpenApi},
+      {"GET", "/openapi.json", RouteId::kOpenApiJson},
+      {"GET", "/openapi.yaml", RouteId::kOpenApiYaml},
+      {"GET", "/models", RouteId::kModels},
       {"POST", "/users", RouteId::kCreateUser},
       {"POST", "/keys/openai", RouteId::kPutKey},
       {"POST", "/keys/openai/rotate", RouteId::kRotateKey},
@@ -31,17 +34,40 @@ TEST(RouteTableTest, MatchesEveryDocumentedRoute) {
       {"DELETE", "/users", RouteId::kDeleteUser},
       {"GET", "/stats", RouteId::kUserStats},
       {"GET", "/stats/my-app", RouteId::kAppStats},
-      {"GET", "/models", RouteId::kModels},
       {"POST", "/relay", RouteId::kUnifiedRelay},
       {"POST", "/relay/openai/v1/chat/completions", RouteId::kProviderRelay},
       {"GET", "/relay/openai/v1/models", RouteId::kProviderRelay},
-      {"DELETE", "/relay/openai/v1/files/x", RouteId::kProviderRelay},
   };
   for (const Case& c : cases) {
     RouteMatch m = MatchRoute(c.method, c.path);
     ASSERT_EQ(m.kind, RouteMatch::Kind::kFound) << c.method << " " << c.path;
     EXPECT_EQ(m.route->id, c.id) << c.method << " " << c.path;
   }
+}
+
+TEST(RouteTableTest, MatchesAsTheOriginalsFramework) {
+  // Literal segments in any case, one trailing slash tolerated; parameters keep their case.
+  RouteMatch m = MatchRoute("GET", "/KEYS");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::kFound);
+  EXPECT_EQ(m.route->id, RouteId::kListKeys);
+  EXPECT_EQ(MatchRoute("GET", "/keys/").route->id, RouteId::kListKeys);
+  EXPECT_EQ(MatchRoute("POST", "/Relay/").route->id, RouteId::kUnifiedRelay);
+  m = MatchRoute("POST", "/Keys/OpenAI/ROTATE/");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::kFound);
+  EXPECT_EQ(m.route->id, RouteId::kRotateKey);
+  EXPECT_EQ(m.params["provider"], "OpenAI");
+  // HEAD is answered by GET routes, not by the relay's.
+  EXPECT_EQ(MatchRoute("HEAD", "/health").route->id, RouteId::kHealth);
+  EXPECT_EQ(MatchRoute("HEAD", "/relay/openai/v1/models").kind, RouteMatch::Kind::kNotFound);
+  // "/relay/<p>/" forwards "/" (the allowlist refuses it); "/relay/<p>" is no route.
+  m = MatchRoute("POST", "/relay/openai/");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::kFound);
+  EXPECT_EQ(m.params["path"], "");
+  EXPECT_EQ(MatchRoute("POST", "/relay/openai").kind, RouteMatch::Kind::kNotFound);
+  // A parameter that does not percent-decode is the original's 400.
+  m = MatchRoute("POST", "/keys/open%zzai");
+  EXPECT_EQ(m.kind, RouteMatch::Kind::kBadParam);
+  EXPECT_EQ(m.bad_param, "open%zzai");
 }
 
 TEST(RouteTableTest, ExtractsParametersRaw) {
@@ -60,23 +86,35 @@ TEST(RouteTableTest, ExtractsParametersRaw) {
   EXPECT_EQ(m.params["provider"], "openai-compatible");
 }
 
-TEST(RouteTableTest, UnknownPathsAreNotFound) {
-  for (const char* path : {"/", "/nope", "/keys/", "/keys/a/b/c", "/relay/openai", "/relay/openai/",
-                           "/users/x", "//keys", "/stats/a/b", "/HEALTH"}) {
+TEST(RouteTableTest, UnknownPathsAndMethodsAreNotFound) {
+  for (const char* path : {"/", "/nope", "/keys//", "/keys/a/b/c", "/relay/openai", "/users/x",
+                           "//keys", "/stats/a/b", "/healthz"}) {
     EXPECT_EQ(MatchRoute("GET", path).kind, RouteMatch::Kind::kNotFound) << path;
+  }
+  // A known path with a method it does not answer is no route either (404, as the original).
+  EXPECT_EQ(MatchRoute("GET", "/keys/openai").kind, RouteMatch::Kind::kNotFound);
+  EXPECT_EQ(MatchRoute("PUT", "/users").kind, RouteMatch::Kind::kNotFound);
+  for (const char* method : {"PUT", "PATCH", "DELETE", "HEAD", "TRACE"}) {
+    EXPECT_EQ(MatchRoute(method, "/relay/openai/v1/chat/completions").kind,
+              RouteMatch::Kind::kNotFound)
+        << method;
   }
 }
 
-TEST(RouteTableTest, WrongMethodListsTheAllowedOnes) {
-  RouteMatch m = MatchRoute("GET", "/keys/openai");
-  ASSERT_EQ(m.kind, RouteMatch::Kind::kMethodNotAllowed);
-  EXPECT_EQ(std::set<std::string>(m.allowed_methods.begin(), m.allowed_methods.end()),
-            (std::set<std::string>{"POST", "DELETE"}));
-  m = MatchRoute("PUT", "/users");
-  ASSERT_EQ(m.kind, RouteMatch::Kind::kMethodNotAllowed);
-  EXPECT_EQ(std::set<std::string>(m.allowed_methods.begin(), m.allowed_methods.end()),
-            (std::set<std::string>{"POST", "DELETE"}));
-  EXPECT_EQ(MatchRoute("TRACE", "/relay/openai/v1/x").kind, RouteMatch::Kind::kMethodNotAllowed);
+TEST(RouteTableTest, GuardsRunInTheOriginalsOrder) {
+  auto guards = [](RouteId id) {
+    for (const Route& r : Routes()) {
+      if (r.id == id) return std::vector<Guard>(r.guards.begin(), r.guards.end());
+    }
+    return std::vector<Guard>();
+  };
+  EXPECT_EQ(guards(RouteId::kCreateUser), (std::vector<Guard>{Guard::kAppSecret, Guard::kRegisterLimit}));
+  EXPECT_EQ(guards(RouteId::kProviderRelay),
+            (std::vector<Guard>{Guard::kVerifiedToken, Guard::kPathPrecheck, Guard::kRelayLimit}));
+  EXPECT_EQ(guards(RouteId::kUnifiedRelay), (std::vector<Guard>{Guard::kVerifiedToken, Guard::kRelayLimit}));
+  EXPECT_EQ(guards(RouteId::kAppStats), (std::vector<Guard>{Guard::kAppSecret}));
+  EXPECT_EQ(guards(RouteId::kListKeys), (std::vector<Guard>{Guard::kToken}));
+  EXPECT_EQ(guards(RouteId::kVersion), (std::vector<Guard>{}));
 }
 
 // Replaces each {param} of an OpenAPI path with a sample value.
@@ -95,7 +133,7 @@ TEST(OpenApiTest, DocumentAndRouterDescribeTheSameRoutes) {
   std::set<std::pair<std::string, std::string>> from_router;
   for (const Route& route : Routes()) {
     std::string path = OpenApiPath(route.pattern);
-    for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    for (const char* method : {"GET", "POST", "DELETE"}) {
       if (!RouteAcceptsMethod(route, method)) continue;
       from_router.emplace(path, method);
       ASSERT_TRUE(paths.contains(path)) << path;
@@ -121,9 +159,27 @@ TEST(OpenApiTest, DocumentAndRouterDescribeTheSameRoutes) {
 TEST(OpenApiTest, TokenRoutesDeclareTheirCredential) {
   nlohmann::json doc = nlohmann::json::parse(OpenApiDocument());
   EXPECT_EQ(doc["paths"]["/keys"]["get"]["security"][0].begin().key(), "relayToken");
+  EXPECT_EQ(doc["paths"]["/keys"]["get"]["security"][1].begin().key(), "bearerToken");
   EXPECT_EQ(doc["components"]["securitySchemes"]["relayToken"]["name"], "x-relay-token");
   EXPECT_FALSE(doc["paths"]["/health"]["get"].contains("security"));
   EXPECT_TRUE(doc["paths"]["/keys/{provider}/rotate"]["post"]["responses"].contains("422"));
+  // Responses are described as the routes send them (compat.md §3).
+  EXPECT_EQ(doc["components"]["schemas"]["TokenResponse"]["properties"]["expires_at"]["type"], "integer");
+  EXPECT_EQ(doc["paths"]["/keys"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+               ["properties"]["providers"]["items"]["type"],
+            "string");
+}
+
+TEST(OpenApiTest, YamlIsTheSameDocument) {
+  std::string yaml = OpenApiYaml();
+  EXPECT_EQ(yaml.rfind("\"openapi\": \"3.0.3\"\n", 0), 0u) << yaml.substr(0, 80);
+  EXPECT_NE(yaml.find("\"/keys/{provider}/rotate\":\n"), std::string::npos);
+  EXPECT_NE(yaml.find("    \"post\":\n"), std::string::npos);
+  // Every path of the JSON document appears as a key of the YAML one.
+  nlohmann::json doc = nlohmann::json::parse(OpenApiDocument());
+  for (const auto& [path, item] : doc["paths"].items()) {
+    EXPECT_NE(yaml.find(absl::StrCat("  \"", path, "\":\n")), std::string::npos) << path;
+  }
 }
 
 }  // namespace
