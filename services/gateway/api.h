@@ -57,6 +57,7 @@ class Api {
   void Models(Call call);
   void UnifiedRelay(Call call);
   void ProviderRelay(Call call);
+  std::optional<HttpResponse> ProviderRelayPrecheck(const Call& call);
 
   const GatewayConfig config_;
   Backends& backends_;

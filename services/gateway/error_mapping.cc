@@ -26,10 +26,19 @@ std::string Message(const RpcError& error) {
     case grpc::StatusCode::UNAVAILABLE:
       if (!error.reached) return absl::StrCat(Name(error.backend), " unavailable");
       if (BackingServiceDown(error)) return "vault unavailable";
-      return error.message.empty() ? "provider unreachable" : error.message;
+      return kProviderUnreachable;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       if (FromVault(error)) return "vault did not answer in time";
-      return error.message.empty() ? "provider timed out" : error.message;
+      return kProviderTimedOut;
+    case grpc::StatusCode::ABORTED:
+      if (error.backend == Backend::kRelay) return kProviderUnreachable;
+      break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      if (error.backend == Backend::kRelay) return "Invalid or expired token";
+      break;
+    case grpc::StatusCode::DATA_LOSS:
+      // The stored key could not be decrypted: that request fails, never the process (a fix).
+      return "The stored key for this provider could not be decrypted. Store it again.";
     case grpc::StatusCode::INTERNAL:
     case grpc::StatusCode::UNKNOWN:
       // May carry a transport's debug text; say only where it happened.
@@ -37,9 +46,10 @@ std::string Message(const RpcError& error) {
     case grpc::StatusCode::UNIMPLEMENTED:
       return absl::StrCat("the ", Name(error.backend), " does not support this request");
     default:
-      if (!error.message.empty()) return error.message;
-      return absl::StatusCodeToString(static_cast<absl::StatusCode>(error.code));
+      break;
   }
+  if (!error.message.empty()) return error.message;
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(error.code));
 }
 
 }  // namespace
@@ -60,11 +70,17 @@ int HttpStatusForRpcError(const RpcError& error) {
 }
 
 HttpResponse ResponseForRpcError(const RpcError& error) {
-  return JsonError(HttpStatusForRpcError(error), Message(error));
+  HttpResponse response = JsonError(HttpStatusForRpcError(error), Message(error));
+  if (error.code == grpc::StatusCode::PERMISSION_DENIED && error.allowed_models.has_value()) {
+    nlohmann::json body = {{"error", Message(error)}, {"allowed_models", *error.allowed_models}};
+    response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return response;
 }
 
 std::string SseErrorEvent(const RpcError& error) {
-  nlohmann::json data = {{"error", Message(error)}};
+  nlohmann::json data = {
+      {"error", error.backend == Backend::kRelay ? std::string(kStreamInterrupted) : Message(error)}};
   return absl::StrCat("event: error\ndata: ",
                       data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "\n\n");
 }
