@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -91,7 +92,7 @@ void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
   // A JSON body sent to a provider is checked before any other step reads it (the original's body parser
   // runs first), bounded so that nothing later can recurse over an attacker's nesting.
   if (route.id == RouteId::kProviderRelay && !request.body.empty() &&
-      absl::StrContainsIgnoreCase(request.Header("content-type"), "application/json") &&
+      absl::StrContains(absl::AsciiStrToLower(request.Header("content-type")), "application/json") &&
       (!::byok::json::CheckJsonNesting(request.body).ok() || !nlohmann::json::accept(request.body))) {
     writer->Send(JsonError(400, "request body is not valid JSON"));
     return;
@@ -122,6 +123,12 @@ void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
     if (call.token.empty()) {
       call.writer->Send(JsonError(401, "missing x-relay-token header"));
       return;
+    }
+    if (route.id == RouteId::kProviderRelay) {
+      if (std::optional<HttpResponse> refused = ProviderRelayPrecheck(call)) {
+        call.writer->Send(*std::move(refused));
+        return;
+      }
     }
     if (IsRelayRoute(route.id)) {
       RateDecision relay = relay_limit_.Acquire(TokenRateKey(call.token));
