@@ -52,7 +52,7 @@ std::optional<HttpResponse> Api::ProviderRelayPrecheck(const Call& call) {
   if (!method_ok) return JsonError(404, absl::StrCat("Cannot ", call.request.method, " ", call.request.path));
   // An unknown provider is refused by the relay, after the limiter (400 "Unsupported provider").
   if (spec == nullptr) return std::nullopt;
-  if (!relay::PathAllowed(spec->allowed_prefixes, forward)) {
+  if (!relay::ForwardPathAllowed(*spec, forward)) {
     return JsonError(403, relay::PathNotPermittedMessage(forward, spec->name));
   }
   return std::nullopt;

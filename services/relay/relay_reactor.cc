@@ -108,7 +108,9 @@ ClientRequest RelayReactor::MakeClientRequest() const {
 
 void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved) {
   if (!resolved.ok()) {
-    if (resolved.status().code() == absl::StatusCode::kNotFound) {
+    // The vault's "no key stored" (its code differs between versions): the original's 400 text.
+    if (resolved.status().code() == absl::StatusCode::kNotFound ||
+        resolved.status().code() == absl::StatusCode::kFailedPrecondition) {
       return FinishOnce(absl::FailedPreconditionError(NoKeyMessage(request_->provider())));
     }
     return FinishOnce(resolved.status(), kErrorSourceVault);

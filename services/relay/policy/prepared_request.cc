@@ -75,7 +75,7 @@ absl::StatusOr<CheckedRequest> CheckRequest(absl::string_view provider_name, con
   const ProviderSpec& provider = *out.provider;
   out.forward_path = request.unified ? request.path : ComputeForwardPath(request.path);
   if (!request.unified) {
-    if (!PathAllowed(provider.allowed_prefixes, out.forward_path)) {
+    if (!ForwardPathAllowed(provider, out.forward_path)) {
       return absl::PermissionDeniedError(PathNotPermittedMessage(out.forward_path, provider.name));
     }
     if (!MethodAllowed(provider, request.method, out.forward_path)) {

@@ -147,6 +147,18 @@ bool PathAllowed(absl::Span<const std::string> prefixes, absl::string_view forwa
   return false;
 }
 
+bool ForwardPathAllowed(const ProviderSpec& provider, absl::string_view forward_path) {
+  for (size_t i = 0; i < forward_path.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(forward_path[i]);
+    if (c == '\\' || c < 0x20 || c == 0x7f) return false;
+    if (c == '%' && i + 2 < forward_path.size() && absl::ascii_isxdigit(forward_path[i + 1]) &&
+        absl::ascii_isxdigit(forward_path[i + 2])) {
+      return false;
+    }
+  }
+  return PathAllowed(provider.allowed_prefixes, forward_path);
+}
+
 bool MethodAllowed(const ProviderSpec& provider, absl::string_view method, absl::string_view forward_path) {
   if (absl::EqualsIgnoreCase(method, "POST")) return true;
   return absl::EqualsIgnoreCase(method, "GET") && PathAllowed(provider.get_prefixes, forward_path);

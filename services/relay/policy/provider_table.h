@@ -59,6 +59,11 @@ bool PathHasPrefix(absl::string_view forward_path, absl::string_view prefix);
 // Returns true when `forward_path` is under one of `prefixes` (PathHasPrefix).
 bool PathAllowed(absl::Span<const std::string> prefixes, absl::string_view forward_path);
 
+// Returns true when `forward_path` may be sent to `provider`: under an allowed prefix (PathAllowed), and
+// free of what a server could read as another path — a backslash, a control character, or a %XX escape
+// still left after the two decodes (a fix: the original forwarded these).
+bool ForwardPathAllowed(const ProviderSpec& provider, absl::string_view forward_path);
+
 // Returns true when `method` ("POST", "GET", any case) may be used on `forward_path` of `provider`:
 // POST always, GET only under the provider's get_prefixes. Anything else is not a relay route.
 bool MethodAllowed(const ProviderSpec& provider, absl::string_view method, absl::string_view forward_path);

@@ -101,6 +101,16 @@ TEST(PathAllowed, RefusesWhatTheOriginalRefuses) {
   EXPECT_FALSE(PathAllowed(google.allowed_prefixes, "/v1beta/files"));
 }
 
+TEST(ForwardPathAllowed, RefusesWhatAServerCouldReadAsAnotherPath) {
+  const ProviderSpec& openai = *FindProvider("openai");
+  EXPECT_TRUE(ForwardPathAllowed(openai, "/v1/chat/completions"));
+  EXPECT_TRUE(ForwardPathAllowed(openai, "/v1/chat/completions?x=%"));
+  EXPECT_FALSE(ForwardPathAllowed(openai, "/v1/chat/completions/..\\..\\files"));
+  EXPECT_FALSE(ForwardPathAllowed(openai, "/v1/chat/completions/%2e%2e/%2e%2e/files"));
+  EXPECT_FALSE(ForwardPathAllowed(openai, "/v1/chat/completions\r\nX: y"));
+  EXPECT_FALSE(ForwardPathAllowed(openai, "/v1/models"));
+}
+
 TEST(MethodAllowed, PostAlwaysGetOnlyOnGetEndpoints) {
   const ProviderSpec& elevenlabs = *FindProvider("elevenlabs");
   EXPECT_TRUE(MethodAllowed(elevenlabs, "POST", "/v1/text-to-speech/abc"));
