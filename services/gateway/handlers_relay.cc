@@ -25,8 +25,10 @@ RelayRequest BaseRelayRequest(const HttpRequest& http, const std::string& token)
   RelayRequest request;
   request.set_token(token);
   request.set_method(http.method);
+  // The browser's Connection options name more hop-by-hop headers: they stay behind.
+  const std::string connection = ::byok::http::ConnectionOptions(http.headers);
   for (const auto& [name, value] : http.headers) {
-    if (!PassRequestHeader(name)) continue;
+    if (!PassRequestHeader(name) || ::byok::http::ListsToken(connection, name)) continue;
     auto* header = request.add_headers();
     header->set_name(name);
     header->set_value(value);
