@@ -74,10 +74,12 @@ absl::StatusOr<CheckedRequest> CheckRequest(absl::string_view provider_name, con
   if (out.provider == nullptr) return absl::InvalidArgumentError(UnsupportedProviderMessage(provider_name));
   const ProviderSpec& provider = *out.provider;
   out.forward_path = request.unified ? request.path : ComputeForwardPath(request.path);
+  // Unified paths come from routing and are always allowed ones; checked all the same, so no caller of
+  // the RPC can send a key elsewhere.
+  if (!ForwardPathAllowed(provider, out.forward_path)) {
+    return absl::PermissionDeniedError(PathNotPermittedMessage(out.forward_path, provider.name));
+  }
   if (!request.unified) {
-    if (!ForwardPathAllowed(provider, out.forward_path)) {
-      return absl::PermissionDeniedError(PathNotPermittedMessage(out.forward_path, provider.name));
-    }
     if (!MethodAllowed(provider, request.method, out.forward_path)) {
       return absl::NotFoundError(absl::StrCat("Cannot ", request.method, " ", out.forward_path));
     }

@@ -89,6 +89,9 @@ TEST(CheckRequest, LoggedModelAndStream) {
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->logged_model, "Anthropic/ claude-x ");
   EXPECT_EQ(r->forward_path, "/v1/messages");
+  ClientRequest elsewhere = unified;
+  elsewhere.path = "/v1/models";
+  EXPECT_THAT(CheckRequest("anthropic", elsewhere, {}), StatusIs(absl::StatusCode::kPermissionDenied));
   r = CheckRequest("anthropic", unified, ModelAllowlist::Parse("claude-x"));
   ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(r.status().message(), "Model \"Anthropic/ claude-x \" is not permitted on this relay.");
