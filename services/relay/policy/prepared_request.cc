@@ -9,11 +9,6 @@
 namespace byok::relay {
 namespace {
 
-// Abseil 20220623 has no StrContainsIgnoreCase.
-bool ContainsIgnoreCase(absl::string_view haystack, absl::string_view needle) {
-  return absl::StrContains(absl::AsciiStrToLower(haystack), absl::AsciiStrToLower(needle));
-}
-
 constexpr absl::string_view kDefaultReferer = "https://github.com/avikalpg/byok-relay";
 
 // The key goes into a header: anything that could split or end that header is refused.
@@ -86,7 +81,7 @@ absl::StatusOr<CheckedRequest> CheckRequest(absl::string_view provider_name, con
   }
   const std::string* content_type = http::FindHeader(request.headers, "content-type");
   out.json_body = request.unified ||
-                  (content_type != nullptr && ContainsIgnoreCase(*content_type, "application/json"));
+                  (content_type != nullptr && absl::StrContains(absl::AsciiStrToLower(*content_type), "application/json"));
   JsonBodyFacts facts;
   if (out.json_body && !request.body.empty()) facts = ReadJsonBody(request.body);
   out.stream = facts.stream;
