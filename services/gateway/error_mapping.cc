@@ -130,7 +130,7 @@ std::string ClientMessage(const RpcError& error) {
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return "Service busy, please retry";
     case grpc::StatusCode::DATA_LOSS:
-      return "A stored key could not be decrypted";
+      return "The stored key for this provider could not be decrypted. Store it again.";
     case grpc::StatusCode::UNIMPLEMENTED:
       return "Not supported by this server";
     default:
@@ -140,7 +140,15 @@ std::string ClientMessage(const RpcError& error) {
 }
 
 HttpResponse ResponseForRpcError(const RpcError& error) {
-  return JsonError(HttpStatusForRpcError(error), ClientMessage(error), Code(error));
+  HttpResponse response = JsonError(HttpStatusForRpcError(error), ClientMessage(error), Code(error));
+  if (error.code == grpc::StatusCode::PERMISSION_DENIED && error.allowed_models.has_value()) {
+    // The original names the permitted models beside a refused one.
+    nlohmann::json body = {{"error", ClientMessage(error)},
+                           {"code", Code(error)},
+                           {"allowed_models", *error.allowed_models}};
+    response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return response;
 }
 
 std::string SseErrorEvent(const RpcError&) {

@@ -7,7 +7,9 @@
 #ifndef BYOK_SERVICES_GATEWAY_ERROR_MAPPING_H_
 #define BYOK_SERVICES_GATEWAY_ERROR_MAPPING_H_
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <grpcpp/support/status_code_enum.h>
 
@@ -28,6 +30,8 @@ struct RpcError {
   bool reached = true;
   // The relay's kErrorSourceTrailer value (common/grpc_status.h), when it sent one.
   std::string error_source;
+  // ALLOWED_MODELS, when the relay refused a model (its kAllowedModelsTrailer).
+  std::optional<std::vector<std::string>> allowed_models;
 };
 
 // Returns the HTTP status for `error`:

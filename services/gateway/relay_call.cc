@@ -8,8 +8,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include <nlohmann/json.hpp>
+
 #include "common/http/headers.h"
+#include "common/json/json_nesting.h"
 #include "common/logging.h"
+#include "services/relay/policy/model_policy.h"
+#include "services/relay/policy/provider_table.h"
 
 namespace byok::gateway {
 namespace {
@@ -20,6 +25,21 @@ using byok::relay::v1::RelayResponse;
 // Hop-by-hop headers, and the framing and target headers each side sets for its own connection.
 bool IsHopByHop(absl::string_view name) {
   return http::IsHopByHopHeader(name) || name == "content-length" || name == "host";
+}
+
+// The relay's list of allowed models, sent with a refused model's error.
+std::optional<std::vector<std::string>> AllowedModelsTrailer(const grpc::ClientContext& ctx) {
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto it = trailers.find(byok::relay::kAllowedModelsTrailer);
+  if (it == trailers.end()) return std::nullopt;
+  std::optional<nlohmann::json> list =
+      ::byok::json::ParseBounded(absl::string_view(it->second.data(), it->second.size()));
+  if (!list.has_value() || !list->is_array()) return std::nullopt;
+  std::vector<std::string> models;
+  for (const auto& m : *list) {
+    if (m.is_string()) models.push_back(m.get<std::string>());
+  }
+  return models;
 }
 
 // The reactor for one Relay stream. Lifetime: holds itself (self_) from Start until OnDone.
@@ -81,6 +101,7 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       }
     } else {
       RpcError error = backends_.relay().MakeError(status, ctx_);
+      error.allowed_models = AllowedModelsTrailer(ctx_);
       if (!streaming_) {
         // Nothing reached the browser yet: it gets a clean error instead of a broken answer.
         writer_->Send(ResponseForRpcError(error));
@@ -195,15 +216,7 @@ bool PassResponseHeader(absl::string_view lower_name) {
   return true;
 }
 
-bool PassRequestHeader(absl::string_view lower_name) {
-  if (IsHopByHop(lower_name)) return false;
-  if (lower_name == "x-relay-token" || lower_name == "x-relay-base-url" || lower_name == "cookie" ||
-      lower_name == "authorization" || lower_name == "origin" || lower_name == "referer" ||
-      lower_name == "x-forwarded-for" || lower_name == "forwarded" || lower_name == "expect") {
-    return false;
-  }
-  return true;
-}
+bool PassRequestHeader(absl::string_view lower_name) { return relay::IsReadClientHeader(lower_name); }
 
 void StartRelayCall(Backends& backends, RelayRequest request,
                     std::shared_ptr<ResponseWriter> writer) {

@@ -21,8 +21,9 @@ void StartRelayCall(Backends& backends, byok::relay::v1::RelayRequest request,
 // grants and cookies of the provider are dropped; the gateway sets its own).
 bool PassResponseHeader(absl::string_view lower_name);
 
-// Returns true when a browser request header may be offered to the relay (which applies the provider's
-// own allowlist on top): never the gateway's credentials, cookies or hop-by-hop headers.
+// Returns true when a browser request header is offered to the relay: only the closed list the relay
+// reads (compat.md §4: content-type, anthropic-version, anthropic-beta, http-referer, x-relay-referer,
+// x-title); never credentials, cookies or anything else.
 bool PassRequestHeader(absl::string_view lower_name);
 
 }  // namespace byok::gateway

@@ -30,7 +30,7 @@ absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
   BYOK_ASSIGN_OR_RETURN(config.upstream.connect_timeout,
                         TimeoutMs(env, "BYOK_UPSTREAM_CONNECT_TIMEOUT_MS", 10'000));
   BYOK_ASSIGN_OR_RETURN(config.upstream.headers_timeout,
-                        TimeoutMs(env, "BYOK_UPSTREAM_HEADERS_TIMEOUT_MS", 120'000));
+                        TimeoutMs(env, "BYOK_UPSTREAM_HEADERS_TIMEOUT_MS", 30'000));
   BYOK_ASSIGN_OR_RETURN(config.upstream.idle_timeout,
                         TimeoutMs(env, "BYOK_UPSTREAM_IDLE_TIMEOUT_MS", 120'000));
   if (std::optional<std::string> ca = env.Get("BYOK_UPSTREAM_CA_FILE"); ca.has_value()) {

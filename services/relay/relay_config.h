@@ -26,7 +26,7 @@ struct RelayConfig {
   absl::Duration vault_timeout = absl::Seconds(5);
   // BYOK_RELAY_USAGE_FLUSH_MS (200): how long usage records are batched before they go to the vault.
   UsageBatcherOptions usage;
-  // BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (120000),
+  // BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000: the original's 30 s),
   // BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000), BYOK_UPSTREAM_CA_FILE.
   UpstreamOptions upstream;
   // ALLOWED_MODELS, BYOK_PROVIDER_<NAME>_BASE_URL, BYOK_ALLOW_PRIVATE_UPSTREAMS.

@@ -4,6 +4,9 @@
 
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -32,9 +35,23 @@ UpstreamRequest ToUpstream(PreparedRequest prepared) {
   }
   out.body = std::move(prepared.body);
   if (prepared.check_addresses) {
-    out.address_guard = [](const std::string& address) { return CheckAddress(address); };
+    // A client-chosen host: every address it resolves to must be public (compat.md §5's last two checks).
+    out.address_guard = [](const std::string& address) {
+      if (CheckAddress(address).ok()) return absl::OkStatus();
+      return absl::InvalidArgumentError(kBaseUrlResolvesPrivate);
+    };
+    out.resolve_failure = absl::InvalidArgumentError(kBaseUrlUnresolved);
   }
   return out;
+}
+
+// The client's x-relay-base-url: its own field, else the header.
+std::string ClientBaseUrl(const v1::RelayRequest& request) {
+  if (!request.base_url().empty()) return request.base_url();
+  for (const auto& h : request.headers()) {
+    if (absl::EqualsIgnoreCase(h.name(), "x-relay-base-url")) return h.value();
+  }
+  return "";
 }
 
 }  // namespace
@@ -42,16 +59,22 @@ UpstreamRequest ToUpstream(PreparedRequest prepared) {
 RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* context,
                            const v1::RelayRequest* request)
     : deps_(deps), context_(context), request_(request) {
-  absl::StatusOr<const ProviderSpec*> provider = deps_.policy->FindProvider(request_->provider());
-  if (!provider.ok()) {
-    FinishOnce(provider.status());
-    return;
-  }
-  provider_ = *provider;
   if (request_->token().empty()) {
     FinishOnce(absl::UnauthenticatedError("missing token"));
     return;
   }
+  // The original's order: provider, path, model allowlist; then the key; then the base URL.
+  absl::StatusOr<CheckedRequest> checked = deps_.policy->Check(request_->provider(), MakeClientRequest());
+  if (!checked.ok()) {
+    if (checked.status().code() == absl::StatusCode::kPermissionDenied &&
+        absl::StartsWith(checked.status().message(), "Model ")) {
+      context_->AddTrailingMetadata(kAllowedModelsTrailer,
+                                    nlohmann::json(deps_.policy->config().allowed_models.patterns()).dump());
+    }
+    FinishOnce(checked.status());
+    return;
+  }
+  checked_ = *std::move(checked);
   // Not under the lock: gRPC may run the callback inline when the call fails at once. gRPC keeps the
   // reactor alive until this constructor has returned, even if the call finished meanwhile.
   std::shared_ptr<PendingResolve> resolve = deps_.vault->ResolveKey(
@@ -68,27 +91,45 @@ RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* c
   if (cancel_now) resolve->Cancel();
 }
 
-void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved) {
-  if (!resolved.ok()) return FinishOnce(resolved.status(), kErrorSourceVault);
-  user_id_ = resolved->user_id();
-
+ClientRequest RelayReactor::MakeClientRequest() const {
   ClientRequest client;
   client.method = request_->method();
-  client.path_and_query = request_->path();
+  client.path = request_->path();
+  client.query = request_->query();
+  client.unified = request_->unified();
+  client.raw_model = request_->model();
   client.headers.reserve(request_->headers_size());
-  for (const auto& h : request_->headers()) client.headers.push_back({h.name(), h.value()});
+  for (const auto& h : request_->headers()) {
+    client.headers.push_back({absl::AsciiStrToLower(h.name()), h.value()});
+  }
   client.body = request_->body();
+  return client;
+}
+
+void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved) {
+  if (!resolved.ok()) {
+    // The vault's "no key stored" (its code differs between versions): the original's 400 text.
+    if (resolved.status().code() == absl::StatusCode::kNotFound ||
+        resolved.status().code() == absl::StatusCode::kFailedPrecondition) {
+      return FinishOnce(absl::FailedPreconditionError(NoKeyMessage(request_->provider())));
+    }
+    return FinishOnce(resolved.status(), kErrorSourceVault);
+  }
+  user_id_ = resolved->user_id();
+
   absl::StatusOr<PreparedRequest> prepared =
-      deps_.policy->Prepare(request_->provider(), std::move(client), resolved->key(),
-                            request_->base_url(), resolved->base_url());
+      deps_.policy->Prepare(checked_, MakeClientRequest(), resolved->key(),
+                            ClientBaseUrl(*request_), resolved->base_url());
   WipeString(resolved->mutable_key());
   if (!prepared.ok()) return FinishOnce(prepared.status());
-  model_ = !request_->model().empty() ? request_->model() : prepared->model.value_or("");
+  binary_provider_ = prepared->binary_provider;
+  stream_requested_ = prepared->stream;
 
   {
     absl::MutexLock lock(&mu_);
     resolve_.reset();
     if (!cancelled_) {
+      forwarded_ = true;
       // Under the lock: an upstream callback that comes quickly waits until call_ is set. Start only
       // queues work, so no callback runs inline.
       call_ = deps_.upstream->Start(ToUpstream(*std::move(prepared)), this);
@@ -102,17 +143,31 @@ void RelayReactor::OnUpstreamHead(UpstreamHead head) {
   upstream_status_ = head.status;
   v1::ResponseHead* out = response_.mutable_head();
   out->set_status(head.status);
+  std::optional<std::string> content_type;
+  std::optional<std::string> content_disposition;
+  std::optional<int64_t> content_length;
+  for (const auto& [name, value] : head.headers) {
+    if (name == "content-type" && !content_type.has_value()) content_type = value;
+    if (name == "content-disposition" && !content_disposition.has_value()) content_disposition = value;
+    int64_t length = 0;
+    if (name == "content-length" && absl::SimpleAtoi(value, &length) && length >= 0) content_length = length;
+  }
+  mode_ = ChooseResponseMode(binary_provider_, stream_requested_, head.status, content_type);
+  if (mode_ == ResponseMode::kNoContent) {
+    out->set_content_length(0);
+  } else if (content_length.has_value() && mode_ != ResponseMode::kSse) {
+    out->set_content_length(*content_length);
+  }
+  collect_usage_ = mode_ == ResponseMode::kJson;
+  for (http::HeaderField& h : ModeHeaders(mode_, content_type, content_disposition)) {
+    v1::Header* added = out->add_headers();
+    added->set_name(std::move(h.name));
+    added->set_value(std::move(h.value));
+  }
   // The provider's Connection options name more hop-by-hop headers.
   const std::string connection = http::ConnectionOptions(head.headers);
   for (auto& [name, value] : head.headers) {
-    if (name == "content-length") {
-      int64_t length = 0;
-      if (absl::SimpleAtoi(value, &length) && length >= 0) out->set_content_length(length);
-    }
-    if (!IsPassedResponseHeader(*provider_, name) || http::ListsToken(connection, name)) continue;
-    if (name == "content-type" && absl::StartsWithIgnoreCase(value, "application/json")) {
-      collect_usage_ = true;
-    }
+    if (!IsPassedResponseHeader(*checked_.provider, name) || http::ListsToken(connection, name)) continue;
     v1::Header* h = out->add_headers();
     h->set_name(std::move(name));
     h->set_value(std::move(value));
@@ -129,6 +184,7 @@ void RelayReactor::OnUpstreamHead(UpstreamHead head) {
 }
 
 void RelayReactor::OnUpstreamBody(std::string piece, bool last) {
+  if (mode_ == ResponseMode::kNoContent) piece.clear();  // a 204/304 has no body, whatever was sent
   if (collect_usage_) {
     if (usage_json_.size() + piece.size() <= kMaxUsageJsonBytes) {
       usage_json_.append(piece);
@@ -195,6 +251,7 @@ void RelayReactor::OnUpstreamDone(absl::Status status) { FinishOnce(std::move(st
 
 void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
   bool send_unsent = false;
+  bool cancelled_by_client = false;
   {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
@@ -207,8 +264,13 @@ void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
     // error alone (it can still answer with a clean error status, having seen no head).
     send_unsent = unsent_ && status.ok();
     unsent_ = false;
+    cancelled_by_client = cancelled_;
   }
-  if (!user_id_.empty()) RecordUsage(status);
+  // Recorded only when the request went upstream and the client did not leave (compat.md §10.5); a
+  // base-URL refusal after resolution (InvalidArgument) is a rejected request, not a forwarded one.
+  if (forwarded_ && !cancelled_by_client && status.code() != absl::StatusCode::kInvalidArgument) {
+    RecordUsage(status);
+  }
   if (error_source != nullptr && !status.ok()) {
     context_->AddTrailingMetadata(kErrorSourceTrailer, error_source);
   }
@@ -226,10 +288,12 @@ void RelayReactor::RecordUsage(const absl::Status& status) {
   vault::v1::RecordUsageRequest usage;
   usage.set_user_id(user_id_);
   usage.set_provider(request_->provider());
-  usage.set_model(model_);
-  usage.set_status(upstream_status_);
+  usage.set_model(checked_.logged_model.value_or(""));
+  // 502 for every failure after forwarding: unreachable, timed out, broken off (compat.md §10.5).
+  const int status_code = status.ok() && upstream_status_ != 0 ? upstream_status_ : 502;
+  usage.set_status(status_code);
   usage.set_latency_ms(absl::ToInt64Milliseconds(absl::Now() - started_));
-  usage.set_error(!status.ok() || upstream_status_ < 200 || upstream_status_ >= 300);
+  usage.set_error(status_code < 200 || status_code >= 300);
   if (status.ok() && collect_usage_) {
     TokenUsage tokens = ParseTokenUsage(usage_json_);
     usage.set_input_tokens(tokens.input);

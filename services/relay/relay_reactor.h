@@ -50,6 +50,8 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
 
  private:
   void OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved);
+  // The client request as the policy reads it.
+  ClientRequest MakeClientRequest() const;
   // Starts a write of `response_` (which the caller filled).
   void Write();
   // Finishes the RPC once: at once, or after the write in flight completes. `error_source` names the
@@ -61,7 +63,8 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   grpc::CallbackServerContext* const context_;
   const v1::RelayRequest* const request_;
   const absl::Time started_ = absl::Now();
-  const ProviderSpec* provider_ = nullptr;
+  // What the checks before the key lookup established.
+  CheckedRequest checked_;
 
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
@@ -75,9 +78,13 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
 
   // Written before the upstream call starts, read after: ordered by the call's start.
   std::string user_id_;
-  std::string model_;
+  // True once the request went upstream: only such requests are recorded (compat.md §10.5).
+  bool forwarded_ = false;
+  bool binary_provider_ = false;
+  bool stream_requested_ = false;
   // Set from upstream callbacks (one at a time) and read when finishing.
   int upstream_status_ = 0;
+  ResponseMode mode_ = ResponseMode::kText;
   bool collect_usage_ = false;
   std::string usage_json_;
 

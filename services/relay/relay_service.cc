@@ -13,6 +13,8 @@ namespace {
 
 // Bytes of a key-check response body read before it is dropped (only the status matters).
 constexpr size_t kKeyCheckBodyLimit = 64 * 1024;
+// Bytes of a refusal's body kept for rotation's 422 detail.
+constexpr size_t kBodyStartBytes = 200;
 
 // Runs one key check upstream and finishes the unary RPC. Deletes itself when the call has ended.
 class KeyCheck : public UpstreamHandler {
@@ -43,6 +45,9 @@ class KeyCheck : public UpstreamHandler {
   }
   void OnUpstreamBody(std::string piece, bool last) override {
     body_bytes_ += piece.size();
+    if (body_start_.size() < kBodyStartBytes) {
+      body_start_.append(piece.substr(0, kBodyStartBytes - body_start_.size()));
+    }
     if (body_bytes_ > kKeyCheckBodyLimit) {
       absl::MutexLock lock(&mu_);
       call_->Cancel();
@@ -61,10 +66,12 @@ class KeyCheck : public UpstreamHandler {
           break;
         case KeyCheckVerdict::kInvalid:
           response_->set_reason("the provider rejected the key");
+          response_->set_body_start(body_start_);
           break;
         case KeyCheckVerdict::kUnknown:
           response_->set_reason(
               absl::StrCat("the provider could not check the key (HTTP ", status_, ")"));
+          response_->set_body_start(body_start_);
           break;
       }
       reactor_->Finish(grpc::Status::OK);
@@ -84,6 +91,7 @@ class KeyCheck : public UpstreamHandler {
   std::shared_ptr<UpstreamCall> call_ ABSL_GUARDED_BY(mu_);
   int status_ = 0;
   size_t body_bytes_ = 0;
+  std::string body_start_;
 };
 
 }  // namespace
@@ -93,30 +101,19 @@ grpc::ServerWriteReactor<v1::RelayResponse>* RelayService::Relay(
   return new RelayReactor(deps_, context, request);
 }
 
-grpc::ServerUnaryReactor* RelayService::ResolveRoute(grpc::CallbackServerContext* context,
-                                                     const v1::ResolveRouteRequest* request,
-                                                     v1::ResolveRouteResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<ResolvedRoute> route = deps_.policy->ResolveRoute(request->body());
-  if (!route.ok()) {
-    reactor->Finish(ToGrpcStatus(route.status()));
-    return reactor;
-  }
-  response->set_provider(route->provider);
-  response->set_path(route->path);
-  response->set_model(route->model);
-  response->set_body(std::move(route->body));
-  response->set_stream(route->stream);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
-}
-
 grpc::ServerUnaryReactor* RelayService::CheckKey(grpc::CallbackServerContext* context,
                                                  const v1::CheckKeyRequest* request,
                                                  v1::CheckKeyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<PreparedRequest> prepared =
       deps_.policy->PrepareKeyCheck(request->provider(), request->key(), request->base_url());
+  if (!prepared.ok() && prepared.status().code() == absl::StatusCode::kFailedPrecondition) {
+    // No verification endpoint (common/providers): the key counts as accepted, as in the original.
+    response->set_valid(true);
+    response->set_skipped(true);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
   if (!prepared.ok()) {
     reactor->Finish(ToGrpcStatus(prepared.status()));
     return reactor;

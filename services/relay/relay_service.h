@@ -1,5 +1,5 @@
 // The byok.relay.v1.Relay gRPC service (callback API): the streaming Relay RPC through RelayReactor,
-// and the unary ResolveRoute, CheckKey and DescribeRoutes.
+// and the unary CheckKey and DescribeRoutes.
 #ifndef BYOK_SERVICES_RELAY_RELAY_SERVICE_H_
 #define BYOK_SERVICES_RELAY_RELAY_SERVICE_H_
 
@@ -15,9 +15,6 @@ class RelayService final : public v1::Relay::CallbackService {
 
   grpc::ServerWriteReactor<v1::RelayResponse>* Relay(grpc::CallbackServerContext* context,
                                                      const v1::RelayRequest* request) override;
-  grpc::ServerUnaryReactor* ResolveRoute(grpc::CallbackServerContext* context,
-                                         const v1::ResolveRouteRequest* request,
-                                         v1::ResolveRouteResponse* response) override;
   grpc::ServerUnaryReactor* CheckKey(grpc::CallbackServerContext* context,
                                      const v1::CheckKeyRequest* request,
                                      v1::CheckKeyResponse* response) override;

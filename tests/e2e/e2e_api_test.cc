@@ -224,8 +224,9 @@ TEST_F(E2eApiTest, EveryErrorRouteAnswersJson) {
       // Outside the provider's allowed paths.
       {"POST", "/relay/openai/v1/organization/users", *token, "{}", 403},
       {"POST", "/relay/openai/v1/chat/..%2F..%2Fadmin", *token, "{}", 403},
-      {"POST", "/relay/nosuch/v1/chat/completions", *token, "{}", 404},
-      {"POST", "/relay", *token, "{\"model\":\"no-route-model-xyz\"}", 404},
+      // The original's 400s: "Unsupported provider: nosuch", "Cannot route model ..." (compat.md §3.14-15).
+      {"POST", "/relay/nosuch/v1/chat/completions", *token, "{}", 400},
+      {"POST", "/relay", *token, "{\"model\":\"no-route-model-xyz\"}", 400},
       {"GET", "/stats/x", "", "", 401},
   };
   for (const Case& c : cases) {

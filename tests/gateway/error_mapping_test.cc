@@ -102,10 +102,44 @@ TEST(ErrorMappingTest, ServiceMessagesForClientMistakesPassVerbatim) {
             "Invalid or expired token");
 }
 
-TEST(ErrorMappingTest, SseErrorEventIsOneEvent) {
+TEST(ErrorMappingTest, SseErrorEventIsTheOriginalsFrame) {
   std::string event =
       SseErrorEvent(Error(Backend::kRelay, grpc::StatusCode::ABORTED, "upstream broke off"));
   EXPECT_EQ(event, "event: error\ndata: {\"error\":\"Stream interrupted by provider\"}\n\n");
+}
+
+TEST(ErrorMappingTest, ProviderFailuresUseTheOriginalsTexts) {
+  using grpc::StatusCode;
+  HttpResponse r = ResponseForRpcError(
+      Error(Backend::kRelay, StatusCode::UNAVAILABLE, "cannot connect to the provider: ECONNREFUSED 10.0.0.7"));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "Failed to reach AI provider");
+  r = ResponseForRpcError(Error(Backend::kRelay, StatusCode::ABORTED, "the provider's response broke off: eof"));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "Failed to reach AI provider");
+  r = ResponseForRpcError(Error(Backend::kRelay, StatusCode::DEADLINE_EXCEEDED, "no response headers in 30000 ms"));
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "AI provider timed out (30 s). Please retry.");
+  r = ResponseForRpcError(Error(Backend::kRelay, StatusCode::DATA_LOSS, "GCM tag mismatch in row 7"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"],
+            "The stored key for this provider could not be decrypted. Store it again.");
+}
+
+TEST(ErrorMappingTest, TheRelaysClientErrorTextsPassAndARefusedModelListsTheAllowedOnes) {
+  using grpc::StatusCode;
+  const char* no_key = "No API key stored for provider \"openai\". POST /keys/openai first.";
+  HttpResponse r = ResponseForRpcError(Error(Backend::kRelay, StatusCode::FAILED_PRECONDITION, no_key));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], no_key);
+  RpcError model = Error(Backend::kRelay, StatusCode::PERMISSION_DENIED,
+                         "Model \"gpt-4\" is not permitted on this relay.");
+  model.allowed_models = std::vector<std::string>{"gpt-4o", "claude-*"};
+  r = ResponseForRpcError(model);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(r.body),
+            nlohmann::json({{"error", "Model \"gpt-4\" is not permitted on this relay."},
+                            {"allowed_models", {"gpt-4o", "claude-*"}}}));
 }
 
 TEST(JsonErrorTest, InvalidUtf8IsReplacedNotThrown) {

@@ -16,7 +16,7 @@ TEST(RelayConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config->listen_address, "127.0.0.1:50052");
   EXPECT_EQ(config->vault_address, "127.0.0.1:50051");
   EXPECT_EQ(config->upstream.connect_timeout, absl::Seconds(10));
-  EXPECT_EQ(config->upstream.headers_timeout, absl::Seconds(120));
+  EXPECT_EQ(config->upstream.headers_timeout, absl::Seconds(30));  // the original's 30 s
   EXPECT_EQ(config->upstream.idle_timeout, absl::Seconds(120));
   EXPECT_TRUE(config->upstream.ca_file.empty());
   EXPECT_EQ(config->usage.flush_interval, absl::Milliseconds(200));

@@ -138,14 +138,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse&key=in-the-url",
                 R"({"contents":[{"parts":[{"text":"hi"}]}]})", "x-goog-api-key", "",
                 "candidates"},
-        KeyCase{"groq", "/v1/chat/completions", Chat("llama-3.1-8b", false), "authorization",
+        KeyCase{"groq", "/openai/v1/chat/completions", Chat("llama-3.1-8b", false), "authorization",
                 "Bearer ", "chat.completion"},
-        KeyCase{"openrouter", "/v1/chat/completions", Chat("openai/gpt-4o", true),
+        KeyCase{"openrouter", "/api/v1/chat/completions", Chat("openai/gpt-4o", true),
                 "authorization", "Bearer ", "data: [DONE]"},
         KeyCase{"mistral", "/v1/chat/completions", Chat("mistral-large", false), "authorization",
                 "Bearer ", "chat.completion"},
-        KeyCase{"huggingface", "/v1/chat/completions", Chat("meta-llama/Llama-3", false),
-                "authorization", "Bearer ", "chat.completion"},
+        KeyCase{"huggingface", "/models/meta-llama/Llama-3/v1/chat/completions",
+                Chat("meta-llama/Llama-3", false), "authorization", "Bearer ", "chat.completion"},
         KeyCase{"elevenlabs", "/v1/text-to-speech/voice123", R"({"text":"hi"})", "xi-api-key",
                 "", ""},
         KeyCase{"deepgram", "/v1/listen?model=nova-2", R"({"url":"https://example.test/a.wav"})",
@@ -161,10 +161,10 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST_F(RelayEndToEndTest, BinaryAudioArrivesByteForByte) {
-  const std::string token = Token("openai", "sk-audio-0123456789");
+  const std::string token = Token("elevenlabs", "sk-audio-0123456789");
   RelayResult result =
-      RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/audio/speech",
-                                           R"({"model":"tts-1","input":"hi","voice":"alloy"})"));
+      RunRelay(relay_->stub(), MakeRequest(token, "elevenlabs", "/v1/text-to-speech/voice123",
+                                           R"({"text":"hi","model_id":"eleven_turbo_v2"})"));
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.Header("content-type"), "audio/mpeg");
   ASSERT_EQ(result.body.size(), 4u * 16 * 1024);
@@ -279,26 +279,36 @@ TEST_F(RelayEndToEndTest, RefusesWithoutAStoredKeyOrAValidToken) {
   RelayResult no_key = RunRelay(relay_->stub(), MakeRequest(token, "anthropic", "/v1/messages",
                                                             Chat("claude", false)));
   EXPECT_EQ(no_key.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(no_key.status.error_message(),
+            "No API key stored for provider \"anthropic\". POST /keys/anthropic first.");
   RelayResult bad_token = RunRelay(relay_->stub(),
                                    MakeRequest(std::string(64, 'a'), "openai",
                                                "/v1/chat/completions", Chat("gpt-4o", false)));
   EXPECT_EQ(bad_token.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   RelayResult unknown = RunRelay(relay_->stub(),
                                  MakeRequest(token, "nope", "/v1/chat/completions", "{}"));
-  EXPECT_EQ(unknown.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(unknown.status.error_message(), "Unsupported provider: nope");
   EXPECT_FALSE(fake_->WaitForRequest(absl::ZeroDuration()).has_value());
 }
 
-TEST_F(RelayEndToEndTest, ResolveRouteCheckKeyAndDescribeRoutes) {
-  grpc::ClientContext c1;
-  v1::ResolveRouteRequest route_request;
-  route_request.set_body(Chat("claude-3-5-sonnet", true));
-  v1::ResolveRouteResponse route;
-  ASSERT_TRUE(relay_->stub().ResolveRoute(&c1, route_request, &route).ok());
-  EXPECT_EQ(route.provider(), "anthropic");
-  EXPECT_EQ(route.path(), "/v1/messages");
-  EXPECT_TRUE(route.stream());
+TEST_F(RelayEndToEndTest, UnifiedRequestGoesToItsPathWithTheRawModelChecked) {
+  const std::string token = Token("anthropic", "sk-unified");
+  v1::RelayRequest request =
+      MakeRequest(token, "anthropic", "/v1/messages", Chat("claude-3-5-sonnet", true));
+  request.set_unified(true);
+  request.set_model("anthropic/claude-3-5-sonnet");
+  RelayResult result = RunRelay(relay_->stub(), request);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.head.status(), 200);
+  EXPECT_EQ(result.Header("content-type"), "text/event-stream");
+  std::optional<RecordedRequest> seen = fake_->WaitForRequest(kWait);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->target, "/v1/messages");
+  EXPECT_EQ(seen->body, Chat("claude-3-5-sonnet", true));
+}
 
+TEST_F(RelayEndToEndTest, CheckKeyAndDescribeRoutes) {
   fake_->SetAcceptedKeys({"sk-good"});
   for (const auto& [key, valid] : {std::pair{"sk-good", true}, std::pair{"sk-bad", false}}) {
     grpc::ClientContext c;
@@ -310,6 +320,9 @@ TEST_F(RelayEndToEndTest, ResolveRouteCheckKeyAndDescribeRoutes) {
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(answer.valid(), valid) << key;
     EXPECT_EQ(answer.status(), valid ? 200 : 401);
+    if (!valid) {
+      EXPECT_THAT(answer.body_start(), HasSubstr("Incorrect API key"));
+    }
   }
   fake_->SetAcceptedKeys({});
   auto check_seen = fake_->WaitForRequest(kWait);
@@ -321,7 +334,21 @@ TEST_F(RelayEndToEndTest, ResolveRouteCheckKeyAndDescribeRoutes) {
   v1::DescribeRoutesResponse routes;
   ASSERT_TRUE(relay_->stub().DescribeRoutes(&c3, {}, &routes).ok());
   EXPECT_EQ(routes.providers_size(), 10);
-  EXPECT_GT(routes.routes_size(), 0);
+  ASSERT_EQ(routes.routes_size(), 9);
+  EXPECT_EQ(routes.routes(2).pattern(), "^claude-");
+
+  // A provider without a verification endpoint is accepted unchecked.
+  while (fake_->WaitForRequest(absl::ZeroDuration()).has_value()) {
+  }
+  grpc::ClientContext c4;
+  v1::CheckKeyRequest unchecked;
+  unchecked.set_provider("deepgram");
+  unchecked.set_key("dg-anything-at-all");
+  v1::CheckKeyResponse unchecked_answer;
+  ASSERT_TRUE(relay_->stub().CheckKey(&c4, unchecked, &unchecked_answer).ok());
+  EXPECT_TRUE(unchecked_answer.valid());
+  EXPECT_TRUE(unchecked_answer.skipped());
+  EXPECT_FALSE(fake_->WaitForRequest(absl::ZeroDuration()).has_value());
   for (const auto& p : routes.providers()) EXPECT_EQ(p.base_url(), fake_->base_url()) << p.name();
 }
 

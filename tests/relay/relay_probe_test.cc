@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -88,7 +89,7 @@ class RelayProbeTest : public ::testing::Test {
 
   // Nothing reached either fake provider.
   static void ExpectNothingArrived() {
-    EXPECT_TRUE(plain_fake_->Requests().empty());
+    EXPECT_EQ(plain_fake_->Requests().size(), plain_fake_served_);
     EXPECT_TRUE(tls_fake_->Requests().empty());
     EXPECT_EQ(tls_fake_->connections_accepted(), tls_connections_allowed_);
   }
@@ -100,6 +101,7 @@ class RelayProbeTest : public ::testing::Test {
   static VaultProcess* vault_;
   static RelayProcess* relay_;
   static int tls_connections_allowed_;
+  static size_t plain_fake_served_;
 };
 
 byok::testing::TempDir RelayProbeTest::dir_;
@@ -109,10 +111,34 @@ FakeProvider* RelayProbeTest::plain_fake_ = nullptr;
 VaultProcess* RelayProbeTest::vault_ = nullptr;
 RelayProcess* RelayProbeTest::relay_ = nullptr;
 int RelayProbeTest::tls_connections_allowed_ = 0;
+size_t RelayProbeTest::plain_fake_served_ = 0;
 
-bool Refused(const grpc::Status& s) {
-  return s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
-         s.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
+// A path refusal: 403's status with the original's phrase.
+bool PathRefused(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
+         absl::StartsWith(s.error_message(), "Path \"") &&
+         absl::EndsWith(s.error_message(), "Only inference endpoints are allowed.");
+}
+
+// A base-URL refusal: 400's status with one of the original's x-relay-base-url phrases.
+bool BaseUrlRefused(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+         absl::StartsWith(s.error_message(), "x-relay-base-url ");
+}
+
+// A name other than localhost that /etc/hosts maps to a loopback address (resolves without DNS), or "".
+std::string LoopbackNameFromHosts() {
+  std::ifstream hosts("/etc/hosts");
+  std::string line;
+  while (std::getline(hosts, line)) {
+    std::vector<std::string> fields = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (fields.size() < 2 || !absl::StartsWith(fields[0], "127.")) continue;
+    for (size_t i = 1; i < fields.size(); ++i) {
+      if (absl::StartsWith(fields[i], "#")) break;
+      if (fields[i] != "localhost" && !absl::EndsWith(fields[i], ".localhost")) return fields[i];
+    }
+  }
+  return "";
 }
 
 TEST_F(RelayProbeTest, PathTraversalProbesAreRefused) {
@@ -125,11 +151,11 @@ TEST_F(RelayProbeTest, PathTraversalProbesAreRefused) {
   };
   const std::vector<Probe> probes = {
       {"openai", "POST", "/v1/chat/completions/..%5C..%5Cfiles"},
+      {"openai", "POST", "/v1/chat/completions/%252e%252e/%252e%252e/files"},
       {"openai", "POST", "/v1/..%5Cfiles"},
       {"openai", "POST", "/v1/chat/completions/../../files"},
       {"openai", "POST", "/v1/%2e%2e/files"},
       {"openai", "POST", "/v1/chat/%2E%2E/%2e%2e/organization/users"},
-      {"openai", "POST", "/v1/files%3F/../chat/completions"},
       {"openai", "POST", "/v1/chat/completions%3Fx=/../../files"},
       {"openai", "POST", "/v1/chat/completions%23/../../files"},
       {"openai", "POST", "/v1/chat/completions\\..\\..\\files"},
@@ -144,15 +170,30 @@ TEST_F(RelayProbeTest, PathTraversalProbesAreRefused) {
     auto t = p.provider == "openai" ? token : vault_->CreateUserWithKey(p.provider, "sk-probe-key-0123");
     ASSERT_TRUE(t.ok());
     RelayResult r = RunRelay(relay_->stub(), MakeRequest(*t, p.provider, p.path, kChat, {}, p.method));
-    EXPECT_TRUE(Refused(r.status)) << p.path << " -> " << r.status.error_code() << " "
-                                   << r.status.error_message();
+    EXPECT_TRUE(PathRefused(r.status)) << p.path << " -> " << r.status.error_code() << " "
+                                       << r.status.error_message();
   }
   ExpectNothingArrived();
 }
 
+TEST_F(RelayProbeTest, WhatIsCheckedIsWhatIsSent) {
+  // The original's forward path: decoded twice, then normalised. A probe that normalises into an
+  // allowed path goes there, and only there.
+  auto token = vault_->CreateUserWithKey("openai", "sk-probe-normalised");
+  ASSERT_TRUE(token.ok());
+  RelayResult r = RunRelay(relay_->stub(),
+                           MakeRequest(*token, "openai", "/v1/files%3F/../chat/completions", kChat));
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+  std::vector<byok::testing::RecordedRequest> seen = plain_fake_->Requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].target, "/v1/chat/completions");
+  // Forget it, so the other tests' ExpectNothingArrived holds.
+  plain_fake_served_ = 1;
+}
+
 TEST_F(RelayProbeTest, SsrfProbesAreRefused) {
   const std::string port = std::to_string(tls_fake_->port());
-  const std::vector<std::string> base_urls = {
+  std::vector<std::string> base_urls = {
       absl::StrCat("https://127.0.0.1:", port),
       absl::StrCat("https://127.1:", port),
       absl::StrCat("https://2130706433:", port),
@@ -171,7 +212,11 @@ TEST_F(RelayProbeTest, SsrfProbesAreRefused) {
       absl::StrCat("http://localhost:", plain_fake_->port()),
       absl::StrCat("https://user:secret@localhost:", port),
       "file:///etc/passwd",
+      "https://no-such-host.invalid",  // no DNS in here: "could not be resolved safely"
   };
+  if (std::string name = LoopbackNameFromHosts(); !name.empty()) {
+    base_urls.push_back(absl::StrCat("https://", name, ":", port));  // resolves to loopback
+  }
   auto token = vault_->CreateUserWithKey("openai-compatible", "sk-probe-ssrf");
   ASSERT_TRUE(token.ok());
   for (const std::string& url : base_urls) {
@@ -179,8 +224,8 @@ TEST_F(RelayProbeTest, SsrfProbesAreRefused) {
         MakeRequest(*token, "openai-compatible", "/v1/chat/completions", kChat);
     request.set_base_url(url);
     RelayResult r = RunRelay(relay_->stub(), request);
-    EXPECT_TRUE(Refused(r.status)) << url << " -> " << r.status.error_code() << " "
-                                   << r.status.error_message();
+    EXPECT_TRUE(BaseUrlRefused(r.status)) << url << " -> " << r.status.error_code() << " "
+                                          << r.status.error_message();
   }
   ExpectNothingArrived();
 }
@@ -189,12 +234,12 @@ TEST_F(RelayProbeTest, AKeyBoundToABaseUrlIgnoresTheClientsBaseUrl) {
   auto token = vault_->CreateUserWithKey("openai-compatible", "sk-probe-bound",
                                          "https://llm.example.test/v1");
   ASSERT_TRUE(token.ok()) << token.status();
-  v1::RelayRequest request = MakeRequest(*token, "openai-compatible", "/chat/completions", kChat);
+  v1::RelayRequest request = MakeRequest(*token, "openai-compatible", "/v1/chat/completions", kChat);
   request.set_base_url(absl::StrCat("https://localhost:", tls_fake_->port(), "/v1"));
   RelayResult r = RunRelay(relay_->stub(), request);
   // The bound host cannot be resolved in here: the call fails, and it never went to the client's URL.
-  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
-  EXPECT_THAT(r.status.error_message(), ::testing::HasSubstr("resolve"));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << r.status.error_message();
+  EXPECT_EQ(r.status.error_message(), "x-relay-base-url hostname could not be resolved safely");
   ExpectNothingArrived();
 }
 

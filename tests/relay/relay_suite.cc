@@ -121,7 +121,10 @@ v1::RelayRequest MakeRequest(const std::string& token, const std::string& provid
   r.set_token(token);
   r.set_provider(provider);
   r.set_method(method);
-  r.set_path(path);
+  // The path as the gateway passes it: without its query, which travels apart.
+  size_t q = path.find('?');
+  r.set_path(path.substr(0, q));
+  if (q != std::string::npos) r.set_query(path.substr(q + 1));
   r.set_body(body);
   for (auto& [name, value] : headers) {
     v1::Header* h = r.add_headers();

@@ -99,8 +99,11 @@ TEST_F(RelayFailureTest, HttpsWithTheTestCaWorksAndOtherFailuresHaveClearStatuse
   auto run = [&](const std::string& provider) {
     auto token = vault_->CreateUserWithKey(provider, "sk-tls-test");
     EXPECT_TRUE(token.ok()) << token.status();
-    return RunRelay((*relay)->stub(),
-                    MakeRequest(token.value_or(""), provider, "/v1/chat/completions", kChat));
+    // Each provider's own chat path (compat.md §4).
+    const std::string path = provider == "groq"         ? "/openai/v1/chat/completions"
+                             : provider == "openrouter" ? "/api/v1/chat/completions"
+                                                        : "/v1/chat/completions";
+    return RunRelay((*relay)->stub(), MakeRequest(token.value_or(""), provider, path, kChat));
   };
 
   RelayResult ok = run("openai");
@@ -172,8 +175,7 @@ TEST_F(RelayFailureTest, BadConfigurationStopsStartUpWithExitCode2) {
        std::vector<std::pair<std::string, std::string>>{
            {"BYOK_UPSTREAM_IDLE_TIMEOUT_MS", "soon"},
            {"BYOK_UPSTREAM_CA_FILE", "/nonexistent/ca.pem"},
-           {"BYOK_PROVIDER_OPENAI_BASE_URL", "ftp://example.test"},
-           {"ALLOWED_MODELS", "gpt-4o, bad model"}}) {
+           {"BYOK_PROVIDER_OPENAI_BASE_URL", "ftp://example.test"}}) {
     auto process = byok::testing::ChildProcess::Start(byok::testing::BinaryPath("byok-relayd"),
                                                       {}, {{name, value}});
     ASSERT_TRUE(process.ok());

@@ -1,4 +1,4 @@
-// Model names: validation, extraction from requests, and the ALLOWED_MODELS allowlist.
+// Models: ALLOWED_MODELS and where a request names its model (compat.md §3.14, §3.15, §9).
 #ifndef BYOK_SERVICES_RELAY_POLICY_MODEL_POLICY_H_
 #define BYOK_SERVICES_RELAY_POLICY_MODEL_POLICY_H_
 
@@ -6,76 +6,64 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "common/http/headers.h"
 #include "services/relay/policy/provider_table.h"
 
 namespace byok::relay {
 
-// Longest model name accepted.
-inline constexpr size_t kMaxModelLength = 200;
+// Trailing metadata of a Relay call refused for its model: ALLOWED_MODELS as a JSON array, which the
+// gateway shows as the 403's `allowed_models`.
+inline constexpr char kAllowedModelsTrailer[] = "byok-allowed-models";
 
-// Checks a model name before it is used anywhere (paths, allowlist, logs): 1..kMaxModelLength
-// characters from [A-Za-z0-9._:@+/-], no "..", no leading or trailing '/', no empty segment.
-// InvalidArgument otherwise; the message does not repeat the name.
-absl::Status ValidateModelName(absl::string_view model);
-
-// Checks a model name that becomes one path segment (Gemini's /models/{model}:method): as
-// ValidateModelName but only [A-Za-z0-9._-].
-absl::Status ValidatePathModelName(absl::string_view model);
-
-// Returns true when `text` matches `pattern`, where '*' matches any run of characters (case-sensitive).
+// Returns true when `text` matches `pattern` as a whole, ASCII case-insensitively, where '*' matches
+// any run of characters (including none) and everything else is literal. Linear, no recursion.
 bool WildcardMatch(absl::string_view pattern, absl::string_view text);
+
+// The 403 text for a refused model: `Model "<model>" is not permitted on this relay.`
+std::string NotPermittedMessage(absl::string_view model);
 
 // The ALLOWED_MODELS allowlist. Empty means every model is allowed.
 class ModelAllowlist {
  public:
   ModelAllowlist() = default;
-  // Takes the patterns (already validated by ParseAllowedModels).
   explicit ModelAllowlist(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {}
 
-  // Parses a comma list ("gpt-4o*, claude-*"); blanks are ignored. InvalidArgument for a pattern with
-  // characters outside the model-name set plus '*'.
-  static absl::StatusOr<ModelAllowlist> Parse(absl::string_view comma_list);
+  // Splits a comma list; entries trimmed, empty ones dropped. Every string is accepted (the original
+  // accepts any).
+  static ModelAllowlist Parse(absl::string_view comma_list);
 
-  // Returns true when no allowlist is set.
   bool empty() const { return patterns_.empty(); }
   const std::vector<std::string>& patterns() const { return patterns_; }
 
-  // Checks a request's model. `model` is what the provider sees; a pattern may also match
-  // "provider/model". When the allowlist is set and `model` is nullopt (the model could not be
-  // determined) the request is refused: letting unknown models through would let any body the relay
-  // cannot read (a new content type, a malformed form) bypass the allowlist. PermissionDenied when
-  // refused.
-  absl::Status Check(absl::string_view provider, const std::optional<std::string>& model) const;
+  // True when some pattern matches `text`.
+  bool Matches(absl::string_view text) const;
+
+  // POST /relay/{provider}/*: allowed when the list is empty, the model is unknown (nullopt), the model
+  // matches, or it has no '/' and "<provider>/<model>" matches.
+  bool AllowsProviderModel(absl::string_view provider, const std::optional<std::string>& model) const;
+
+  // POST /relay: the raw client string must match (when the list is set).
+  bool AllowsUnifiedModel(absl::string_view raw_model) const;
 
  private:
   std::vector<std::string> patterns_;
 };
 
-// Reads the model a request is for: from the path (Gemini, Hugging Face), the query (Deepgram) or the
-// body (JSON, multipart/form-data, application/x-www-form-urlencoded; a body without a recognised
-// content type is tried as JSON). Returns nullopt when the request names no model. InvalidArgument
-// when the body names a model in an ambiguous way (the field twice, or not a string) or the name is
-// invalid.
-absl::StatusOr<std::optional<std::string>> ExtractModel(const ProviderSpec& provider,
-                                                        absl::string_view decoded_path,
-                                                        absl::string_view query,
-                                                        const std::vector<http::HeaderField>& headers,
-                                                        absl::string_view body);
+// What the relay reads from a JSON request body.
+struct JsonBodyFacts {
+  // Top-level "model" when it is a string.
+  std::optional<std::string> model;
+  // Top-level "stream" is exactly the boolean true.
+  bool stream = false;
+};
 
-// Lower-level extractors, exposed for tests. Each returns nullopt when the field is absent.
-absl::StatusOr<std::optional<std::string>> ModelFromJson(absl::string_view body,
-                                                         absl::string_view field);
-absl::StatusOr<std::optional<std::string>> ModelFromMultipart(absl::string_view content_type,
-                                                              absl::string_view body,
-                                                              absl::string_view field);
-absl::StatusOr<std::optional<std::string>> ModelFromUrlEncoded(absl::string_view body,
-                                                               absl::string_view field);
-// From "/v1beta/models/{model}:method" (any version segment).
-std::optional<std::string> ModelFromGeminiPath(absl::string_view decoded_path);
+// Reads `body` as JSON (bounded depth); a body that is not a JSON object yields no facts.
+JsonBodyFacts ReadJsonBody(absl::string_view body);
+
+// Gemini's model from a forward path /v1beta/models/<name> or /v1/models/<name>, optionally followed
+// by :generateContent or :streamGenerateContent, then '/', '?' or the end. nullopt otherwise (other
+// actions such as :countTokens name no model here).
+std::optional<std::string> ModelFromGeminiPath(absl::string_view forward_path);
 
 }  // namespace byok::relay
 

@@ -7,9 +7,7 @@ namespace byok::relay {
 
 absl::StatusOr<PolicyConfig> PolicyConfig::Load(const Env& env) {
   PolicyConfig config;
-  absl::StatusOr<ModelAllowlist> allowed = ModelAllowlist::Parse(env.GetString("ALLOWED_MODELS", ""));
-  if (!allowed.ok()) return allowed.status();
-  config.allowed_models = *std::move(allowed);
+  config.allowed_models = ModelAllowlist::Parse(env.GetString("ALLOWED_MODELS", ""));
 
   for (const ProviderSpec& provider : Providers()) {
     std::string name = BaseUrlEnvName(provider.name);

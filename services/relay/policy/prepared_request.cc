@@ -1,28 +1,15 @@
 #include "services/relay/policy/prepared_request.h"
 
-#include <algorithm>
-
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/http/path.h"
+#include "services/relay/policy/forward_path.h"
 
 namespace byok::relay {
 namespace {
 
-// Largest body parsed only to label usage records with a model (no allowlist set).
-constexpr size_t kMaxBodyScanForUsage = 256 * 1024;
-
-absl::StatusOr<std::string> CheckMethod(const ProviderSpec& provider, absl::string_view method) {
-  std::string upper = absl::AsciiStrToUpper(method);
-  bool known = std::find(std::begin(kAllowedMethods), std::end(kAllowedMethods), upper) !=
-               std::end(kAllowedMethods);
-  if (!known) return absl::InvalidArgumentError("unsupported HTTP method");
-  if (std::find(provider.methods.begin(), provider.methods.end(), upper) == provider.methods.end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("method ", upper, " is not allowed for provider ", provider.name));
-  }
-  return upper;
-}
+constexpr absl::string_view kDefaultReferer = "https://github.com/avikalpg/byok-relay";
 
 // The key goes into a header: anything that could split or end that header is refused.
 absl::Status CheckKey(absl::string_view key) {
@@ -34,99 +21,158 @@ absl::Status CheckKey(absl::string_view key) {
   return absl::OkStatus();
 }
 
-// Fills the connection fields of `out` from `base`.
+// A client header's value with CR, LF and NUL removed; nullopt when absent or empty.
+std::optional<std::string> ClientHeader(const std::vector<http::HeaderField>& headers, absl::string_view name) {
+  const std::string* value = http::FindHeader(headers, name);
+  if (value == nullptr) return std::nullopt;
+  std::string clean;
+  clean.reserve(value->size());
+  for (char c : *value) {
+    if (c != '\r' && c != '\n' && c != '\0') clean.push_back(c);
+  }
+  if (clean.empty()) return std::nullopt;
+  return clean;
+}
+
 void FillOrigin(const ProviderSpec& provider, const ResolvedBaseUrl& base, PreparedRequest& out) {
   out.provider = provider.name;
   out.tls = base.url.tls();
   out.host = base.url.host;
   out.port = base.url.port;
-  out.sni = base.url.host_kind == http::HostKind::kName ? base.url.host : "";
   out.host_header = base.url.Authority();
   out.check_addresses = base.check_addresses;
 }
 
-// Appends the provider's default headers the client did not send, then the key.
-void AddDefaultsAndKey(const ProviderSpec& provider, absl::string_view key, PreparedRequest& out) {
-  for (const DefaultHeader& d : provider.default_headers) {
-    if (http::FindHeader(out.headers, d.name) == nullptr) out.headers.push_back({d.name, d.value});
-  }
-  out.key_header_index = out.headers.size();
+void AddKey(const ProviderSpec& provider, absl::string_view key, PreparedRequest& out) {
   out.headers.push_back({provider.key_header, absl::StrCat(provider.key_prefix, key)});
 }
 
 }  // namespace
 
-absl::StatusOr<PreparedRequest> PrepareRequest(const ProviderSpec& provider, const ResolvedBaseUrl& base,
-                                               ClientRequest request, absl::string_view key,
-                                               const ModelAllowlist& allowed_models) {
-  PreparedRequest out;
-  absl::StatusOr<std::string> method = CheckMethod(provider, request.method);
-  if (!method.ok()) return method.status();
-  out.method = *std::move(method);
+std::string UnsupportedProviderMessage(absl::string_view provider) {
+  return absl::StrCat("Unsupported provider: ", provider);
+}
 
-  for (const http::HeaderField& h : request.headers) {
-    if (!http::IsValidHeaderName(h.name)) return absl::InvalidArgumentError("a request header has an invalid name");
-    if (!http::IsValidHeaderValue(h.value)) {
-      return absl::InvalidArgumentError(absl::StrCat("request header ", absl::AsciiStrToLower(h.name),
-                                                     " has a control character in its value"));
+std::string PathNotPermittedMessage(absl::string_view forward_path, absl::string_view provider) {
+  return absl::StrCat("Path \"", forward_path, "\" is not permitted for provider \"", provider,
+                      "\". Only inference endpoints are allowed.");
+}
+
+std::string NoKeyMessage(absl::string_view provider) {
+  return absl::StrCat("No API key stored for provider \"", provider, "\". POST /keys/", provider, " first.");
+}
+
+absl::StatusOr<CheckedRequest> CheckRequest(absl::string_view provider_name, const ClientRequest& request,
+                                            const ModelAllowlist& allowed_models) {
+  CheckedRequest out;
+  out.provider = FindProvider(provider_name);
+  if (out.provider == nullptr) return absl::InvalidArgumentError(UnsupportedProviderMessage(provider_name));
+  const ProviderSpec& provider = *out.provider;
+  out.forward_path = request.unified ? request.path : ComputeForwardPath(request.path);
+  // Unified paths come from routing and are always allowed ones; checked all the same, so no caller of
+  // the RPC can send a key elsewhere.
+  if (!ForwardPathAllowed(provider, out.forward_path)) {
+    return absl::PermissionDeniedError(PathNotPermittedMessage(out.forward_path, provider.name));
+  }
+  if (!request.unified) {
+    if (!MethodAllowed(provider, request.method, out.forward_path)) {
+      return absl::NotFoundError(absl::StrCat("Cannot ", request.method, " ", out.forward_path));
     }
   }
+  const std::string* content_type = http::FindHeader(request.headers, "content-type");
+  out.json_body = request.unified ||
+                  (content_type != nullptr && absl::StrContains(absl::AsciiStrToLower(*content_type), "application/json"));
+  JsonBodyFacts facts;
+  if (out.json_body && !request.body.empty()) facts = ReadJsonBody(request.body);
+  out.stream = facts.stream;
 
-  absl::StatusOr<http::NormalizedTarget> target = http::NormalizeTarget(request.path_and_query);
-  if (!target.ok()) return target.status();
-  if (!PathMatchesAny(provider.allowed_paths, target->path)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("path is not an allowed inference endpoint of provider ", provider.name));
+  if (request.unified) {
+    out.logged_model = request.raw_model;
+    if (!allowed_models.AllowsUnifiedModel(request.raw_model)) {
+      return absl::PermissionDeniedError(NotPermittedMessage(request.raw_model));
+    }
+    return out;
   }
-  std::string query = target->query;
-  for (const std::string& param : provider.stripped_query_params) query = http::RemoveQueryParam(query, param);
-
-  // With ALLOWED_MODELS set the model is always read and any doubt refuses the request. Without it the
-  // model only labels usage records: large bodies are not parsed for it, and a body that names it
-  // oddly is the provider's to reject. A model taken from the path is always validated.
-  const bool enforce = !allowed_models.empty();
-  absl::string_view scanned_body = request.body;
-  if (!enforce && scanned_body.size() > kMaxBodyScanForUsage) scanned_body = "";
-  absl::StatusOr<std::optional<std::string>> model =
-      ExtractModel(provider, target->path, query, request.headers, scanned_body);
-  if (!model.ok()) {
-    if (enforce || provider.model_source == ModelSource::kGeminiPath) return model.status();
-    model = std::optional<std::string>();
+  out.logged_model = facts.model;
+  std::optional<std::string> model = facts.model;
+  if (provider.model_source == ModelSource::kGeminiPath) {
+    if (std::optional<std::string> from_path = ModelFromGeminiPath(out.forward_path)) model = from_path;
   }
-  if (absl::Status s = allowed_models.Check(provider.name, *model); !s.ok()) return s;
-  out.model = *std::move(model);
+  if (!allowed_models.AllowsProviderModel(provider.name, model)) {
+    return absl::PermissionDeniedError(NotPermittedMessage(*model));
+  }
+  return out;
+}
 
+absl::StatusOr<PreparedRequest> PrepareRequest(const CheckedRequest& checked, const ResolvedBaseUrl& base,
+                                               ClientRequest request, absl::string_view key) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
-
+  const ProviderSpec& provider = *checked.provider;
+  PreparedRequest out;
   FillOrigin(provider, base, out);
-  out.target = absl::StrCat(base.url.base_path, target->wire_path);
-  out.log_url = absl::StrCat(base.url.scheme, "://", out.host_header, out.target);
-  if (!query.empty()) absl::StrAppend(&out.target, "?", query);
+  out.method = absl::AsciiStrToUpper(request.method);
 
-  const std::string connection = http::ConnectionOptions(request.headers);
-  for (http::HeaderField& h : request.headers) {
-    if (!IsForwardedRequestHeader(provider, h.name)) continue;
-    if (http::ListsToken(connection, h.name)) continue;  // hop-by-hop by the client's say
-    if (http::FindHeader(out.headers, h.name) != nullptr) continue;  // first one wins
-    out.headers.push_back({absl::AsciiStrToLower(h.name), std::move(h.value)});
+  std::string query = request.unified ? "" : request.query;
+  if (provider.name == "google") {
+    // A key never travels in a URL: a client's Gemini key= parameter is dropped.
+    query = http::RemoveQueryParam(query, "key");
+    // Gemini streams SSE only when asked with alt=sse, which the original adds on "stream" paths.
+    size_t q = checked.forward_path.find('?');
+    std::string all = absl::StrCat("&", q == std::string::npos ? "" : checked.forward_path.substr(q + 1),
+                                   "&", query);
+    if (absl::StrContains(checked.forward_path, "stream") && !absl::StrContains(all, "&alt=")) {
+      absl::StrAppend(&query, query.empty() ? "" : "&", "alt=sse");
+    }
   }
-  AddDefaultsAndKey(provider, key, out);
-  out.binary_response = PathMatchesAny(provider.binary_paths, target->path);
+  out.target = UpstreamTarget(base.url.base_path, checked.forward_path, query);
+  out.log_url = absl::StrCat(base.url.scheme, "://", out.host_header,
+                             out.target.substr(0, out.target.find('?')));
+
+  // The closed list of compat.md §4: nothing else of the client's reaches the provider.
+  std::optional<std::string> content_type = ClientHeader(request.headers, "content-type");
+  if (!checked.json_body && content_type.has_value()) {
+    out.headers.push_back({"content-type", *content_type});
+  } else if (provider.client_content_type && content_type.has_value()) {
+    out.headers.push_back({"content-type", *content_type});
+  } else {
+    out.headers.push_back({"content-type", "application/json"});
+  }
+  if (provider.name == "anthropic") {
+    out.headers.push_back(
+        {"anthropic-version", ClientHeader(request.headers, "anthropic-version").value_or("2023-06-01")});
+    // Forwarded (a fix: the original dropped it, so beta features could not be used).
+    if (auto beta = ClientHeader(request.headers, "anthropic-beta")) out.headers.push_back({"anthropic-beta", *beta});
+  }
+  if (provider.name == "openrouter") {
+    std::optional<std::string> referer = ClientHeader(request.headers, "http-referer");
+    if (!referer.has_value()) referer = ClientHeader(request.headers, "x-relay-referer");
+    out.headers.push_back({"http-referer", referer.value_or(std::string(kDefaultReferer))});
+    if (auto title = ClientHeader(request.headers, "x-title")) out.headers.push_back({"x-title", *title});
+  }
+  AddKey(provider, key, out);
+  out.binary_provider = provider.binary_responses;
+  out.stream = checked.stream;
   out.body = std::move(request.body);
   return out;
 }
 
 absl::StatusOr<PreparedRequest> PrepareKeyCheckRequest(const ProviderSpec& provider,
-                                                       const ResolvedBaseUrl& base,
-                                                       absl::string_view key) {
+                                                       const ResolvedBaseUrl& base, absl::string_view key) {
+  const providers::ProviderInfo* info = providers::Find(provider.name);
+  if (info == nullptr || info->verify_path.empty()) {
+    return absl::FailedPreconditionError("this provider has no key verification");
+  }
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   PreparedRequest out;
   FillOrigin(provider, base, out);
   out.method = "GET";
-  out.target = absl::StrCat(base.url.base_path, provider.key_check_path);
+  out.target = absl::StrCat(base.url.base_path, info->verify_path);
   out.log_url = absl::StrCat(base.url.scheme, "://", out.host_header, out.target);
   out.headers.push_back({"accept", "application/json"});
-  AddDefaultsAndKey(provider, key, out);
+  for (const auto& [name, value] : info->verify_headers) {
+    if (!name.empty()) out.headers.push_back({std::string(name), std::string(value)});
+  }
+  AddKey(provider, key, out);
   return out;
 }
 

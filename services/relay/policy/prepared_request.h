@@ -1,4 +1,5 @@
-// Request preparation: turns a client's relay request into the exact upstream request, or refuses it.
+// Request preparation: a client's relay request checked (compat.md §3.14/§3.15 order) and turned into
+// the exact upstream request.
 #ifndef BYOK_SERVICES_RELAY_POLICY_PREPARED_REQUEST_H_
 #define BYOK_SERVICES_RELAY_POLICY_PREPARED_REQUEST_H_
 
@@ -16,81 +17,96 @@
 
 namespace byok::relay {
 
-// The HTTP methods a client may use (per provider, ProviderSpec::methods narrows them).
-inline constexpr absl::string_view kAllowedMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
-
 // A base URL chosen for one request.
 struct ResolvedBaseUrl {
   http::BaseUrl url;
   // True when the URL came from the client or a key binding: the I/O layer must resolve the host once,
-  // pass every address through CheckAddresses, and connect only to a checked address.
+  // refuse it unless every address passes CheckAddress, and connect only to a checked address.
   bool check_addresses = false;
-};
-
-// Everything the I/O layer needs to send one upstream request. Holds the provider key in `headers`:
-// never log `headers` or the whole struct (use `key_header_index` to redact).
-struct PreparedRequest {
-  // Provider name.
-  std::string provider;
-  // TLS (https) or plain http.
-  bool tls = true;
-  // Host to resolve and connect to (DNS name, dotted quad, or IPv6 text without brackets).
-  std::string host;
-  uint16_t port = 443;
-  // Server name for TLS SNI and certificate verification; empty when `host` is an IP literal.
-  std::string sni;
-  // Host header value (host, IPv6 bracketed, ":port" when not the default).
-  std::string host_header;
-  // Upper-case method.
-  std::string method;
-  // Request target: base path + normalised path, percent-encoded, plus "?query" when there is one.
-  std::string target;
-  // Headers to send, key included. Host, Content-Length, Connection and Transfer-Encoding are not in
-  // this list: the I/O layer sets them.
-  std::vector<http::HeaderField> headers;
-  // Index in `headers` of the header carrying the key.
-  size_t key_header_index = 0;
-  // Request body, moved from the client request.
-  std::string body;
-  // Model the request is for, when known (validated).
-  std::optional<std::string> model;
-  // True when the response is binary (audio) rather than text or SSE.
-  bool binary_response = false;
-  // See ResolvedBaseUrl::check_addresses.
-  bool check_addresses = false;
-  // Origin and path for logs (scheme://authority + target without the query): never holds the key.
-  std::string log_url;
 };
 
 // A client request, as it reached the relay.
 struct ClientRequest {
-  // Method, any case.
+  // "POST", or "GET" where the provider allows it.
   std::string method;
-  // Path with query below the provider's base URL, as the client sent it.
-  std::string path_and_query;
-  // The client's headers (all of them; only the provider's accepted ones are forwarded).
+  // Provider route: what followed "/relay/<provider>/", still percent-encoded, without the query.
+  // Unified route: the forward path routing chose.
+  std::string path;
+  // The client's query string without '?' (provider route); passed on (a fix: the original dropped it).
+  std::string query;
+  // True for POST /relay: `path` is final and `raw_model` is the client's model string.
+  bool unified = false;
+  std::string raw_model;
+  // The client's headers; only the closed list of compat.md §4 is read.
   std::vector<http::HeaderField> headers;
-  // Body; moved into the prepared request.
+  // The body, passed as bytes.
   std::string body;
 };
 
-// Builds the upstream request for `provider` at `base`, injecting `key` the way the provider expects.
-// Checks, in order: method; header syntax; path normalisation and the provider's allowlist; query
-// syntax; model name and `allowed_models`. Refuses with InvalidArgument (malformed) or PermissionDenied
-// (path or model not allowed); messages never contain the key. A client Authorization (or any other
-// credential header) is dropped, never forwarded.
-absl::StatusOr<PreparedRequest> PrepareRequest(const ProviderSpec& provider, const ResolvedBaseUrl& base,
-                                               ClientRequest request, absl::string_view key,
-                                               const ModelAllowlist& allowed_models);
+// What the checks before the key lookup established.
+struct CheckedRequest {
+  const ProviderSpec* provider = nullptr;
+  // The normalised forward path (what was checked, and what is sent).
+  std::string forward_path;
+  // The body is JSON (the client's Content-Type contains application/json, or the unified route).
+  bool json_body = false;
+  // The JSON body has "stream": true.
+  bool stream = false;
+  // The model written to usage records: the raw client string (unified), the JSON body's "model"
+  // (provider route), or nullopt.
+  std::optional<std::string> logged_model;
+};
 
-// Builds the provider's key-check request (a cheap authenticated GET such as /v1/models).
+// The texts of the checks.
+std::string UnsupportedProviderMessage(absl::string_view provider);
+std::string PathNotPermittedMessage(absl::string_view forward_path, absl::string_view provider);
+std::string NoKeyMessage(absl::string_view provider);
+
+// The checks that need no key, in the original's order: provider known (InvalidArgument "Unsupported
+// provider: <p>"), method and path allowed (PermissionDenied PathNotPermittedMessage; NotFound for a
+// method the path does not take), model allowed (PermissionDenied NotPermittedMessage).
+absl::StatusOr<CheckedRequest> CheckRequest(absl::string_view provider, const ClientRequest& request,
+                                            const ModelAllowlist& allowed_models);
+
+// Everything the I/O layer needs to send one upstream request. Holds the provider key in `headers`:
+// never log `headers` or the whole struct.
+struct PreparedRequest {
+  std::string provider;
+  bool tls = true;
+  // Host to resolve and connect to (DNS name, dotted quad, or IPv6 text without brackets), port.
+  std::string host;
+  uint16_t port = 443;
+  // Host header value.
+  std::string host_header;
+  std::string method;
+  // Request target: base path + encoded forward path + query.
+  std::string target;
+  // Headers to send, key included (Host and Content-Length are set by the I/O layer).
+  std::vector<http::HeaderField> headers;
+  std::string body;
+  // The provider's responses are always passed as bytes (elevenlabs, huggingface, deepgram).
+  bool binary_provider = false;
+  // The request asked to stream (JSON "stream": true): SSE when the provider omits Content-Type.
+  bool stream = false;
+  bool check_addresses = false;
+  // Origin and path for logs (never the key or the query).
+  std::string log_url;
+};
+
+// Builds the upstream request: key injected the provider's way, the closed header list of compat.md §4
+// (CR, LF and NUL stripped from values), the target with the client's query. InvalidArgument when the
+// stored key could not be sent in a header (the message never holds the key).
+absl::StatusOr<PreparedRequest> PrepareRequest(const CheckedRequest& checked, const ResolvedBaseUrl& base,
+                                               ClientRequest request, absl::string_view key);
+
+// The provider's key verification GET (common/providers verify_path); FailedPrecondition when the
+// provider has none (the key counts as accepted without a check).
 absl::StatusOr<PreparedRequest> PrepareKeyCheckRequest(const ProviderSpec& provider,
-                                                       const ResolvedBaseUrl& base,
-                                                       absl::string_view key);
+                                                       const ResolvedBaseUrl& base, absl::string_view key);
 
 // How a key-check response's status reads.
 enum class KeyCheckVerdict { kValid, kInvalid, kUnknown };
-// 2xx valid; 401 and 403 invalid; anything else unknown (the provider could not say).
+// 2xx valid (the only accepted answer); 401 and 403 invalid; anything else unknown.
 KeyCheckVerdict InterpretKeyCheckStatus(int http_status);
 
 }  // namespace byok::relay

@@ -21,15 +21,21 @@ absl::StatusOr<ResolvedBaseUrl> RelayPolicy::ResolveBaseUrl(const ProviderSpec& 
                                                             absl::string_view bound_base_url) const {
   auto override_it = config_.base_url_overrides.find(provider.name);
   if (provider.base_url_from_request) {
-    absl::string_view chosen = !bound_base_url.empty() ? bound_base_url : client_base_url;
-    if (!chosen.empty()) {
-      absl::StatusOr<http::BaseUrl> url = CheckClientBaseUrl(chosen, config_.allow_private_upstreams);
-      if (!url.ok()) return url.status();
+    if (!bound_base_url.empty()) {
+      // A binding the vault stored; checked like a client's, but its path is kept.
+      absl::StatusOr<http::BaseUrl> url = http::ParseBaseUrl(bound_base_url);
+      if (!url.ok()) return absl::InvalidArgumentError(kBaseUrlInvalid);
+      absl::StatusOr<http::BaseUrl> origin = CheckClientBaseUrl(
+          absl::StrCat(url->scheme, "://", url->Authority()), config_.allow_private_upstreams);
+      if (!origin.ok()) return origin.status();
       return ResolvedBaseUrl{*std::move(url), !config_.allow_private_upstreams};
     }
-    if (override_it != config_.base_url_overrides.end()) return ResolvedBaseUrl{override_it->second, false};
-    return absl::InvalidArgumentError(
-        absl::StrCat(provider.name, " needs a base URL: send x-relay-base-url"));
+    if (client_base_url.empty() && override_it != config_.base_url_overrides.end()) {
+      return ResolvedBaseUrl{override_it->second, false};
+    }
+    absl::StatusOr<http::BaseUrl> url = CheckClientBaseUrl(client_base_url, config_.allow_private_upstreams);
+    if (!url.ok()) return url.status();
+    return ResolvedBaseUrl{*std::move(url), !config_.allow_private_upstreams};
   }
   if (override_it != config_.base_url_overrides.end()) return ResolvedBaseUrl{override_it->second, false};
   absl::StatusOr<http::BaseUrl> url = http::ParseBaseUrl(provider.default_base_url);
@@ -37,15 +43,18 @@ absl::StatusOr<ResolvedBaseUrl> RelayPolicy::ResolveBaseUrl(const ProviderSpec& 
   return ResolvedBaseUrl{*std::move(url), false};
 }
 
-absl::StatusOr<PreparedRequest> RelayPolicy::Prepare(absl::string_view provider_name, ClientRequest request,
+absl::StatusOr<CheckedRequest> RelayPolicy::Check(absl::string_view provider,
+                                                  const ClientRequest& request) const {
+  return CheckRequest(provider, request, config_.allowed_models);
+}
+
+absl::StatusOr<PreparedRequest> RelayPolicy::Prepare(const CheckedRequest& checked, ClientRequest request,
                                                      absl::string_view key,
                                                      absl::string_view client_base_url,
                                                      absl::string_view bound_base_url) const {
-  absl::StatusOr<const ProviderSpec*> provider = FindProvider(provider_name);
-  if (!provider.ok()) return provider.status();
-  absl::StatusOr<ResolvedBaseUrl> base = ResolveBaseUrl(**provider, client_base_url, bound_base_url);
+  absl::StatusOr<ResolvedBaseUrl> base = ResolveBaseUrl(*checked.provider, client_base_url, bound_base_url);
   if (!base.ok()) return base.status();
-  return PrepareRequest(**provider, *base, std::move(request), key, config_.allowed_models);
+  return PrepareRequest(checked, *base, std::move(request), key);
 }
 
 absl::StatusOr<PreparedRequest> RelayPolicy::PrepareKeyCheck(absl::string_view provider_name,
@@ -53,21 +62,9 @@ absl::StatusOr<PreparedRequest> RelayPolicy::PrepareKeyCheck(absl::string_view p
                                                              absl::string_view client_base_url) const {
   absl::StatusOr<const ProviderSpec*> provider = FindProvider(provider_name);
   if (!provider.ok()) return provider.status();
-  const ProviderSpec& spec = **provider;
-  absl::StatusOr<ResolvedBaseUrl> base;
-  if (!spec.key_check_base_url.empty() && !config_.base_url_overrides.contains(spec.name)) {
-    absl::StatusOr<http::BaseUrl> url = http::ParseBaseUrl(spec.key_check_base_url);
-    if (!url.ok()) return absl::InternalError(absl::StrCat("bad built-in key-check URL for ", spec.name));
-    base = ResolvedBaseUrl{*std::move(url), false};
-  } else {
-    base = ResolveBaseUrl(spec, client_base_url, "");
-  }
+  absl::StatusOr<ResolvedBaseUrl> base = ResolveBaseUrl(**provider, client_base_url, "");
   if (!base.ok()) return base.status();
-  return PrepareKeyCheckRequest(spec, *base, key);
-}
-
-absl::StatusOr<ResolvedRoute> RelayPolicy::ResolveRoute(absl::string_view body) const {
-  return relay::ResolveRoute(body, config_.allowed_models);
+  return PrepareKeyCheckRequest(**provider, *base, key);
 }
 
 RoutesDescription RelayPolicy::DescribeRoutes() const {
@@ -81,10 +78,12 @@ RoutesDescription RelayPolicy::DescribeRoutes() const {
     } else {
       info.base_url = p.default_base_url;
     }
-    info.allowed_paths = p.allowed_paths;
+    info.allowed_paths = p.allowed_prefixes;
     d.providers.push_back(std::move(info));
   }
-  d.routes = ModelRouteRules();
+  for (const ModelPattern& m : ModelPatterns()) {
+    d.routes.push_back({std::string(m.source), std::string(m.provider), std::string(m.path)});
+  }
   d.allowed_models = config_.allowed_models.patterns();
   return d;
 }

@@ -11,6 +11,7 @@
 #include "common/env.h"
 #include "services/relay/policy/policy_config.h"
 #include "services/relay/policy/prepared_request.h"
+#include "services/relay/policy/response_mode.h"
 #include "services/relay/policy/provider_table.h"
 #include "services/relay/policy/routing.h"
 #include "services/relay/policy/ssrf_guard.h"
@@ -25,8 +26,14 @@ struct RoutesDescription {
     std::string base_url;
     std::vector<std::string> allowed_paths;
   };
+  struct Route {
+    // The original's regex source (case-insensitive), provider, forward path ("" for google: dynamic).
+    std::string pattern;
+    std::string provider;
+    std::string path;
+  };
   std::vector<Provider> providers;
-  std::vector<ModelRouteRule> routes;
+  std::vector<Route> routes;
   std::vector<std::string> allowed_models;
 };
 
@@ -42,25 +49,25 @@ class RelayPolicy {
   absl::StatusOr<const ProviderSpec*> FindProvider(absl::string_view name) const;
 
   // Chooses where a request for `provider` goes. For openai-compatible: `bound_base_url` (the key's
-  // binding) when set, else `client_base_url` (x-relay-base-url), else the operator override; the first
-  // two are SSRF-checked (CheckClientBaseUrl, then check_addresses unless private upstreams are
-  // allowed). Other providers: the operator override, else the default; `client_base_url` is ignored.
-  // InvalidArgument when openai-compatible has no base URL at all.
+  // binding) when set, else `client_base_url` (x-relay-base-url, checked by CheckClientBaseUrl; only its
+  // origin is used), else the operator override, else InvalidArgument kBaseUrlRequired. Client and
+  // bound URLs need their resolved addresses checked unless private upstreams are allowed. Other
+  // providers: the operator override, else the default; `client_base_url` is ignored.
   absl::StatusOr<ResolvedBaseUrl> ResolveBaseUrl(const ProviderSpec& provider,
                                                  absl::string_view client_base_url,
                                                  absl::string_view bound_base_url) const;
 
-  // FindProvider + ResolveBaseUrl + PrepareRequest with the configured allowlist.
-  absl::StatusOr<PreparedRequest> Prepare(absl::string_view provider, ClientRequest request,
+  // CheckRequest with the configured allowlist: everything decided before the key is looked up.
+  absl::StatusOr<CheckedRequest> Check(absl::string_view provider, const ClientRequest& request) const;
+
+  // ResolveBaseUrl + PrepareRequest: what is decided once the key is known.
+  absl::StatusOr<PreparedRequest> Prepare(const CheckedRequest& checked, ClientRequest request,
                                           absl::string_view key, absl::string_view client_base_url,
                                           absl::string_view bound_base_url) const;
 
   // FindProvider + ResolveBaseUrl + PrepareKeyCheckRequest.
   absl::StatusOr<PreparedRequest> PrepareKeyCheck(absl::string_view provider, absl::string_view key,
                                                   absl::string_view client_base_url) const;
-
-  // ResolveRoute with the configured allowlist.
-  absl::StatusOr<ResolvedRoute> ResolveRoute(absl::string_view body) const;
 
   // Returns the providers (with effective base URLs), routing rules and allowlist.
   RoutesDescription DescribeRoutes() const;

@@ -1,121 +1,181 @@
 #include "services/relay/policy/routing.h"
 
+#include <array>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "common/json/json_nesting.h"
-#include "nlohmann/json.hpp"
-#include "services/relay/policy/provider_table.h"
+#include "common/providers/providers.h"
 
 namespace byok::relay {
 namespace {
 
-constexpr absl::string_view kChatPath = "/v1/chat/completions";
-constexpr absl::string_view kGeminiPath = "/v1beta/models/{model}:generateContent";
-constexpr absl::string_view kGeminiStreamPath = "/v1beta/models/{model}:streamGenerateContent?alt=sse";
+// Longest model text echoed in an error.
+constexpr size_t kMaxEchoedModel = 1024;
 
-std::vector<ModelRouteRule> BuildRules() {
-  std::vector<ModelRouteRule> rules;
-  auto add = [&](std::string pattern, std::string provider, absl::string_view path,
-                 absl::string_view stream_path = "") {
-    rules.push_back({std::move(pattern), std::move(provider), std::string(path), std::string(stream_path)});
-  };
-  add("claude-*", "anthropic", "/v1/messages");
-  for (const char* p : {"gpt-*", "o1*", "o3*", "o4*", "chatgpt-*"}) add(p, "openai", kChatPath);
-  for (const char* p : {"gemini-*", "gemma-*"}) add(p, "google", kGeminiPath, kGeminiStreamPath);
-  for (const char* p : {"mistral-*", "codestral-*", "open-mistral-*", "open-mixtral-*", "ministral-*",
-                        "pixtral-*", "magistral-*", "devstral-*"}) {
-    add(p, "mistral", kChatPath);
+bool StartsCi(absl::string_view s, absl::string_view prefix) { return absl::StartsWithIgnoreCase(s, prefix); }
+
+// JavaScript's \s, ASCII part.
+bool IsJsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+// ^(gpt-|o[1-9][-\s]|chatgpt-)
+bool MatchesOpenAi(absl::string_view m) {
+  if (StartsCi(m, "gpt-") || StartsCi(m, "chatgpt-")) return true;
+  return m.size() >= 3 && (m[0] == 'o' || m[0] == 'O') && m[1] >= '1' && m[1] <= '9' &&
+         (m[2] == '-' || IsJsSpace(m[2]));
+}
+bool MatchesEmbedding(absl::string_view m) { return StartsCi(m, "text-embedding-"); }
+bool MatchesClaude(absl::string_view m) { return StartsCi(m, "claude-"); }
+bool MatchesGemini(absl::string_view m) { return StartsCi(m, "gemini-"); }
+
+// ^(llama-?[23]?[-_]|llama3?[-_]): the second alternative is a case of the first.
+bool MatchesLlama(absl::string_view m) {
+  if (!StartsCi(m, "llama")) return false;
+  auto sep = [&](size_t i) { return i < m.size() && (m[i] == '-' || m[i] == '_'); };
+  for (size_t after_dash : {size_t{5}, size_t{6}}) {
+    if (after_dash == 6 && !(m.size() > 5 && m[5] == '-')) continue;
+    if (sep(after_dash)) return true;
+    if (after_dash < m.size() && (m[after_dash] == '2' || m[after_dash] == '3') && sep(after_dash + 1)) {
+      return true;
+    }
   }
-  // Open-weight models (llama, mixtral, qwen, ...) are served by several providers; they need an
-  // explicit prefix such as "groq/llama-3.3-70b-versatile".
-  return rules;
+  return false;
+}
+bool MatchesMixtral(absl::string_view m) { return StartsCi(m, "mixtral-"); }
+bool MatchesGemma(absl::string_view m) { return StartsCi(m, "gemma-"); }
+bool MatchesQwen(absl::string_view m) { return StartsCi(m, "qwen-"); }
+bool MatchesMistral(absl::string_view m) {
+  return StartsCi(m, "mistral-") || StartsCi(m, "codestral-") || StartsCi(m, "open-mistral");
+}
+
+constexpr absl::string_view kChat = "/v1/chat/completions";
+constexpr absl::string_view kGroqChat = "/openai/v1/chat/completions";
+
+constexpr std::array<ModelPattern, 9> kPatterns = {{
+    {"^(gpt-|o[1-9][-\\s]|chatgpt-)", "openai", kChat, &MatchesOpenAi},
+    {"^text-embedding-", "openai", "/v1/embeddings", &MatchesEmbedding},
+    {"^claude-", "anthropic", "/v1/messages", &MatchesClaude},
+    {"^gemini-", "google", "", &MatchesGemini},
+    {"^(llama-?[23]?[-_]|llama3?[-_])", "groq", kGroqChat, &MatchesLlama},
+    {"^mixtral-", "groq", kGroqChat, &MatchesMixtral},
+    {"^gemma-", "groq", kGroqChat, &MatchesGemma},
+    {"^qwen-", "groq", kGroqChat, &MatchesQwen},
+    {"^(mistral-|codestral-|open-mistral)", "mistral", kChat, &MatchesMistral},
+}};
+
+// JavaScript truthiness of a JSON value.
+bool Truthy(const nlohmann::json& v) {
+  if (v.is_null() || v.is_discarded()) return false;
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number_integer()) return v.get<int64_t>() != 0;
+  if (v.is_number_unsigned()) return v.get<uint64_t>() != 0;
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    return d == d && d != 0.0;
+  }
+  if (v.is_string()) return !v.get_ref<const std::string&>().empty();
+  return true;  // objects and arrays, even empty
+}
+
+std::string JsScalar(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "";  // inside an array, null renders as nothing
+  if (v.is_object()) return "[object Object]";
+  return v.dump();
+}
+
+absl::string_view JsTrim(absl::string_view s) {
+  while (!s.empty() && IsJsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsJsSpace(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace
 
-const std::vector<ModelRouteRule>& ModelRouteRules() {
-  static const std::vector<ModelRouteRule>* const kRules = new std::vector<ModelRouteRule>(BuildRules());
-  return *kRules;
+absl::Span<const ModelPattern> ModelPatterns() { return kPatterns; }
+
+std::string GooglePath(absl::string_view name, bool stream) {
+  return absl::StrCat("/v1beta/models/", name, stream ? ":streamGenerateContent" : ":generateContent");
 }
 
-std::string UnifiedPath(absl::string_view provider, absl::string_view model, bool stream) {
+std::string DefaultUnifiedPath(absl::string_view provider, absl::string_view name, bool stream) {
   if (provider == "anthropic") return "/v1/messages";
-  if (provider == "google") {
-    return absl::StrReplaceAll(stream ? kGeminiStreamPath : kGeminiPath, {{"{model}", model}});
-  }
-  if (provider == "openai" || provider == "groq" || provider == "openrouter" || provider == "mistral" ||
-      provider == "huggingface") {
-    return std::string(kChatPath);
-  }
-  // Base URLs of OpenAI-compatible servers end in /v1, as OpenAI SDKs expect them.
-  if (provider == "openai-compatible") return "/chat/completions";
-  return "";
+  if (provider == "google") return GooglePath(name, stream);
+  if (provider == "groq") return std::string(kGroqChat);
+  if (provider == "openrouter") return "/api/v1/chat/completions";
+  return std::string(kChat);  // openai, mistral
 }
 
-absl::StatusOr<ResolvedRoute> ResolveRoute(absl::string_view body, const ModelAllowlist& allowed_models) {
-  std::optional<nlohmann::ordered_json> parsed =
-      ::byok::json::ParseBounded<nlohmann::ordered_json>(body);
-  if (!parsed.has_value() || !parsed->is_object()) {
-    return absl::InvalidArgumentError("request body must be a JSON object");
-  }
-  nlohmann::ordered_json& doc = *parsed;
-  auto model_it = doc.find("model");
-  if (model_it == doc.end()) return absl::InvalidArgumentError("request body has no \"model\"");
-  if (!model_it->is_string()) return absl::InvalidArgumentError("\"model\" must be a string");
-  const std::string requested = model_it->get<std::string>();
-  if (absl::Status s = ValidateModelName(requested); !s.ok()) return s;
-
-  ResolvedRoute route;
-  bool prefix_removed = false;
-  if (size_t slash = requested.find('/'); slash != std::string::npos &&
-                                          FindProvider(requested.substr(0, slash)) != nullptr) {
-    route.provider = requested.substr(0, slash);
-    route.model = requested.substr(slash + 1);
-    prefix_removed = true;
-  } else {
-    for (const ModelRouteRule& rule : ModelRouteRules()) {
-      if (WildcardMatch(rule.pattern, requested)) {
-        route.provider = rule.provider;
-        break;
-      }
+std::string JsText(const nlohmann::json& value, size_t limit) {
+  if (!value.is_array()) return JsScalar(value).substr(0, limit);
+  // Depth-first over nested arrays with an explicit stack: [a,[b,c]] renders "a,b,c".
+  std::string out;
+  std::vector<std::pair<const nlohmann::json*, size_t>> stack = {{&value, 0}};
+  while (!stack.empty() && out.size() < limit) {
+    auto& [array, index] = stack.back();
+    if (index >= array->size()) {
+      stack.pop_back();
+      continue;
     }
-    if (route.provider.empty()) {
-      return absl::NotFoundError(
-          "no route for this model; name the provider as \"provider/model\" (see GET /models)");
+    const nlohmann::json& item = (*array)[index];
+    if (index > 0) out.push_back(',');
+    ++index;
+    if (item.is_array()) {
+      stack.emplace_back(&item, 0);
+    } else {
+      absl::StrAppend(&out, JsScalar(item));
     }
-    route.model = requested;
   }
-  if (absl::Status s = ValidateModelName(route.model); !s.ok()) return s;
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
 
-  auto stream_it = doc.find("stream");
-  route.stream = stream_it != doc.end() && stream_it->is_boolean() && stream_it->get<bool>();
+std::string CannotRouteMessage(const nlohmann::json& model) {
+  return absl::StrCat("Cannot route model \"", JsText(model, kMaxEchoedModel),
+                      "\". Use \"provider/model-name\" format or a recognised model name. Supported "
+                      "providers: ",
+                      providers::JoinedNames(), ". See GET /models for the full routing table.");
+}
 
-  const bool google = route.provider == "google";
-  if (google) {
-    // The model becomes a path segment: only a plain name may.
-    if (absl::Status s = ValidatePathModelName(route.model); !s.ok()) return s;
-  }
-  route.path = UnifiedPath(route.provider, route.model, route.stream);
-  if (route.path.empty()) {
-    return absl::NotFoundError(absl::StrCat("provider ", route.provider,
-                                            " has no unified route; call /relay/", route.provider,
-                                            "/... instead"));
-  }
-  if (absl::Status s = allowed_models.Check(route.provider, route.model); !s.ok()) return s;
+absl::StatusOr<UnifiedRoute> RouteUnified(const nlohmann::json& body) {
+  static const nlohmann::json kAbsent;
+  auto it = body.is_object() ? body.find("model") : body.end();
+  const nlohmann::json& model = (body.is_object() && it != body.end()) ? *it : kAbsent;
+  if (!Truthy(model)) return absl::InvalidArgumentError(std::string(kModelRequired));
+  if (!model.is_string()) return absl::InvalidArgumentError(CannotRouteMessage(model));
+  const std::string& text = model.get_ref<const std::string&>();
 
-  if (google) {
-    // Gemini refuses unknown fields; the model and stream choice travel in the path.
-    doc.erase("model");
-    doc.erase("stream");
-    route.body = doc.dump();
-  } else if (prefix_removed) {
-    *model_it = route.model;
-    route.body = doc.dump();
-  } else {
-    route.body = std::string(body);
+  UnifiedRoute route;
+  auto stream = body.find("stream");
+  route.stream = stream != body.end() && stream->is_boolean() && stream->get<bool>();
+
+  if (size_t slash = text.find('/'); slash != std::string::npos) {
+    std::string prefix = absl::AsciiStrToLower(absl::string_view(text).substr(0, slash));
+    absl::string_view name = JsTrim(absl::string_view(text).substr(slash + 1));
+    if (!providers::IsRoutablePrefix(prefix) || name.empty()) {
+      return absl::InvalidArgumentError(CannotRouteMessage(model));
+    }
+    // A Gemini model name becomes a path segment: nothing that could leave it (a fix; the original
+    // pasted it in unchecked).
+    if (prefix == "google" && name.find_first_of("/?#%\\") != absl::string_view::npos) {
+      return absl::InvalidArgumentError(CannotRouteMessage(model));
+    }
+    route.provider = std::move(prefix);
+    route.name = std::string(name);
+    route.path = DefaultUnifiedPath(route.provider, route.name, route.stream);
+    return route;
   }
-  return route;
+  for (const ModelPattern& p : kPatterns) {
+    if (!p.matches(text)) continue;
+    if (p.provider == "google" && text.find_first_of("?#%\\") != std::string::npos) break;
+    route.provider = std::string(p.provider);
+    route.name = text;
+    route.path = p.path.empty() ? GooglePath(text, route.stream) : std::string(p.path);
+    return route;
+  }
+  return absl::InvalidArgumentError(CannotRouteMessage(model));
 }
 
 }  // namespace byok::relay

@@ -1,50 +1,65 @@
-// Unified routing (POST /relay with {"model": ...}) and the routing table shown by DescribeRoutes.
+// Unified routing (POST /relay with {"model": ...}), exactly as the original byok-relay (compat.md
+// §3.14): "prefix/name" for the six routable prefixes, else the first matching name pattern.
 #ifndef BYOK_SERVICES_RELAY_POLICY_ROUTING_H_
 #define BYOK_SERVICES_RELAY_POLICY_ROUTING_H_
 
 #include <string>
-#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "services/relay/policy/model_policy.h"
+#include "absl/types/span.h"
 
 namespace byok::relay {
 
-// A model-name pattern and where matching models go.
-struct ModelRouteRule {
-  // '*' wildcard pattern on the model name, for example "claude-*".
-  std::string pattern;
-  std::string provider;
-  // Path, with "{model}" standing for the model name (Gemini).
-  std::string path;
-  // Path used instead when the request asks for a stream; "" when the same as `path`.
-  std::string stream_path;
+// One row of the routing table for names without a '/'.
+struct ModelPattern {
+  // The original's regex source, shown by GET /models with flags "i" (case-insensitive, whole string
+  // from its start).
+  absl::string_view source;
+  absl::string_view provider;
+  // Forward path; "" for google (dynamic: GooglePath).
+  absl::string_view path;
+  // The regex, hand-written (no regex engine on client input): true when `model` matches.
+  bool (*matches)(absl::string_view model);
 };
 
-// The routing rules for names without a "provider/" prefix, in the order they are tried.
-const std::vector<ModelRouteRule>& ModelRouteRules();
+// The table, in the order patterns are tried.
+absl::Span<const ModelPattern> ModelPatterns();
 
-// Returns the unified-route path of `provider` ("" when the provider has no unified route).
-std::string UnifiedPath(absl::string_view provider, absl::string_view model, bool stream);
+// The default forward path of a routable prefix (anthropic /v1/messages, groq
+// /openai/v1/chat/completions, openrouter /api/v1/chat/completions, openai and mistral
+// /v1/chat/completions, google GooglePath).
+std::string DefaultUnifiedPath(absl::string_view provider, absl::string_view name, bool stream);
 
-// The result of routing a unified request.
-struct ResolvedRoute {
+// Gemini's path: /v1beta/models/<name>:generateContent, or :streamGenerateContent when streaming.
+std::string GooglePath(absl::string_view name, bool stream);
+
+// Where a unified request goes.
+struct UnifiedRoute {
   std::string provider;
-  // Path with query below the provider's base URL.
+  // The model name the provider gets (prefix removed, trimmed).
+  std::string name;
+  // Forward path below the provider's base URL.
   std::string path;
-  // Model as the provider knows it (a "provider/" prefix removed).
-  std::string model;
-  // Body to send (rewritten only when needed: prefix removed, or fields Gemini refuses removed).
-  std::string body;
+  // True when the body has "stream": true (exactly the boolean).
   bool stream = false;
 };
 
-// Routes a unified request body. "provider/model" picks that provider (a known provider name only);
-// otherwise the first matching rule of ModelRouteRules. InvalidArgument: body not a JSON object, model
-// missing, not a string, or invalid (checked before it touches a path). NotFound: no route for the model,
-// or a provider without a unified route. PermissionDenied: the model is not in `allowed_models`.
-absl::StatusOr<ResolvedRoute> ResolveRoute(absl::string_view body, const ModelAllowlist& allowed_models);
+// The exact 400 texts of steps 3 and 4 of compat.md §3.14.
+inline constexpr absl::string_view kModelRequired =
+    "model field is required. Use \"provider/model-name\" (e.g. \"anthropic/claude-3-5-haiku\") or a "
+    "recognised model name (e.g. \"gpt-4o\"). See GET /models for the full routing table.";
+std::string CannotRouteMessage(const nlohmann::json& model);
+
+// Routes a unified request whose body is the JSON object `body`. InvalidArgument with kModelRequired
+// when "model" is falsy (absent, null, false, 0, ""), or CannotRouteMessage when it cannot be routed.
+absl::StatusOr<UnifiedRoute> RouteUnified(const nlohmann::json& body);
+
+// The JavaScript String() of a JSON value (arrays joined with ',', objects "[object Object]"), as the
+// original renders a model in its message; at most `limit` bytes. Iterative.
+std::string JsText(const nlohmann::json& value, size_t limit);
 
 }  // namespace byok::relay
 

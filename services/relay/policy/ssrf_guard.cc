@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -78,8 +79,8 @@ absl::Status CheckV6(const uint8_t* a) {
     // IPv4-compatible (deprecated): the IPv4 inside decides.
     return CheckV4(low);
   }
-  // IPv4-mapped ::ffff:0:0/96.
-  if (InPrefix(a, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96)) return CheckV4(V4At(a + 12));
+  // IPv4-mapped ::ffff:0:0/96: refused whatever the IPv4 (as the original does).
+  if (InPrefix(a, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96)) return Refused("IPv4-mapped (::ffff:0:0/96)");
   // IPv4/IPv4 translation ::ffff:0:0:0/96 (SIIT).
   if (InPrefix(a, {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0}, 96)) return CheckV4(V4At(a + 12));
   // NAT64 well-known prefix 64:ff9b::/96: the IPv4 inside decides.
@@ -131,23 +132,37 @@ absl::Status CheckAddresses(const std::vector<std::string>& ips) {
 }
 
 absl::StatusOr<http::BaseUrl> CheckClientBaseUrl(absl::string_view url, bool allow_private) {
-  absl::StatusOr<http::BaseUrl> parsed = http::ParseBaseUrl(url);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("x-relay-base-url: ", parsed.status().message()));
+  auto refuse = [](absl::string_view message) { return absl::InvalidArgumentError(message); };
+  if (url.empty()) return refuse(kBaseUrlRequired);
+  // Only the origin is used (compat.md §5): the path, query and fragment are dropped.
+  size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos || scheme_end == 0) return refuse(kBaseUrlInvalid);
+  std::string scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
+  for (char c : scheme) {
+    if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.') return refuse(kBaseUrlInvalid);
+  }
+  absl::string_view rest = url.substr(scheme_end + 3);
+  absl::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  size_t at = authority.rfind('@');
+  absl::string_view host_port = at == absl::string_view::npos ? authority : authority.substr(at + 1);
+  // Parsed as https whatever the scheme, so that "is it a URL" comes before "is it https".
+  absl::StatusOr<http::BaseUrl> parsed = http::ParseBaseUrl(absl::StrCat("https://", host_port));
+  if (!parsed.ok()) return refuse(kBaseUrlInvalid);
+  bool https = scheme == "https";
+  if (!https && !(allow_private && scheme == "http")) return refuse(kBaseUrlNotHttps);
+  if (at != absl::string_view::npos) return refuse(kBaseUrlCredentials);
+  if (!https) {
+    parsed = http::ParseBaseUrl(absl::StrCat("http://", host_port));
+    if (!parsed.ok()) return refuse(kBaseUrlInvalid);
   }
   if (allow_private) return parsed;
-  if (!parsed->tls()) {
-    return absl::PermissionDeniedError(
-        "x-relay-base-url must use https (BYOK_ALLOW_PRIVATE_UPSTREAMS=1 allows http)");
-  }
-  if (parsed->host_kind == http::HostKind::kName) {
-    // Names are checked after resolution; these never resolve anywhere public.
-    if (parsed->host == "localhost" || absl::EndsWith(parsed->host, ".localhost")) {
-      return Refused("loopback (localhost)");
-    }
+  if (parsed->host_kind != http::HostKind::kName) {
+    if (!CheckAddress(parsed->host).ok()) return refuse(kBaseUrlPrivateIp);
     return parsed;
   }
-  if (absl::Status s = CheckAddress(parsed->host); !s.ok()) return s;
+  absl::string_view host = parsed->host;
+  if (absl::EndsWith(host, ".")) host.remove_suffix(1);
+  if (host == "localhost" || absl::EndsWith(host, ".localhost")) return refuse(kBaseUrlLocalhost);
   return parsed;
 }
 

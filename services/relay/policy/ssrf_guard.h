@@ -27,9 +27,26 @@ absl::Status CheckAddress(absl::string_view ip);
 // Checks every address; fails on the first refused one (and on an empty list: nothing to connect to).
 absl::Status CheckAddresses(const std::vector<std::string>& ips);
 
-// Parses and checks a client-supplied base URL. Without `allow_private`: https only, and an IP-literal
-// host must pass CheckAddress (names are checked after resolution). Credentials, fragments and queries
-// are refused by the parser in any case. PermissionDenied / InvalidArgument; messages never repeat the URL.
+// The 400 texts of compat.md §5, in the order the checks run.
+inline constexpr absl::string_view kBaseUrlRequired =
+    "x-relay-base-url header is required for openai-compatible provider";
+inline constexpr absl::string_view kBaseUrlInvalid = "x-relay-base-url must be a valid URL";
+inline constexpr absl::string_view kBaseUrlNotHttps = "x-relay-base-url must use HTTPS";
+inline constexpr absl::string_view kBaseUrlCredentials =
+    "x-relay-base-url must not include embedded credentials";
+inline constexpr absl::string_view kBaseUrlPrivateIp =
+    "x-relay-base-url must not target a private or reserved IP address";
+inline constexpr absl::string_view kBaseUrlLocalhost = "x-relay-base-url must not target localhost";
+inline constexpr absl::string_view kBaseUrlUnresolved =
+    "x-relay-base-url hostname could not be resolved safely";
+inline constexpr absl::string_view kBaseUrlResolvesPrivate =
+    "x-relay-base-url must not resolve to a private or reserved IP address";
+
+// Checks a client-supplied base URL (x-relay-base-url) up to, not including, DNS: present, a URL,
+// https, no credentials, not a refused IP literal, not localhost. Returns its origin only (path, query
+// and fragment dropped). InvalidArgument with the exact text above. With `allow_private` (tests,
+// private deployments) http and private addresses pass; credentials never do. The I/O layer then
+// resolves the name and refuses with kBaseUrlUnresolved / kBaseUrlResolvesPrivate.
 absl::StatusOr<http::BaseUrl> CheckClientBaseUrl(absl::string_view url, bool allow_private);
 
 }  // namespace byok::relay

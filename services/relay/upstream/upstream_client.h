@@ -25,7 +25,7 @@ struct UpstreamOptions {
   // Resolve + TCP connect + TLS handshake must finish within this.
   absl::Duration connect_timeout = absl::Seconds(10);
   // From sending the request until the response's status line and headers have arrived.
-  absl::Duration headers_timeout = absl::Seconds(120);
+  absl::Duration headers_timeout = absl::Seconds(30);
   // Longest silence between two pieces of the response body (a stalled stream is cut).
   absl::Duration idle_timeout = absl::Seconds(120);
   // Extra trusted CA certificates (PEM file), on top of the system store. Empty: none.
@@ -63,6 +63,8 @@ struct UpstreamRequest {
   // When set, every resolved address must pass it before any connection is made, and the connection
   // goes to a checked address (the name is never resolved again).
   AddressGuard address_guard;
+  // With an address_guard: the status to end with when the name does not resolve (default UNAVAILABLE).
+  absl::Status resolve_failure = absl::OkStatus();
 };
 
 // The provider's status line and headers (names in lower case).

@@ -137,6 +137,7 @@ void Exchange::OnResolve(beast::error_code ec, tcp::resolver::results_type resul
         " ms")));
   }
   if (ec || results.empty()) {
+    if (request_.address_guard && !request_.resolve_failure.ok()) return Finish(request_.resolve_failure);
     return Finish(absl::UnavailableError("cannot resolve the provider's host name"));
   }
   if (request_.address_guard) {

@@ -51,8 +51,12 @@ TEST(PolicyConfig, BadValuesNameTheVariableNotTheValue) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(PolicyConfig::Load(TestEnv({{"BYOK_ALLOW_PRIVATE_UPSTREAMS", "maybe"}})),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(PolicyConfig::Load(TestEnv({{"ALLOWED_MODELS", "gpt 4o"}})),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(PolicyConfig, AllowedModelsTakesAnyListTheOriginalTakes) {
+  absl::StatusOr<PolicyConfig> c = PolicyConfig::Load(TestEnv({{"ALLOWED_MODELS", " gpt 4o , ,Claude-*,"}}));
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(c->allowed_models.patterns(), (std::vector<std::string>{"gpt 4o", "Claude-*"}));
 }
 
 }  // namespace
