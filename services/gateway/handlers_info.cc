@@ -13,11 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/providers/providers.h"
 #include "common/version.h"
 #include "services/gateway/api.h"
 #include "services/gateway/handlers_common.h"
 #include "services/gateway/phrases.h"
-#include "services/relay/policy/routing.h"
 
 namespace byok::gateway {
 namespace {
@@ -206,12 +206,9 @@ void Api::Models(Call call) {
         if (result.error) return writer->Send(ResponseForRpcError(*result.error));
         const DescribeRoutesResponse& r = result.response;
         ordered_json providers = ordered_json::array();
+        for (const auto& p : r.providers()) providers.push_back(p.name());
         ordered_json prefixes = ordered_json::array();
-        for (const auto& p : r.providers()) {
-          providers.push_back(p.name());
-          // A "provider/model" prefix routes where the relay's routing gives the provider a path.
-          if (!relay::UnifiedPath(p.name(), "model", false).empty()) prefixes.push_back(p.name());
-        }
+        for (absl::string_view p : providers::kRoutablePrefixes) prefixes.push_back(std::string(p));
         ordered_json patterns = ordered_json::array();
         for (const auto& m : r.routes()) {
           patterns.push_back({{"pattern", m.pattern()}, {"flags", "i"}, {"provider", m.provider()}});

@@ -269,8 +269,15 @@ void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
   // Recorded only when the request went upstream and the client did not leave (compat.md §10.5); a
   // base-URL refusal after resolution (InvalidArgument) is a rejected request, not a forwarded one.
   if (forwarded_ && !cancelled_by_client && status.code() != absl::StatusCode::kInvalidArgument) {
-    RecordUsage(status);
+    RecordUsage(status, [this, status, error_source, send_unsent] {
+      Complete(status, error_source, send_unsent);
+    });
+    return;
   }
+  Complete(status, error_source, send_unsent);
+}
+
+void RelayReactor::Complete(const absl::Status& status, const char* error_source, bool send_unsent) {
   if (error_source != nullptr && !status.ok()) {
     context_->AddTrailingMetadata(kErrorSourceTrailer, error_source);
   }
@@ -284,7 +291,7 @@ void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
   }
 }
 
-void RelayReactor::RecordUsage(const absl::Status& status) {
+void RelayReactor::RecordUsage(const absl::Status& status, std::function<void()> then) {
   vault::v1::RecordUsageRequest usage;
   usage.set_user_id(user_id_);
   usage.set_provider(request_->provider());
@@ -299,7 +306,7 @@ void RelayReactor::RecordUsage(const absl::Status& status) {
     usage.set_input_tokens(tokens.input);
     usage.set_output_tokens(tokens.output);
   }
-  deps_.vault->RecordUsage(std::move(usage));
+  deps_.vault->RecordUsage(std::move(usage), std::move(then));
 }
 
 void RelayReactor::OnDone() { delete this; }

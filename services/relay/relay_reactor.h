@@ -57,7 +57,11 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   // Finishes the RPC once: at once, or after the write in flight completes. `error_source` names the
   // service behind the relay that failed (kErrorSourceVault), sent as a trailer.
   void FinishOnce(absl::Status status, const char* error_source = nullptr);
-  void RecordUsage(const absl::Status& status);
+  // Ends the RPC (FinishOnce's last step, after the usage record is stored when there is one).
+  void Complete(const absl::Status& status, const char* error_source, bool send_unsent);
+  // Records the request's usage; `then` runs once the vault has it (the response ends after it, so a
+  // later GET /stats counts the request, as the original's synchronous write did).
+  void RecordUsage(const absl::Status& status, std::function<void()> then);
 
   const RelayDeps deps_;
   grpc::CallbackServerContext* const context_;

@@ -14,18 +14,32 @@ UsageBatcher::UsageBatcher(SendFn send, UsageBatcherOptions options)
 
 UsageBatcher::~UsageBatcher() { Drain(absl::ZeroDuration()); }
 
-void UsageBatcher::Add(v1::RecordUsageRequest record) {
-  absl::MutexLock lock(&mu_);
-  if (stopped_ || static_cast<int>(pending_.size()) >= options_.max_pending) {
-    if (dropped_++ == 0) log::Warn("relay", "usage records are being dropped: the vault is not taking them");
-    return;
+void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> settled) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_ || static_cast<int>(pending_.size()) >= options_.max_pending) {
+      if (dropped_++ == 0) {
+        log::Warn("relay", "usage records are being dropped: the vault is not taking them");
+      }
+    } else {
+      if (pending_.empty()) {
+        oldest_at_ = absl::Now();
+        changed_.SignalAll();  // the thread now has a deadline to keep
+      }
+      pending_.push_back(std::move(record));
+      if (settled) {
+        waiting_.push_back(std::move(settled));
+        changed_.SignalAll();  // due at once
+      }
+      if (static_cast<int>(pending_.size()) == options_.max_batch) changed_.SignalAll();
+      return;
+    }
   }
-  if (pending_.empty()) {
-    oldest_at_ = absl::Now();
-    changed_.SignalAll();  // the thread now has a deadline to keep
-  }
-  pending_.push_back(std::move(record));
-  if (static_cast<int>(pending_.size()) == options_.max_batch) changed_.SignalAll();
+  if (settled) settled();
+}
+
+void UsageBatcher::Settle(std::vector<std::function<void()>> waiters) {
+  for (auto& w : waiters) w();
 }
 
 void UsageBatcher::Run() {
@@ -35,7 +49,8 @@ void UsageBatcher::Run() {
       changed_.Wait(&mu_);
       continue;
     }
-    const bool now_due = draining_ || static_cast<int>(pending_.size()) >= options_.max_batch;
+    const bool now_due = draining_ || !waiting_.empty() ||
+                         static_cast<int>(pending_.size()) >= options_.max_batch;
     const absl::Time due = now_due ? retry_at_ : std::max(oldest_at_ + options_.flush_interval, retry_at_);
     if (absl::Now() < due) {
       changed_.WaitWithDeadline(&mu_, due);
@@ -48,9 +63,12 @@ void UsageBatcher::Run() {
       *batch.add_records() = std::move(pending_.front());
       pending_.pop_front();
     }
-    // What is left waits at most one more interval.
+    // What is left waits at most one more interval. Waiters all ride this batch: a waiter's record is
+    // never behind more than one full batch, and they are released together when it is answered.
     oldest_at_ = absl::Now();
     in_flight_ = true;
+    in_flight_waiters_ = std::move(waiting_);
+    waiting_.clear();
     mu_.Unlock();
     send_(std::move(batch), [this](v1::RecordUsageBatchRequest sent, const absl::Status& status) {
       OnSent(std::move(sent), status);
@@ -60,7 +78,18 @@ void UsageBatcher::Run() {
 }
 
 void UsageBatcher::OnSent(v1::RecordUsageBatchRequest batch, const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
+  std::vector<std::function<void()>> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    waiters = std::move(in_flight_waiters_);
+    in_flight_waiters_.clear();
+    Requeue(std::move(batch), status);
+  }
+  // A retried record is recorded later; its request has waited long enough.
+  Settle(std::move(waiters));
+}
+
+void UsageBatcher::Requeue(v1::RecordUsageBatchRequest batch, const absl::Status& status) {
   in_flight_ = false;
   changed_.SignalAll();
   if (status.ok()) return;
@@ -80,6 +109,7 @@ void UsageBatcher::OnSent(v1::RecordUsageBatchRequest batch, const absl::Status&
 }
 
 void UsageBatcher::Drain(absl::Duration timeout) {
+  std::vector<std::function<void()>> dropped_waiters;
   {
     absl::MutexLock lock(&mu_);
     if (stopped_) return;
@@ -92,8 +122,11 @@ void UsageBatcher::Drain(absl::Duration timeout) {
     stopped_ = true;
     dropped_ += static_cast<int64_t>(pending_.size());
     pending_.clear();
+    dropped_waiters = std::move(waiting_);
+    waiting_.clear();
     changed_.SignalAll();
   }
+  Settle(std::move(dropped_waiters));
   thread_.join();
   // A batch still in flight refers to this object until its `done`: bounded by the call's deadline.
   absl::MutexLock lock(&mu_);

@@ -1,5 +1,7 @@
 // Collects the relay's usage records and hands them to the vault in batches: one RPC and one database
-// transaction per batch instead of one per relayed request, and never on a request's path.
+// transaction per batch instead of one per relayed request. A record whose request waits for it (a
+// response ends only once its record is stored, so a later GET /stats counts it) is sent at once, with
+// every record that arrived meanwhile: requests that end together share one call (a group commit).
 #ifndef BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
 #define BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
 
@@ -7,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -41,8 +44,10 @@ class UsageBatcher {
   // Drain(0): what is still queued is dropped (and counted); a batch in flight is waited for.
   ~UsageBatcher();
 
-  // Queues one record; never blocks on the vault.
-  void Add(vault::v1::RecordUsageRequest record);
+  // Queues one record; never blocks on the vault. `settled`, when given, makes the record due at once
+  // and runs (on another thread, never under the batcher's lock) when the vault has answered the call
+  // that carried it, whatever the answer, or when the record is dropped.
+  void Add(vault::v1::RecordUsageRequest record, std::function<void()> settled = nullptr);
 
   // Sends everything queued and waits up to `timeout` for the vault to answer; then stops the thread.
   // Add after Drain drops the record. Idempotent.
@@ -54,6 +59,11 @@ class UsageBatcher {
  private:
   void Run();
   void OnSent(vault::v1::RecordUsageBatchRequest batch, const absl::Status& status);
+  // After a send: queues the batch again after UNAVAILABLE, counts it dropped after other failures.
+  void Requeue(vault::v1::RecordUsageBatchRequest batch, const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `waiters` (outside the lock).
+  static void Settle(std::vector<std::function<void()>> waiters);
 
   const SendFn send_;
   const UsageBatcherOptions options_;
@@ -61,6 +71,9 @@ class UsageBatcher {
   mutable absl::Mutex mu_;
   absl::CondVar changed_;  // signalled whenever the state below changes in a way a waiter cares for
   std::deque<vault::v1::RecordUsageRequest> pending_ ABSL_GUARDED_BY(mu_);
+  // Waiters of the pending records, and of the batch in flight.
+  std::vector<std::function<void()>> waiting_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> in_flight_waiters_ ABSL_GUARDED_BY(mu_);
   absl::Time oldest_at_ ABSL_GUARDED_BY(mu_);  // when the oldest pending record was queued
   absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // after a failed send
   bool in_flight_ ABSL_GUARDED_BY(mu_) = false;

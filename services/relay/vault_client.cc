@@ -75,7 +75,9 @@ std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
   return call;
 }
 
-void VaultClient::RecordUsage(v1::RecordUsageRequest request) { usage_.Add(std::move(request)); }
+void VaultClient::RecordUsage(v1::RecordUsageRequest request, std::function<void()> settled) {
+  usage_.Add(std::move(request), std::move(settled));
+}
 
 void VaultClient::SendUsage(v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {
   struct Call {

@@ -1,5 +1,7 @@
 #include "services/vault/validation.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -94,12 +96,18 @@ absl::Status ValidateBaseUrl(absl::string_view provider, absl::string_view base_
   return absl::OkStatus();
 }
 
-absl::Status ValidateModel(absl::string_view model) {
-  if (model.size() > kMaxModelSize) {
-    return absl::InvalidArgumentError("model must be at most 256 bytes");
+std::string RecordedModel(absl::string_view model) {
+  size_t size = std::min(model.size(), kMaxModelSize);
+  // Step back over UTF-8 continuation bytes so the cut falls between characters.
+  if (size < model.size()) {
+    while (size > 0 && (static_cast<unsigned char>(model[size]) & 0xC0) == 0x80) --size;
   }
-  if (HasControl(model)) return absl::InvalidArgumentError("model must not contain control characters");
-  return absl::OkStatus();
+  std::string out(model.substr(0, size));
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  return out;
 }
 
 absl::Status ValidateTokenShape(absl::string_view token) {

@@ -43,9 +43,10 @@ absl::StatusOr<std::string> NormalizeKey(absl::string_view key);
 // printable ASCII without whitespace.
 absl::Status ValidateBaseUrl(absl::string_view provider, absl::string_view base_url, bool allow_http);
 
-// Model name as recorded in usage (the client's raw string): at most 256 bytes without control
-// characters; may be empty.
-absl::Status ValidateModel(absl::string_view model);
+// Returns the model name as usage records keep it: the client's raw string, with control characters
+// replaced by '?' and cut to at most kMaxModelSize bytes (never inside a UTF-8 sequence). Never fails: a
+// hostile model name must not cost the usage record, nor the batch it travels in.
+std::string RecordedModel(absl::string_view model);
 
 // Token: 1 to 1024 bytes (the original hashes any string). Unauthenticated "Invalid or expired token"
 // otherwise, like an unknown token.

@@ -235,7 +235,6 @@ absl::StatusOr<UsageRecord> VaultCore::UsageFromRequest(const v1::RecordUsageReq
     return absl::InvalidArgumentError("user_id must be 1 to 64 characters");
   }
   BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
-  BYOK_RETURN_IF_ERROR(ValidateModel(request.model()));
   if (request.status() < 0 || request.status() > 999) {
     return absl::InvalidArgumentError("status must be 0 to 999");
   }
@@ -245,7 +244,7 @@ absl::StatusOr<UsageRecord> VaultCore::UsageFromRequest(const v1::RecordUsageReq
   UsageRecord usage;
   usage.user_id = request.user_id();
   usage.provider = request.provider();
-  usage.model = request.model();
+  usage.model = RecordedModel(request.model());
   // The original logs 502 for a request that got no response or a broken one.
   const bool success = request.status() >= 200 && request.status() < 300;
   usage.status = request.status() == 0 || (success && request.error()) ? kNoResponseStatus

@@ -139,6 +139,7 @@ TEST(ErrorMappingTest, TheRelaysClientErrorTextsPassAndARefusedModelListsTheAllo
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(nlohmann::json::parse(r.body),
             nlohmann::json({{"error", "Model \"gpt-4\" is not permitted on this relay."},
+                            {"code", "forbidden"},
                             {"allowed_models", {"gpt-4o", "claude-*"}}}));
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
 namespace byok::relay {
@@ -120,6 +121,35 @@ TEST(UsageBatcherTest, AFullBatchGoesAtOnceAndDrainSendsTheRest) {
   EXPECT_EQ(UserIds(batches[2]), (std::vector<std::string>{"u8", "u9"}));
   batcher.Add(Record(99));  // after Drain: dropped, counted
   EXPECT_EQ(batcher.dropped(), 1);
+}
+
+// A request that waits for its record (so that a later GET /stats counts it) does not wait for the
+// interval: its record goes at once, with what queued before it, and the waiter runs once the vault has
+// answered, whatever the answer.
+TEST(UsageBatcherTest, AWaitedRecordGoesAtOnceAndItsWaiterRunsAfterTheAnswer) {
+  FakeSender sender({absl::OkStatus(), absl::UnavailableError("vault down")}, /*hold=*/true);
+  UsageBatcher batcher(sender.Fn(), Options(absl::Hours(1)));
+  absl::Notification first_settled;
+  batcher.Add(Record(0));
+  batcher.Add(Record(1), [&] { first_settled.Notify(); });
+  ASSERT_EQ(sender.WaitForBatches(1), 1u);
+  EXPECT_EQ(UserIds(sender.batches()[0]), (std::vector<std::string>{"u0", "u1"}));
+  EXPECT_FALSE(first_settled.WaitForNotificationWithTimeout(absl::Milliseconds(50)))
+      << "the waiter ran before the vault answered";
+  sender.Release(absl::ZeroDuration());
+  EXPECT_TRUE(first_settled.WaitForNotificationWithTimeout(absl::Seconds(5)));
+
+  // A failed call releases its waiters too (the record is retried in the background).
+  absl::Notification second_settled;
+  batcher.Add(Record(2), [&] { second_settled.Notify(); });
+  ASSERT_EQ(sender.WaitForBatches(2), 2u);
+  sender.Release(absl::ZeroDuration());
+  EXPECT_TRUE(second_settled.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  // Drain with nothing answering: a queued waiter is released, never left hanging.
+  absl::Notification dropped_settled;
+  batcher.Drain(absl::ZeroDuration());
+  batcher.Add(Record(3), [&] { dropped_settled.Notify(); });
+  EXPECT_TRUE(dropped_settled.HasBeenNotified());
 }
 
 TEST(UsageBatcherTest, ABatchTheVaultCouldNotTakeIsSentAgain) {
