@@ -113,7 +113,7 @@ TEST_F(ContractKeysTest, RotationAsksTheProviderAndSaysWhetherAKeyWasReplaced) {
 }
 
 // The vault's phrases and rules (its branch makes the store route say these).
-TEST_F(ContractKeysTest, DISABLED_StorePhrasesAreTheOriginals) {
+TEST_F(ContractKeysTest, StorePhrasesAreTheOriginals) {
   std::string token = NewToken();
   TestResponse r = Call("POST", "/keys/OpenAI", token, R"({"key":"sk-contract-0123456789"})");
   EXPECT_EQ(r.status, 400);
