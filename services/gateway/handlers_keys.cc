@@ -10,19 +10,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/providers/providers.h"
 #include "services/gateway/api.h"
 #include "services/gateway/handlers_common.h"
 #include "services/gateway/key_format.h"
 #include "services/gateway/phrases.h"
-#include "services/vault/providers.h"
 
 namespace byok::gateway {
 namespace {
 
 using byok::relay::v1::CheckKeyRequest;
 using byok::relay::v1::CheckKeyResponse;
-using byok::vault::v1::AuthenticateRequest;
-using byok::vault::v1::AuthenticateResponse;
 using byok::vault::v1::DeleteKeyRequest;
 using byok::vault::v1::DeleteKeyResponse;
 using byok::vault::v1::ListKeysRequest;
@@ -31,7 +29,6 @@ using byok::vault::v1::PutKeyRequest;
 using byok::vault::v1::PutKeyResponse;
 
 // Shortest key a rotation accepts (as the store route, whose check is the vault's).
-constexpr size_t kMinKeyLength = 10;
 // How much of the provider's refusal the 422 quotes.
 constexpr size_t kMaxDetail = 120;
 
@@ -55,10 +52,6 @@ std::string BaseUrlFrom(const nlohmann::json& body) {
   return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::string UnsupportedProvider() {
-  return absl::StrCat("Unsupported provider. Supported: ", absl::StrJoin(vault::kProviders, ", "));
-}
-
 // The 422 for a key the provider refused, quoting at most kMaxDetail characters of why.
 HttpResponse Rejected(absl::string_view provider, std::string detail) {
   if (detail.size() > kMaxDetail) detail.resize(kMaxDetail);
@@ -68,11 +61,11 @@ HttpResponse Rejected(absl::string_view provider, std::string detail) {
   return JsonError(422, message, "key_rejected");
 }
 
-// Why the provider refused: its words, else its status.
+// Why the provider refused, as the original quotes it: the start of its response body, else its status.
 std::string Detail(const CheckKeyResponse& r) {
-  if (!r.reason().empty()) return r.reason();
+  if (!r.body_start().empty()) return r.body_start();
   if (r.status() != 0) return absl::StrCat("HTTP ", r.status());
-  return {};
+  return r.reason();
 }
 
 }  // namespace
@@ -135,23 +128,25 @@ void Api::RotateKey(Call call) {
           store();
         });
   };
-  // 1. The token (the vault's verdict), then 2. the new key, checked here.
-  AuthenticateRequest auth;
-  auth.set_token(call.token);
-  CallUnary<AuthenticateRequest, AuthenticateResponse>(
-      backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(auth),
-      BYOK_VAULT_CALL(Authenticate),
-      [writer = call.writer, put, verify = std::move(verify)](RpcResult<AuthenticateResponse> result) {
-        if (result.error) return writer->Send(ResponseForRpcError(*result.error));
-        if (!vault::IsKnownProvider(put->provider())) {
-          return writer->Send(JsonError(400, UnsupportedProvider(), "unsupported_provider"));
+  // 1. Token, provider and key, in the original's order, by the vault that owns those rules (nothing is
+  // stored), then 2. the key's format for its provider (common/providers).
+  PutKeyRequest check = *put;
+  check.set_validate_only(true);
+  CallUnary<PutKeyRequest, PutKeyResponse>(
+      backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(check),
+      BYOK_VAULT_CALL(PutKey),
+      [writer = call.writer, put, verify = std::move(verify)](RpcResult<PutKeyResponse> result) {
+        if (result.error) {
+          // Rotation says what the minimum is.
+          if (result.error->code == grpc::StatusCode::INVALID_ARGUMENT &&
+              result.error->message == phrase::kKeyRequired) {
+            return writer->Send(JsonError(400, phrase::kRotateKeyRequired, "key_required"));
+          }
+          return writer->Send(ResponseForRpcError(*result.error));
         }
-        if (put->key().size() < kMinKeyLength) {
-          return writer->Send(JsonError(400, phrase::kRotateKeyRequired, "key_required"));
-        }
-        if (std::optional<std::string> hint = KeyFormatHint(put->provider(), put->key())) {
+        if (std::optional<absl::string_view> hint = providers::KeyFormatHint(put->provider(), put->key())) {
           HttpResponse refused = Ok({{"error", KeyFormatMessage(put->provider(), *hint)},
-                                     {"hint", *hint},
+                                     {"hint", std::string(*hint)},
                                      {"code", "key_format"}});
           refused.status = 400;
           return writer->Send(std::move(refused));
