@@ -35,17 +35,19 @@ constexpr char kLoopbackAnyPort[] = "127.0.0.1:0";
 constexpr char kHelp[] =
     "byok-relay %s: bring-your-own-key relay for AI providers, all services in one process.\n"
     "\n"
-    "Usage: byok-relay [--help] [--version]\n"
+    "Usage: byok-relay [--port N] [--help] [--version]\n"
     "\n"
     "Runs the vault (encrypted key storage), the relay (provider calls) and the gateway (the REST API\n"
     "browsers use) in one process, talking gRPC over loopback. With no configuration it serves\n"
-    "http://localhost:3000 and keeps its data in ./data.\n"
+    "http://localhost:3000 (PORT, --port) and keeps its data in ./data. A .env file in the working\n"
+    "directory is read first; variables already set win.\n"
     "\n"
     "Environment (default in parentheses):\n"
-    "  ENCRYPTION_SECRET (generated)    64 hex characters; without it a secret is generated once and\n"
-    "                                   kept in <data folder>/encryption.secret (mode 0600)\n"
+    "  ENCRYPTION_SECRET (generated)    any string of 32+ characters; without it a secret is generated\n"
+    "                                   once and kept in <data folder>/encryption.secret (mode 0600)\n"
+    "  ENCRYPTION_SALT (byok-relay-salt) the original byok-relay's salt, read when adopting its database\n"
     "  ENCRYPTION_SECRET_PREVIOUS       older secrets, comma-separated, for rotation\n"
-    "  TOKEN_HMAC_SECRET (derived)      key of the HMAC under which tokens are stored\n"
+    "  TOKEN_HMAC_SECRET (ENCRYPTION_SECRET)  key of the HMAC under which tokens are stored (32+)\n"
     "  DB_PATH (./data/relay.db)        the SQLite database; its folder is the data folder\n"
     "  TOKEN_EXPIRY_DAYS (90)           token lifetime; 0 never expires\n"
     "  ALLOWED_MODELS (all)             models that may be used, comma-separated, * wildcards\n"
@@ -54,7 +56,7 @@ constexpr char kHelp[] =
     "  BYOK_PROVIDER_<NAME>_BASE_URL    override a provider's base URL\n"
     "  BYOK_UPSTREAM_CA_FILE            extra CA certificates (PEM) for upstream TLS\n"
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS (0) let x-relay-base-url reach private addresses and http\n"
-    "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (120000),\n"
+    "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000),\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000)  upstream timeouts\n"
     "%s";
 
@@ -90,8 +92,20 @@ int main(int argc, char** argv) {
       std::printf("byok-relay %s\n", byok::kVersion);
       return 0;
     }
-    return Fail(absl::StrCat("unknown argument ", argv[i], " (try --help)"));
   }
+  auto port = byok::gateway::PortFromArgs(argc, argv);
+  if (!port.ok()) return Fail(std::string(port.status().message()));
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--port") == 0) {
+      ++i;
+    } else if (std::strncmp(argv[i], "--port=", 7) != 0) {
+      // As the original's CLI: an unknown argument is worth a warning, not a refusal.
+      std::fprintf(stderr, "byok-relay: ignoring unknown argument %s (try --help)\n", argv[i]);
+    }
+  }
+  // .env in the working directory first, as the original (variables already set win); then no other
+  // thread may exist.
+  if (absl::Status s = byok::LoadDotEnv(".env"); !s.ok()) return Fail(std::string(s.message()));
   byok::InitDaemonProcess();
 
   absl::flat_hash_map<std::string, std::string> vars = EnvironmentMap();
@@ -106,6 +120,8 @@ int main(int argc, char** argv) {
   // The gateway's settings are checked before anything is written to disk.
   auto gateway_config = byok::gateway::LoadGatewayConfig(byok::Env(vars));
   if (!gateway_config.ok()) return Fail(std::string(gateway_config.status().message()));
+  if (port->has_value()) gateway_config->port = **port;
+  for (const std::string& warning : gateway_config->warnings) byok::log::Warn("byok-relay", "%s", warning);
 
   auto secret_it = vars.find("ENCRYPTION_SECRET");
   if (secret_it == vars.end() || secret_it->second.empty()) {
