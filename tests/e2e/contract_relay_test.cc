@@ -117,9 +117,9 @@ TEST_F(ContractRelayTest, PathOutsideTheAllowlistIs403WithTheOriginalsPhrase) {
   EXPECT_TRUE(NothingSeen());
 }
 
-// "/relay/<p>/" matches the route with forward path "/", which the allowlist refuses (§2). Needs the
-// gateway's route table to match an empty {path...}: enable once it does (gwcompat).
-TEST_F(ContractRelayTest, DISABLED_TrailingSlashAfterTheProviderIsARefusedPath) {
+// "/relay/<p>/" matches the route with forward path "/", which the allowlist refuses (§2): the
+// gateway's route table matches an empty {path...}.
+TEST_F(ContractRelayTest, TrailingSlashAfterTheProviderIsARefusedPath) {
   auto r = Fetch(suite_->port(), Post("/relay/openai/", R"({"model":"gpt-4o-mini"})"));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 403);
