@@ -104,6 +104,7 @@ void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
       &Api::ApplyCors,           // grant headers; OPTIONS ends here (204)
       &Api::ReadBody,            // JSON (400 when malformed) or raw for /relay/*
       &Api::LimitGlobally,       // per client address
+      &Api::ServeDemo,           // GET /demo/... when BYOK_DEMO=1
       &Api::FindRoute,           // 404 Cannot <METHOD> <path>
   };
   auto call = std::make_shared<Call>();

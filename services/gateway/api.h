@@ -76,6 +76,8 @@ class Api {
   Outcome ApplyCors(Call& call);
   Outcome ReadBody(Call& call);
   Outcome LimitGlobally(Call& call);
+  // The demo page at /demo/ (BYOK_DEMO=1; handlers_demo.cc): static files, before the API's routes.
+  Outcome ServeDemo(Call& call);
   Outcome FindRoute(Call& call);
 
   // Step 6: the route's guards from `next` on, then the handler. Asynchronous where a guard asks the

@@ -83,6 +83,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   BYOK_ASSIGN_OR_RETURN(c.rate_limit_register,
                         env.GetInt("RATE_LIMIT_REGISTER", c.rate_limit_register, 0, kMaxRate));
 
+  BYOK_ASSIGN_OR_RETURN(c.demo, env.GetBool("BYOK_DEMO", false));
+
   // The original (Express) also took true/false here; true meant one hop.
   std::string trust = absl::AsciiStrToLower(env.GetString("TRUST_PROXY", "0"));
   if (trust == "true") {

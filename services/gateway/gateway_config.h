@@ -52,6 +52,8 @@ struct GatewayConfig {
   int64_t rate_limit_deep_health = 10;  // GET /health?deep=1, per minute per client address (fixed)
   // TRUST_PROXY: proxy hops whose X-Forwarded-For is believed.
   int trust_proxy = 0;
+  // BYOK_DEMO=1: serve the demo page (clients/demo, embedded) at /demo/.
+  bool demo = false;
   // A request head must arrive within this time (BYOK_HTTP_HEADER_TIMEOUT_MS).
   absl::Duration header_timeout = absl::Seconds(10);
   // A request body must arrive within this time (BYOK_HTTP_BODY_TIMEOUT_MS).
