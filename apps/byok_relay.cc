@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -93,15 +94,12 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  auto port = byok::gateway::PortFromArgs(argc, argv);
+  std::vector<std::string> unknown;
+  auto port = byok::gateway::PortFromArgs(argc, argv, &unknown);
   if (!port.ok()) return Fail(std::string(port.status().message()));
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--port") == 0) {
-      ++i;
-    } else if (std::strncmp(argv[i], "--port=", 7) != 0) {
-      // As the original's CLI: an unknown argument is worth a warning, not a refusal.
-      std::fprintf(stderr, "byok-relay: ignoring unknown argument %s (try --help)\n", argv[i]);
-    }
+  // As the original's CLI: an unknown argument is worth a warning, not a refusal.
+  for (const std::string& arg : unknown) {
+    std::fprintf(stderr, "byok-relay: ignoring unknown argument %s (try --help)\n", arg.c_str());
   }
   // .env in the working directory first, as the original (variables already set win); then no other
   // thread may exist.

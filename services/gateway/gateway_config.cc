@@ -114,7 +114,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   return c;
 }
 
-absl::StatusOr<std::optional<int>> PortFromArgs(int argc, char** argv) {
+absl::StatusOr<std::optional<int>> PortFromArgs(int argc, char** argv,
+                                                std::vector<std::string>* unknown) {
   std::optional<int> port;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -125,6 +126,7 @@ absl::StatusOr<std::optional<int>> PortFromArgs(int argc, char** argv) {
     } else if (absl::StartsWith(arg, "--port=")) {
       value = arg.substr(7);
     } else {
+      if (unknown != nullptr) unknown->emplace_back(arg);
       continue;
     }
     int parsed = 0;

@@ -78,8 +78,9 @@ struct GatewayConfig {
 absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env);
 
 // Reads `--port N` (or `--port=N`, 1-65535) from the command line, as the original's CLI; nullopt when
-// absent. Other arguments are left alone (the caller decides about them).
-absl::StatusOr<std::optional<int>> PortFromArgs(int argc, char** argv);
+// absent. Other arguments are added to `unknown` (as the original's CLI, callers warn and go on).
+absl::StatusOr<std::optional<int>> PortFromArgs(int argc, char** argv,
+                                                std::vector<std::string>* unknown = nullptr);
 
 // Parses REQUEST_BODY_LIMIT_BYTES as the original does (decimal digits, a positive integer), and beyond
 // it sizes with a unit ("10mb", "512kb", "1gb"; 1024-based). Anything else means the default (10 MiB),

@@ -2,6 +2,8 @@
 // at BYOK_VAULT_ADDR and the relay at BYOK_RELAY_ADDR.
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "common/daemon_init.h"
 #include "common/env.h"
@@ -40,15 +42,12 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  auto port = byok::gateway::PortFromArgs(argc, argv);
+  std::vector<std::string> unknown;
+  auto port = byok::gateway::PortFromArgs(argc, argv, &unknown);
   if (!port.ok()) return Fail(std::string(port.status().message()));
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--port") == 0) {
-      ++i;
-    } else if (std::strncmp(argv[i], "--port=", 7) != 0) {
-      // As the original's CLI: an unknown argument is worth a warning, not a refusal.
-      std::fprintf(stderr, "byok-gatewayd: ignoring unknown argument %s (try --help)\n", argv[i]);
-    }
+  // As the original's CLI: an unknown argument is worth a warning, not a refusal.
+  for (const std::string& arg : unknown) {
+    std::fprintf(stderr, "byok-gatewayd: ignoring unknown argument %s (try --help)\n", arg.c_str());
   }
   // .env first, as the original (variables already set win); then no other thread may exist.
   if (absl::Status s = byok::LoadDotEnv(".env"); !s.ok()) return Fail(std::string(s.message()));
