@@ -9,12 +9,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir="$root/build-tsan"
 
 # The tests of concurrent code, by CTest name (regex) and the executables that hold them:
+#   the Abseil annotations themselves     tsan_annotation_test (TsanAnnotationTest)
 #   upstream client and connection pool   relay_upstream_test (UpstreamClientTest)
 #   usage batching and parsing            relay_unit_test (UsageBatcherTest, UsageParserTest)
 #   rate limiters                         gateway_unit_test (RateLimiterTest)
 #   HTTP sessions, framing, streams       gateway_http_test (HttpFraming*, HttpVersion*)
-tests=(relay_upstream_test relay_unit_test gateway_unit_test gateway_http_test)
-regex='^(UpstreamClientTest|UsageBatcherTest|UsageParserTest|RateLimiterTest|HttpFramingTest|Codings/TransferEncodingTest|HttpVersionTest)\.'
+tests=(tsan_annotation_test relay_upstream_test relay_unit_test gateway_unit_test gateway_http_test)
+regex='^(TsanAnnotationTest|UpstreamClientTest|UsageBatcherTest|UsageParserTest|RateLimiterTest|HttpFramingTest|Codings/TransferEncodingTest|HttpVersionTest)\.'
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBYOK_TSAN=ON \
