@@ -1,5 +1,9 @@
 // The one logging wrapper: leveled, one line per event, to stderr. Never pass a secret (key, token,
 // encryption secret) to it; log ids, providers, statuses and sizes instead.
+//
+// Messages often quote what came from the network (a provider name, a path, a peer's error text).
+// Write escapes the component and the whole message, so no caller can forge a line or write raw
+// control bytes: one event is always exactly one line of printable text.
 #ifndef BYOK_COMMON_LOGGING_H_
 #define BYOK_COMMON_LOGGING_H_
 
@@ -22,7 +26,14 @@ void SetLevel(Level level);
 // Returns true when `level` would be written.
 bool Enabled(Level level);
 
-// Writes one line: time, level, component and message. Thread-safe.
+// Returns `text` with every byte that could break a log line escaped: CR, LF, TAB as \r \n \t, other
+// control bytes (NUL included), DEL, bytes that are not part of well-formed UTF-8, and the C1 controls,
+// line separators and bidirectional overrides of Unicode as \xNN per byte, and the
+// backslash itself as \\ (so an escape in the output always means an escaped byte). Well-formed UTF-8
+// and printable ASCII pass unchanged.
+std::string EscapeForLog(absl::string_view text);
+
+// Writes one line: time, level, component and message, both escaped with EscapeForLog. Thread-safe.
 void Write(Level level, absl::string_view component, absl::string_view message);
 
 template <typename... Args>

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages byok-relay builds and tests with. Does nothing when all are present.
+# The sanitizer runtimes serve BYOK_SANITIZE=1 and scripts/tsan.sh (GCC); clang and its runtime
+# (libFuzzer) serve scripts/fuzz.sh.
 set -euo pipefail
 
 packages=(
@@ -7,6 +9,8 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libboost1.74-dev libssl-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
+  libasan8 libubsan1 libtsan2
+  clang libclang-rt-14-dev
   openssl sqlite3 iproute2 util-linux curl
 )
 

@@ -14,8 +14,9 @@
 namespace byok::gateway {
 namespace {
 
-constexpr int kMinReconnectBackoffMs = 100;
-constexpr int kMaxReconnectBackoffMs = 1000;
+constexpr int kInitialReconnectBackoffMs = 100;
+// With gRPC's jitter (20 %) a restarted service is found within 0.6 s of being back.
+constexpr int kMaxReconnectBackoffMs = 500;
 constexpr int kKeepaliveTimeMs = 30000;
 constexpr int kKeepaliveTimeoutMs = 10000;
 // A stream body piece may be as large as the relay chooses; requests carry up to the body limit.
@@ -24,8 +25,10 @@ constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
                                           const std::optional<MutualTls>& tls) {
   grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kMinReconnectBackoffMs);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kMinReconnectBackoffMs);
+  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC uses it as the shortest time a connect attempt (TCP, TLS,
+  // HTTP/2 handshake) may take, and 100 ms failed every attempt on a loaded host. Its default (20 s)
+  // does not slow retries after a refused connection: those follow the initial and maximum backoff.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);

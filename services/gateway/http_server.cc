@@ -1,11 +1,17 @@
 #include "services/gateway/http_server.h"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -22,10 +28,28 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-// Accepts connections and starts a session, on its own strand, for each.
+// When accept fails for want of resources (descriptors, memory), the listener waits before trying again,
+// doubling the wait up to the maximum, instead of spinning on a connection it cannot take.
+constexpr auto kFirstAcceptBackoff = std::chrono::milliseconds(50);
+constexpr auto kMaxAcceptBackoff = std::chrono::seconds(1);
+// An episode's first failure is logged at most this often: exhaustion that comes and goes with every
+// freed descriptor must not flood the log either.
+constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
+
+// True for accept errors that last until something is released: retrying at once cannot succeed.
+bool IsResourceExhaustion(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors ||                                              // EMFILE
+         ec == beast::error_code(ENFILE, beast::system_category()) ||                     // ENFILE
+         ec == net::error::no_buffer_space || ec == net::error::no_memory;                // ENOBUFS, ENOMEM
+}
+
+// Accepts connections and starts a session, on its own strand, for each. The acceptor and the backoff
+// state live on one strand.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, ServerState& state) : ioc_(ioc), acceptor_(ioc), state_(state) {}
+  Listener(net::io_context& ioc, ServerState& state)
+      : ioc_(ioc), strand_(net::make_strand(ioc)), acceptor_(strand_), backoff_timer_(strand_),
+        state_(state) {}
 
   absl::Status Open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -45,16 +69,21 @@ class Listener : public std::enable_shared_from_this<Listener> {
     return acceptor_.local_endpoint(ec).port();
   }
 
-  void Run() { DoAccept(); }
+  void Run() {
+    net::dispatch(strand_, [self = shared_from_this()] { self->DoAccept(); });
+  }
 
   void Stop() {
-    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    net::post(strand_, [self = shared_from_this()] {
       beast::error_code ec;
       self->acceptor_.close(ec);
+      self->backoff_timer_.cancel();
     });
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   void DoAccept() {
     acceptor_.async_accept(net::make_strand(ioc_),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
@@ -62,17 +91,56 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   void OnAccept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (IsResourceExhaustion(ec)) return BackOff(ec);
+    if (backoff_ != Clock::duration::zero()) {
+      // Resources came back: one line closes the episode its first line opened.
+      if (episode_logged_) {
+        log::Warn("gateway", "accepting connections again after %d failed accepts", failed_accepts_);
+      }
+      backoff_ = Clock::duration::zero();
+      failed_accepts_ = 0;
+    }
     if (ec) {
-      log::Warn("gateway", "accept failed: %s", ec.message());
+      // A connection that failed on its own (reset before it was accepted): the next one may succeed.
+      log::Debug("gateway", "accept failed: %s", ec.message());
     } else {
       std::make_shared<HttpSession>(std::move(socket), state_)->Run();
     }
     DoAccept();
   }
 
+  // Waits before the next accept; logs the first failure of an episode (at most once per interval),
+  // never each retry.
+  void BackOff(const beast::error_code& ec) {
+    ++failed_accepts_;
+    if (backoff_ == Clock::duration::zero()) {
+      Clock::time_point now = Clock::now();
+      episode_logged_ = !last_episode_log_ || now - *last_episode_log_ >= kAcceptLogInterval;
+      if (episode_logged_) {
+        last_episode_log_ = now;
+        log::Warn("gateway", "accept failed: %s; retrying with backoff up to %d ms", ec.message(),
+                  static_cast<int>(std::chrono::milliseconds(kMaxAcceptBackoff).count()));
+      }
+      backoff_ = kFirstAcceptBackoff;
+    } else {
+      backoff_ = std::min<Clock::duration>(backoff_ * 2, kMaxAcceptBackoff);
+    }
+    backoff_timer_.expires_after(backoff_);
+    backoff_timer_.async_wait([self = shared_from_this()](beast::error_code wec) {
+      if (wec || !self->acceptor_.is_open()) return;
+      self->DoAccept();
+    });
+  }
+
   net::io_context& ioc_;
+  net::strand<net::io_context::executor_type> strand_;
   tcp::acceptor acceptor_;
+  net::steady_timer backoff_timer_;
   ServerState& state_;
+  Clock::duration backoff_ = Clock::duration::zero();  // zero: not backing off
+  int failed_accepts_ = 0;
+  bool episode_logged_ = false;
+  std::optional<Clock::time_point> last_episode_log_;
 };
 
 }  // namespace

@@ -28,6 +28,8 @@ namespace {
 // long before closing, so the client sees the answer instead of a reset.
 constexpr std::size_t kMaxDrainBytes = 4 * 1024 * 1024;
 constexpr auto kDrainTime = std::chrono::seconds(1);
+// Bytes asked of the socket per read while a request head is incomplete.
+constexpr std::size_t kHeadReadBytes = 4096;
 
 // Beast speaks std::string_view; this Abseil has its own string_view.
 absl::string_view View(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -58,33 +60,58 @@ void HttpSession::DoRead() {
   parser_.emplace();
   parser_->header_limit(state_.config.header_limit_bytes);
   parser_->body_limit(state_.config.body_limit_bytes);
+  scanner_.emplace(state_.config.header_limit_bytes);
   // A slow or silent client cannot hold the connection: the whole head must arrive in time.
   stream_.expires_after(
       Chrono(first_request_ ? state_.config.header_timeout : state_.config.idle_timeout));
-  http::async_read_header(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&HttpSession::OnReadHeader, shared_from_this()));
+  ReadHead();
 }
 
-void HttpSession::OnReadHeader(beast::error_code ec, std::size_t) {
-  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-      ec == net::error::operation_aborted) {
-    return DoClose();
+void HttpSession::ReadHead() {
+  auto data = buffer_.data();
+  HeadScan scan =
+      scanner_->Scan(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  switch (scan.state) {
+    case HeadScan::State::kRefused:
+      return Refuse(scan.refusal.status, std::string(scan.refusal.message));
+    case HeadScan::State::kIncomplete:
+      // The scanner refuses a head past the limit, so the buffer stays within about twice the limit.
+      stream_.async_read_some(
+          buffer_.prepare(kHeadReadBytes),
+          beast::bind_front_handler(&HttpSession::OnReadHeadSome, shared_from_this()));
+      return;
+    case HeadScan::State::kComplete:
+      break;
   }
+  buffer_.consume(scan.skip);
+  beast::error_code ec;
+  std::size_t used = parser_->put(net::buffer(buffer_.data().data(), scan.head_size), ec);
+  buffer_.consume(used);
+  if (!ec && !parser_->is_header_done()) ec = http::error::partial_message;
+  OnHead(ec);
+}
+
+void HttpSession::OnReadHeadSome(beast::error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
+  // End of stream, timeout, reset, shutdown: nothing to answer.
+  if (ec) return DoClose();
+  ReadHead();
+}
+
+void HttpSession::OnHead(beast::error_code ec) {
   if (ec == http::error::header_limit) return Refuse(431, "request header too large");
   // Content-Length above the limit is refused here, before a byte of the body is read.
   if (ec == http::error::body_limit) return Refuse(413, "request body too large");
-  if (ec) {
-    if (ec.category() == http::make_error_code(http::error::header_limit).category()) {
-      return Refuse(400, "malformed HTTP request");
-    }
-    return DoClose();
-  }
+  if (ec) return Refuse(400, "malformed HTTP request");
   first_request_ = false;
+  const auto& req = parser_->get();
+  if (auto refusal = CheckRequestFraming(req)) {
+    return Refuse(refusal->status, std::string(refusal->message));
+  }
   auto content_length = parser_->content_length();
   if (content_length && *content_length > state_.config.body_limit_bytes) {
     return Refuse(413, "request body too large");
   }
-  const auto& req = parser_->get();
   if (absl::EqualsIgnoreCase(View(req[http::field::expect]), "100-continue") && !parser_->is_done()) {
     // The client waits for this before sending the body.
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -186,6 +213,8 @@ void HttpSession::DoSend(uint64_t id, HttpResponse response) {
   for (const auto& [name, value] : extra_headers_) res->set(name, value);
   res->body() = std::move(response.body);
   res->keep_alive(keep_alive_ && !close_after_);
+  // HTTP/1.0 closes by default, but a client must not have to know that to see it.
+  if (version_ < 11 && !res->keep_alive()) res->set(http::field::connection, "close");
   res->prepare_payload();
   response_ = res;
   stream_.expires_after(Chrono(state_.config.write_timeout));
@@ -218,13 +247,28 @@ void HttpSession::DoStartStream(uint64_t id, int status, HeaderList headers, std
   http::response<http::empty_body> framing(static_cast<http::status>(status), version_);
   for (auto& [name, value] : headers) framing.insert(name, value);
   for (const auto& [name, value] : extra_headers_) framing.set(name, value);
-  framing.chunked(true);
-  framing.keep_alive(keep_alive_);
+  // RFC 9112 §6.1: no Transfer-Encoding to a client that did not say HTTP/1.1. Without a length, the
+  // body of an HTTP/1.0 response ends when the connection closes.
+  stream_chunked_ = version_ >= 11;
+  if (stream_chunked_) {
+    framing.chunked(true);
+    framing.keep_alive(keep_alive_);
+  } else {
+    framing.erase(http::field::transfer_encoding);
+    framing.erase(http::field::content_length);
+    keep_alive_ = false;
+    framing.keep_alive(false);
+    framing.set(http::field::connection, "close");
+  }
   // The head and the first chunk leave in one write (one packet, one wake-up of the client).
   http::fields::writer serialized(framing, framing.version(), framing.result_int());
   chunk_ = beast::buffers_to_string(serialized.get());
   if (!first_chunk.empty()) {
-    absl::StrAppend(&chunk_, absl::Hex(first_chunk.size()), "\r\n", first_chunk, "\r\n");
+    if (stream_chunked_) {
+      absl::StrAppend(&chunk_, absl::Hex(first_chunk.size()), "\r\n", first_chunk, "\r\n");
+    } else {
+      absl::StrAppend(&chunk_, first_chunk);
+    }
   }
   // The watch read has no deadline; each write gets the write timeout (set after the read started, so
   // it applies to the write only).
@@ -245,12 +289,16 @@ void HttpSession::DoWriteChunk(uint64_t id, std::string data, std::function<void
   if (data.empty()) return done(true);
   chunk_ = std::move(data);
   stream_.expires_after(Chrono(state_.config.write_timeout));
-  net::async_write(
-      stream_, http::make_chunk(net::buffer(chunk_)),
-      [self = shared_from_this(), done = std::move(done)](beast::error_code ec, std::size_t) {
-        if (ec) self->ClientGone();
-        done(!ec && !self->client_gone_);
-      });
+  auto written = [self = shared_from_this(), done = std::move(done)](beast::error_code ec,
+                                                                     std::size_t) {
+    if (ec) self->ClientGone();
+    done(!ec && !self->client_gone_);
+  };
+  if (stream_chunked_) {
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), std::move(written));
+  } else {
+    net::async_write(stream_, net::buffer(chunk_), std::move(written));
+  }
 }
 
 void HttpSession::DoFinishStream(uint64_t id, std::string tail) {
@@ -258,6 +306,12 @@ void HttpSession::DoFinishStream(uint64_t id, std::string tail) {
   if (client_gone_) return DoAbortStream(id);
   auto last = [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (ec) return self->DoAbortStream(self->request_id_);
+    if (!self->stream_chunked_) {
+      // The close is the end of the body.
+      self->streaming_ = false;
+      self->EndRequest();
+      return self->DoClose();
+    }
     self->stream_.expires_after(Chrono(self->state_.config.write_timeout));
     net::async_write(self->stream_, http::make_chunk_last(),
                      [self](beast::error_code wec, std::size_t) {
@@ -270,13 +324,24 @@ void HttpSession::DoFinishStream(uint64_t id, std::string tail) {
   if (tail.empty()) return last({}, 0);
   chunk_ = std::move(tail);
   stream_.expires_after(Chrono(state_.config.write_timeout));
-  net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), std::move(last));
+  if (stream_chunked_) {
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), std::move(last));
+  } else {
+    net::async_write(stream_, net::buffer(chunk_), std::move(last));
+  }
 }
 
 void HttpSession::DoAbortStream(uint64_t id) {
   if (id != request_id_ || !streaming_) return;
   streaming_ = false;
   EndRequest();
+  if (!stream_chunked_) {
+    // Without chunks a clean close would read as a complete body: a reset says it is not.
+    beast::error_code ec;
+    stream_.socket().set_option(net::socket_base::linger(true, 0), ec);
+    stream_.close();
+    return;
+  }
   DoClose();
 }
 

@@ -23,6 +23,7 @@
 
 #include "services/gateway/api.h"
 #include "services/gateway/gateway_config.h"
+#include "services/gateway/http_head.h"
 #include "services/gateway/http_types.h"
 
 namespace byok::gateway {
@@ -63,7 +64,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void DoRead();
-  void OnReadHeader(boost::beast::error_code ec, std::size_t bytes);
+  // Reads until the buffer holds a whole request head (checked by the scanner), then parses it.
+  void ReadHead();
+  void OnReadHeadSome(boost::beast::error_code ec, std::size_t bytes);
+  void OnHead(boost::beast::error_code ec);
   void DoReadBody();
   void OnReadBody(boost::beast::error_code ec, std::size_t bytes);
   void Dispatch();
@@ -84,6 +88,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::flat_buffer buffer_;
   ServerState& state_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<RequestHeadScanner> scanner_;
 
   bool first_request_ = true;
   uint64_t request_id_ = 0;
@@ -97,6 +102,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> response_;
   std::string chunk_;  // what is being written of a stream (borrowed by the write)
   bool streaming_ = false;
+  // How the streamed body is framed: chunked for HTTP/1.1; an HTTP/1.0 client cannot read chunks, so it
+  // gets the bytes as they are and the end of the body is the end of the connection.
+  bool stream_chunked_ = true;
   bool client_gone_ = false;
   bool watching_ = false;            // a watch read is pending
   bool resume_after_watch_ = false;  // read the next request when it completes

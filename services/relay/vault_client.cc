@@ -4,6 +4,7 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
 #include <openssl/crypto.h>
 
 #include <utility>
@@ -39,6 +40,18 @@ class ResolveCall : public PendingResolve {
   v1::ResolveKeyResponse response;
 };
 
+// gRPC's default reconnect backoff (1 s, growing to 120 s) left relayed requests failing for seconds
+// after a restarted vault was back. Retry soon and often: a connect attempt to a down vault is cheap.
+// GRPC_ARG_MIN_RECONNECT_BACKOFF_MS stays at its default: gRPC uses it as the shortest time a connect
+// attempt (TCP, TLS, HTTP/2 handshake) may take, and 100 ms failed every attempt on a loaded host.
+std::shared_ptr<grpc::Channel> VaultChannel(const std::string& address,
+                                            std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  return grpc::CreateCustomChannel(address, std::move(credentials), args);
+}
+
 }  // namespace
 
 void WipeString(std::string* text) {
@@ -49,7 +62,7 @@ void WipeString(std::string* text) {
 VaultClient::VaultClient(const std::string& address,
                          std::shared_ptr<grpc::ChannelCredentials> credentials,
                          absl::Duration timeout, UsageBatcherOptions usage)
-    : stub_(v1::Vault::NewStub(grpc::CreateChannel(address, std::move(credentials)))),
+    : stub_(v1::Vault::NewStub(VaultChannel(address, std::move(credentials)))),
       timeout_(timeout),
       usage_([this](v1::RecordUsageBatchRequest batch,
                     UsageBatcher::Done done) { SendUsage(std::move(batch), std::move(done)); },

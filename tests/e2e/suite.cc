@@ -57,9 +57,8 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
     relay_env[absl::StrCat("BYOK_PROVIDER_", name, "_BASE_URL")] = fake_url;
   }
   for (auto& [k, v] : options.relay_env) relay_env[k] = v;
-  auto relay = suite->Launch("byok-relayd", relay_env, suite->relay_port_);
-  if (!relay.ok()) return relay.status();
-  suite->relay_ = *std::move(relay);
+  suite->relay_env_ = relay_env;
+  if (absl::Status s = suite->StartRelay(); !s.ok()) return s;
 
   suite->gateway_env_ = {{"PORT", std::to_string(suite->gateway_port_)},
                          {"BYOK_GATEWAY_HOST", "127.0.0.1"},
@@ -88,6 +87,31 @@ absl::Status Suite::StartVault() {
   auto vault = Launch("byok-vaultd", vault_env_, vault_port_);
   if (!vault.ok()) return vault.status();
   vault_ = *std::move(vault);
+  return absl::OkStatus();
+}
+
+void Suite::KillVault() {
+  if (vault_ == nullptr) return;
+  vault_->Kill();
+  vault_.reset();
+}
+
+absl::Status Suite::StopRelay(bool kill) {
+  if (relay_ == nullptr) return absl::OkStatus();
+  absl::Status status;
+  if (kill) {
+    relay_->Kill();
+  } else {
+    status = relay_->Stop(absl::Seconds(10)).status();
+  }
+  relay_.reset();
+  return status;
+}
+
+absl::Status Suite::StartRelay() {
+  auto relay = Launch("byok-relayd", relay_env_, relay_port_);
+  if (!relay.ok()) return relay.status();
+  relay_ = *std::move(relay);
   return absl::OkStatus();
 }
 

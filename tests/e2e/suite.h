@@ -38,6 +38,18 @@ class Suite {
   absl::Status StopVault();
   absl::Status StartVault();
 
+  // Kills the vault with SIGKILL (no chance to finish anything); StartVault brings it back.
+  void KillVault();
+
+  // Stops the relay (SIGKILL when `kill`, else SIGTERM) and starts it again on the same port.
+  absl::Status StopRelay(bool kill = false);
+  absl::Status StartRelay();
+
+  // The gateway's process id (to observe its CPU time or change its limits).
+  pid_t gateway_pid() const { return gateway_->pid(); }
+  // Everything the gateway wrote so far.
+  std::string GatewayLogs() const { return gateway_->Output(); }
+
   // Starts one more gateway on the same vault and relay, with `env` added; returns its port.
   absl::StatusOr<int> StartExtraGateway(std::map<std::string, std::string> env);
 
@@ -60,6 +72,7 @@ class Suite {
   std::unique_ptr<FakeProvider> fake_;
   std::map<std::string, std::string> vault_env_;
   std::map<std::string, std::string> gateway_env_;
+  std::map<std::string, std::string> relay_env_;
   int vault_port_ = 0;
   int relay_port_ = 0;
   int gateway_port_ = 0;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the tests of our own concurrent code with ThreadSanitizer into build-tsan/ and runs them with
+# scripts/tsan.supp. Debian's gRPC, Abseil and protobuf are not instrumented: tests/tsan/ makes Abseil's
+# Mutex, CondVar and Notification visible to TSan; what gRPC synchronises internally stays invisible
+# (docs/security.md, "ThreadSanitizer").
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh"
+build_dir="$root/build-tsan"
+
+# The tests of concurrent code, by CTest name (regex) and the executables that hold them:
+#   the Abseil annotations themselves     tsan_annotation_test (TsanAnnotationTest)
+#   upstream client and connection pool   relay_upstream_test (UpstreamClientTest)
+#   usage batching and parsing            relay_unit_test (UsageBatcherTest, UsageParserTest)
+#   rate limiters                         gateway_unit_test (RateLimiterTest)
+#   HTTP sessions, framing, streams       gateway_http_test (HttpFraming*, HttpVersion*)
+tests=(tsan_annotation_test relay_upstream_test relay_unit_test gateway_unit_test gateway_http_test)
+regex='^(TsanAnnotationTest|UpstreamClientTest|UsageBatcherTest|UsageParserTest|RateLimiterTest|HttpFramingTest|Codings/TransferEncodingTest|HttpVersionTest)\.'
+
+if [ ! -f "$build_dir/build.ninja" ]; then
+  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBYOK_TSAN=ON \
+    -DBYOK_BUILD_BENCH=OFF
+fi
+cmake --build "$build_dir" -j "${BYOK_JOBS:-$(nproc)}" --target "${tests[@]}"
+cd "$build_dir"
+# halt_on_error: one report fails the test; second_deadlock_stack for readable lock-order reports.
+export TSAN_OPTIONS="suppressions=$root/scripts/tsan.supp halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+ctest -j "${BYOK_JOBS:-$(nproc)}" --output-on-failure --timeout 600 -R "$regex"

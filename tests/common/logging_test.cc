@@ -1,0 +1,67 @@
+// The logger writes one line per event whatever the message holds: what came from the network is escaped.
+#include "common/logging.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+namespace byok::log {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(EscapeForLogTest, PrintableTextAndUtf8PassUnchanged) {
+  EXPECT_EQ(EscapeForLog("provider openai, path /v1/chat?x=1"), "provider openai, path /v1/chat?x=1");
+  EXPECT_EQ(EscapeForLog("gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80");
+}
+
+TEST(EscapeForLogTest, LineBreaksAndControlBytesAreEscaped) {
+  EXPECT_EQ(EscapeForLog("a\r\nb\tc"), "a\\r\\nb\\tc");
+  EXPECT_EQ(EscapeForLog(std::string("x\0y", 3)), "x\\x00y");
+  EXPECT_EQ(EscapeForLog("\x1b[31mred\x7f"), "\\x1b[31mred\\x7f");
+  // The backslash is escaped too, so a literal "\n" in the input cannot pass for an escaped newline.
+  EXPECT_EQ(EscapeForLog("a\\nb"), "a\\\\nb");
+}
+
+TEST(EscapeForLogTest, MalformedUtf8AndInvisibleControlsAreEscapedPerByte) {
+  EXPECT_EQ(EscapeForLog("\xFF\xFE"), "\\xff\\xfe");
+  EXPECT_EQ(EscapeForLog("\xC3"), "\\xc3");                      // cut short
+  EXPECT_EQ(EscapeForLog("\xC0\xAF"), "\\xc0\\xaf");             // overlong '/'
+  EXPECT_EQ(EscapeForLog("\xED\xA0\x80"), "\\xed\\xa0\\x80");    // a surrogate
+  EXPECT_EQ(EscapeForLog("\xF4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+  EXPECT_EQ(EscapeForLog("\xC2\x85"), "\\xc2\\x85");             // NEL, a C1 control
+  EXPECT_EQ(EscapeForLog("\xE2\x80\xA8"), "\\xe2\\x80\\xa8");    // LINE SEPARATOR
+  EXPECT_EQ(EscapeForLog("\xE2\x80\xAE"), "\\xe2\\x80\\xae");    // RIGHT-TO-LEFT OVERRIDE
+}
+
+TEST(EscapeForLogTest, EveryByteValueGivesPrintableOutput) {
+  for (int b = 0; b < 256; ++b) {
+    std::string out = EscapeForLog(std::string(1, static_cast<char>(b)));
+    for (char c : out) {
+      unsigned char u = static_cast<unsigned char>(c);
+      EXPECT_TRUE(u >= 0x20 && u < 0x7F) << "byte " << b << " gave " << out;
+    }
+  }
+}
+
+TEST(LoggingTest, AForgedLineStaysInsideOneLine) {
+  SetLevel(Level::kInfo);
+  ::testing::internal::CaptureStderr();
+  // As a provider name decoded from "%0a" and "%00" would arrive.
+  static constexpr char kForged[] = "open\nai 2026-01-01T00:00:00.000Z error [vault] forged\0x";
+  Info("gateway", "relay call for %s failed: %s", std::string(kForged, sizeof(kForged) - 1), "x\r\ny");
+  Write(Level::kWarn, "comp\nonent", "m");
+  std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  EXPECT_THAT(out, Not(HasSubstr(std::string(1, '\0'))));
+  EXPECT_THAT(out, Not(HasSubstr("\r")));
+  EXPECT_THAT(out, HasSubstr("open\\nai 2026-01-01T00:00:00.000Z error [vault] forged\\x00x"));
+  EXPECT_THAT(out, HasSubstr("[comp\\nonent] m"));
+}
+
+}  // namespace
+}  // namespace byok::log

@@ -1,0 +1,144 @@
+// A streamed response as each HTTP version reads it: chunked to an HTTP/1.1 client, and to an HTTP/1.0
+// client (which cannot read chunks) the bytes as they are, ended by the close (RFC 9112 §6.1). The relay
+// is a test double that streams three SSE events.
+#include <grpcpp/grpcpp.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "byok/relay/v1/relay.grpc.pb.h"
+#include "services/gateway/gateway_server.h"
+#include "tests/gateway/http_test_client.h"
+#include "tests/testing/process.h"
+
+namespace byok::gateway {
+namespace {
+
+using byok::relay::v1::RelayRequest;
+using byok::relay::v1::RelayResponse;
+using byok::testing::TestHttpClient;
+
+constexpr char kEvents[] = "data: {\"n\":0}\n\ndata: {\"n\":1}\n\ndata: {\"n\":2}\n\n";
+
+// Writes an SSE head and three events, then finishes.
+class ThreeEvents : public grpc::ServerWriteReactor<RelayResponse> {
+ public:
+  ThreeEvents() {
+    auto* head = queue_.emplace_back().mutable_head();
+    head->set_status(200);
+    auto* ct = head->add_headers();
+    ct->set_name("Content-Type");
+    ct->set_value("text/event-stream");
+    for (int i = 0; i < 3; ++i) {
+      queue_.emplace_back().set_body(absl::StrCat("data: {\"n\":", i, "}\n\n"));
+    }
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::CANCELLED);
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) return Finish(grpc::Status::OK);
+    message_ = std::move(queue_.front());
+    queue_.erase(queue_.begin());
+    StartWrite(&message_);
+  }
+
+  std::mutex mu_;
+  std::vector<RelayResponse> queue_;
+  RelayResponse message_;
+};
+
+class StreamingRelay final : public byok::relay::v1::Relay::CallbackService {
+ public:
+  grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext*,
+                                                 const RelayRequest*) override {
+    return new ThreeEvents();
+  }
+};
+
+class HttpVersionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int relay_port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &relay_port);
+    builder.RegisterService(&relay_);
+    grpc_server_ = builder.BuildAndStart();
+    ASSERT_NE(grpc_server_, nullptr);
+    auto config = LoadGatewayConfig(
+        Env({{"PORT", "0"},
+             {"BYOK_GATEWAY_HOST", "127.0.0.1"},
+             {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
+             {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", byok::testing::PickUnusedPort())}}));
+    ASSERT_TRUE(config.ok());
+    auto server = GatewayServer::Start(*std::move(config));
+    ASSERT_TRUE(server.ok()) << server.status();
+    gateway_ = *std::move(server);
+  }
+  void TearDown() override {
+    if (gateway_) gateway_->Shutdown(absl::Seconds(1));
+    if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
+  }
+
+  StreamingRelay relay_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<GatewayServer> gateway_;
+};
+
+TEST_F(HttpVersionTest, Http10ClientGetsTheStreamUnchunkedUntilClose) {
+  for (const std::string connection : {"", "Connection: keep-alive\r\n"}) {
+    auto client = TestHttpClient::Connect(gateway_->port());
+    ASSERT_TRUE(client.ok());
+    std::string body = "{\"model\":\"m\"}";
+    ASSERT_TRUE((*client)
+                    ->WriteRaw(absl::StrCat("POST /relay/openai/v1/chat/completions HTTP/1.0\r\n"
+                                            "x-relay-token: tok\r\n",
+                                            connection,
+                                            "Content-Type: application/json\r\nContent-Length: ",
+                                            body.size(), "\r\n\r\n", body))
+                    .ok());
+    auto r = (*client)->ReadResponse();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->Header("content-type"), "text/event-stream");
+    EXPECT_FALSE(r->Has("transfer-encoding")) << r->Header("transfer-encoding");
+    EXPECT_FALSE(r->Has("content-length"));
+    EXPECT_EQ(r->Header("connection"), "close");
+    // Chunk sizes in the body would show here: the body is exactly the events. Without a length or
+    // chunks, the client's parser finished it only because the connection closed.
+    EXPECT_EQ(r->body, kEvents);
+  }
+}
+
+TEST_F(HttpVersionTest, Http11ClientGetsChunksAndKeepsTheConnection) {
+  auto client = TestHttpClient::Connect(gateway_->port());
+  ASSERT_TRUE(client.ok());
+  for (int i = 0; i < 2; ++i) {
+    byok::testing::TestRequest request;
+    request.method = "POST";
+    request.target = "/relay/openai/v1/chat/completions";
+    request.headers = {{"x-relay-token", "tok"}, {"Content-Type", "application/json"}};
+    request.body = "{\"model\":\"m\"}";
+    ASSERT_TRUE((*client)->Send(request).ok());
+    auto r = (*client)->ReadResponse();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->Header("transfer-encoding"), "chunked");
+    EXPECT_EQ(r->body, kEvents);
+  }
+}
+
+}  // namespace
+}  // namespace byok::gateway
