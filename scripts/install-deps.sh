@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages byok-relay builds and tests with. Does nothing when all are present.
 # The sanitizer runtimes serve BYOK_SANITIZE=1 and scripts/tsan.sh (GCC); clang and its runtime
-# (libFuzzer) serve scripts/fuzz.sh.
+# (libFuzzer) serve scripts/fuzz.sh. Node.js runs the browser client's tests, and drives Chromium (through
+# chromium-driver) for the demo page's end-to-end test.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   libasan8 libubsan1 libtsan2
   clang libclang-rt-14-dev
   openssl sqlite3 iproute2 util-linux curl
+  nodejs chromium chromium-driver fonts-dejavu-core
 )
 
 missing=()
