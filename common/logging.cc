@@ -124,12 +124,13 @@ absl::Status ParseLevel(absl::string_view text, Level* level) {
     *level = Level::kInfo;
   } else if (v == "warn" || v == "warning") {
     *level = Level::kWarn;
-  } else if (v == "error") {
+  } else if (v == "error" || v == "fatal") {  // pino's fatal: errors are the most we log
     *level = Level::kError;
   } else if (v == "off" || v == "silent" || v == "none") {
     *level = Level::kOff;
   } else {
-    return absl::InvalidArgumentError("LOG_LEVEL must be one of debug, info, warn, error, off");
+    return absl::InvalidArgumentError(
+        "LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, off");
   }
   return absl::OkStatus();
 }

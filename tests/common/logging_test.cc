@@ -48,6 +48,21 @@ TEST(EscapeForLogTest, EveryByteValueGivesPrintableOutput) {
   }
 }
 
+// LOG_LEVEL takes the original's (pino's) level names as well as ours.
+TEST(ParseLevelTest, TakesTheOriginalsLevelNames) {
+  const std::pair<const char*, Level> cases[] = {
+      {"trace", Level::kDebug}, {"debug", Level::kDebug}, {"info", Level::kInfo},
+      {"warn", Level::kWarn},   {"error", Level::kError}, {"fatal", Level::kError},
+      {"silent", Level::kOff},  {" Off ", Level::kOff}};
+  for (const auto& [text, want] : cases) {
+    Level level = Level::kInfo;
+    ASSERT_TRUE(ParseLevel(text, &level).ok()) << text;
+    EXPECT_EQ(level, want) << text;
+  }
+  Level level = Level::kInfo;
+  EXPECT_FALSE(ParseLevel("verbose", &level).ok());
+}
+
 TEST(LoggingTest, AForgedLineStaysInsideOneLine) {
   SetLevel(Level::kInfo);
   ::testing::internal::CaptureStderr();
