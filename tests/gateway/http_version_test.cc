@@ -15,6 +15,7 @@
 #include "byok/relay/v1/relay.grpc.pb.h"
 #include "services/gateway/gateway_server.h"
 #include "tests/gateway/http_test_client.h"
+#include "tests/gateway/token_vault.h"
 #include "tests/testing/process.h"
 
 namespace byok::gateway {
@@ -75,13 +76,15 @@ class HttpVersionTest : public ::testing::Test {
     int relay_port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &relay_port);
     builder.RegisterService(&relay_);
+    // The relay routes ask the vault for the token first: the same server answers as the vault.
+    builder.RegisterService(&vault_);
     grpc_server_ = builder.BuildAndStart();
     ASSERT_NE(grpc_server_, nullptr);
     auto config = LoadGatewayConfig(
         Env({{"PORT", "0"},
              {"BYOK_GATEWAY_HOST", "127.0.0.1"},
              {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
-             {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", byok::testing::PickUnusedPort())}}));
+             {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", relay_port)}}));
     ASSERT_TRUE(config.ok());
     auto server = GatewayServer::Start(*std::move(config));
     ASSERT_TRUE(server.ok()) << server.status();
@@ -93,6 +96,7 @@ class HttpVersionTest : public ::testing::Test {
   }
 
   StreamingRelay relay_;
+  TokenVault vault_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<GatewayServer> gateway_;
 };

@@ -19,6 +19,7 @@
 #include "byok/vault/v1/vault.grpc.pb.h"
 #include "services/gateway/gateway_server.h"
 #include "tests/gateway/http_test_client.h"
+#include "tests/gateway/token_vault.h"
 #include "tests/testing/process.h"
 
 namespace byok::gateway {
@@ -155,26 +156,6 @@ class ScriptedRelay final : public byok::relay::v1::Relay::CallbackService {
  private:
   absl::Mutex mu_;
   RelayRequest last_ ABSL_GUARDED_BY(mu_);
-};
-
-// The vault's side of the relay routes: Authenticate knows one token, "tok".
-class TokenVault final : public byok::vault::v1::Vault::CallbackService {
- public:
-  grpc::ServerUnaryReactor* Authenticate(grpc::CallbackServerContext* ctx,
-                                         const byok::vault::v1::AuthenticateRequest* request,
-                                         byok::vault::v1::AuthenticateResponse* response) override {
-    calls.fetch_add(1);
-    auto* reactor = ctx->DefaultReactor();
-    if (request->token() != "tok") {
-      reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "Invalid or expired token"));
-      return reactor;
-    }
-    response->set_user_id("user-1");
-    response->set_app_id("app-1");
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-  std::atomic<int> calls{0};
 };
 
 class RelayBridgeTest : public ::testing::Test {
