@@ -180,6 +180,8 @@ absl::StatusOr<BaseUrl> ParseBaseUrl(absl::string_view url) {
     result.base_path = normalized->wire_path;
     while (!result.base_path.empty() && result.base_path.back() == '/') result.base_path.pop_back();
   }
+  // The limit holds for the URL as used and printed too: encoding for the wire can triple a path.
+  if (result.ToString().size() > kMaxUrlLength) return Bad("is too long once encoded");
   return result;
 }
 

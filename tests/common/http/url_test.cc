@@ -14,6 +14,7 @@ namespace byok::http {
 namespace {
 
 using ::byok::testing::IsOk;
+using ::testing::Not;
 using ::byok::testing::StatusIs;
 
 TEST(ParseBaseUrl, ReadsProviderUrls) {
@@ -120,6 +121,17 @@ INSTANTIATE_TEST_SUITE_P(
                       "https://a..b", "https://.", "https://-_~!", "https://example.com/%2e%2e/%2e%2e/x",
                       "http://1.2.3.4.5", "http://256.0.0.1", "http://4294967296", "http://1.2.3.08",
                       "http://0x100000000", "http://1.2.65536", "http://0x1g.1", "https://" + std::string(300, 'a')));
+
+// A URL under the length limit whose path the wire encoding triples: what we would print and use must
+// fit the limit too, so it is refused, and whatever is accepted reads back as itself.
+TEST(ParseBaseUrl, LimitsTheUrlAsEncoded) {
+  EXPECT_THAT(ParseBaseUrl("http://a/" + std::string(1000, '"')), Not(IsOk()));
+  absl::StatusOr<BaseUrl> fits = ParseBaseUrl("http://a/" + std::string(600, '"'));
+  ASSERT_THAT(fits, IsOk());
+  absl::StatusOr<BaseUrl> again = ParseBaseUrl(fits->ToString());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->ToString(), fits->ToString());
+}
 
 TEST(ParseWhatwgIpv4, TellsNamesFromNumbers) {
   EXPECT_FALSE(ParseWhatwgIpv4("api.openai.com")->has_value());
