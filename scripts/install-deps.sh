@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages byok-relay builds and tests with. Does nothing when all are present.
 # The sanitizer runtimes serve BYOK_SANITIZE=1 and scripts/tsan.sh (GCC); clang and its runtime
 # (libFuzzer) serve scripts/fuzz.sh. Node.js runs the browser client's tests, and drives Chromium (through
-# chromium-driver) for the demo page's end-to-end test.
+# chromium-driver) for the demo page's end-to-end test. PostgreSQL and Redis are the scale-out vault
+# store and shared rate limits (their tests start servers of their own on loopback); prometheus-cpp
+# serves /metrics; Python's grpcio is the other-language client test of the gRPC API.
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,9 @@ packages=(
   clang libclang-rt-14-dev
   openssl sqlite3 iproute2 util-linux curl
   nodejs chromium chromium-driver fonts-dejavu-core
+  postgresql libpq-dev redis-server libhiredis-dev
+  prometheus-cpp-dev
+  python3-grpcio python3-protobuf
 )
 
 missing=()
