@@ -13,6 +13,7 @@
 #include "services/relay/relay_service.h"
 #include "services/relay/upstream/upstream_client.h"
 #include "services/relay/vault_client.h"
+#include "services/relay/vault_link_watch.h"
 
 namespace byok::relay {
 namespace {
@@ -55,8 +56,12 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
         absl::StrCat("cannot listen on ", config.listen_address, " (BYOK_RELAY_ADDR)"));
   }
   if (grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService()) {
-    health->SetServingStatus(true);
-    health->SetServingStatus("byok.relay.v1.Relay", true);
+    // A relay serves only while it can reach the vault: /health must not say ok while relayed
+    // requests would fail (docs/security.md, item 9).
+    s->vault_link_ = std::make_unique<VaultLinkWatch>(s->vault_->channel(), [health](bool usable) {
+      health->SetServingStatus(usable);
+      health->SetServingStatus("byok.relay.v1.Relay", usable);
+    });
   }
   return s;
 }
@@ -64,6 +69,7 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
 void RelayServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  vault_link_.reset();  // no more health reports: the server says NOT_SERVING from here on
   if (server_ != nullptr) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);

@@ -20,6 +20,7 @@ class RelayPolicy;
 class RelayService;
 class UpstreamClient;
 class VaultClient;
+class VaultLinkWatch;
 
 // Owns every part of a running relay. Thread-safe: port() any time; Shutdown once (the destructor
 // shuts down with no grace when it was not called).
@@ -27,7 +28,7 @@ class RelayServer {
  public:
   // Starts the upstream client (loading the CA file), binds `config.listen_address` (port 0 picks a
   // free port) and serves. InvalidArgument for a bad CA file; Unavailable when the address cannot be
-  // bound. The vault is not contacted until the first request.
+  // bound. Health says SERVING while the link to the vault is usable (see VaultLinkWatch).
   static absl::StatusOr<std::unique_ptr<RelayServer>> Start(RelayConfig config);
 
   RelayServer(const RelayServer&) = delete;
@@ -49,6 +50,7 @@ class RelayServer {
   std::unique_ptr<VaultClient> vault_;
   std::unique_ptr<RelayService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<VaultLinkWatch> vault_link_;  // reports into server_'s health service
   int port_ = 0;
   bool shut_down_ = false;
 };

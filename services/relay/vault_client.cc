@@ -62,7 +62,8 @@ void WipeString(std::string* text) {
 VaultClient::VaultClient(const std::string& address,
                          std::shared_ptr<grpc::ChannelCredentials> credentials,
                          absl::Duration timeout, UsageBatcherOptions usage)
-    : stub_(v1::Vault::NewStub(VaultChannel(address, std::move(credentials)))),
+    : channel_(VaultChannel(address, std::move(credentials))),
+      stub_(v1::Vault::NewStub(channel_)),
       timeout_(timeout),
       usage_([this](v1::RecordUsageBatchRequest batch,
                     UsageBatcher::Done done) { SendUsage(std::move(batch), std::move(done)); },

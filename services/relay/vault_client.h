@@ -53,9 +53,13 @@ class VaultClient {
   // once no request runs any more).
   void DrainUsage(absl::Duration timeout) { usage_.Drain(timeout); }
 
+  // The channel to the vault (for watching its connectivity).
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+
  private:
   void SendUsage(vault::v1::RecordUsageBatchRequest batch, UsageBatcher::Done done);
 
+  std::shared_ptr<grpc::Channel> channel_;
   std::shared_ptr<vault::v1::Vault::Stub> stub_;
   absl::Duration timeout_;
   UsageBatcher usage_;  // last: its thread uses the members above
