@@ -141,8 +141,13 @@ absl::StatusOr<ImportData> Convert(const OriginalData& original, const AdoptionO
     data.users.push_back(std::move(user));
   }
 
-  BYOK_ASSIGN_OR_RETURN(std::unique_ptr<crypto::OriginalKeyCipher> cipher,
-                        crypto::OriginalKeyCipher::Create(options.encryption_secret.view(), options.salt));
+  std::unique_ptr<crypto::OriginalKeyCipher> derived;
+  const crypto::OriginalKeyCipher* cipher = options.cipher;
+  if (cipher == nullptr && !original.keys.empty()) {
+    BYOK_ASSIGN_OR_RETURN(derived,
+                          crypto::OriginalKeyCipher::Create(options.encryption_secret.view(), options.salt));
+    cipher = derived.get();
+  }
   int64_t failed = 0;
   for (const OriginalKey& k : original.keys) {
     if (!user_ids.contains(k.user_id)) {

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/crypto/keyring_aead.h"
+#include "common/crypto/original_key_cipher.h"
 #include "common/crypto/secret_bytes.h"
 #include "services/vault/token.h"
 
@@ -32,6 +33,9 @@ struct AdoptionOptions {
   // The original's ENCRYPTION_SECRET and ENCRYPTION_SALT (empty salt: the original's default).
   crypto::SecretBytes encryption_secret;
   std::string salt;
+  // The original's key cipher, when the caller has derived it already (scrypt costs tens of
+  // milliseconds and 16 MiB); derived from encryption_secret and salt when null.
+  const crypto::OriginalKeyCipher* cipher = nullptr;
   // Report what would happen; write nothing.
   bool dry_run = false;
   absl::Time now = absl::Now();
