@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_tls.h"
+#include "common/logging.h"
 #include "services/relay/policy/relay_policy.h"
 #include "services/relay/relay_service.h"
 #include "services/relay/upstream/upstream_client.h"
@@ -33,6 +34,11 @@ RelayServer::~RelayServer() { Shutdown(absl::ZeroDuration()); }
 
 absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig config) {
   std::unique_ptr<RelayServer> s(new RelayServer());
+  if (config.policy.test_upstream_override.has_value()) {
+    log::Warn("relay",
+              "NODE_ENV=test: requests presenting x-relay-e2e-base-url-token go to "
+              "E2E_OPENAI_COMPATIBLE_BASE_URL (the original's test-only override; never in production)");
+  }
   s->policy_ = std::make_unique<RelayPolicy>(std::move(config.policy));
   absl::StatusOr<std::unique_ptr<UpstreamClient>> upstream =
       UpstreamClient::Create(config.upstream);

@@ -520,5 +520,52 @@ TEST_F(ContractRelayTest, OnlyForwardedRequestsAreRecordedWithTheClientsModelStr
       << "GET /stats: " << last;
 }
 
+// The original's test-only upstream override (compat.md §4), which its own end-to-end cases use: under
+// NODE_ENV=test a request presenting x-relay-e2e-base-url-token goes to E2E_OPENAI_COMPATIBLE_BASE_URL
+// (a second fake here) for any provider, through the gateway and the relay; without the token it goes
+// where it would anyway (the suite's fake); the token header never reaches a provider.
+TEST(ContractTestOverride, TheOriginalsEndToEndOverrideRedirectsTestRequests) {
+  auto other = FakeProvider::Start(FakeProviderOptions());
+  ASSERT_TRUE(other.ok()) << other.status();
+  SuiteOptions options;
+  options.relay_env["NODE_ENV"] = "test";
+  options.relay_env["E2E_OPENAI_COMPATIBLE_BASE_URL"] = (*other)->base_url();
+  options.relay_env["E2E_OPENAI_COMPATIBLE_BASE_URL_TOKEN"] = "e2e-override-token";
+  auto suite = Suite::Start(options);
+  ASSERT_TRUE(suite.ok()) << suite.status();
+  auto token = (*suite)->Register();
+  ASSERT_TRUE(token.ok()) << token.status();
+  auto stored = Fetch((*suite)->port(), "POST", "/keys/anthropic", {{"x-relay-token", *token}},
+                      R"({"key":"sk-ant-e2e-override-0123456789"})");
+  ASSERT_TRUE(stored.ok() && stored->status == 200);
+
+  auto relay = [&](std::vector<std::pair<std::string, std::string>> extra) {
+    TestRequest request;
+    request.method = "POST";
+    request.target = "/relay/anthropic/v1/messages";
+    request.headers = {{"x-relay-token", *token}, {"Content-Type", "application/json"}};
+    for (auto& h : extra) request.headers.push_back(std::move(h));
+    request.body = R"({"model":"claude-3-5-haiku","messages":[]})";
+    return Fetch((*suite)->port(), request);
+  };
+  while ((*suite)->fake().WaitForRequest(absl::ZeroDuration()).has_value()) {
+  }
+  auto redirected = relay({{"x-relay-e2e-base-url-token", "e2e-override-token"}});
+  ASSERT_TRUE(redirected.ok()) << redirected.status();
+  EXPECT_EQ(redirected->status, 200) << redirected->body;
+  std::optional<RecordedRequest> seen = (*other)->WaitForRequest(absl::Seconds(5));
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->target, "/v1/messages");
+  EXPECT_EQ(seen->Header("x-api-key"), "sk-ant-e2e-override-0123456789");
+  EXPECT_EQ(seen->HeaderCount("x-relay-e2e-base-url-token"), 0);
+  EXPECT_FALSE((*suite)->fake().WaitForRequest(absl::ZeroDuration()).has_value());
+
+  auto wrong = relay({{"x-relay-e2e-base-url-token", "not-the-token"}});
+  ASSERT_TRUE(wrong.ok()) << wrong.status();
+  EXPECT_EQ(wrong->status, 200);
+  EXPECT_TRUE((*suite)->fake().WaitForRequest(absl::Seconds(5)).has_value());
+  EXPECT_FALSE((*other)->WaitForRequest(absl::ZeroDuration()).has_value());
+}
+
 }  // namespace
 }  // namespace byok::testing

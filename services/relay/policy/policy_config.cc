@@ -24,6 +24,19 @@ absl::StatusOr<PolicyConfig> PolicyConfig::Load(const Env& env) {
   absl::StatusOr<bool> allow_private = env.GetBool("BYOK_ALLOW_PRIVATE_UPSTREAMS", false);
   if (!allow_private.ok()) return allow_private.status();
   config.allow_private_upstreams = *allow_private;
+
+  if (env.GetString("NODE_ENV", "") == "test") {
+    std::string url = env.GetString("E2E_OPENAI_COMPATIBLE_BASE_URL", "");
+    std::string token = env.GetString("E2E_OPENAI_COMPATIBLE_BASE_URL_TOKEN", "");
+    if (!url.empty() && !token.empty()) {
+      absl::StatusOr<http::BaseUrl> parsed = http::ParseBaseUrl(url);
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("E2E_OPENAI_COMPATIBLE_BASE_URL: ", parsed.status().message()));
+      }
+      config.test_upstream_override = TestUpstreamOverride{*std::move(parsed), std::move(token)};
+    }
+  }
   return config;
 }
 

@@ -165,8 +165,9 @@ bool MethodAllowed(const ProviderSpec& provider, absl::string_view method, absl:
 }
 
 bool IsReadClientHeader(absl::string_view lower_name) {
-  static constexpr std::array<absl::string_view, 6> kRead = {
-      "content-type", "anthropic-version", "anthropic-beta", "http-referer", "x-relay-referer", "x-title"};
+  static constexpr std::array<absl::string_view, 7> kRead = {
+      "content-type", "anthropic-version",         "anthropic-beta", "http-referer", "x-relay-referer",
+      "x-title",      "x-relay-e2e-base-url-token"};
   for (absl::string_view name : kRead) {
     if (lower_name == name) return true;
   }

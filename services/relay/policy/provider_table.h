@@ -70,7 +70,8 @@ bool MethodAllowed(const ProviderSpec& provider, absl::string_view method, absl:
 
 // Returns true when `lower_name` is a client header the relay reads (compat.md §4's closed list, plus
 // anthropic-beta): content-type, anthropic-version, anthropic-beta, http-referer, x-relay-referer,
-// x-title. (x-relay-base-url travels in its own field.) Everything else of the client's is dropped.
+// x-title, x-relay-e2e-base-url-token (read by the test-only override, never sent upstream).
+// (x-relay-base-url travels in its own field.) Everything else of the client's is dropped.
 bool IsReadClientHeader(absl::string_view lower_name);
 
 // Returns true when a response header named `name` from `provider` passes back to the client:

@@ -1,6 +1,9 @@
 #include "services/relay/policy/relay_policy.h"
 
+#include <openssl/crypto.h>
+
 #include "absl/strings/str_cat.h"
+#include "common/http/headers.h"
 
 namespace byok::relay {
 
@@ -53,7 +56,14 @@ absl::StatusOr<PreparedRequest> RelayPolicy::Prepare(const CheckedRequest& check
                                                      absl::string_view client_base_url,
                                                      absl::string_view bound_base_url) const {
   absl::StatusOr<ResolvedBaseUrl> base = ResolveBaseUrl(*checked.provider, client_base_url, bound_base_url);
-  if (!base.ok()) return base.status();
+  if (!base.ok()) return base.status();  // the original checks x-relay-base-url before its override
+  if (const auto& test = config_.test_upstream_override; test.has_value()) {
+    const std::string* presented = http::FindHeader(request.headers, "x-relay-e2e-base-url-token");
+    if (presented != nullptr && presented->size() == test->token.size() &&
+        CRYPTO_memcmp(presented->data(), test->token.data(), test->token.size()) == 0) {
+      base = ResolvedBaseUrl{test->base_url, false};
+    }
+  }
   return PrepareRequest(checked, *base, std::move(request), key);
 }
 

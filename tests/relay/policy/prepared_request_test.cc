@@ -239,3 +239,63 @@ TEST(PrepareKeyCheckRequest, UsesTheVerificationTargets) {
 
 }  // namespace
 }  // namespace byok::relay
+
+namespace byok::relay {
+namespace {
+
+// The original's test-only override (compat.md §4): only under NODE_ENV=test, only for a request that
+// presents the token, for every provider, after x-relay-base-url's own checks; the token header never
+// goes upstream.
+TEST(TestUpstreamOverride, RedirectsOnlyTestRequestsThatPresentTheToken) {
+  const absl::flat_hash_map<std::string, std::string> vars = {
+      {"NODE_ENV", "test"},
+      {"E2E_OPENAI_COMPATIBLE_BASE_URL", "http://127.0.0.1:4010/mock"},
+      {"E2E_OPENAI_COMPATIBLE_BASE_URL_TOKEN", "e2e-token-123"}};
+  absl::StatusOr<RelayPolicy> policy = RelayPolicy::FromEnv(TestEnv(vars));
+  ASSERT_THAT(policy, IsOk());
+  auto prepare = [&](const char* provider, const char* path, std::vector<http::HeaderField> headers,
+                     const char* client_base_url = "") {
+    ClientRequest request = Post(path, "{}", std::move(headers));
+    absl::StatusOr<CheckedRequest> checked = policy->Check(provider, request);
+    EXPECT_THAT(checked, IsOk());
+    return policy->Prepare(*checked, std::move(request), "sk-test-key", client_base_url, "");
+  };
+
+  absl::StatusOr<PreparedRequest> p =
+      prepare("anthropic", "v1/messages", {{"x-relay-e2e-base-url-token", "e2e-token-123"}});
+  ASSERT_THAT(p, IsOk());
+  EXPECT_EQ(p->host, "127.0.0.1");
+  EXPECT_EQ(p->port, 4010);
+  EXPECT_EQ(p->target, "/mock/v1/messages");
+  EXPECT_FALSE(p->tls);
+  for (const auto& [name, value] : p->headers) EXPECT_NE(name, "x-relay-e2e-base-url-token");
+
+  p = prepare("openai", "v1/chat/completions", {{"x-relay-e2e-base-url-token", "e2e-token-12"}});
+  ASSERT_THAT(p, IsOk());
+  EXPECT_EQ(p->host, "api.openai.com");
+  p = prepare("openai", "v1/chat/completions", {});
+  ASSERT_THAT(p, IsOk());
+  EXPECT_EQ(p->host, "api.openai.com");
+
+  // openai-compatible: x-relay-base-url is still checked first.
+  EXPECT_THAT(prepare("openai-compatible", "v1/chat/completions",
+                      {{"x-relay-e2e-base-url-token", "e2e-token-123"}}, "http://example.com"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  p = prepare("openai-compatible", "v1/chat/completions", {{"x-relay-e2e-base-url-token", "e2e-token-123"}},
+              "https://llm.example.com");
+  ASSERT_THAT(p, IsOk());
+  EXPECT_EQ(p->host, "127.0.0.1");
+  EXPECT_FALSE(p->check_addresses);
+
+  // Anywhere but NODE_ENV=test the variables do nothing.
+  for (const char* node_env : {"production", "development", ""}) {
+    absl::flat_hash_map<std::string, std::string> other = vars;
+    other["NODE_ENV"] = node_env;
+    absl::StatusOr<PolicyConfig> config = PolicyConfig::Load(TestEnv(other));
+    ASSERT_THAT(config, IsOk());
+    EXPECT_FALSE(config->test_upstream_override.has_value()) << node_env;
+  }
+}
+
+}  // namespace
+}  // namespace byok::relay
