@@ -211,6 +211,8 @@ Api::Outcome Api::RunGuard(Guard guard, Call& call) {
     case Guard::kToken:
     case Guard::kVerifiedToken:
       return RequireToken(call);
+    case Guard::kRelayMethod:
+      return ProviderRelayMethodCheck(call);
     case Guard::kPathPrecheck:
       return ProviderRelayPrecheck(call);
     case Guard::kRelayLimit:

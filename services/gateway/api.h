@@ -118,6 +118,9 @@ class Api {
   void Stats(Call call, bool app);
   void UnifiedRelay(Call call);
   void ProviderRelay(Call call);
+  // GET on a provider route: 404 `Cannot GET <path>` unless the provider's path is a GET endpoint,
+  // before the token (the original has no GET route there). Defined with the relay routes.
+  std::optional<HttpResponse> ProviderRelayMethodCheck(const Call& call);
   // The provider route's path allowlist, after the token check and before the relay limiter: returns
   // the 403 for a path the provider does not allow (consuming no relay quota), nullopt otherwise.
   // Defined with the relay routes (handlers_relay.cc).

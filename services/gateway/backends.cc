@@ -85,23 +85,30 @@ RpcError BackendChannel::MakeError(const grpc::Status& status, const grpc::Clien
   return error;
 }
 
-void BackendChannel::CheckHealth(absl::Duration timeout, CallRegistry* registry,
-                                 std::function<void(bool serving)> done) {
+void BackendChannel::CheckHealth(absl::string_view service, absl::Duration timeout, CallRegistry* registry,
+                                 std::function<void(Health)> done) {
   struct Call {
     grpc::ClientContext ctx;
     grpc::ByteBuffer request;
     grpc::ByteBuffer response;
   };
   auto call = std::make_shared<Call>();
-  // grpc.health.v1.HealthCheckRequest{service: ""} encodes to zero bytes.
-  grpc::Slice empty("");
-  call->request = grpc::ByteBuffer(&empty, 1);
+  // grpc.health.v1.HealthCheckRequest{service}: field 1, length-delimited; empty encodes to no bytes.
+  // Service names are our own short constants (one length byte).
+  std::string encoded;
+  if (!service.empty()) {
+    encoded.push_back('\x0a');
+    encoded.push_back(static_cast<char>(service.size()));
+    encoded.append(service.data(), service.size());
+  }
+  grpc::Slice slice(encoded);
+  call->request = grpc::ByteBuffer(&slice, 1);
   call->ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   registry->Add(&call->ctx);
   generic_.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->request,
                      &call->response,
                      [call, registry, done = std::move(done)](grpc::Status status) mutable {
-                       bool serving = false;
+                       Health health = Health::kNoAnswer;
                        if (status.ok()) {
                          std::vector<grpc::Slice> slices;
                          std::string bytes;
@@ -111,9 +118,9 @@ void BackendChannel::CheckHealth(absl::Duration timeout, CallRegistry* registry,
                            }
                          }
                          // HealthCheckResponse{status: SERVING}: field 1, varint 1.
-                         serving = bytes == std::string("\x08\x01", 2);
+                         health = bytes == std::string("\x08\x01", 2) ? Health::kServing : Health::kNotServing;
                        }
-                       std::exchange(done, nullptr)(serving);  // released before Remove
+                       std::exchange(done, nullptr)(health);  // released before Remove
                        registry->Remove(&call->ctx);
                      });
 }

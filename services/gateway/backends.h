@@ -55,10 +55,17 @@ class BackendChannel {
   // Describes a failed call made with `ctx` (after it finished).
   RpcError MakeError(const grpc::Status& status, const grpc::ClientContext& ctx) const;
 
-  // Asks the service's standard gRPC health service whether it is SERVING; `done(serving)` runs on a
-  // gRPC thread.
-  void CheckHealth(absl::Duration timeout, CallRegistry* registry,
-                   std::function<void(bool serving)> done);
+  // What a health check found.
+  enum class Health {
+    kServing,     // SERVING
+    kNotServing,  // the service answered, but NOT_SERVING (or another status)
+    kNoAnswer,    // no answer within the timeout, or an error
+  };
+
+  // Asks the service's standard gRPC health service about `service` ("" is the whole server);
+  // `done` runs on a gRPC thread.
+  void CheckHealth(absl::string_view service, absl::Duration timeout, CallRegistry* registry,
+                   std::function<void(Health)> done);
 
  private:
   Backend backend_;

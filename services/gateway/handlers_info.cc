@@ -28,6 +28,11 @@ using byok::relay::v1::DescribeRoutesRequest;
 using byok::relay::v1::DescribeRoutesResponse;
 using nlohmann::ordered_json;
 
+using HealthAnswer = BackendChannel::Health;
+
+// The relay's gRPC service name in the health service (SERVING while it can relay).
+constexpr char kRelayServiceName[] = "byok.relay.v1.Relay";
+
 // The original's deep-probe deadline.
 constexpr absl::Duration kDeepProbeTimeout = absl::Seconds(8);
 // What the deep probe presents as a key: no provider accepts it, every reachable one answers 401.
@@ -43,7 +48,7 @@ struct HealthProbe {
 
   absl::Mutex mu;
   bool vault = false;
-  bool relay = false;
+  HealthAnswer relay = HealthAnswer::kNoAnswer;
   DescribeRoutesResponse routes;
   ordered_json upstream;
   std::vector<std::string> warnings;
@@ -51,7 +56,9 @@ struct HealthProbe {
   void Arrived() {
     if (pending.fetch_sub(1) != 1) return;
     absl::MutexLock lock(&mu);
-    const bool ok = vault && relay;
+    const bool ok = vault && relay == HealthAnswer::kServing;
+    // Up, but not yet (or no longer) connected to the vault: cannot relay, so not ok.
+    if (vault && relay == HealthAnswer::kNotServing) warnings.push_back("Relay cannot reach the vault yet");
     ordered_json body = head;
     body["ok"] = ok;
     ordered_json providers = ordered_json::array();
@@ -67,7 +74,7 @@ struct HealthProbe {
                      : ordered_json({{"ok", false}, {"error", "Database unreachable"}})},
         {"config", std::move(config)},
         {"vault", vault ? "ok" : "unavailable"},
-        {"relay", relay ? "ok" : "unavailable"}};
+        {"relay", relay != HealthAnswer::kNoAnswer ? "ok" : "unavailable"}};
     if (deep_provider.has_value()) checks["upstream"] = upstream;
     body["checks"] = std::move(checks);
     if (!warnings.empty()) body["warnings"] = warnings;
@@ -137,20 +144,23 @@ void Api::Health(Call call) {
     probe->deep_provider = provider.empty() ? "openai" : DecodeSegment(provider).value_or(provider);
   }
   probe->pending = 3;
-  backends_.vault().CheckHealth(config_.health_timeout, &backends_.calls(), [probe](bool serving) {
+  backends_.vault().CheckHealth("", config_.health_timeout, &backends_.calls(), [probe](HealthAnswer health) {
     {
       absl::MutexLock lock(&probe->mu);
-      probe->vault = serving;
+      probe->vault = health == HealthAnswer::kServing;
     }
     probe->Arrived();
   });
-  backends_.relay().CheckHealth(config_.health_timeout, &backends_.calls(), [probe](bool serving) {
-    {
-      absl::MutexLock lock(&probe->mu);
-      probe->relay = serving;
-    }
-    probe->Arrived();
-  });
+  // The relay's service is SERVING only while its own link to the vault works (it can relay); the
+  // relay process itself may be up without it.
+  backends_.relay().CheckHealth(kRelayServiceName, config_.health_timeout, &backends_.calls(),
+                                [probe](HealthAnswer health) {
+                                  {
+                                    absl::MutexLock lock(&probe->mu);
+                                    probe->relay = health;
+                                  }
+                                  probe->Arrived();
+                                });
   CallUnary<DescribeRoutesRequest, DescribeRoutesResponse>(
       backends_.relay(), backends_.calls(), config_.health_timeout, DescribeRoutesRequest(),
       BYOK_RELAY_CALL(DescribeRoutes), [this, probe](RpcResult<DescribeRoutesResponse> result) {

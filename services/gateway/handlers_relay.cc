@@ -44,14 +44,29 @@ std::string Param(const RouteMatch& match, const char* name) {
 
 }  // namespace
 
-std::optional<HttpResponse> Api::ProviderRelayPrecheck(const Call& call) {
-  std::optional<std::string> provider = DecodeSegment(Param(call.match, "provider"));
-  const relay::ProviderSpec* spec = provider.has_value() ? relay::FindProvider(*provider) : nullptr;
+namespace {
+
+const relay::ProviderSpec* RouteProvider(const RouteMatch& match) {
+  std::optional<std::string> provider = DecodeSegment(Param(match, "provider"));
+  return provider.has_value() ? relay::FindProvider(*provider) : nullptr;
+}
+
+}  // namespace
+
+std::optional<HttpResponse> Api::ProviderRelayMethodCheck(const Call& call) {
+  // POST, or GET on a provider's GET endpoints; anything else is no route, as in the original (where
+  // only POST exists), so it is 404 before the token is looked at.
+  const relay::ProviderSpec* spec = RouteProvider(call.match);
   const std::string forward = relay::ComputeForwardPath(Param(call.match, "path"));
-  // POST, or GET on a provider's GET endpoints; anything else is no route, as in the original.
   const bool method_ok = call.request.method == "POST" ||
                          (spec != nullptr && relay::MethodAllowed(*spec, call.request.method, forward));
   if (!method_ok) return JsonError(404, absl::StrCat("Cannot ", call.request.method, " ", call.request.path));
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> Api::ProviderRelayPrecheck(const Call& call) {
+  const relay::ProviderSpec* spec = RouteProvider(call.match);
+  const std::string forward = relay::ComputeForwardPath(Param(call.match, "path"));
   // An unknown provider is refused by the relay, after the limiter (400 "Unsupported provider").
   if (spec == nullptr) return std::nullopt;
   if (!relay::ForwardPathAllowed(*spec, forward)) {

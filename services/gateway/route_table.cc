@@ -42,7 +42,7 @@ constexpr Route kRoutes[] = {
      {G::kVerifiedToken, G::kPathPrecheck, G::kRelayLimit},
      "Relays the request to the provider; the response streams back as it arrives"},
     {RouteId::kProviderRelay, "GET", "/relay/{provider}/{path...}",
-     {G::kVerifiedToken, G::kPathPrecheck, G::kRelayLimit},
+     {G::kRelayMethod, G::kVerifiedToken, G::kPathPrecheck, G::kRelayLimit},
      "Relays a GET to the provider, where the provider's allowed path is a GET endpoint"},
 };
 

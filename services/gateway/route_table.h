@@ -43,6 +43,7 @@ enum class Guard {
   kRegisterLimit,    // 10/hour per client address
   kToken,            // a relay token is present (the vault checks it with the call itself)
   kVerifiedToken,    // a relay token the vault vouches for (Authenticate), before any relay work
+  kRelayMethod,      // GET only on a provider's GET endpoints, else 404 as no route (before the token)
   kPathPrecheck,     // the provider's path allowlist (403, consumes no relay quota)
   kRelayLimit,       // 20/min per token
 };
@@ -50,7 +51,7 @@ enum class Guard {
 // A route's guards, in order: a small fixed-capacity list usable in a constexpr table.
 class GuardList {
  public:
-  static constexpr size_t kCapacity = 3;
+  static constexpr size_t kCapacity = 4;
   constexpr GuardList(std::initializer_list<Guard> guards) {
     for (Guard g : guards) items_[size_++] = g;
   }

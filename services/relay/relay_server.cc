@@ -62,10 +62,11 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
         absl::StrCat("cannot listen on ", config.listen_address, " (BYOK_RELAY_ADDR)"));
   }
   if (grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService()) {
-    // A relay serves only while it can reach the vault: /health must not say ok while relayed
-    // requests would fail (docs/security.md, item 9).
+    // The server ("") is SERVING while the process runs (liveness); the Relay service only while the
+    // relay can reach the vault (readiness): /health must not say ok while relayed requests would fail
+    // (docs/security.md, item 9), and a vault outage must not get relays restarted.
+    health->SetServingStatus(true);
     s->vault_link_ = std::make_unique<VaultLinkWatch>(s->vault_->channel(), [health](bool usable) {
-      health->SetServingStatus(usable);
       health->SetServingStatus("byok.relay.v1.Relay", usable);
     });
   }

@@ -91,6 +91,17 @@ TEST_F(ContractRelayTest, OnlyPostAndGetReachTheProviderRoute) {
   TestResponse r = Call("GET", "/relay", token);
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(Error(r), "Cannot GET /relay");
+  // GET where the provider's path is not a GET endpoint is no route at all, as in the original: 404
+  // before the token is looked at, with a token, a wrong one or none.
+  for (const std::string& t : {token, std::string("not-a-token"), std::string()}) {
+    r = Call("GET", kProviderPath, t);
+    EXPECT_EQ(r.status, 404) << "token " << t;
+    EXPECT_EQ(Error(r), absl::StrCat("Cannot GET ", kProviderPath));
+    r = Call("HEAD", kProviderPath, t);
+    EXPECT_EQ(r.status, 404) << "HEAD, token " << t;
+  }
+  // On a GET endpoint the token is checked first.
+  EXPECT_EQ(Call("GET", "/relay/elevenlabs/v1/voices", "not-a-token").status, 401);
 }
 
 }  // namespace

@@ -168,6 +168,8 @@ class RelayBridgeTest : public ::testing::Test {
     builder.RegisterService(&relay_);
     grpc_server_ = builder.BuildAndStart();
     ASSERT_NE(grpc_server_, nullptr);
+    // As a real relay linked to its vault: its Relay service is SERVING.
+    grpc_server_->GetHealthCheckService()->SetServingStatus("byok.relay.v1.Relay", true);
     grpc::ServerBuilder vault_builder;
     int vault_port = 0;
     vault_builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &vault_port);
@@ -344,6 +346,25 @@ TEST_F(RelayBridgeTest, HealthSeesTheRelayServingAndTheVaultDown) {
   auto health = nlohmann::json::parse(r->body);
   EXPECT_EQ(health["checks"]["relay"], "ok");
   EXPECT_EQ(health["checks"]["vault"], "unavailable");
+}
+
+// A relay that is up but not linked to its vault (its Relay service NOT_SERVING) cannot relay: /health
+// is 503 although the vault and the relay both answer, and says why.
+TEST_F(RelayBridgeTest, HealthIsNotOkWhileTheRelayCannotReachTheVault) {
+  grpc_server_->GetHealthCheckService()->SetServingStatus("byok.relay.v1.Relay", false);
+  auto r = Fetch(gateway_->port(), "GET", "/health");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503);
+  auto health = nlohmann::json::parse(r->body);
+  EXPECT_EQ(health["status"], "degraded");
+  EXPECT_EQ(health["checks"]["vault"], "ok");
+  EXPECT_EQ(health["checks"]["relay"], "ok");
+  EXPECT_EQ(health["warnings"], nlohmann::json::array({"Relay cannot reach the vault yet"}));
+
+  grpc_server_->GetHealthCheckService()->SetServingStatus("byok.relay.v1.Relay", true);
+  r = Fetch(gateway_->port(), "GET", "/health");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << r->body;
 }
 
 }  // namespace
