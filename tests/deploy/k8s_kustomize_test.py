@@ -3,7 +3,10 @@
 the deployment depends on. kubectl turns the rendered YAML into JSON (`annotate --local`, no cluster), so
 only the standard library is needed here.
 
-Usage: k8s_kustomize_test.py SOURCE_DIR
+Usage: k8s_kustomize_test.py SOURCE_DIR [KUBECTL]
+
+Needs a kubectl whose embedded kustomize is v4 or later (the overlays use `labels`, `components` and
+targeted `patches`): Debian 12's kubernetes-client (1.20, kustomize v2) cannot render them.
 """
 import json
 import os
@@ -12,6 +15,7 @@ import subprocess
 import sys
 
 failures = []
+kubectl = "kubectl"
 
 
 def check(condition, message):
@@ -20,10 +24,17 @@ def check(condition, message):
 
 
 def render(overlay_dir):
-    yaml_text = subprocess.run(["kubectl", "kustomize", overlay_dir], check=True,
-                               capture_output=True, text=True, timeout=60).stdout
+    try:
+        rendered = subprocess.run([kubectl, "kustomize", overlay_dir], capture_output=True,
+                                  text=True, timeout=60)
+    except FileNotFoundError:
+        sys.exit(f"no {kubectl}: a kubectl with kustomize v4 or later is needed")
+    if rendered.returncode != 0:
+        sys.exit(f"{kubectl} kustomize {overlay_dir} failed (a kubectl with kustomize v4 or later is "
+                 f"needed):\n{rendered.stderr}")
+    yaml_text = rendered.stdout
     json_text = subprocess.run(
-        ["kubectl", "annotate", "--local", "-f", "-", "-o", "json", "byok-relay/checked=yes"],
+        [kubectl, "annotate", "--local", "-f", "-", "-o", "json", "byok-relay/checked=yes"],
         input=yaml_text, check=True, capture_output=True, text=True, timeout=60).stdout
     decoder, objects, pos = json.JSONDecoder(), [], 0
     while True:
@@ -130,7 +141,10 @@ def check_scale(objects):
 
 
 def main():
+    global kubectl
     source_dir = sys.argv[1]
+    if len(sys.argv) > 2:
+        kubectl = sys.argv[2]
     overlays_dir = os.path.join(source_dir, "deploy", "k8s", "overlays")
     grace = {s: shutdown_grace_seconds(source_dir, s) for s in ("gateway", "relay")}
     overlays = sorted(d for d in os.listdir(overlays_dir)
