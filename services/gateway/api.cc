@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "common/json/json_nesting.h"
 #include "services/gateway/handlers_common.h"
+#include "services/gateway/limiter_factory.h"
 #include "services/gateway/openapi.h"
 #include "services/gateway/phrases.h"
 #include "services/gateway/security_headers.h"
@@ -91,11 +92,13 @@ Api::Api(const GatewayConfig& config, Backends& backends)
       backends_(backends),
       started_(absl::Now()),
       openapi_json_(OpenApiDocument()),
-      openapi_yaml_(OpenApiYaml()),
-      global_limit_(config.rate_limit_global, absl::Minutes(1)),
-      deep_health_limit_(config.rate_limit_deep_health, absl::Minutes(1)),
-      register_limit_(config.rate_limit_register, absl::Hours(1)),
-      relay_limit_(config.rate_limit_relay, absl::Minutes(1)) {}
+      openapi_yaml_(OpenApiYaml()) {
+  LimiterFactory limiters(config);
+  global_limit_ = limiters.Make("global", config.rate_limit_global, absl::Minutes(1));
+  deep_health_limit_ = limiters.Make("deep-health", config.rate_limit_deep_health, absl::Minutes(1));
+  register_limit_ = limiters.Make("register", config.rate_limit_register, absl::Hours(1));
+  relay_limit_ = limiters.Make("relay", config.rate_limit_relay, absl::Minutes(1));
+}
 
 void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
   // compat.md §1, in order.
@@ -164,7 +167,7 @@ Api::Outcome Api::ReadBody(Call& call) {
 }
 
 Api::Outcome Api::LimitGlobally(Call& call) {
-  return Limit(global_limit_, call.request.client_address, phrase::kGlobalLimit, call);
+  return Limit(*global_limit_, call.request.client_address, phrase::kGlobalLimit, call);
 }
 
 Api::Outcome Api::FindRoute(Call& call) {
@@ -225,7 +228,7 @@ Api::Outcome Api::LimitDeepHealth(Call& call) {
   if (!IsDeepProbe(call.request)) return std::nullopt;
   std::string message = absl::StrCat("Deep health probe rate limit exceeded (",
                                      config_.rate_limit_deep_health, "/min).");
-  return Limit(deep_health_limit_, call.request.client_address, message.c_str(), call);
+  return Limit(*deep_health_limit_, call.request.client_address, message.c_str(), call);
 }
 
 Api::Outcome Api::CheckAppSecret(Call& call) {
@@ -239,7 +242,7 @@ Api::Outcome Api::CheckAppSecret(Call& call) {
 }
 
 Api::Outcome Api::LimitRegistrations(Call& call) {
-  return Limit(register_limit_, call.request.client_address, phrase::kRegisterLimit, call);
+  return Limit(*register_limit_, call.request.client_address, phrase::kRegisterLimit, call);
 }
 
 Api::Outcome Api::RequireToken(Call& call) {
@@ -267,10 +270,10 @@ Api::Outcome Api::LimitRelay(Call& call) {
   std::string message =
       absl::StrCat("AI request rate limit exceeded (", config_.rate_limit_relay, "/min).");
   // Keyed by a hash of the token: the token itself is never kept in memory longer than the request.
-  return Limit(relay_limit_, TokenRateKey(call.token), message.c_str(), call);
+  return Limit(*relay_limit_, TokenRateKey(call.token), message.c_str(), call);
 }
 
-Api::Outcome Api::Limit(RateLimiter& limiter, const std::string& key, const char* message,
+Api::Outcome Api::Limit(Limiter& limiter, const std::string& key, const char* message,
                         Call& call) {
   if (!limiter.enabled()) return std::nullopt;
   RateDecision decision = limiter.Acquire(key);
@@ -281,6 +284,10 @@ Api::Outcome Api::Limit(RateLimiter& limiter, const std::string& key, const char
   });
   MergeHeaders(&call.headers, decision.Headers());
   if (decision.allowed) return std::nullopt;
+  // RATE_LIMIT_REDIS_FAILURE=closed with Redis unreachable: the request is not over any limit.
+  if (decision.unavailable) {
+    return JsonError(503, "Rate limiting is unavailable; try again shortly.", "rate_limit_unavailable");
+  }
   return JsonError(429, message, "rate_limited");
 }
 

@@ -95,8 +95,9 @@ class Api {
   void VerifyToken(std::shared_ptr<Call> call, std::function<void(Outcome)> done);
 
   // Counts one request against `limiter` under `key`; the counts replace the earlier limiter's in
-  // call.headers. Returns the 429 (with `message`) when over the limit.
-  Outcome Limit(RateLimiter& limiter, const std::string& key, const char* message, Call& call);
+  // call.headers. Returns the 429 (with `message`) when over the limit, the 503 when the shared limits
+  // cannot be asked and RATE_LIMIT_REDIS_FAILURE=closed.
+  Outcome Limit(Limiter& limiter, const std::string& key, const char* message, Call& call);
   // Sends `response` with the chain's headers.
   void Reply(Call& call, HttpResponse response);
 
@@ -131,10 +132,11 @@ class Api {
   const absl::Time started_;
   const std::string openapi_json_;
   const std::string openapi_yaml_;
-  RateLimiter global_limit_;
-  RateLimiter deep_health_limit_;
-  RateLimiter register_limit_;
-  RateLimiter relay_limit_;
+  // In memory, or in Redis when REDIS_URL is set (one connection pool shared by the four).
+  std::unique_ptr<Limiter> global_limit_;
+  std::unique_ptr<Limiter> deep_health_limit_;
+  std::unique_ptr<Limiter> register_limit_;
+  std::unique_ptr<Limiter> relay_limit_;
 };
 
 }  // namespace byok::gateway

@@ -1,6 +1,5 @@
 #include "services/gateway/backends.h"
 
-#include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/channel_arguments.h>
@@ -8,15 +7,13 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/grpc_tls.h"
 
 namespace byok::gateway {
 namespace {
 
-constexpr int kInitialReconnectBackoffMs = 100;
-// With gRPC's jitter (20 %) a restarted service is found within 0.6 s of being back.
-constexpr int kMaxReconnectBackoffMs = 500;
 constexpr int kKeepaliveTimeMs = 30000;
 constexpr int kKeepaliveTimeoutMs = 10000;
 // A stream body piece may be as large as the relay chooses; requests carry up to the body limit.
@@ -25,16 +22,12 @@ constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
                                           const std::optional<MutualTls>& tls) {
   grpc::ChannelArguments args;
-  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC uses it as the shortest time a connect attempt (TCP, TLS,
-  // HTTP/2 handshake) may take, and 100 ms failed every attempt on a loaded host. Its default (20 s)
-  // does not slow retries after a refused connection: those follow the initial and maximum backoff.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, kMaxMessageBytes);
   args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, kMaxMessageBytes);
-  return grpc::CreateCustomChannel(target, ChannelCredentialsFor(tls), args);
+  // Round-robin over every replica the target names, with bounded reconnect backoff.
+  return BalancedChannel(target, ChannelCredentialsFor(tls), std::move(args));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "common/status.h"
 
 namespace byok::gateway {
@@ -19,21 +20,6 @@ absl::StatusOr<absl::Duration> GetMillis(const Env& env, const char* name, absl:
   return absl::Milliseconds(ms);
 }
 
-// host:port with a non-empty host and a port in 1..65535 (a bracketed IPv6 host is fine).
-absl::Status CheckTarget(const char* name, const std::string& target, const char* example) {
-  size_t colon = target.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(absl::string_view(target).substr(colon + 1), &port) || port < 1 ||
-      port > 65535) {
-    // gRPC also accepts URI targets such as unix:/path or dns:///host:port.
-    if (absl::StrContains(target, ":/")) return absl::OkStatus();
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " must be host:port (for example ", example, ")"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
@@ -45,8 +31,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   c.threads = static_cast<int>(threads);
   c.vault_addr = env.GetString("BYOK_VAULT_ADDR", c.vault_addr);
   c.relay_addr = env.GetString("BYOK_RELAY_ADDR", c.relay_addr);
-  BYOK_RETURN_IF_ERROR(CheckTarget("BYOK_VAULT_ADDR", c.vault_addr, "127.0.0.1:50051"));
-  BYOK_RETURN_IF_ERROR(CheckTarget("BYOK_RELAY_ADDR", c.relay_addr, "127.0.0.1:50052"));
+  BYOK_RETURN_IF_ERROR(GrpcTarget("BYOK_VAULT_ADDR", c.vault_addr).status());
+  BYOK_RETURN_IF_ERROR(GrpcTarget("BYOK_RELAY_ADDR", c.relay_addr).status());
 
   c.allowed_origins = env.GetString("ALLOWED_ORIGINS", "*");
   c.cors = CorsPolicy::Parse(c.allowed_origins);
@@ -82,6 +68,16 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
                         env.GetInt("RATE_LIMIT_RELAY", c.rate_limit_relay, 0, kMaxRate));
   BYOK_ASSIGN_OR_RETURN(c.rate_limit_register,
                         env.GetInt("RATE_LIMIT_REGISTER", c.rate_limit_register, 0, kMaxRate));
+
+  if (std::string url = env.GetString("REDIS_URL", ""); !url.empty()) {
+    RedisSettings redis;
+    BYOK_ASSIGN_OR_RETURN(redis.endpoint, ParseRedisUrl(url));
+    BYOK_ASSIGN_OR_RETURN(redis.timeout,
+                          GetMillis(env, "RATE_LIMIT_REDIS_TIMEOUT_MS", redis.timeout, 1));
+    BYOK_ASSIGN_OR_RETURN(redis.on_failure,
+                          ParseRedisFailurePolicy(env.GetString("RATE_LIMIT_REDIS_FAILURE", "open")));
+    c.redis = std::move(redis);
+  }
 
   BYOK_ASSIGN_OR_RETURN(c.demo, env.GetBool("BYOK_DEMO", false));
 
@@ -179,8 +175,9 @@ const char* GatewayConfigHelp() {
   return "  PORT (3000)                      HTTP port of the REST API\n"
          "  BYOK_GATEWAY_HOST (0.0.0.0)      address the REST API listens on\n"
          "  BYOK_GATEWAY_THREADS (2)         threads serving HTTP\n"
-         "  BYOK_VAULT_ADDR (127.0.0.1:50051) the vault's gRPC address\n"
-         "  BYOK_RELAY_ADDR (127.0.0.1:50052) the relay's gRPC address\n"
+         "  BYOK_VAULT_ADDR (127.0.0.1:50051) the vault: host:port, ip:port,ip:port,... or\n"
+         "                                   dns:///name:port (round-robin over every address)\n"
+         "  BYOK_RELAY_ADDR (127.0.0.1:50052) the relay, in the same forms\n"
          "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE (unset: plaintext)\n"
          "                                   mutual TLS to the vault and relay (PEM, all three)\n"
          "  ALLOWED_ORIGINS (*)              CORS origins, comma-separated\n"
@@ -191,6 +188,10 @@ const char* GatewayConfigHelp() {
          "  RATE_LIMIT_GLOBAL (100)          requests per minute per client address; 0 off\n"
          "  RATE_LIMIT_RELAY (20)            relayed requests per minute per token; 0 off\n"
          "  RATE_LIMIT_REGISTER (10)         registrations per hour per client address; 0 off\n"
+         "  REDIS_URL (unset)                redis://[[user]:password@]host[:port][/db]: rate limits\n"
+         "                                   shared by every gateway in Redis (unset: in memory)\n"
+         "  RATE_LIMIT_REDIS_TIMEOUT_MS (50) bound on a Redis connect or command\n"
+         "  RATE_LIMIT_REDIS_FAILURE (open)  Redis unreachable: open (pass uncounted) or closed (503)\n"
          "  TRUST_PROXY (0)                  proxy hops whose X-Forwarded-For is believed\n"
          "  BYOK_HTTP_HEADER_LIMIT_BYTES (16384) largest request head (431 above it)\n"
          "  BYOK_HTTP_HEADER_TIMEOUT_MS (10000) time allowed for a request head to arrive\n"

@@ -14,6 +14,7 @@
 #include "common/env.h"
 #include "common/grpc_tls.h"
 #include "services/gateway/cors.h"
+#include "services/gateway/redis_settings.h"
 
 namespace byok::gateway {
 
@@ -50,6 +51,9 @@ struct GatewayConfig {
   int64_t rate_limit_relay = 20;      // per minute per token
   int64_t rate_limit_register = 10;   // per hour per client address
   int64_t rate_limit_deep_health = 10;  // GET /health?deep=1, per minute per client address (fixed)
+  // REDIS_URL (with RATE_LIMIT_REDIS_TIMEOUT_MS, RATE_LIMIT_REDIS_FAILURE): the rate limits' windows
+  // shared in Redis by every gateway replica. Unset: kept in this process.
+  std::optional<RedisSettings> redis;
   // TRUST_PROXY: proxy hops whose X-Forwarded-For is believed.
   int trust_proxy = 0;
   // BYOK_DEMO=1: serve the demo page (clients/demo, embedded) at /demo/.

@@ -11,6 +11,10 @@ namespace byok::gateway {
 
 HeaderList RateDecision::Headers() const {
   HeaderList headers;
+  if (unavailable) {
+    headers.emplace_back("Retry-After", "1");
+    return headers;
+  }
   if (limit <= 0) return headers;
   headers.emplace_back("RateLimit-Policy", absl::StrCat(limit, ";w=", window_seconds));
   headers.emplace_back("RateLimit-Limit", absl::StrCat(limit));

@@ -1,6 +1,7 @@
 // Fixed-window rate limiting per key (a client address, or a hash of a token), with the numbers the
-// `RateLimit-*` and `Retry-After` response headers report. Memory is bounded: at most `max_keys` windows
-// are kept; expired ones are evicted first.
+// `RateLimit-*` and `Retry-After` response headers report. Limiter is what the request chain asks;
+// RateLimiter keeps the windows in this process (bounded: at most `max_keys` windows, expired ones
+// evicted first); RedisRateLimiter (redis_rate_limiter.h) shares them between gateway replicas.
 #ifndef BYOK_SERVICES_GATEWAY_RATE_LIMITER_H_
 #define BYOK_SERVICES_GATEWAY_RATE_LIMITER_H_
 
@@ -27,14 +28,30 @@ struct RateDecision {
   int64_t reset_seconds = 0;
   // The window's length in seconds.
   int64_t window_seconds = 0;
+  // The shared store could not be asked and the policy is to refuse (RATE_LIMIT_REDIS_FAILURE=closed):
+  // not allowed, and no counts to report.
+  bool unavailable = false;
 
   // Returns RateLimit-Policy, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset (IETF draft 6, as
-  // the original), and Retry-After when refused.
+  // the original), and Retry-After when refused (only Retry-After: 1 when unavailable).
   HeaderList Headers() const;
 };
 
-// Counts requests per key in fixed windows. Thread-safe.
-class RateLimiter {
+// Counts requests per key in fixed windows. Implementations are thread-safe.
+class Limiter {
+ public:
+  virtual ~Limiter() = default;
+
+  // Returns true when the limiter does anything.
+  virtual bool enabled() const = 0;
+
+  // Counts one request for `key` and says whether it may go ahead. Never call with a raw secret as the
+  // key: hash tokens first.
+  virtual RateDecision Acquire(absl::string_view key) = 0;
+};
+
+// The windows in this process's memory.
+class RateLimiter final : public Limiter {
  public:
   using Clock = std::function<absl::Time()>;
 
@@ -43,12 +60,8 @@ class RateLimiter {
   RateLimiter(int64_t limit, absl::Duration window, size_t max_keys = kDefaultMaxKeys,
               Clock clock = absl::Now);
 
-  // Returns true when the limiter does anything.
-  bool enabled() const { return limit_ > 0; }
-
-  // Counts one request for `key` and says whether it may go ahead. Never call with a raw secret as the
-  // key: hash tokens first.
-  RateDecision Acquire(absl::string_view key);
+  bool enabled() const override { return limit_ > 0; }
+  RateDecision Acquire(absl::string_view key) override;
 
   // Returns how many keys are tracked now (for tests of the memory bound).
   size_t TrackedKeys() const;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/env.h"
+#include "common/grpc_channel.h"
 #include "common/logging.h"
 #include "common/daemon_init.h"
 #include "common/shutdown.h"
@@ -21,7 +22,8 @@ constexpr char kUsage[] =
     "request to its AI provider with the user's key (from the vault) and streams the answer back.\n"
     "Configuration comes from the environment:\n"
     "  BYOK_RELAY_ADDR                   listen address (default 127.0.0.1:50052)\n"
-    "  BYOK_VAULT_ADDR                   the vault (default 127.0.0.1:50051)\n"
+    "  BYOK_VAULT_ADDR                   the vault: host:port, ip:port,ip:port,... or dns:///name:port,\n"
+    "                                    round-robin over every address (default 127.0.0.1:50051)\n"
     "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE\n"
     "                                    mutual TLS (PEM, all three): to the vault, and required of\n"
     "                                    gateways calling the relay (default: plaintext)\n"
@@ -59,6 +61,12 @@ int main(int argc, char** argv) {
   }
 
   absl::StatusOr<byok::relay::RelayConfig> config = byok::relay::LoadRelayConfig(byok::Env());
+  // The vault target is checked here, not in LoadRelayConfig: byok-relay (one process) loads the
+  // relay's configuration before its vault has a port.
+  if (config.ok()) {
+    absl::Status target = byok::GrpcTarget("BYOK_VAULT_ADDR", config->vault_address).status();
+    if (!target.ok()) config = target;
+  }
   if (!config.ok()) {
     std::fprintf(stderr, "byok-relayd: configuration error: %s\n",
                  std::string(config.status().message()).c_str());

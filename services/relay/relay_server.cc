@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "services/relay/policy/relay_policy.h"
@@ -52,6 +53,7 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  AddServerBalancingArguments(builder);  // callers find new replicas
   builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   builder.RegisterService(s->service_.get());

@@ -2,7 +2,6 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <openssl/crypto.h>
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 
@@ -40,16 +40,10 @@ class ResolveCall : public PendingResolve {
   v1::ResolveKeyResponse response;
 };
 
-// gRPC's default reconnect backoff (1 s, growing to 120 s) left relayed requests failing for seconds
-// after a restarted vault was back. Retry soon and often: a connect attempt to a down vault is cheap.
-// GRPC_ARG_MIN_RECONNECT_BACKOFF_MS stays at its default: gRPC uses it as the shortest time a connect
-// attempt (TCP, TLS, HTTP/2 handshake) may take, and 100 ms failed every attempt on a loaded host.
+// Round-robin over every vault replica the address names, reconnecting soon after a restart.
 std::shared_ptr<grpc::Channel> VaultChannel(const std::string& address,
                                             std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-  return grpc::CreateCustomChannel(address, std::move(credentials), args);
+  return BalancedChannel(address, std::move(credentials), grpc::ChannelArguments());
 }
 
 }  // namespace

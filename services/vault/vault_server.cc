@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keyring_aead.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -79,6 +80,7 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   // gRPC sets SO_REUSEPORT by default, which would let a second vault share the port silently (the
   // kernel splitting calls between two databases); an address in use must fail start-up instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  AddServerBalancingArguments(builder);  // callers find new replicas
   builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.RegisterService(s->service_.get());
   s->server_ = builder.BuildAndStart();

@@ -60,6 +60,8 @@ TEST(GatewayConfigTest, BadValuesNameTheVariableNotTheValue) {
   };
   for (const Case& bad : {Case{"PORT", "70000"}, Case{"PORT", "abc"}, Case{"RATE_LIMIT_GLOBAL", "-1"},
                           Case{"TRUST_PROXY", "many"}, Case{"BYOK_VAULT_ADDR", "novaultport"},
+                          Case{"BYOK_RELAY_ADDR", "relay-a:1,relay-b:2"},
+                          Case{"REDIS_URL", "redis://:pw@redis:0"},
                           Case{"BYOK_GATEWAY_THREADS", "0"}, Case{"APP_SECRET", "has a space"}}) {
     auto c = Load({{bad.name, bad.value}});
     ASSERT_FALSE(c.ok()) << bad.name;
@@ -68,6 +70,14 @@ TEST(GatewayConfigTest, BadValuesNameTheVariableNotTheValue) {
       EXPECT_EQ(c.status().message().find(bad.value), absl::string_view::npos);
     }
   }
+}
+
+TEST(GatewayConfigTest, TargetsTakeOneAddressAListOrADnsName) {
+  auto c = Load({{"BYOK_VAULT_ADDR", "10.0.0.1:50051,10.0.0.2:50051"},
+                 {"BYOK_RELAY_ADDR", "dns:///byok-relay:50052"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->vault_addr, "10.0.0.1:50051,10.0.0.2:50051");  // rewritten when the channel is made
+  EXPECT_EQ(c->relay_addr, "dns:///byok-relay:50052");
 }
 
 TEST(GatewayConfigTest, EveryValueTheOriginalAcceptsStarts) {

@@ -1,0 +1,47 @@
+// Client channels between the services (gateway → vault and relay, relay → vault), spread over every
+// replica a target names.
+//
+// A target (BYOK_VAULT_ADDR, BYOK_RELAY_ADDR on the calling side) is one of:
+//   host:port            resolved by DNS; every address it resolves to is used
+//   ip:port,ip:port,...  a fixed list of IP addresses (all IPv4 or all IPv6, the latter bracketed)
+//   dns:///name:port     every address DNS returns (a Kubernetes headless Service), re-resolved when a
+//                        connection drops
+//   any other gRPC URI   (unix:/path, ipv4:..., ipv6:...) as gRPC reads it
+// Calls are spread round-robin over the addresses; a replica that went away is reconnected to within
+// about a second of being back.
+#ifndef BYOK_COMMON_GRPC_CHANNEL_H_
+#define BYOK_COMMON_GRPC_CHANNEL_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace byok {
+
+// Returns the gRPC target URI for `value` (a list becomes ipv4:a:p,b:q or ipv6:[a]:p,[b]:q). `name` is
+// the variable, for the error message.
+absl::StatusOr<std::string> GrpcTarget(absl::string_view name, absl::string_view value);
+
+// Creates a channel to `target` (as configured; validated earlier with GrpcTarget) with `args` plus
+// round_robin load balancing and bounded reconnect backoff.
+std::shared_ptr<grpc::Channel> BalancedChannel(absl::string_view target,
+                                               std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                               grpc::ChannelArguments args);
+
+// Server side of the same: connections are closed gracefully (GOAWAY; running calls and streams finish)
+// after kMaxConnectionAge, so callers resolve their dns:/// targets again and new replicas get load
+// (gRPC re-resolves only when a connection ends).
+void AddServerBalancingArguments(grpc::ServerBuilder& builder);
+
+inline constexpr int kMaxConnectionAgeMs = 2 * 60 * 1000;
+
+}  // namespace byok
+
+#endif  // BYOK_COMMON_GRPC_CHANNEL_H_

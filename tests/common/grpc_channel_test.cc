@@ -1,0 +1,146 @@
+// Client targets with several replicas: the forms BYOK_VAULT_ADDR and BYOK_RELAY_ADDR accept, and calls
+// spread round-robin over two real gRPC servers, one of which stops and comes back.
+#include "common/grpc_channel.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/gateway/token_vault.h"
+#include "tests/testing/process.h"
+
+namespace byok {
+namespace {
+
+namespace v1 = byok::vault::v1;
+
+TEST(GrpcTargetTest, AcceptsOneAddressAListOrAUri) {
+  EXPECT_EQ(*GrpcTarget("X", "vault:50051"), "vault:50051");
+  EXPECT_EQ(*GrpcTarget("X", "127.0.0.1:50051"), "127.0.0.1:50051");
+  EXPECT_EQ(*GrpcTarget("X", "10.0.0.1:50051,10.0.0.2:50051"), "ipv4:10.0.0.1:50051,10.0.0.2:50051");
+  EXPECT_EQ(*GrpcTarget("X", " 10.0.0.1:1 , 10.0.0.2:2 "), "ipv4:10.0.0.1:1,10.0.0.2:2");
+  EXPECT_EQ(*GrpcTarget("X", "[::1]:1,[fd00::2]:2"), "ipv6:[::1]:1,[fd00::2]:2");
+  EXPECT_EQ(*GrpcTarget("X", "dns:///vault.byok.svc:50051"), "dns:///vault.byok.svc:50051");
+  EXPECT_EQ(*GrpcTarget("X", "unix:/run/vault.sock"), "unix:/run/vault.sock");
+}
+
+TEST(GrpcTargetTest, RefusesWhatCannotWorkNamingTheVariable) {
+  for (const char* bad : {"", "vault", "vault:0", "vault:70000", ":50051", "vault-a:1,vault-b:2",
+                          "10.0.0.1:1,[::1]:2", "10.0.0.1,10.0.0.2:2", "10.0.0.1:1,10.0.0.2:x", ","}) {
+    absl::StatusOr<std::string> target = GrpcTarget("BYOK_RELAY_ADDR", bad);
+    ASSERT_FALSE(target.ok()) << bad;
+    EXPECT_NE(target.status().message().find("BYOK_RELAY_ADDR"), std::string::npos);
+  }
+  // The hint for names: DNS resolves them to every replica.
+  EXPECT_NE(GrpcTarget("X", "vault-a:1,vault-b:2").status().message().find("dns:///"),
+            std::string::npos);
+}
+
+// One replica: a vault test double on its own port, restartable on the same port.
+class Replica {
+ public:
+  explicit Replica(int port) : port_(port) { Start(); }
+  ~Replica() { Stop(); }
+  void Start() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port_), grpc::InsecureServerCredentials());
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void Stop() {
+    if (server_ == nullptr) return;
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    server_->Wait();
+    server_.reset();
+  }
+  int calls() const { return service_.calls.load(); }
+  void ResetCalls() { service_.calls.store(0); }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  gateway::TokenVault service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+grpc::Status Call(v1::Vault::Stub& stub) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  v1::AuthenticateRequest request;
+  request.set_token("tok");
+  v1::AuthenticateResponse response;
+  return stub.Authenticate(&ctx, request, &response);
+}
+
+// Calls until every replica in `replicas` has served one, or `timeout` passes.
+bool WaitUntilAllServe(v1::Vault::Stub& stub, std::initializer_list<Replica*> replicas,
+                       absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    (void)Call(stub);
+    bool all = true;
+    for (Replica* r : replicas) all = all && r->calls() > 0;
+    if (all) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return false;
+}
+
+TEST(BalancedChannelTest, SpreadsCallsOverAListAndTakesARestartedReplicaBack) {
+  Replica a(testing::PickUnusedPort());
+  Replica b(testing::PickUnusedPort());
+  std::string target = absl::StrCat("127.0.0.1:", a.port(), ",127.0.0.1:", b.port());
+  auto stub = v1::Vault::NewStub(
+      BalancedChannel(target, grpc::InsecureChannelCredentials(), grpc::ChannelArguments()));
+
+  // Both connected: round-robin alternates strictly.
+  ASSERT_TRUE(WaitUntilAllServe(*stub, {&a, &b}, absl::Seconds(5)));
+  a.ResetCalls();
+  b.ResetCalls();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Call(*stub).ok()) << i;
+  EXPECT_EQ(a.calls(), 10);
+  EXPECT_EQ(b.calls(), 10);
+
+  // One replica gone: every call still succeeds, on the other.
+  b.Stop();
+  a.ResetCalls();
+  for (int i = 0; i < 20; ++i) {
+    grpc::Status s = Call(*stub);
+    EXPECT_TRUE(s.ok()) << i << ": " << s.error_message();
+  }
+  EXPECT_EQ(a.calls(), 20);
+
+  // Back on the same port: it takes load again within the bounded reconnect backoff.
+  b.ResetCalls();
+  b.Start();
+  absl::Time back = absl::Now();
+  ASSERT_TRUE(WaitUntilAllServe(*stub, {&b}, absl::Seconds(5)));
+  EXPECT_LT(absl::Now() - back, absl::Seconds(2));
+  a.ResetCalls();
+  b.ResetCalls();
+  std::string trace;
+  for (int i = 0; i < 20; ++i) {
+    int before = b.calls();
+    ASSERT_TRUE(Call(*stub).ok()) << i;
+    trace += b.calls() > before ? 'b' : 'a';
+  }
+  EXPECT_EQ(a.calls(), 10) << trace;
+  EXPECT_EQ(b.calls(), 10) << trace;
+}
+
+TEST(BalancedChannelTest, ADnsTargetReachesItsReplica) {
+  // The form a Kubernetes headless Service is named in (dns:///name:port), here with a literal.
+  Replica a(testing::PickUnusedPort());
+  auto stub = v1::Vault::NewStub(BalancedChannel(absl::StrCat("dns:///127.0.0.1:", a.port()),
+                                                 grpc::InsecureChannelCredentials(),
+                                                 grpc::ChannelArguments()));
+  ASSERT_TRUE(WaitUntilAllServe(*stub, {&a}, absl::Seconds(5)));
+}
+
+}  // namespace
+}  // namespace byok
