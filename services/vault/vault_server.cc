@@ -16,7 +16,7 @@
 #include "services/vault/caller_policy.h"
 #include "services/vault/clock.h"
 #include "services/vault/periodic_task.h"
-#include "services/vault/sqlite_key_store.h"
+#include "services/vault/key_store_factory.h"
 #include "services/vault/token.h"
 #include "services/vault/vault_core.h"
 #include "services/vault/vault_secrets.h"
@@ -59,11 +59,17 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   for (const std::string& warning : config.warnings) log::Warn("vault", "%s", warning);
   BYOK_ASSIGN_OR_RETURN(s->keyring_, BuildKeyring(config));
   BYOK_ASSIGN_OR_RETURN(s->hasher_, BuildTokenHasher(config));
-  BYOK_ASSIGN_OR_RETURN(AdoptionReport adopted, Adopt(config, *s->keyring_, *s->hasher_, false));
-  if (adopted.outcome == AdoptionReport::Outcome::kAdopted) {
-    log::Info("vault", "%s", adopted.Describe(config.db_path));
+  if (config.database_url.empty()) {
+    BYOK_ASSIGN_OR_RETURN(AdoptionReport adopted, Adopt(config, *s->keyring_, *s->hasher_, false));
+    if (adopted.outcome == AdoptionReport::Outcome::kAdopted) {
+      log::Info("vault", "%s", adopted.Describe(config.db_path));
+    }
   }
-  BYOK_ASSIGN_OR_RETURN(s->store_, SqliteKeyStore::Open(config.db_path));
+  PgKeyStore::Options pg;
+  pg.pool_size = config.database_pool_size;
+  const std::string& location = config.database_url.empty() ? config.db_path : config.database_url;
+  BYOK_ASSIGN_OR_RETURN(s->store_, OpenKeyStore(location, pg));
+  log::Info("vault", "store: %s", DescribeStoreLocation(location));
   s->clock_ = std::make_unique<SystemClock>();
   VaultOptions options;
   options.token_lifetime = config.token_lifetime;
