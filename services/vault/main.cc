@@ -24,6 +24,8 @@ constexpr char kUsage[] =
     "ENCRYPTION_SALT and TOKEN_HMAC_SECRET, it adopts it first: the file is copied beside itself\n"
     "(<name>.original-<UTC time>), then users, tokens, keys and request counts move to this vault.\n"
     "'adopt' does only that and exits; 'adopt --dry-run' reports what it would do and writes nothing.\n"
+    "With BYOK_VAULT_DATABASE_URL set, only 'adopt' adopts: into that (empty) PostgreSQL database,\n"
+    "the original file left as it is.\n"
     "'migrate' copies every user, key and usage record from one store to another, empty one (SQLite to\n"
     "PostgreSQL or back), all or nothing, ciphertexts as stored (it needs no secret); stop the vault first.\n"
     "Configuration comes from the environment:\n"

@@ -33,6 +33,20 @@ absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, const crypto::Ke
   options.encryption_secret = config.encryption_secret;
   options.salt = config.original_salt;
   options.dry_run = dry_run;
+  // On PostgreSQL the rows go there, and DB_PATH's original file is only read.
+  std::unique_ptr<KeyStore> target;
+  if (!config.database_url.empty()) {
+    PgKeyStore::Options pg;
+    pg.pool_size = 1;
+    absl::StatusOr<std::unique_ptr<KeyStore>> opened = OpenKeyStore(config.database_url, pg);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("adoption of the original byok-relay database failed: ",
+                                       opened.status().message()));
+    }
+    target = *std::move(opened);
+    options.target = target.get();
+  }
   absl::StatusOr<AdoptionReport> report = AdoptOriginalDatabase(options, keyring, hasher);
   if (!report.ok()) {
     return absl::Status(report.status().code(),
