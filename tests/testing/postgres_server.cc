@@ -5,11 +5,14 @@
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,34 +104,81 @@ int OpenLog(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }
 
+// Runs `args` as `who` to completion (bounded), its output in `log_path`.
+absl::Status RunToEnd(const Identity& who, std::vector<std::string> args, const std::string& log_path) {
+  const int log = OpenLog(log_path);
+  if (log < 0) return absl::InternalError(absl::StrCat("cannot create ", log_path));
+  const std::string name = args.front();
+  absl::StatusOr<pid_t> pid = Spawn(who, std::move(args), log);
+  ::close(log);
+  if (!pid.ok()) return pid.status();
+  std::optional<int> status = WaitExit(*pid, kInitdbTimeout);
+  if (!status.has_value()) {
+    ::kill(*pid, SIGKILL);
+    ::waitpid(*pid, nullptr, 0);
+    return absl::DeadlineExceededError(absl::StrCat(name, " did not finish in time"));
+  }
+  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+    return absl::InternalError(absl::StrCat(name, " failed: ", ReadFile(log_path)));
+  }
+  return absl::OkStatus();
+}
+
+// A fresh cluster at `data`. Trust on loopback only (the folder's socket and 127.0.0.1); no fsync: the
+// data is thrown away.
+absl::Status InitDb(const Identity& who, const std::string& data, const std::string& log_path) {
+  return RunToEnd(who,
+                  {absl::StrCat(kBinDir, "/initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E",
+                   "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
+                  log_path);
+}
+
+absl::Status HandOver(const Identity& who, const std::string& path) {
+  if (who.drop && ::chown(path.c_str(), who.uid, who.gid) != 0) {
+    return absl::InternalError(absl::StrCat("cannot hand ", path, " to the postgres user"));
+  }
+  return absl::OkStatus();
+}
+
+// initdb costs seconds of CPU and every test process starts a server: the first process of a build
+// runs it once into <build>/postgres-template (never started, under a file lock), and every server
+// starts from a copy. Without BYOK_BIN_DIR (a test run by hand) each server runs initdb itself.
+absl::Status MakeCluster(const Identity& who, const std::string& data, const std::string& folder) {
+  const char* bin_dir = std::getenv("BYOK_BIN_DIR");
+  if (bin_dir == nullptr) return InitDb(who, data, folder + "/initdb.log");
+  const std::string root = absl::StrCat(bin_dir, "/../postgres-template");
+  const std::string cached = root + "/data";
+  {
+    std::error_code ignored;
+    std::filesystem::create_directories(root, ignored);
+    if (absl::Status s = HandOver(who, root); !s.ok()) return s;
+    const int lock = ::open((root + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0) return absl::InternalError("cannot open the template lock");
+    ::flock(lock, LOCK_EX);
+    absl::Status made;
+    if (!std::filesystem::exists(cached + "/PG_VERSION", ignored)) {
+      const std::string partial = root + "/data.partial";
+      std::filesystem::remove_all(partial, ignored);
+      made = InitDb(who, partial, folder + "/initdb.log");
+      std::error_code renamed;
+      if (made.ok()) std::filesystem::rename(partial, cached, renamed);
+      if (made.ok() && renamed) made = absl::InternalError("cannot put the template in place");
+    }
+    ::close(lock);  // releases the lock
+    if (!made.ok()) return made;
+  }
+  return RunToEnd(who, {"/bin/cp", "-a", cached, data}, folder + "/copy.log");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   std::unique_ptr<PostgresServer> server(new PostgresServer());
   absl::StatusOr<Identity> who = ServerIdentity();
   if (!who.ok()) return who.status();
-  if (who->drop && ::chown(server->dir_.path().c_str(), who->uid, who->gid) != 0) {
-    return absl::InternalError("cannot hand the temporary folder to the postgres user");
-  }
-  const std::string log_path = server->dir_.path() + "/initdb.log";
-  const int log = OpenLog(log_path);
-  if (log < 0) return absl::InternalError("cannot create the initdb log");
-  // Trust on loopback only (the folder's socket and 127.0.0.1); no fsync: the data is thrown away.
-  absl::StatusOr<pid_t> initdb =
-      Spawn(*who,
-            {absl::StrCat(kBinDir, "/initdb"), "-D", server->dir_.path() + "/data", "-A", "trust",
-             "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
-            log);
-  ::close(log);
-  if (!initdb.ok()) return initdb.status();
-  std::optional<int> status = WaitExit(*initdb, kInitdbTimeout);
-  if (!status.has_value()) {
-    ::kill(*initdb, SIGKILL);
-    ::waitpid(*initdb, nullptr, 0);
-    return absl::DeadlineExceededError("initdb did not finish in time");
-  }
-  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    return absl::InternalError(absl::StrCat("initdb failed: ", ReadFile(log_path)));
+  if (absl::Status s = HandOver(*who, server->dir_.path()); !s.ok()) return s;
+  if (absl::Status s = MakeCluster(*who, server->dir_.path() + "/data", server->dir_.path()); !s.ok()) {
+    return s;
   }
   absl::Status launched;
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {

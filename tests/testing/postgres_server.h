@@ -3,7 +3,9 @@
 // Run as root (CI), the server runs as the `postgres` system user, the folder chowned to it.
 //
 // One server per test process (SharedPostgres, started on first use, stopped by a gtest Environment
-// at the end), and a fresh database per test (FreshDatabase), so tests stay independent and cheap.
+// at the end), and a fresh database per test (FreshPostgresDatabase), so tests stay independent and
+// cheap. Under ctest (BYOK_BIN_DIR set) the cluster is a copy of one initdb run kept in
+// <build>/postgres-template, never started itself.
 #ifndef BYOK_TESTS_TESTING_POSTGRES_SERVER_H_
 #define BYOK_TESTS_TESTING_POSTGRES_SERVER_H_
 

@@ -3,12 +3,14 @@
 // of the interface, expiry and purge, revocation, usage and statistics, and two store instances on one
 // database (two vault replicas): what one writes, the other reads at once.
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/vault/key_store.h"
@@ -374,6 +376,39 @@ TEST_P(StoreBehaviourTest, TwoInstancesPurgingAtOnceEraseEachUserOnce) {
   EXPECT_EQ(purged.load(), kUsers);
   EXPECT_EQ(*store_->CountKeysNotUnderVersion(0), 0);
   EXPECT_THAT(other->FindUserById("stays"), IsOk());
+}
+
+// A measurement, not a check (run by hand: --gtest_also_run_disabled_tests
+// --gtest_filter='*DISABLED_ResolvePathThroughput*'): what one store instance (one vault replica)
+// sustains on a relayed request's reads, the user by token hash and the key, from 8 threads.
+TEST_P(StoreBehaviourTest, DISABLED_ResolvePathThroughput) {
+  constexpr int kUsers = 1000, kThreads = 8;
+  ImportData data;
+  for (int i = 0; i < kUsers; ++i) {
+    data.users.push_back(User(absl::StrCat("user-", i)));
+    data.keys.push_back(Key(absl::StrCat("user-", i), "openai", std::string(80, 'c')));
+  }
+  ASSERT_THAT(store_->Import(data), IsOk());
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; !stop.load(); i = (i + kThreads) % kUsers) {
+        absl::StatusOr<UserRecord> u = store_->FindUserByTokenHash(data.users[i].token_hash);
+        ASSERT_THAT(u, IsOk());
+        ASSERT_THAT(store_->GetKey(u->user_id, "openai"), IsOk());
+        ++done;
+      }
+    });
+  }
+  const absl::Duration window = absl::Seconds(3);
+  absl::SleepFor(window);
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  std::printf("%s: %.0f resolves/s (2 statements each), %d threads\n",
+              GetParam() == Backend::kSqlite ? "sqlite" : "postgres",
+              static_cast<double>(done.load()) / absl::ToDoubleSeconds(window), kThreads);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreBehaviourTest,
