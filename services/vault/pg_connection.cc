@@ -176,8 +176,15 @@ absl::StatusOr<PgResult> PgConnection::Exec(const char* sql, const PgParams& par
     values[i] = params.nulls_[i] ? nullptr : params.values_[i].data();
     lengths[i] = static_cast<int>(params.values_[i].size());
   }
-  return Check(PQexecParams(conn_, sql, static_cast<int>(n), params.types_.data(), values.data(),
-                            lengths.data(), params.formats_.data(), /*resultFormat=*/0));
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    std::string name = absl::StrCat("s", prepared_.size());
+    BYOK_RETURN_IF_ERROR(
+        Check(PQprepare(conn_, name.c_str(), sql, static_cast<int>(n), params.types_.data())).status());
+    it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  return Check(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(n), values.data(),
+                              lengths.data(), params.formats_.data(), /*resultFormat=*/0));
 }
 
 absl::Status PgConnection::ExecScript(const char* sql) { return Check(PQexec(conn_, sql)).status(); }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -84,7 +85,8 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  // Runs one statement with parameters ($1, $2, ...). Errors: AlreadyExists (unique violation),
+  // Runs one statement with parameters ($1, $2, ...), prepared on this connection the first time its
+  // text is seen (the text is the caller's constant; a value's type is fixed by its first use). Errors: AlreadyExists (unique violation),
   // NotFound (foreign key violation), Unavailable (connection lost, timeout, serialization failure,
   // server shutting down or out of resources), Internal otherwise.
   absl::StatusOr<PgResult> Exec(const char* sql, const PgParams& params = PgParams());
@@ -98,6 +100,8 @@ class PgConnection {
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
   absl::StatusOr<PgResult> Check(pg_result* result);
   pg_conn* conn_;
+  // Statements prepared on this connection: SQL text -> statement name.
+  absl::flat_hash_map<std::string, std::string> prepared_;
 };
 
 // A transaction on one connection: BEGIN on Begin, ROLLBACK on destruction unless committed.
