@@ -58,7 +58,9 @@ class PostgresServer {
   int databases_ = 0;
 };
 
-// The test process's server, started on the first call; OK or why it could not start.
+// The test process's server, started on the first call; OK or why it could not start. Call it first
+// from the main thread (a test's SetUp): the server is told to quit when the thread that started it
+// ends, so that no server outlives a crashed test.
 absl::StatusOr<PostgresServer*> SharedPostgres();
 
 // A fresh database on the shared server; returns its URL.
