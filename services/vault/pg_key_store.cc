@@ -270,19 +270,26 @@ absl::StatusOr<int64_t> PgKeyStore::DeleteUser(absl::string_view user_id) {
 }
 
 absl::StatusOr<int64_t> PgKeyStore::PurgeUsers(absl::Time now) {
-  BYOK_ASSIGN_OR_RETURN(PgPool::Lease conn, pool_.Acquire());
-  PgTransaction tx(*conn);
-  BYOK_RETURN_IF_ERROR(tx.Begin());
-  // Released with the transaction, also when this replica dies mid-purge.
-  BYOK_ASSIGN_OR_RETURN(PgResult locked, conn->Exec("SELECT pg_try_advisory_xact_lock($1)",
-                                                    PgParams().Int(kPgPurgeLock)));
-  if (locked.rows() == 0 || !locked.Bool(0, 0)) return 0;  // another replica is purging
-  BYOK_ASSIGN_OR_RETURN(PgResult r,
-                        conn->Exec("DELETE FROM users WHERE expires_at IS NOT NULL AND "
-                                   "expires_at < $1",
-                                   PgParams().Int(Millis(now))));
-  BYOK_RETURN_IF_ERROR(tx.Commit());
-  return r.affected();
+  // In batches, each its own short transaction (a backlog never meets the statement timeout, and
+  // locks are held briefly), each under the purge lock.
+  constexpr int64_t kBatch = 1000;
+  int64_t purged = 0;
+  while (true) {
+    BYOK_ASSIGN_OR_RETURN(PgPool::Lease conn, pool_.Acquire());
+    PgTransaction tx(*conn);
+    BYOK_RETURN_IF_ERROR(tx.Begin());
+    // Released with the transaction, also when this replica dies mid-purge.
+    BYOK_ASSIGN_OR_RETURN(PgResult locked, conn->Exec("SELECT pg_try_advisory_xact_lock($1)",
+                                                      PgParams().Int(kPgPurgeLock)));
+    if (locked.rows() == 0 || !locked.Bool(0, 0)) return purged;  // another replica is purging
+    BYOK_ASSIGN_OR_RETURN(
+        PgResult r, conn->Exec("DELETE FROM users WHERE id IN (SELECT id FROM users WHERE "
+                               "expires_at IS NOT NULL AND expires_at < $1 LIMIT $2)",
+                               PgParams().Int(Millis(now)).Int(kBatch)));
+    BYOK_RETURN_IF_ERROR(tx.Commit());
+    purged += r.affected();
+    if (r.affected() < kBatch) return purged;
+  }
 }
 
 absl::StatusOr<bool> PgKeyStore::PutKey(const KeyRecord& key) {

@@ -37,8 +37,9 @@ class PgKeyStore : public KeyStore {
                                        absl::string_view new_hash, int token_hmac_version) override;
   absl::Status SetExpiry(absl::string_view user_id, absl::Time expires_at) override;
   absl::StatusOr<int64_t> DeleteUser(absl::string_view user_id) override;
-  // Runs on one replica at a time: a replica that finds the purge lock (kPgPurgeLock) taken purges
-  // nothing and returns 0; the replica holding it does the work.
+  // Runs on one replica at a time, in transactions of up to 1,000 users: a replica that finds the
+  // purge lock (kPgPurgeLock) taken stops there (returning what it purged so far, usually 0); the
+  // replica holding it does the work.
   absl::StatusOr<int64_t> PurgeUsers(absl::Time now) override;
   absl::StatusOr<bool> PutKey(const KeyRecord& key) override;
   absl::StatusOr<KeyRecord> GetKey(absl::string_view user_id, absl::string_view provider) override;

@@ -11,6 +11,8 @@
 namespace byok::vault {
 namespace {
 
+constexpr absl::Duration kCopyStatementTimeout = absl::Minutes(30);
+
 bool SameUsers(const std::vector<UserRecord>& a, const std::vector<UserRecord>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -81,13 +83,18 @@ absl::StatusOr<StoreCopyReport> CopyStoreAt(const std::string& from, const std::
   if (!IsPostgresUrl(from) && !std::filesystem::exists(from, error)) {
     return absl::NotFoundError(absl::StrCat("there is no database file at ", from));
   }
-  absl::StatusOr<std::unique_ptr<KeyStore>> source = OpenKeyStore(from);
+  // A whole deployment is read and written in single statements and one transaction: far longer
+  // than the vault's per-call bounds allow.
+  PgKeyStore::Options pg;
+  pg.pool_size = 1;
+  pg.timeouts.statement = kCopyStatementTimeout;
+  absl::StatusOr<std::unique_ptr<KeyStore>> source = OpenKeyStore(from, pg);
   if (!source.ok()) {
     return absl::Status(source.status().code(), absl::StrCat("cannot open the source (",
                                                              DescribeStoreLocation(from), "): ",
                                                              source.status().message()));
   }
-  absl::StatusOr<std::unique_ptr<KeyStore>> target = OpenKeyStore(to);
+  absl::StatusOr<std::unique_ptr<KeyStore>> target = OpenKeyStore(to, pg);
   if (!target.ok()) {
     return absl::Status(target.status().code(), absl::StrCat("cannot open the target (",
                                                              DescribeStoreLocation(to), "): ",

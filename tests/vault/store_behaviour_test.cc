@@ -353,7 +353,7 @@ TEST_P(StoreBehaviourTest, TwoInstancesSeeEachOthersWritesAtOnce) {
 TEST_P(StoreBehaviourTest, TwoInstancesPurgingAtOnceEraseEachUserOnce) {
   std::unique_ptr<KeyStore> other = OpenAnother();
   ASSERT_NE(other, nullptr);
-  constexpr int kUsers = 100;
+  constexpr int kUsers = 2500;  // more than one of the PostgreSQL store's purge batches
   ImportData data;
   for (int i = 0; i < kUsers; ++i) {
     UserRecord u = User(absl::StrCat("gone-", i));
