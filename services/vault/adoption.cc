@@ -197,6 +197,35 @@ absl::StatusOr<ImportData> Convert(const OriginalData& original, const AdoptionO
   return data;
 }
 
+// Adoption into another, empty store: the original file is only read.
+absl::StatusOr<AdoptionReport> AdoptInto(KeyStore& target, const AdoptionOptions& options,
+                                         const OriginalCounts& verified, const ImportData& data,
+                                         AdoptionReport report) {
+  BYOK_ASSIGN_OR_RETURN(bool empty, target.Empty());
+  if (!empty) {
+    return absl::FailedPreconditionError(
+        "the vault's database already holds users, keys or usage records (adopted before?); "
+        "adoption goes only into an empty database. Nothing was changed");
+  }
+  if (options.dry_run) {
+    report.outcome = AdoptionReport::Outcome::kWouldAdopt;
+    return report;
+  }
+  {
+    BYOK_ASSIGN_OR_RETURN(std::unique_ptr<DatabaseSnapshot> snapshot,
+                          DatabaseSnapshot::Open(options.db_path));
+    BYOK_ASSIGN_OR_RETURN(OriginalCounts now, CountOriginal(snapshot->db()));
+    if (!(now == verified)) {
+      return absl::AbortedError(
+          "the original database changed while it was being adopted (is the original server still "
+          "running?); nothing was changed: stop it and start again");
+    }
+  }
+  BYOK_RETURN_IF_ERROR(target.Import(data));
+  report.outcome = AdoptionReport::Outcome::kAdopted;
+  return report;
+}
+
 }  // namespace
 
 std::string AdoptionReport::Describe(const std::string& db_path) const {
@@ -209,8 +238,12 @@ std::string AdoptionReport::Describe(const std::string& db_path) const {
       " keys (every one decrypted with ENCRYPTION_SECRET), ", usage_records, " request records");
   if (orphan_keys > 0) absl::StrAppend(&text, "; ", orphan_keys, " keys of no user left out");
   if (legacy_plaintext_tokens) absl::StrAppend(&text, "; plaintext tokens hashed");
-  absl::StrAppend(&text, outcome == Outcome::kAdopted ? "; backup: " : "; would back up to: ");
-  for (size_t i = 0; i < backups.size(); ++i) absl::StrAppend(&text, i == 0 ? "" : ", ", backups[i]);
+  if (backups.empty()) {
+    absl::StrAppend(&text, "; into the vault's PostgreSQL database, the original file left as it was");
+  } else {
+    absl::StrAppend(&text, outcome == Outcome::kAdopted ? "; backup: " : "; would back up to: ");
+    for (size_t i = 0; i < backups.size(); ++i) absl::StrAppend(&text, i == 0 ? "" : ", ", backups[i]);
+  }
   if (outcome == Outcome::kWouldAdopt) absl::StrAppend(&text, ". Nothing was written (dry run).");
   return text;
 }
@@ -231,6 +264,7 @@ absl::StatusOr<AdoptionReport> AdoptOriginalDatabase(const AdoptionOptions& opti
     verified = rows.counts();
     BYOK_ASSIGN_OR_RETURN(data, Convert(rows, options, keyring, hasher, report));
   }
+  if (options.target != nullptr) return AdoptInto(*options.target, options, verified, data, report);
   const std::vector<std::string> files = DatabaseFiles(options.db_path);
   for (const std::string& file : files) report.backups.push_back(BackupName(file, options.now));
   if (options.dry_run) {

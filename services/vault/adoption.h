@@ -12,6 +12,9 @@
 //      this vault's schema, and insert every user (id, token hash and HMAC version, app, created and
 //      expiry times), every key re-encrypted under the keyring, and every request log as usage.
 // A second start finds this vault's schema and does nothing: adoption is idempotent.
+// Into another store (AdoptionOptions::target, PostgreSQL), step 3 is skipped and step 4 is one
+// transaction of that store, with the original's rows checked unchanged just before; the file keeps its
+// bytes. Run again, it finds the target holding data and refuses.
 #ifndef BYOK_SERVICES_VAULT_ADOPTION_H_
 #define BYOK_SERVICES_VAULT_ADOPTION_H_
 
@@ -24,6 +27,7 @@
 #include "common/crypto/keyring_aead.h"
 #include "common/crypto/original_key_cipher.h"
 #include "common/crypto/secret_bytes.h"
+#include "services/vault/key_store.h"
 #include "services/vault/token.h"
 
 namespace byok::vault {
@@ -38,6 +42,10 @@ struct AdoptionOptions {
   const crypto::OriginalKeyCipher* cipher = nullptr;
   // Report what would happen; write nothing.
   bool dry_run = false;
+  // Where the rows go. Unset: into db_path itself, in place (the original's tables replaced, after a
+  // backup). Set (the vault on PostgreSQL): into this store, which must be empty; the original file is
+  // only read and stays as it is, so no backup is made.
+  KeyStore* target = nullptr;
   absl::Time now = absl::Now();
 };
 

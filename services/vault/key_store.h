@@ -1,6 +1,6 @@
 // The vault's storage interface: users (found by token hash), encrypted keys and usage records.
-// SQLite implements it (sqlite_key_store.h); a PostgreSQL backend implements the same interface, so the
-// service logic never sees which database it runs on. Each implementation brings its schema up to date
+// SQLite implements it (sqlite_key_store.h), PostgreSQL too (pg_key_store.h; key_store_factory.h picks
+// one), so the service logic never sees which database it runs on. Each implementation brings its schema up to date
 // on open through numbered migrations (migration.h), and can take in another deployment's rows at once
 // (Import, used by adoption of an original byok-relay database).
 #ifndef BYOK_SERVICES_VAULT_KEY_STORE_H_
@@ -177,6 +177,14 @@ class KeyStore {
   // Inserts all of `data` in one transaction, all or none. AlreadyExists when a user id or token hash
   // is taken, or a (user, provider) key appears twice.
   virtual absl::Status Import(const ImportData& data) = 0;
+
+  // Returns every row as Import takes it, from one consistent snapshot: users by id, keys by (user,
+  // provider) with their ciphertexts as stored, usage records in the order they were recorded. For
+  // moving a deployment between stores (store_copy.h); the whole deployment is held in memory.
+  virtual absl::StatusOr<ImportData> Export() = 0;
+
+  // Returns true when the store holds no user, key or usage record.
+  virtual absl::StatusOr<bool> Empty() = 0;
 };
 
 }  // namespace byok::vault

@@ -8,6 +8,7 @@
 #include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
+#include "services/vault/store_copy.h"
 #include "services/vault/vault_config.h"
 #include "services/vault/vault_server.h"
 
@@ -16,12 +17,17 @@ namespace {
 constexpr char kUsage[] =
     "Usage: byok-vaultd [--help] [--version]\n"
     "       byok-vaultd adopt [--dry-run]\n"
+    "       byok-vaultd migrate --from <SQLite file | postgres URL> --to <SQLite file | postgres URL>\n"
     "\n"
     "Serves the byok-relay vault (gRPC byok.vault.v1.Vault and grpc.health.v1.Health).\n"
     "Started on an original byok-relay database (DB_PATH) with the original's ENCRYPTION_SECRET,\n"
     "ENCRYPTION_SALT and TOKEN_HMAC_SECRET, it adopts it first: the file is copied beside itself\n"
     "(<name>.original-<UTC time>), then users, tokens, keys and request counts move to this vault.\n"
     "'adopt' does only that and exits; 'adopt --dry-run' reports what it would do and writes nothing.\n"
+    "With BYOK_VAULT_DATABASE_URL set, only 'adopt' adopts: into that (empty) PostgreSQL database,\n"
+    "the original file left as it is.\n"
+    "'migrate' copies every user, key and usage record from one store to another, empty one (SQLite to\n"
+    "PostgreSQL or back), all or nothing, ciphertexts as stored (it needs no secret); stop the vault first.\n"
     "Configuration comes from the environment:\n"
     "  ENCRYPTION_SECRET            any string of at least 32 characters (required; openssl rand -hex 32)\n"
     "  ENCRYPTION_SECRET_PREVIOUS   older secrets, comma-separated, for reading rows written under them\n"
@@ -29,6 +35,9 @@ constexpr char kUsage[] =
     "  TOKEN_HMAC_SECRET            key for token hashes, 32+ characters (default: ENCRYPTION_SECRET)\n"
     "  BYOK_VAULT_ADDR              listen address (default 127.0.0.1:50051)\n"
     "  DB_PATH                      SQLite database file (default ./data/relay.db)\n"
+    "  BYOK_VAULT_DATABASE_URL      postgres://user:password@host:5432/db?sslmode=verify-full: store in\n"
+    "                               PostgreSQL instead of DB_PATH (any number of vault replicas share it)\n"
+    "  BYOK_VAULT_DATABASE_POOL_SIZE PostgreSQL connections per vault process (default 8)\n"
     "  TOKEN_EXPIRY_DAYS            token lifetime in days (default 90; 0 never expires)\n"
     "  BYOK_VAULT_PURGE_INTERVAL_S  how often revoked and expired users are erased (default 3600)\n"
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS accept http:// base URLs for openai-compatible keys (default 0)\n"
@@ -60,10 +69,39 @@ int RunAdopt(bool dry_run) {
   return 0;
 }
 
+// byok-vaultd migrate --from A --to B: the copy alone, its report on stdout.
+int RunMigrate(int argc, char** argv) {
+  std::string from, to;
+  for (int i = 2; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--from") == 0 && has_value) {
+      from = argv[++i];
+    } else if (std::strcmp(argv[i], "--to") == 0 && has_value) {
+      to = argv[++i];
+    } else {
+      from.clear();
+      break;
+    }
+  }
+  if (from.empty() || to.empty()) {
+    std::fprintf(stderr, "byok-vaultd: migrate takes --from <store> --to <store> (try --help)\n");
+    return kExitConfig;
+  }
+  absl::StatusOr<byok::vault::StoreCopyReport> report = byok::vault::CopyStoreAt(from, to);
+  if (!report.ok()) {
+    std::fprintf(stderr, "byok-vaultd: migrate failed: %s\n",
+                 std::string(report.status().message()).c_str());
+    return kExitStart;
+  }
+  std::printf("byok-vaultd: %s\n", byok::vault::DescribeCopy(*report, from, to).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   byok::InitDaemonProcess();
+  if (argc >= 2 && std::strcmp(argv[1], "migrate") == 0) return RunMigrate(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "adopt") == 0) {
     bool dry_run = false;
     for (int i = 2; i < argc; ++i) {

@@ -466,4 +466,64 @@ absl::Status SqliteKeyStore::Import(const ImportData& data) {
   return tx.Commit();
 }
 
+absl::StatusOr<ImportData> SqliteKeyStore::Export() {
+  absl::MutexLock lock(&mu_);
+  // One read transaction: one snapshot of the WAL for the three tables.
+  SqliteTransaction tx(*db_);
+  BYOK_RETURN_IF_ERROR(tx.Begin());
+  ImportData data;
+  {
+    BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
+                          db_->Prepare("SELECT " BYOK_USER_COLUMNS " FROM users ORDER BY id"));
+    while (true) {
+      BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      data.users.push_back(ReadUser(s));
+    }
+  }
+  {
+    BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
+                          db_->Prepare("SELECT user_id, provider, ciphertext, key_version, base_url, "
+                                       "created_at, updated_at FROM provider_keys "
+                                       "ORDER BY user_id, provider"));
+    while (true) {
+      BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      data.keys.push_back(ReadKey(s));
+    }
+  }
+  {
+    BYOK_ASSIGN_OR_RETURN(
+        SqliteStatement s,
+        db_->Prepare("SELECT user_id, app_id, provider, model, status, latency_ms, input_tokens, "
+                     "output_tokens, at FROM usage ORDER BY id"));
+    while (true) {
+      BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      UsageRecord u;
+      u.user_id = s.ColumnText(0);
+      u.app_id = s.ColumnText(1);
+      u.provider = s.ColumnText(2);
+      u.model = s.ColumnText(3);
+      u.status = static_cast<int32_t>(s.ColumnInt64(4));
+      u.latency_ms = s.ColumnInt64(5);
+      u.input_tokens = s.ColumnInt64(6);
+      u.output_tokens = s.ColumnInt64(7);
+      u.at = FromMillis(s.ColumnInt64(8));
+      data.usage.push_back(std::move(u));
+    }
+  }
+  BYOK_RETURN_IF_ERROR(tx.Commit());
+  return data;
+}
+
+absl::StatusOr<bool> SqliteKeyStore::Empty() {
+  absl::MutexLock lock(&mu_);
+  BYOK_ASSIGN_OR_RETURN(SqliteStatement s,
+                        db_->Prepare("SELECT NOT (EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 "
+                                     "FROM provider_keys) OR EXISTS (SELECT 1 FROM usage))"));
+  BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row && s.ColumnInt64(0) != 0;
+}
+
 }  // namespace byok::vault

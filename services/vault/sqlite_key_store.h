@@ -58,6 +58,8 @@ class SqliteKeyStore : public KeyStore {
   absl::StatusOr<int64_t> RecordUsageBatch(absl::Span<const UsageRecord> records) override;
   absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) override;
   absl::Status Import(const ImportData& data) override;
+  absl::StatusOr<ImportData> Export() override;
+  absl::StatusOr<bool> Empty() override;
 
   // Returns the highest applied migration (for tests and diagnostics).
   absl::StatusOr<int> SchemaVersion();

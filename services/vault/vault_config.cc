@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "common/crypto/hex.h"
 #include "common/status.h"
+#include "services/vault/pg_connection.h"
 
 namespace byok::vault {
 namespace {
@@ -177,6 +178,15 @@ absl::StatusOr<VaultConfig> LoadVaultConfig(const Env& env) {
     return absl::InvalidArgumentError("BYOK_VAULT_ADDR must be host:port");
   }
   config.db_path = env.GetString("DB_PATH", config.db_path);
+  config.database_url = env.GetString("BYOK_VAULT_DATABASE_URL", "");
+  if (!config.database_url.empty()) {
+    if (absl::Status bad = CheckPostgresUrl(config.database_url); !bad.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("BYOK_VAULT_DATABASE_URL ", bad.message()));
+    }
+  }
+  BYOK_ASSIGN_OR_RETURN(int64_t pool, env.GetInt("BYOK_VAULT_DATABASE_POOL_SIZE",
+                                                 config.database_pool_size, 1, 1000));
+  config.database_pool_size = static_cast<int>(pool);
   if (std::optional<std::string> days = env.Get("TOKEN_EXPIRY_DAYS"); days.has_value()) {
     config.token_lifetime = absl::Hours(24 * ParseExpiryDays(*days, config.warnings));
   }

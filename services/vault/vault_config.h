@@ -21,6 +21,11 @@ struct VaultConfig {
   std::string listen_address = "127.0.0.1:50051";
   // DB_PATH: the SQLite database file.
   std::string db_path = "./data/relay.db";
+  // BYOK_VAULT_DATABASE_URL: a PostgreSQL connection URI (postgres:// or postgresql://); when set the
+  // vault stores its rows there instead of DB_PATH, and any number of replicas may share it.
+  std::string database_url;
+  // BYOK_VAULT_DATABASE_POOL_SIZE: PostgreSQL connections per vault process, at most.
+  int database_pool_size = 8;
   // ENCRYPTION_SECRET as given: any string of at least 32 characters; its bytes are the key
   // material (see vault_secrets.h for what is derived from it).
   crypto::SecretBytes encryption_secret;

@@ -17,7 +17,7 @@
 #include "services/vault/caller_policy.h"
 #include "services/vault/clock.h"
 #include "services/vault/periodic_task.h"
-#include "services/vault/sqlite_key_store.h"
+#include "services/vault/key_store_factory.h"
 #include "services/vault/token.h"
 #include "services/vault/vault_core.h"
 #include "services/vault/vault_secrets.h"
@@ -34,6 +34,20 @@ absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, const crypto::Ke
   options.encryption_secret = config.encryption_secret;
   options.salt = config.original_salt;
   options.dry_run = dry_run;
+  // On PostgreSQL the rows go there, and DB_PATH's original file is only read.
+  std::unique_ptr<KeyStore> target;
+  if (!config.database_url.empty()) {
+    PgKeyStore::Options pg;
+    pg.pool_size = 1;
+    absl::StatusOr<std::unique_ptr<KeyStore>> opened = OpenKeyStore(config.database_url, pg);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("adoption of the original byok-relay database failed: ",
+                                       opened.status().message()));
+    }
+    target = *std::move(opened);
+    options.target = target.get();
+  }
   absl::StatusOr<AdoptionReport> report = AdoptOriginalDatabase(options, keyring, hasher);
   if (!report.ok()) {
     return absl::Status(report.status().code(),
@@ -60,11 +74,17 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   for (const std::string& warning : config.warnings) log::Warn("vault", "%s", warning);
   BYOK_ASSIGN_OR_RETURN(s->keyring_, BuildKeyring(config));
   BYOK_ASSIGN_OR_RETURN(s->hasher_, BuildTokenHasher(config));
-  BYOK_ASSIGN_OR_RETURN(AdoptionReport adopted, Adopt(config, *s->keyring_, *s->hasher_, false));
-  if (adopted.outcome == AdoptionReport::Outcome::kAdopted) {
-    log::Info("vault", "%s", adopted.Describe(config.db_path));
+  if (config.database_url.empty()) {
+    BYOK_ASSIGN_OR_RETURN(AdoptionReport adopted, Adopt(config, *s->keyring_, *s->hasher_, false));
+    if (adopted.outcome == AdoptionReport::Outcome::kAdopted) {
+      log::Info("vault", "%s", adopted.Describe(config.db_path));
+    }
   }
-  BYOK_ASSIGN_OR_RETURN(s->store_, SqliteKeyStore::Open(config.db_path));
+  PgKeyStore::Options pg;
+  pg.pool_size = config.database_pool_size;
+  const std::string& location = config.database_url.empty() ? config.db_path : config.database_url;
+  BYOK_ASSIGN_OR_RETURN(s->store_, OpenKeyStore(location, pg));
+  log::Info("vault", "store: %s", DescribeStoreLocation(location));
   s->clock_ = std::make_unique<SystemClock>();
   VaultOptions options;
   options.token_lifetime = config.token_lifetime;

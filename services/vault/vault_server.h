@@ -36,7 +36,8 @@ namespace byok::vault {
 class VaultServer {
  public:
   // Builds the keyring and token hasher from the configured secrets, adopts an original byok-relay
-  // database at DB_PATH (adoption.h; its failure stops the start), opens the database (creating it
+  // database at DB_PATH (adoption.h; its failure stops the start; on PostgreSQL only `byok-vaultd
+  // adopt` does, once), opens the database (BYOK_VAULT_DATABASE_URL, else DB_PATH, creating the file
   // and its folder),
   // binds `config.listen_address` (port 0 picks a free port), registers the Vault service and the
   // standard gRPC health service (status SERVING), and starts the purge thread. Fails with
@@ -71,7 +72,8 @@ class VaultServer {
 };
 
 // Adopts an original byok-relay database at config.db_path, if there is one (adoption.h), with the
-// keyring and token hasher the configuration yields; with `dry_run`, only reports. Errors say that
+// keyring and token hasher the configuration yields, into config.database_url when set (which must be
+// empty), else in place; with `dry_run`, only reports. Errors say that
 // adoption failed and why. `byok-vaultd adopt [--dry-run]` and VaultServer::Start use it.
 absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, bool dry_run);
 

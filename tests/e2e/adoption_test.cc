@@ -18,12 +18,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
 #include "common/crypto/kdf.h"
+#include "services/vault/pg_key_store.h"
 #include "services/vault/sqlite_key_store.h"
 #include "services/vault/vault_config.h"
 #include "services/vault/vault_core.h"
 #include "services/vault/vault_secrets.h"
 #include "tests/gateway/http_test_client.h"
 #include "tests/testing/fake_provider/fake_provider.h"
+#include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
 
 namespace byok::testing {
@@ -340,6 +342,62 @@ TEST_F(OriginalDeploymentTest, VaultdAdoptDryRunThenAdopt) {
     }
     ASSERT_TRUE(found.ok()) << name;
     EXPECT_EQ(found->app_id, user.at("app_id").get<std::string>());
+    for (const auto& [provider, key] : user.at("keys").items()) {
+      absl::StatusOr<vault::KeyRecord> row = (*store)->GetKey(found->user_id, provider);
+      ASSERT_TRUE(row.ok()) << name << " " << provider;
+      absl::StatusOr<std::string> plain = (*keyring)->Decrypt(
+          row->ciphertext, vault::KeyAssociatedData(found->user_id, provider, ""));
+      ASSERT_TRUE(plain.ok()) << name << " " << provider;
+      EXPECT_EQ(*plain, key.get<std::string>());
+      ++keys;
+    }
+  }
+  EXPECT_EQ(keys, 6);
+}
+
+// With BYOK_VAULT_DATABASE_URL: `byok-vaultd adopt` moves the original straight into PostgreSQL, and the
+// original file keeps its bytes (no backup is needed).
+TEST_F(OriginalDeploymentTest, VaultdAdoptsIntoPostgres) {
+  absl::StatusOr<std::string> url = byok::testing::FreshPostgresDatabase();
+  ASSERT_TRUE(url.ok()) << url.status();
+  const std::vector<std::string> before = Listing(dir_.path());
+  std::map<std::string, std::string> env = {{"ENCRYPTION_SECRET", manifest_.encryption_secret},
+                                            {"TOKEN_HMAC_SECRET", manifest_.token_hmac_secret},
+                                            {"DB_PATH", db_path()},
+                                            {"BYOK_VAULT_DATABASE_URL", *url}};
+  auto run = [&](const std::vector<std::string>& args) {
+    auto p = ChildProcess::Start(BinaryPath("byok-vaultd"), args, env);
+    EXPECT_TRUE(p.ok());
+    absl::StatusOr<int> code = (*p)->Wait(absl::Seconds(30));
+    EXPECT_TRUE(code.ok());
+    return std::make_pair(code.ok() ? *code : -1, (*p)->Output());
+  };
+  auto [code, output] = run({"adopt"});
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("4 users (3 with a working token), 6 keys"));
+  EXPECT_THAT(output, HasSubstr("into the vault's PostgreSQL database"));
+  EXPECT_EQ(ReadFile(db_path()), original_bytes_);
+  EXPECT_EQ(Listing(dir_.path()), before);
+  // Run again: the database holds the rows, nothing changes.
+  auto [again_code, again_output] = run({"adopt"});
+  EXPECT_EQ(again_code, 1);
+  EXPECT_THAT(again_output, HasSubstr("already holds"));
+
+  vault::VaultConfig config;
+  config.encryption_secret = crypto::SecretBytes(manifest_.encryption_secret);
+  auto keyring = vault::BuildKeyring(config);
+  ASSERT_TRUE(keyring.ok());
+  auto store = vault::PgKeyStore::Open(*url, {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  int keys = 0;
+  for (const auto& [name, user] : manifest_.users.items()) {
+    absl::StatusOr<vault::UserRecord> found = absl::NotFoundError(name);
+    for (const std::string& hmac_key : {manifest_.token_hmac_secret, manifest_.encryption_secret}) {
+      if (!found.ok()) {
+        found = (*store)->FindUserByTokenHash(*crypto::HmacSha256(hmac_key, user.at("token").get<std::string>()));
+      }
+    }
+    ASSERT_TRUE(found.ok()) << name;
     for (const auto& [provider, key] : user.at("keys").items()) {
       absl::StatusOr<vault::KeyRecord> row = (*store)->GetKey(found->user_id, provider);
       ASSERT_TRUE(row.ok()) << name << " " << provider;

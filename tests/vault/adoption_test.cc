@@ -17,8 +17,10 @@
 #include "common/crypto/original_key_cipher.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/vault/pg_key_store.h"
 #include "services/vault/sqlite_key_store.h"
 #include "services/vault/vault_core.h"
+#include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -223,6 +225,52 @@ TEST_F(AdoptOriginalDatabaseTest, AdoptsEveryRowBacksUpTheBytesAndIsIdempotent) 
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->outcome, AdoptionReport::Outcome::kNotOriginal);
   EXPECT_EQ(Files(), files);
+}
+
+// With the vault on PostgreSQL: the rows go into that database; the original file is only read.
+TEST_F(AdoptOriginalDatabaseTest, AdoptsIntoAnEmptyPostgresDatabaseLeavingTheFileAsItWas) {
+  BuildFixture();
+  const std::string before = ReadFile(path_);
+  const std::vector<std::string> files = Files();
+  absl::StatusOr<std::string> url = byok::testing::FreshPostgresDatabase();
+  ASSERT_THAT(url, IsOk());
+  absl::StatusOr<std::unique_ptr<PgKeyStore>> pg = PgKeyStore::Open(*url, {}, kNow);
+  ASSERT_THAT(pg, IsOk());
+  AdoptionOptions options;
+  options.db_path = path_;
+  options.encryption_secret = crypto::SecretBytes(std::string(kSecret));
+  options.now = kNow;
+  options.target = pg->get();
+
+  options.dry_run = true;
+  absl::StatusOr<AdoptionReport> dry = AdoptOriginalDatabase(options, *keyring_, *hasher_);
+  ASSERT_THAT(dry, IsOk());
+  EXPECT_EQ(dry->outcome, AdoptionReport::Outcome::kWouldAdopt);
+  EXPECT_EQ(*(*pg)->Empty(), true);
+
+  options.dry_run = false;
+  absl::StatusOr<AdoptionReport> report = AdoptOriginalDatabase(options, *keyring_, *hasher_);
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(report->outcome, AdoptionReport::Outcome::kAdopted);
+  EXPECT_TRUE(report->backups.empty());
+  EXPECT_THAT(report->Describe(path_), ::testing::HasSubstr("PostgreSQL"));
+  EXPECT_EQ(ReadFile(path_), before);
+  EXPECT_EQ(Files(), files);
+
+  absl::StatusOr<UserRecord> a = (*pg)->FindUserById("user-a");
+  ASSERT_THAT(a, IsOk());
+  EXPECT_EQ(a->token_hash, *crypto::HmacSha256(kHmacKey, std::string(64, 'a')));
+  EXPECT_EQ((*pg)->FindUserById("user-b")->token_hmac_version, UserRecord::kTokenHmacLegacy);
+  absl::StatusOr<KeyRecord> k = (*pg)->GetKey("user-a", "openai");
+  ASSERT_THAT(k, IsOk());
+  EXPECT_EQ(*keyring_->Decrypt(k->ciphertext, KeyAssociatedData("user-a", "openai", "")),
+            "sk-original-openai-0001");
+  EXPECT_EQ((*pg)->GetStats({StatsScope::Kind::kApp, "app"}, kNow)->total_requests, 3);
+
+  // Run again: the database holds data now, and nothing changes.
+  EXPECT_THAT(AdoptOriginalDatabase(options, *keyring_, *hasher_),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ((*pg)->Export()->users.size(), 2u);
 }
 
 // §10.4: a users table with plaintext tokens and without token_hmac_version or expires_at.
