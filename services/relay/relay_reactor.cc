@@ -13,7 +13,6 @@
 #include "common/grpc_status.h"
 #include "common/http/headers.h"
 #include "common/logging.h"
-#include "services/relay/usage_parser.h"
 
 namespace byok::relay {
 namespace {
@@ -159,6 +158,7 @@ void RelayReactor::OnUpstreamHead(UpstreamHead head) {
     out->set_content_length(*content_length);
   }
   collect_usage_ = mode_ == ResponseMode::kJson;
+  scan_usage_ = mode_ == ResponseMode::kSse;
   for (http::HeaderField& h : ModeHeaders(mode_, content_type, content_disposition)) {
     v1::Header* added = out->add_headers();
     added->set_name(std::move(h.name));
@@ -193,6 +193,7 @@ void RelayReactor::OnUpstreamBody(std::string piece, bool last) {
       usage_json_.clear();
     }
   }
+  if (scan_usage_) stream_usage_.Feed(piece);
   response_.set_body(std::move(piece));
   if (last) {
     // OnUpstreamDone(OK) follows at once: the piece goes with the call's status (FinishOnce).
@@ -301,8 +302,8 @@ void RelayReactor::RecordUsage(const absl::Status& status, std::function<void()>
   usage.set_status(status_code);
   usage.set_latency_ms(absl::ToInt64Milliseconds(absl::Now() - started_));
   usage.set_error(status_code < 200 || status_code >= 300);
-  if (status.ok() && collect_usage_) {
-    TokenUsage tokens = ParseTokenUsage(usage_json_);
+  if (status.ok() && (collect_usage_ || scan_usage_)) {
+    TokenUsage tokens = collect_usage_ ? ParseTokenUsage(usage_json_) : stream_usage_.Finish();
     usage.set_input_tokens(tokens.input);
     usage.set_output_tokens(tokens.output);
   }

@@ -17,6 +17,7 @@
 #include "byok/vault/v1/vault.pb.h"
 #include "services/relay/policy/relay_policy.h"
 #include "services/relay/upstream/upstream_client.h"
+#include "services/relay/usage_parser.h"
 #include "services/relay/vault_client.h"
 
 namespace grpc {
@@ -89,8 +90,10 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   // Set from upstream callbacks (one at a time) and read when finishing.
   int upstream_status_ = 0;
   ResponseMode mode_ = ResponseMode::kText;
-  bool collect_usage_ = false;
+  bool collect_usage_ = false;  // a JSON reply, kept whole (bounded) to read its counts
   std::string usage_json_;
+  bool scan_usage_ = false;  // an SSE reply, read for counts as it passes
+  StreamUsageScanner stream_usage_;
 
   // The message being written; gRPC borrows it until OnWriteDone.
   v1::RelayResponse response_;
