@@ -13,6 +13,8 @@
 #include "common/http/headers.h"
 #include "common/json/json_nesting.h"
 #include "common/logging.h"
+#include "common/metrics/grpc_observer.h"
+#include "common/request_context.h"
 #include "services/relay/policy/model_policy.h"
 #include "services/relay/policy/provider_table.h"
 
@@ -51,6 +53,7 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
 
   void Start() {
     self_ = shared_from_this();
+    if (const trace::RequestContext* trace = trace::Current()) metrics::AddToClientContext(*trace, &ctx_);
     backends_.calls().Add(&ctx_);
     std::weak_ptr<RelayCall> weak = self_;
     writer_->OnClientGone([weak] {

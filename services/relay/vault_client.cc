@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "common/metrics/grpc_observer.h"
+#include "common/request_context.h"
 
 namespace byok::relay {
 namespace {
@@ -75,6 +77,7 @@ std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
   call->request.set_token(token);
   call->request.set_provider(provider);
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  if (const trace::RequestContext* trace = trace::Current()) metrics::AddToClientContext(*trace, &call->context);
   stub_->async()->ResolveKey(
       &call->context, &call->request, &call->response,
       [call, provider, done = std::move(done)](grpc::Status status) {
