@@ -45,7 +45,11 @@ void RequestObserver::SetRoute(const Route* route) {
 }
 
 void RequestObserver::AddRequestId(HeaderList* headers) const {
-  std::erase_if(*headers, [](const auto& h) { return absl::EqualsIgnoreCase(h.first, trace::kRequestIdHeader); });
+  // A provider's own x-request-id, passed back on a relayed response, stays (compat.md: the provider's
+  // request-id headers reach the browser); the gateway's id is then in the logs only.
+  for (const auto& h : *headers) {
+    if (absl::EqualsIgnoreCase(h.first, trace::kRequestIdHeader)) return;
+  }
   headers->emplace_back(trace::kRequestIdHeader, context_.request_id);
 }
 

@@ -1,6 +1,6 @@
 // Watches one browser request from arrival to the end of its response: its request id and trace
 // (x-request-id and traceparent/tracestate taken from the browser when valid, made otherwise), the
-// x-request-id header on every response it gets, the metrics, and one access log line (method, route
+// x-request-id header on every response it gets (a relayed response keeps the provider's), the metrics, and one access log line (method, route
 // template, status, duration, bytes; never the raw path or a header value).
 #ifndef BYOK_SERVICES_GATEWAY_REQUEST_OBSERVER_H_
 #define BYOK_SERVICES_GATEWAY_REQUEST_OBSERVER_H_
@@ -46,7 +46,7 @@ class RequestObserver : public ResponseWriter {
  private:
   enum class State { kWaiting, kStreaming, kDone };
 
-  // Adds the request id to `headers`, replacing one of the same name (a provider's).
+  // Adds the request id to `headers`, unless they hold one already (a provider's, relayed).
   void AddRequestId(HeaderList* headers) const;
   // Counts and logs the request once, when it ends.
   void Record(int status, int64_t bytes, bool aborted);

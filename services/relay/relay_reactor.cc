@@ -284,10 +284,11 @@ void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
     unsent_ = false;
     cancelled_by_client = cancelled_;
   }
-  if (forwarded_) CountUpstream(status, cancelled_by_client);
-  // Recorded only when the request went upstream and the client did not leave (compat.md §10.5); a
-  // base-URL refusal after resolution (InvalidArgument) is a rejected request, not a forwarded one.
-  if (forwarded_ && !cancelled_by_client && status.code() != absl::StatusCode::kInvalidArgument) {
+  // A base-URL refusal after resolution (InvalidArgument) is a rejected request, not a forwarded one.
+  const bool went_upstream = forwarded_ && status.code() != absl::StatusCode::kInvalidArgument;
+  if (went_upstream) CountUpstream(status, cancelled_by_client);
+  // Recorded only when the request went upstream and the client did not leave (compat.md §10.5).
+  if (went_upstream && !cancelled_by_client) {
     RecordUsage(status, [this, status, error_source, send_unsent] {
       Complete(status, error_source, send_unsent);
     });

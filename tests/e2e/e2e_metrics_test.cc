@@ -2,6 +2,12 @@
 // HTTP before and after known traffic, the counters and histogram buckets must move by what was sent.
 #include <gmock/gmock.h>
 
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/e2e/contract_helpers.h"
@@ -32,6 +38,26 @@ class MetricsTest : public ContractTest {
     absl::StatusOr<std::string> text = Scrape(port);
     EXPECT_TRUE(text.ok()) << text.status();
     return text.ok() ? *text : std::string();
+  }
+
+  // Opens an Anthropic stream the fake provider holds, sees the gateway count it open, and leaves.
+  static void LeaveAHeldStream() {
+    std::string token = NewToken("metrics-app");
+    ASSERT_EQ(Call("POST", "/keys/anthropic", token, R"({"key":"sk-ant-metrics-0123456789"})").status, 200);
+    auto client = TestHttpClient::Connect(suite_->port());
+    ASSERT_TRUE(client.ok()) << client.status();
+    TestRequest request;
+    request.method = "POST";
+    request.target = "/relay/anthropic/v1/messages";
+    request.headers = {{"x-relay-token", token}, {"Content-Type", "application/json"}};
+    request.body = R"({"model":"fake-hold","max_tokens":16,"stream":true})";
+    ASSERT_TRUE((*client)->Send(request).ok());
+    auto head = (*client)->ReadHead();
+    ASSERT_TRUE(head.ok()) << head.status();
+    ASSERT_EQ(head->status, 200);
+    EXPECT_EQ(WaitForSample(gateway_metrics_port, "byok_gateway_open_streams", {}, 1), 1);
+    (*client)->Close();
+    ASSERT_TRUE(suite_->fake().WaitForClientClosed(absl::Seconds(5)).has_value());
   }
 
   // Scrapes until the sample reaches `want` (a response may reach the client just before it is
@@ -145,24 +171,9 @@ TEST_F(MetricsTest, KnownTrafficMovesTheCountersAndBuckets) {
 }
 
 TEST_F(MetricsTest, AClientThatLeavesAStreamIsCountedAsACancellationAndTheStreamCloses) {
-  std::string token = NewToken("metrics-app");
-  ASSERT_EQ(Call("POST", "/keys/anthropic", token, R"({"key":"sk-ant-metrics-0123456789"})").status, 200);
   const double cancelled_before =
       SampleValue(ScrapeOrFail(relay_metrics_port), "byok_relay_cancellations_total", {{"provider", "anthropic"}});
-  auto client = TestHttpClient::Connect(suite_->port());
-  ASSERT_TRUE(client.ok()) << client.status();
-  TestRequest request;
-  request.method = "POST";
-  request.target = "/relay/anthropic/v1/messages";
-  request.headers = {{"x-relay-token", token}, {"Content-Type", "application/json"}};
-  request.body = R"({"model":"fake-hold","max_tokens":16,"stream":true})";
-  ASSERT_TRUE((*client)->Send(request).ok());
-  auto head = (*client)->ReadHead();
-  ASSERT_TRUE(head.ok()) << head.status();
-  ASSERT_EQ(head->status, 200);
-  EXPECT_EQ(WaitForSample(gateway_metrics_port, "byok_gateway_open_streams", {}, 1), 1);
-  (*client)->Close();
-  ASSERT_TRUE(suite_->fake().WaitForClientClosed(absl::Seconds(5)).has_value());
+  LeaveAHeldStream();
   EXPECT_EQ(WaitForSample(relay_metrics_port, "byok_relay_cancellations_total", {{"provider", "anthropic"}},
                           cancelled_before + 1),
             cancelled_before + 1);
@@ -172,6 +183,41 @@ TEST_F(MetricsTest, AClientThatLeavesAStreamIsCountedAsACancellationAndTheStream
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_EQ(SampleValue(ScrapeOrFail(gateway_metrics_port), "byok_gateway_open_streams"), 0);
+}
+
+// The Grafana dashboard (deploy/grafana/byok-relay.json) plots only metrics the daemons export.
+TEST_F(MetricsTest, EveryMetricTheDashboardUsesIsExported) {
+  std::ifstream file(BYOK_GRAFANA_DASHBOARD);
+  ASSERT_TRUE(file.good()) << BYOK_GRAFANA_DASHBOARD;
+  std::stringstream dashboard;
+  dashboard << file.rdbuf();
+  // Traffic first, so that every labelled family has a sample: a stream, a 429 (the limit is 3), a
+  // cancellation.
+  std::string token = NewToken("metrics-app");
+  ASSERT_EQ(Call("POST", "/keys/openai", token, R"({"key":"sk-metrics-0123456789"})").status, 200);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Call("POST", "/relay/openai/v1/chat/completions", token, R"({"model":"gpt-4o-mini","stream":true})").status,
+              200);
+  }
+  ASSERT_EQ(Call("POST", "/relay/openai/v1/chat/completions", token, R"({"model":"gpt-4o-mini"})").status, 429);
+  LeaveAHeldStream();
+  WaitForSample(relay_metrics_port, "byok_relay_cancellations_total", {}, 1);
+  const std::string all = ScrapeOrFail(gateway_metrics_port) + ScrapeOrFail(relay_metrics_port) +
+                          ScrapeOrFail(vault_metrics_port);
+  std::set<std::string> used;
+  const std::string text = dashboard.str();
+  const std::regex name("byok_[a-z_]+");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), name); it != std::sregex_iterator(); ++it) {
+    used.insert(it->str());
+  }
+  ASSERT_GE(used.size(), 10u);
+  for (std::string metric : used) {
+    if (metric == "byok_") continue;  // the job variable's regex
+    for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+      if (metric.size() > strlen(suffix) && metric.ends_with(suffix)) metric.resize(metric.size() - strlen(suffix));
+    }
+    EXPECT_THAT(all, ::testing::HasSubstr("# TYPE " + metric + " ")) << metric << " is on the dashboard but not exported";
+  }
 }
 
 }  // namespace
