@@ -4,7 +4,10 @@
 #ifndef BYOK_COMMON_REQUEST_CONTEXT_H_
 #define BYOK_COMMON_REQUEST_CONTEXT_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -21,12 +24,21 @@ inline constexpr size_t kMaxRequestIdBytes = 128;
 // tracestate is kept only when it is at most this long, printable ASCII, and a comma list of key=value.
 inline constexpr size_t kMaxTracestateBytes = 512;
 
+// How long one request waited on the vault and the relay, summed over the calls made for it (the
+// gateway's access line shows it). Shared by every copy of the request's context; thread-safe.
+struct BackendWaits {
+  std::atomic<int64_t> vault_us{0};
+  std::atomic<int64_t> relay_us{0};
+};
+
 struct RequestContext {
   std::string request_id;
   std::string trace_id;   // 32 lower-case hex digits, not all zero
   std::string span_id;    // this hop's span: 16 lower-case hex digits, not all zero
   std::string flags = "00";  // trace-flags, 2 hex digits, passed on as received
   std::string tracestate;    // passed on unchanged when valid
+  // Set where the waits are reported (the gateway's requests); null elsewhere.
+  std::shared_ptr<BackendWaits> waits;
 
   // The traceparent this hop sends on (version 00, this hop's span as the parent).
   std::string Traceparent() const;

@@ -17,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "byok/relay/v1/relay.grpc.pb.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
@@ -89,6 +90,9 @@ class Backends {
   CallRegistry calls_;
 };
 
+// Adds `elapsed` to the request's wait on `backend` (for its access line); `waits` may be null.
+void AddWait(trace::BackendWaits* waits, Backend backend, absl::Duration elapsed);
+
 // The outcome of a unary call: the response, or what went wrong.
 template <typename Resp>
 struct RpcResult {
@@ -118,7 +122,8 @@ void CallUnary(BackendChannel& backend, CallRegistry& registry, absl::Duration t
   }
   registry.Add(&call->ctx);
   invoke(&call->ctx, &call->request, &call->response,
-         [call, &backend, &registry, done = std::move(done)](grpc::Status status) mutable {
+         [call, &backend, &registry, done = std::move(done), started = absl::Now()](grpc::Status status) mutable {
+           if (call->trace.has_value()) AddWait(call->trace->waits.get(), backend.backend(), absl::Now() - started);
            RpcResult<Resp> result;
            if (status.ok()) {
              result.response = std::move(call->response);

@@ -53,7 +53,10 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
 
   void Start() {
     self_ = shared_from_this();
-    if (const trace::RequestContext* trace = trace::Current()) metrics::AddToClientContext(*trace, &ctx_);
+    if (const trace::RequestContext* trace = trace::Current()) {
+      metrics::AddToClientContext(*trace, &ctx_);
+      waits_ = trace->waits;
+    }
     backends_.calls().Add(&ctx_);
     std::weak_ptr<RelayCall> weak = self_;
     writer_->OnClientGone([weak] {
@@ -91,6 +94,8 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
   }
 
   void OnDone(const grpc::Status& status) override {
+    // Before the response ends: its access line is written then.
+    AddWait(waits_.get(), Backend::kRelay, absl::Now() - started_);
     if (status.ok()) {
       if (streaming_) {
         writer_->FinishStream({});
@@ -195,6 +200,8 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
 
   Backends& backends_;
   grpc::ClientContext ctx_;
+  const absl::Time started_ = absl::Now();
+  std::shared_ptr<trace::BackendWaits> waits_;  // the request's, for its access line
   RelayRequest request_;
   RelayResponse message_;
   std::shared_ptr<ResponseWriter> writer_;

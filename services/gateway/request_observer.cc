@@ -1,5 +1,7 @@
 #include "services/gateway/request_observer.h"
 
+#include <atomic>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -18,12 +20,22 @@ std::string MethodLabel(absl::string_view method) {
   return "other";
 }
 
+trace::RequestContext WithWaits(trace::RequestContext context) {
+  context.waits = std::make_shared<trace::BackendWaits>();
+  return context;
+}
+
+std::string Millis(const std::atomic<int64_t>& micros) {
+  return absl::StrCat(micros.load(std::memory_order_relaxed) / 1000);
+}
+
 }  // namespace
 
 RequestObserver::RequestObserver(std::shared_ptr<ResponseWriter> inner, const HttpRequest& request)
     : inner_(std::move(inner)),
-      context_(trace::Continue(request.Header(trace::kRequestIdHeader), request.Header(trace::kTraceparentHeader),
-                               request.Header(trace::kTracestateHeader))),
+      context_(WithWaits(trace::Continue(request.Header(trace::kRequestIdHeader),
+                                         request.Header(trace::kTraceparentHeader),
+                                         request.Header(trace::kTracestateHeader)))),
       method_(MethodLabel(request.method)),
       path_(request.path) {}
 
@@ -151,6 +163,8 @@ void RequestObserver::Record(int status, int64_t bytes, bool aborted) {
                 {"route", label},
                 {"status", absl::StrCat(status)},
                 {"duration_ms", absl::StrCat(absl::ToInt64Milliseconds(elapsed))},
+                {"vault_ms", Millis(context_.waits->vault_us)},
+                {"relay_ms", Millis(context_.waits->relay_us)},
                 {"bytes", absl::StrCat(bytes)}});
   }
 }

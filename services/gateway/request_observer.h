@@ -1,7 +1,8 @@
 // Watches one browser request from arrival to the end of its response: its request id and trace
 // (x-request-id and traceparent/tracestate taken from the browser when valid, made otherwise), the
-// x-request-id header on every response it gets (a relayed response keeps the provider's), the metrics, and one access log line (method, route
-// template, status, duration, bytes; never the raw path or a header value).
+// x-request-id header on every response it gets (a relayed response keeps the provider's), the
+// metrics, and one access log line (method, route template, status, duration, the time spent waiting
+// on the vault and the relay, bytes; never the raw path or a header value).
 #ifndef BYOK_SERVICES_GATEWAY_REQUEST_OBSERVER_H_
 #define BYOK_SERVICES_GATEWAY_REQUEST_OBSERVER_H_
 

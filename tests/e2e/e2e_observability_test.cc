@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -126,6 +127,13 @@ TEST_F(ObservabilityTest, TheTraceparentReachesTheProviderWithTheSameTraceIdAndA
   ASSERT_TRUE(line.is_object());
   EXPECT_EQ(line["trace_id"], kTrace);
   EXPECT_EQ(line["fields"]["route"], "/relay/{provider}/{path...}");
+  // The time inside it spent on the vault (the token check) and the relay (the whole relayed call).
+  int relay_ms = -1;
+  int duration_ms = -1;
+  ASSERT_TRUE(absl::SimpleAtoi(line["fields"].value("relay_ms", ""), &relay_ms)) << line.dump();
+  ASSERT_TRUE(absl::SimpleAtoi(line["fields"].value("duration_ms", ""), &duration_ms)) << line.dump();
+  EXPECT_TRUE(line["fields"].contains("vault_ms")) << line.dump();
+  EXPECT_LE(relay_ms, duration_ms);
   EXPECT_TRUE(LogsContain(absl::StrCat(R"("service":"relay")"))) << suite_->Logs();
   for (const std::string& l : Lines(suite_->Logs())) {
     if (!absl::StrContains(l, "trace-req-1")) continue;
