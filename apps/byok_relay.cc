@@ -13,6 +13,7 @@
 #include "apps/local_secret.h"
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/metrics/metrics.h"
 #include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
@@ -140,6 +141,8 @@ int main(int argc, char** argv) {
   if (vars.find("BYOK_VAULT_ADDR") == vars.end()) vars["BYOK_VAULT_ADDR"] = kLoopbackAnyPort;
   if (vars.find("BYOK_RELAY_ADDR") == vars.end()) vars["BYOK_RELAY_ADDR"] = kLoopbackAnyPort;
   byok::Env env(vars);
+  // One metrics listener for all three services (they share the process's registry).
+  if (absl::Status s = byok::metrics::InitObservability(env); !s.ok()) return Fail(std::string(s.message()));
 
   auto vault_config = byok::vault::LoadVaultConfig(env);
   if (!vault_config.ok()) return Fail(std::string(vault_config.status().message()));

@@ -2,7 +2,7 @@
 # Benchmarks byok-relay against a fake provider on loopback and prints one table.
 #
 #   bench/run.sh [--smoke] [--all-in-one] [--no-portkey | --portkey] [--out FILE] [--no-build]
-#                [--only small,stream,hold,cancel]
+#                [--only small,stream,hold,cancel] [--observability]
 #
 # Builds what it needs, starts the fake provider, the suite (the three daemons by default, so CPU time
 # and memory are reported per service; --all-in-one runs byok-relay instead) and, unless skipped, the
@@ -10,6 +10,8 @@
 # through each relay; stops everything it started; prints the table (and writes it to --out).
 # --smoke: tiny counts, under a minute, Portkey off unless --portkey: it must work, figures not judged.
 # --only: runs just the scenarios named (the others show "-"), for quick before/after comparisons.
+# --observability: also runs a second suite (byok-obs) with metrics on (BYOK_METRICS_ADDR) and JSON
+# access logs at info, measured beside the first in the same run, and reports what they cost.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +30,7 @@ portkey=auto
 out=""
 build=1
 only=small,stream,hold,cancel
+observability=0
 while [ $# -gt 0 ]; do
   case $1 in
     --smoke) smoke=1 ;;
@@ -37,7 +40,8 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift ;;
     --no-build) build=0 ;;
     --only) only=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --observability) observability=1 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -102,6 +106,14 @@ if start_suite "$suite_mode" || { stop_suite_pids; start_suite "$suite_mode"; };
 else
   suite_status="unavailable"
   echo "bench: byok-relay suite unavailable: measuring the fake provider (and Portkey) only" >&2
+fi
+if [ $observability = 1 ] && [ "$suite_status" != unavailable ]; then
+  obs_env=(LOG_FORMAT=json LOG_LEVEL=info BYOK_METRICS_ADDR=each)
+  if start_suite "$suite_mode" byok-obs "${obs_env[@]}" || start_suite "$suite_mode" byok-obs "${obs_env[@]}"; then
+    targets+=(byok-obs)
+  else
+    echo "bench: the suite with metrics and JSON logs did not start: not measured" >&2
+  fi
 fi
 portkey_status="skipped (--no-portkey)"
 if [ "$portkey" = on ]; then

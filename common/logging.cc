@@ -3,15 +3,19 @@
 #include <atomic>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/request_context.h"
 
 namespace byok::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::atomic<int> g_format{static_cast<int>(Format::kText)};
 
 const char* LevelName(Level level) {
   switch (level) {
@@ -142,10 +146,55 @@ bool Enabled(Level level) {
          static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
 }
 
-void Write(Level level, absl::string_view component, absl::string_view message) {
-  std::string line = absl::StrFormat(
-      "%s %-5s [%s] %s\n", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      LevelName(level), EscapeForLog(component), EscapeForLog(message));
+absl::Status ParseFormat(absl::string_view text, Format* format) {
+  std::string v = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  if (v == "text" || v.empty()) {
+    *format = Format::kText;
+  } else if (v == "json") {
+    *format = Format::kJson;
+  } else {
+    return absl::InvalidArgumentError("LOG_FORMAT must be text or json");
+  }
+  return absl::OkStatus();
+}
+
+void SetFormat(Format format) { g_format.store(static_cast<int>(format), std::memory_order_relaxed); }
+
+void Write(Level level, absl::string_view component, absl::string_view message,
+           std::initializer_list<Field> fields) {
+  const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  const trace::RequestContext* context = trace::Current();
+  std::string line;
+  if (g_format.load(std::memory_order_relaxed) == static_cast<int>(Format::kJson)) {
+    // The values are escaped as in text (EscapeForLog is the one escaping owner), then JSON-quoted:
+    // a parser reads back exactly what the text form shows.
+    nlohmann::ordered_json j;
+    j["time"] = time;
+    j["level"] = LevelName(level);
+    j["service"] = EscapeForLog(component);
+    j["message"] = EscapeForLog(message);
+    if (context != nullptr) {
+      j["request_id"] = EscapeForLog(context->request_id);
+      j["trace_id"] = EscapeForLog(context->trace_id);
+    }
+    if (fields.size() > 0) {
+      nlohmann::ordered_json& f = j["fields"];
+      for (const Field& field : fields) f[EscapeForLog(field.name)] = EscapeForLog(field.value);
+    }
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line.push_back('\n');
+  } else {
+    line = absl::StrFormat("%s %-5s [%s] %s", time, LevelName(level), EscapeForLog(component),
+                           EscapeForLog(message));
+    if (context != nullptr) {
+      absl::StrAppend(&line, " request_id=", EscapeForLog(context->request_id),
+                      " trace_id=", EscapeForLog(context->trace_id));
+    }
+    for (const Field& field : fields) {
+      absl::StrAppend(&line, " ", EscapeForLog(field.name), "=", EscapeForLog(field.value));
+    }
+    line.push_back('\n');
+  }
   // One fwrite per line keeps lines from different threads whole.
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

@@ -7,7 +7,9 @@
 #ifndef BYOK_COMMON_LOGGING_H_
 #define BYOK_COMMON_LOGGING_H_
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -16,6 +18,16 @@
 namespace byok::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kOff = 4 };
+
+// How lines are written (LOG_FORMAT): text (the default) or one JSON object per line with time, level,
+// service, message, request_id, trace_id and fields. Both forms hold the same escaped values.
+enum class Format { kText = 0, kJson = 1 };
+
+// Parses LOG_FORMAT's value (text, json; case-insensitive).
+absl::Status ParseFormat(absl::string_view text, Format* format);
+
+// Sets the format. Call before other threads log.
+void SetFormat(Format format);
 
 // Parses LOG_LEVEL's value (debug, info, warn, error, off; case-insensitive).
 absl::Status ParseLevel(absl::string_view text, Level* level);
@@ -33,8 +45,17 @@ bool Enabled(Level level);
 // and printable ASCII pass unchanged.
 std::string EscapeForLog(absl::string_view text);
 
-// Writes one line: time, level, component and message, both escaped with EscapeForLog. Thread-safe.
-void Write(Level level, absl::string_view component, absl::string_view message);
+// A named value added to a line (an access log's route, status, duration).
+struct Field {
+  absl::string_view name;
+  std::string value;
+};
+
+// Writes one line: time, level, component (JSON: "service") and message, the request and trace ids of
+// the current request context (request_context.h) when there is one, and `fields`; every name and
+// value escaped with EscapeForLog (in JSON, then JSON-quoted). Thread-safe.
+void Write(Level level, absl::string_view component, absl::string_view message,
+           std::initializer_list<Field> fields = {});
 
 template <typename... Args>
 void Debug(absl::string_view component, const absl::FormatSpec<Args...>& format,

@@ -105,6 +105,34 @@ print_cancel_table() {
   done
 }
 
+# suite_cpu_us TARGET SCENARIO : CPU µs per completed request, summed over the target's processes.
+suite_cpu_us() {
+  local spec ticks=0 v
+  for spec in ${TARGET_PIDS[$1]}; do
+    v=$(r "$1" "$2" "cpu_ticks_${spec%%=*}")
+    [ "$v" = - ] && { echo -; return; }
+    ticks=$((ticks + v))
+  done
+  awk -v k="$ticks" -v n="$(r "$1" "$2" completed)" -v h="$CLK_TCK" \
+    'BEGIN { if (n == "-" || n + 0 == 0) print "-"; else printf "%.0f", k / h * 1e6 / n }'
+}
+
+# What metrics and JSON access logs cost (--observability): the same scenarios through the suite with
+# them off (byok) and on (byok-obs), measured in the same run.
+print_observability_table() {
+  local sc
+  echo "| scenario | req/s off | req/s on | p50 ms off | p50 ms on | p50 added by on | p99 ms off | p99 ms on | suite CPU µs/req off | suite CPU µs/req on |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for sc in "$@"; do
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$sc")" \
+      "$(num "$(r byok "$sc" rps)" "%.0f")" "$(num "$(r byok-obs "$sc" rps)" "%.0f")" \
+      "$(to_ms "$(r byok "$sc" lat_us_p50)")" "$(to_ms "$(r byok-obs "$sc" lat_us_p50)")" \
+      "$(diff_ms "$(r byok-obs "$sc" lat_us_p50)" "$(r byok "$sc" lat_us_p50)")" \
+      "$(to_ms "$(r byok "$sc" lat_us_p99)")" "$(to_ms "$(r byok-obs "$sc" lat_us_p99)")" \
+      "$(suite_cpu_us byok "$sc")" "$(suite_cpu_us byok-obs "$sc")"
+  done
+}
+
 # verdict COND_AWK_EXPR : "met" / "missed" / "not measured".
 verdict() { awk "BEGIN { if ($1) print \"met\"; else print \"missed\" }" 2>/dev/null || echo "not measured"; }
 
@@ -117,7 +145,7 @@ print_targets() {
   a50=$(diff_ms "$(r byok "ns$mid" lat_us_p50)" "$(r direct "ns$mid" lat_us_p50)")
   a99=$(diff_ms "$(r byok "ns$mid" lat_us_p99)" "$(r direct "ns$mid" lat_us_p99)")
   t50=$(diff_ms "$(r byok st1 ttfb_us_p50)" "$(r direct st1 ttfb_us_p50)")
-  per=$(print_hold_table | awk -F'|' '$2 ~ /byok/ { gsub(/ KiB| /, "", $10); print $10 }')
+  per=$(print_hold_table | awk -F'|' '$2 == " byok " { gsub(/ KiB| /, "", $10); print $10 }')
   closed=$(r byok cancel closed)
   ok=$(r byok cancel close_ms_max)
   echo "| design target | measured | verdict |"
@@ -162,6 +190,11 @@ print_report() {
   echo "### CPU time per request (user + system, from /proc/<pid>/stat, warm-up included)"
   print_cpu_table
   echo
+  if [[ " ${targets[*]} " == *" byok-obs "* ]]; then
+    echo "### Observability cost (byok: metrics off, text logs at warn; byok-obs: BYOK_METRICS_ADDR set, LOG_FORMAT=json, LOG_LEVEL=info, one access line per request)"
+    print_observability_table "${ns[@]}" "${st[@]}"
+    echo
+  fi
   echo "### Design targets"
   print_targets
 }

@@ -35,11 +35,12 @@ run_loadgen() {
     "${hdrs[@]}" "$@"
 }
 
-# suite_env : the environment of every suite process (secrets generated for this run only).
+# suite_env TARGET : the environment of every suite process of TARGET (secrets generated for this run
+# only, its own database).
 suite_env() {
   echo "ENCRYPTION_SECRET=$(openssl rand -hex 32)"
   echo "TOKEN_HMAC_SECRET=$(openssl rand -hex 32)"
-  echo "DB_PATH=$TMP/data/relay.db"
+  echo "DB_PATH=$TMP/data-$1/relay.db"
   echo "LOG_LEVEL=warn"
   echo "RATE_LIMIT_GLOBAL=0"
   echo "RATE_LIMIT_RELAY=0"
@@ -50,12 +51,20 @@ suite_env() {
   echo "PORT=$(free_port)"
 }
 
-# start_suite MODE : MODE is "daemons" (byok-vaultd, byok-relayd, byok-gatewayd) or "all-in-one"
-# (byok-relay). Returns 1, with a message, when the suite is not built or does not come up.
+# start_suite MODE [TARGET [VAR=VALUE...]] : MODE is "daemons" (byok-vaultd, byok-relayd,
+# byok-gatewayd) or "all-in-one" (byok-relay); TARGET names it in the results (default byok); the
+# variables are added to its environment, and a BYOK_METRICS_ADDR of "each" gives every process its own
+# metrics port. Returns 1, with a message, when the suite is not built or does not come up.
 start_suite() {
-  local mode=$1 envs port pids="" name
-  mkdir -p "$TMP/data"
-  mapfile -t envs < <(suite_env)
+  local mode=$1 target=${2:-byok} envs port pids="" name extra=() e
+  shift $(($# < 2 ? $# : 2))
+  extra=("$@")
+  mkdir -p "$TMP/data-$target"
+  mapfile -t envs < <(suite_env "$target")
+  for e in "${extra[@]}"; do
+    [ "$e" = "BYOK_METRICS_ADDR=each" ] && continue
+    envs+=("$e")
+  done
   port=$(printf '%s\n' "${envs[@]}" | sed -n 's/^PORT=//p')
   if [ "$mode" = daemons ]; then
     for name in vaultd relayd gatewayd; do
@@ -63,7 +72,10 @@ start_suite() {
     done
     for name in vaultd relayd gatewayd; do
       # shellcheck disable=SC2086  # SUITE_WRAP is a command line (bench/heap.sh: heaptrack -o FILE)
-      (cd "$TMP" && exec env "${envs[@]}" ${SUITE_WRAP[$name]:-} "$BIN/byok-$name") >"$TMP/$name.log" 2>&1 &
+      local metrics=()
+      [[ " ${extra[*]} " == *" BYOK_METRICS_ADDR=each "* ]] && metrics=("BYOK_METRICS_ADDR=127.0.0.1:$(free_port)")
+      (cd "$TMP" && exec env "${envs[@]}" "${metrics[@]}" ${SUITE_WRAP[$name]:-} "$BIN/byok-$name") \
+        >"$TMP/$target-$name.log" 2>&1 &
       LAST_PID=$!
       STARTED_PIDS+=("$LAST_PID")
       pids+="${name%d}=$LAST_PID "
@@ -71,21 +83,23 @@ start_suite() {
     done
   else
     if [ ! -x "$BIN/byok-relay" ]; then echo "bench: $BIN/byok-relay is not built" >&2; return 1; fi
-    (cd "$TMP" && exec env "${envs[@]}" "$BIN/byok-relay") >"$TMP/byok-relay.log" 2>&1 &
+    local metrics=()
+    [[ " ${extra[*]} " == *" BYOK_METRICS_ADDR=each "* ]] && metrics=("BYOK_METRICS_ADDR=127.0.0.1:$(free_port)")
+    (cd "$TMP" && exec env "${envs[@]}" "${metrics[@]}" "$BIN/byok-relay") >"$TMP/$target-byok-relay.log" 2>&1 &
     LAST_PID=$!
     STARTED_PIDS+=("$LAST_PID")
     pids="suite=$LAST_PID "
   fi
-  echo "bench: started byok-relay suite ($mode: ${pids% }) on 127.0.0.1:$port" >&2
+  echo "bench: started byok-relay suite $target ($mode: ${pids% }${extra[*]:+; ${extra[*]}}) on 127.0.0.1:$port" >&2
   if ! wait_healthy "http://127.0.0.1:$port/health" 30; then
     echo "bench: the suite did not become healthy; its logs:" >&2
-    tail -n 20 "$TMP"/*d.log "$TMP"/byok-relay.log >&2 2>/dev/null || true
+    tail -n 20 "$TMP/$target"-*.log >&2 2>/dev/null || true
     return 1
   fi
-  TARGET_PORT[byok]=$port
-  TARGET_PATH[byok]=/relay/openai/v1/chat/completions
-  TARGET_PIDS[byok]=${pids% }
-  register_user "$port" || return 1
+  TARGET_PORT[$target]=$port
+  TARGET_PATH[$target]=/relay/openai/v1/chat/completions
+  TARGET_PIDS[$target]=${pids% }
+  register_user "$port" "$target" || return 1
 }
 
 # wait_healthy URL SECONDS : waits for a 200 from the suite's /health (vault and relay ready).
@@ -99,16 +113,17 @@ wait_healthy() {
   return 1
 }
 
-# register_user PORT : registers a user, stores the fake provider's key, checks one relayed request.
+# register_user PORT [TARGET] : registers a user, stores the fake provider's key, checks one relayed
+# request.
 register_user() {
-  local base="http://127.0.0.1:$1" token code body
+  local base="http://127.0.0.1:$1" target=${2:-byok} token code body
   body=$(curl -s -m 10 -X POST "$base/users" -H 'content-type: application/json' -d '{"app_id":"bench"}')
   token=$(printf '%s' "$body" | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
   if [ -z "$token" ]; then echo "bench: POST /users gave no token" >&2; return 1; fi
   code=$(curl -s -o "$TMP/key.out" -w '%{http_code}' -m 10 -X POST "$base/keys/openai" \
     -H 'content-type: application/json' -H "x-relay-token: $token" -d "{\"key\":\"$PROVIDER_KEY\"}")
   if [ "$code" != 200 ]; then echo "bench: POST /keys/openai answered $code" >&2; return 1; fi
-  TARGET_HEADERS[byok]="x-relay-token: $token"
+  TARGET_HEADERS[$target]="x-relay-token: $token"
   code=$(curl -s -o "$TMP/check.out" -w '%{http_code}' -m 10 -X POST "$base/relay/openai/v1/chat/completions" \
     -H 'content-type: application/json' -H "x-relay-token: $token" -d '{"model":"bench","messages":[]}')
   if [ "$code" != 200 ] || ! grep -q chatcmpl-bench "$TMP/check.out"; then

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/json/json_nesting.h"
+#include "services/gateway/gateway_metrics.h"
 #include "services/gateway/handlers_common.h"
 #include "services/gateway/limiter_factory.h"
 #include "services/gateway/openapi.h"
@@ -111,8 +112,11 @@ void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
       &Api::FindRoute,           // 404 Cannot <METHOD> <path>
   };
   auto call = std::make_shared<Call>();
+  call->observer = std::make_shared<RequestObserver>(std::move(writer), request);
   call->request = std::move(request);
-  call->writer = std::move(writer);
+  call->writer = call->observer;
+  // Current while the chain runs here; each backend call carries it on (backends.h).
+  trace::ScopedContext scope(&call->observer->context());
   for (Step step : kChain) {
     if (Outcome answer = (this->*step)(*call)) return Reply(*call, *std::move(answer));
   }
@@ -174,6 +178,7 @@ Api::Outcome Api::FindRoute(Call& call) {
   call.match = MatchRoute(call.request.method, call.request.path);
   switch (call.match.kind) {
     case RouteMatch::Kind::kFound:
+      call.observer->SetRoute(call.match.route);
       return std::nullopt;
     case RouteMatch::Kind::kBadParam:
       return JsonError(400, absl::StrCat("Failed to decode param '", call.match.bad_param, "'"),
@@ -288,7 +293,16 @@ Api::Outcome Api::Limit(Limiter& limiter, const std::string& key, const char* me
   if (decision.unavailable) {
     return JsonError(503, "Rate limiting is unavailable; try again shortly.", "rate_limit_unavailable");
   }
+  if (GatewayMetrics* m = GatewayMetrics::Get()) m->RateLimited(LimiterName(limiter));
   return JsonError(429, message, "rate_limited");
+}
+
+const char* Api::LimiterName(const Limiter& limiter) const {
+  if (&limiter == global_limit_.get()) return "global";
+  if (&limiter == deep_health_limit_.get()) return "deep_health";
+  if (&limiter == register_limit_.get()) return "register";
+  if (&limiter == relay_limit_.get()) return "relay";
+  return "other";
 }
 
 void Api::Reply(Call& call, HttpResponse response) {

@@ -28,6 +28,7 @@
 #include "services/gateway/gateway_config.h"
 #include "services/gateway/http_types.h"
 #include "services/gateway/rate_limiter.h"
+#include "services/gateway/request_observer.h"
 #include "services/gateway/route_table.h"
 
 namespace byok::gateway {
@@ -52,6 +53,8 @@ class Api {
     HttpRequest request;
     // Every response goes through it; the chain's headers are already added when a handler runs.
     std::shared_ptr<ResponseWriter> writer;
+    // The innermost writer: the request's ids, metrics and access log line.
+    std::shared_ptr<RequestObserver> observer;
     // What every response to this request carries: security headers, CORS grant, rate-limit counts.
     HeaderList headers;
     // The matched route; its params are still percent-encoded (each one decodes).
@@ -98,6 +101,8 @@ class Api {
   // call.headers. Returns the 429 (with `message`) when over the limit, the 503 when the shared limits
   // cannot be asked and RATE_LIMIT_REDIS_FAILURE=closed.
   Outcome Limit(Limiter& limiter, const std::string& key, const char* message, Call& call);
+  // The limiter's name for the metrics' `limiter` label.
+  const char* LimiterName(const Limiter& limiter) const;
   // Sends `response` with the chain's headers.
   void Reply(Call& call, HttpResponse response);
 

@@ -124,4 +124,10 @@ Backends::Backends(const GatewayConfig& config)
       vault_stub_(byok::vault::v1::Vault::NewStub(vault_.channel())),
       relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {}
 
+void AddWait(trace::BackendWaits* waits, Backend backend, absl::Duration elapsed) {
+  if (waits == nullptr) return;
+  std::atomic<int64_t>& sum = backend == Backend::kVault ? waits->vault_us : waits->relay_us;
+  sum.fetch_add(absl::ToInt64Microseconds(elapsed), std::memory_order_relaxed);
+}
+
 }  // namespace byok::gateway

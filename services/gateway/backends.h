@@ -17,9 +17,12 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "byok/relay/v1/relay.grpc.pb.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
+#include "common/metrics/grpc_observer.h"
+#include "common/request_context.h"
 #include "services/gateway/error_mapping.h"
 #include "services/gateway/gateway_config.h"
 
@@ -94,6 +97,9 @@ class Backends {
   CallRegistry calls_;
 };
 
+// Adds `elapsed` to the request's wait on `backend` (for its access line); `waits` may be null.
+void AddWait(trace::BackendWaits* waits, Backend backend, absl::Duration elapsed);
+
 // The outcome of a unary call: the response, or what went wrong.
 template <typename Resp>
 struct RpcResult {
@@ -110,13 +116,21 @@ void CallUnary(BackendChannel& backend, CallRegistry& registry, absl::Duration t
     grpc::ClientContext ctx;
     Req request;
     Resp response;
+    // The browser request's ids: sent with the call, and current again while `done` runs (so the
+    // calls it makes carry them too).
+    std::optional<trace::RequestContext> trace;
   };
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
   call->ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  if (const trace::RequestContext* current = trace::Current()) {
+    call->trace = *current;
+    metrics::AddToClientContext(*current, &call->ctx);
+  }
   registry.Add(&call->ctx);
   invoke(&call->ctx, &call->request, &call->response,
-         [call, &backend, &registry, done = std::move(done)](grpc::Status status) mutable {
+         [call, &backend, &registry, done = std::move(done), started = absl::Now()](grpc::Status status) mutable {
+           if (call->trace.has_value()) AddWait(call->trace->waits.get(), backend.backend(), absl::Now() - started);
            RpcResult<Resp> result;
            if (status.ok()) {
              result.response = std::move(call->response);
@@ -125,7 +139,10 @@ void CallUnary(BackendChannel& backend, CallRegistry& registry, absl::Duration t
            }
            // What `done` holds (a browser's session) goes before the call counts as finished:
            // shutdown waits for the registry, then destroys what sessions use.
-           std::exchange(done, nullptr)(std::move(result));
+           {
+             trace::ScopedContext scope(call->trace.has_value() ? &*call->trace : nullptr);
+             std::exchange(done, nullptr)(std::move(result));
+           }
            registry.Remove(&call->ctx);
          });
 }

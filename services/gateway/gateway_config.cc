@@ -202,6 +202,8 @@ const char* GatewayConfigHelp() {
          "  BYOK_GATEWAY_CHECK_KEY_TIMEOUT_MS (30000) deadline of a key check at the provider\n"
          "  BYOK_HEALTH_TIMEOUT_MS (1000)    deadline of each readiness probe in /health\n"
          "  LOG_LEVEL (info)                 trace, debug, info, warn, error, fatal, silent\n"
+         "  LOG_FORMAT (text)                text, or json: one JSON object per line\n"
+         "  BYOK_METRICS_ADDR (off)          host:port of the Prometheus /metrics listener\n"
          "  .env in the working directory is read first; the environment wins.\n";
 }
 

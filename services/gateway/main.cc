@@ -8,6 +8,7 @@
 #include "common/daemon_init.h"
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/metrics/metrics.h"
 #include "common/shutdown.h"
 #include "common/version.h"
 #include "services/gateway/gateway_config.h"
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
     return Fail(std::string(s.message()));
   }
   byok::log::SetLevel(level);
+  if (absl::Status s = byok::metrics::InitObservability(env); !s.ok()) {
+    return Fail(std::string(s.message()), s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1);
+  }
   auto config = byok::gateway::LoadGatewayConfig(env);
   if (!config.ok()) return Fail(std::string(config.status().message()));
   if (port->has_value()) config->port = **port;

@@ -13,6 +13,8 @@
 #include "common/http/headers.h"
 #include "common/json/json_nesting.h"
 #include "common/logging.h"
+#include "common/metrics/grpc_observer.h"
+#include "common/request_context.h"
 #include "services/relay/policy/model_policy.h"
 #include "services/relay/policy/provider_table.h"
 
@@ -51,6 +53,10 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
 
   void Start() {
     self_ = shared_from_this();
+    if (const trace::RequestContext* trace = trace::Current()) {
+      metrics::AddToClientContext(*trace, &ctx_);
+      waits_ = trace->waits;
+    }
     backends_.calls().Add(&ctx_);
     std::weak_ptr<RelayCall> weak = self_;
     writer_->OnClientGone([weak] {
@@ -88,6 +94,8 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
   }
 
   void OnDone(const grpc::Status& status) override {
+    // Before the response ends: its access line is written then.
+    AddWait(waits_.get(), Backend::kRelay, absl::Now() - started_);
     if (status.ok()) {
       if (streaming_) {
         writer_->FinishStream({});
@@ -192,6 +200,8 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
 
   Backends& backends_;
   grpc::ClientContext ctx_;
+  const absl::Time started_ = absl::Now();
+  std::shared_ptr<trace::BackendWaits> waits_;  // the request's, for its access line
   RelayRequest request_;
   RelayResponse message_;
   std::shared_ptr<ResponseWriter> writer_;

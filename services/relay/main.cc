@@ -7,6 +7,7 @@
 #include "common/env.h"
 #include "common/grpc_channel.h"
 #include "common/logging.h"
+#include "common/metrics/metrics.h"
 #include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
@@ -36,7 +37,9 @@ constexpr char kUsage[] =
     "  BYOK_PROVIDER_<NAME>_BASE_URL     override a provider's base URL (egress proxy, tests)\n"
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS      let x-relay-base-url reach private addresses and http (0)\n"
     "  ALLOWED_MODELS                    comma list of allowed models, '*' wildcards (default: all)\n"
-    "  LOG_LEVEL                         debug, info, warn, error or off (default info)\n";
+    "  LOG_LEVEL                         debug, info, warn, error or off (default info)\n"
+    "  LOG_FORMAT                        text or json (one JSON object per line) (default text)\n"
+    "  BYOK_METRICS_ADDR                 host:port of the Prometheus /metrics listener (default: off)\n";
 
 constexpr int kExitConfig = 2;
 constexpr int kExitStart = 1;
@@ -73,6 +76,10 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   byok::log::SetLevel(config->log_level);
+  if (absl::Status s = byok::metrics::InitObservability(byok::Env()); !s.ok()) {
+    std::fprintf(stderr, "byok-relayd: configuration error: %s\n", std::string(s.message()).c_str());
+    return s.code() == absl::StatusCode::kInvalidArgument ? kExitConfig : kExitStart;
+  }
 
   absl::StatusOr<std::unique_ptr<byok::relay::RelayServer>> server =
       byok::relay::RelayServer::Start(*std::move(config));

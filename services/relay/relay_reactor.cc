@@ -13,7 +13,8 @@
 #include "common/grpc_status.h"
 #include "common/http/headers.h"
 #include "common/logging.h"
-#include "services/relay/usage_parser.h"
+#include "common/metrics/grpc_observer.h"
+#include "services/relay/relay_metrics.h"
 
 namespace byok::relay {
 namespace {
@@ -21,7 +22,7 @@ namespace {
 // A JSON response is kept (up to this size) only to read its token counts.
 constexpr size_t kMaxUsageJsonBytes = 256 * 1024;
 
-UpstreamRequest ToUpstream(PreparedRequest prepared) {
+UpstreamRequest ToUpstream(PreparedRequest prepared, const trace::RequestContext& trace) {
   UpstreamRequest out;
   out.tls = prepared.tls;
   out.host = std::move(prepared.host);
@@ -31,8 +32,15 @@ UpstreamRequest ToUpstream(PreparedRequest prepared) {
   out.target = std::move(prepared.target);
   out.headers.reserve(prepared.headers.size());
   for (auto& field : prepared.headers) {
+    // The trace goes on in this hop's own headers, never in ones the client chose.
+    if (absl::EqualsIgnoreCase(field.name, trace::kTraceparentHeader) ||
+        absl::EqualsIgnoreCase(field.name, trace::kTracestateHeader)) {
+      continue;
+    }
     out.headers.emplace_back(std::move(field.name), std::move(field.value));
   }
+  out.headers.emplace_back(trace::kTraceparentHeader, trace.Traceparent());
+  if (!trace.tracestate.empty()) out.headers.emplace_back(trace::kTracestateHeader, trace.tracestate);
   out.body = std::move(prepared.body);
   if (prepared.check_addresses) {
     // A client-chosen host: every address it resolves to must be public (compat.md §5's last two checks).
@@ -58,7 +66,11 @@ std::string ClientBaseUrl(const v1::RelayRequest& request) {
 
 RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* context,
                            const v1::RelayRequest* request)
-    : deps_(deps), context_(context), request_(request) {
+    : deps_(deps),
+      context_(context),
+      request_(request),
+      trace_(metrics::ContextFromMetadata(context->client_metadata())) {
+  trace::ScopedContext scope(&trace_);  // the vault call carries it; log lines name it
   if (request_->token().empty()) {
     FinishOnce(absl::UnauthenticatedError("missing token"));
     return;
@@ -130,9 +142,10 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
     resolve_.reset();
     if (!cancelled_) {
       forwarded_ = true;
+      upstream_started_ = absl::Now();
       // Under the lock: an upstream callback that comes quickly waits until call_ is set. Start only
       // queues work, so no callback runs inline.
-      call_ = deps_.upstream->Start(ToUpstream(*std::move(prepared)), this);
+      call_ = deps_.upstream->Start(ToUpstream(*std::move(prepared), trace_), this);
       return;
     }
   }
@@ -141,6 +154,8 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
 
 void RelayReactor::OnUpstreamHead(UpstreamHead head) {
   upstream_status_ = head.status;
+  head_at_ = absl::Now();
+  if (RelayMetrics* m = RelayMetrics::Get()) m->FirstByte(checked_.provider->name, head_at_ - upstream_started_);
   v1::ResponseHead* out = response_.mutable_head();
   out->set_status(head.status);
   std::optional<std::string> content_type;
@@ -159,6 +174,7 @@ void RelayReactor::OnUpstreamHead(UpstreamHead head) {
     out->set_content_length(*content_length);
   }
   collect_usage_ = mode_ == ResponseMode::kJson;
+  scan_usage_ = mode_ == ResponseMode::kSse;
   for (http::HeaderField& h : ModeHeaders(mode_, content_type, content_disposition)) {
     v1::Header* added = out->add_headers();
     added->set_name(std::move(h.name));
@@ -193,6 +209,8 @@ void RelayReactor::OnUpstreamBody(std::string piece, bool last) {
       usage_json_.clear();
     }
   }
+  if (scan_usage_) stream_usage_.Feed(piece);
+  body_bytes_ += static_cast<int64_t>(piece.size());
   response_.set_body(std::move(piece));
   if (last) {
     // OnUpstreamDone(OK) follows at once: the piece goes with the call's status (FinishOnce).
@@ -266,9 +284,11 @@ void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
     unsent_ = false;
     cancelled_by_client = cancelled_;
   }
-  // Recorded only when the request went upstream and the client did not leave (compat.md §10.5); a
-  // base-URL refusal after resolution (InvalidArgument) is a rejected request, not a forwarded one.
-  if (forwarded_ && !cancelled_by_client && status.code() != absl::StatusCode::kInvalidArgument) {
+  // A base-URL refusal after resolution (InvalidArgument) is a rejected request, not a forwarded one.
+  const bool went_upstream = forwarded_ && status.code() != absl::StatusCode::kInvalidArgument;
+  if (went_upstream) CountUpstream(status, cancelled_by_client);
+  // Recorded only when the request went upstream and the client did not leave (compat.md §10.5).
+  if (went_upstream && !cancelled_by_client) {
     RecordUsage(status, [this, status, error_source, send_unsent] {
       Complete(status, error_source, send_unsent);
     });
@@ -281,8 +301,11 @@ void RelayReactor::Complete(const absl::Status& status, const char* error_source
   if (error_source != nullptr && !status.ok()) {
     context_->AddTrailingMetadata(kErrorSourceTrailer, error_source);
   }
-  log::Debug("relay", "%s %s -> %d, %s", request_->provider(), request_->method(),
-             upstream_status_, status.ok() ? "ok" : absl::StatusCodeToString(status.code()));
+  {
+    trace::ScopedContext scope(&trace_);
+    log::Debug("relay", "%s %s -> %d, %s", request_->provider(), request_->method(), upstream_status_,
+               status.ok() ? "ok" : absl::StatusCodeToString(status.code()));
+  }
   // Nothing of `this` may be touched after Finish: OnDone may delete it at once.
   if (send_unsent) {
     StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
@@ -301,12 +324,21 @@ void RelayReactor::RecordUsage(const absl::Status& status, std::function<void()>
   usage.set_status(status_code);
   usage.set_latency_ms(absl::ToInt64Milliseconds(absl::Now() - started_));
   usage.set_error(status_code < 200 || status_code >= 300);
-  if (status.ok() && collect_usage_) {
-    TokenUsage tokens = ParseTokenUsage(usage_json_);
+  if (status.ok() && (collect_usage_ || scan_usage_)) {
+    TokenUsage tokens = collect_usage_ ? ParseTokenUsage(usage_json_) : stream_usage_.Finish();
     usage.set_input_tokens(tokens.input);
     usage.set_output_tokens(tokens.output);
   }
   deps_.vault->RecordUsage(std::move(usage), std::move(then));
+}
+
+void RelayReactor::CountUpstream(const absl::Status& status, bool cancelled_by_client) const {
+  RelayMetrics* m = RelayMetrics::Get();
+  if (m == nullptr) return;
+  const std::string& provider = checked_.provider->name;
+  m->Upstream(provider, status.ok() ? upstream_status_ : 0, body_bytes_);
+  if (cancelled_by_client) m->Cancelled(provider);
+  if (mode_ == ResponseMode::kSse && head_at_ != absl::Time()) m->Stream(provider, absl::Now() - head_at_);
 }
 
 void RelayReactor::OnDone() { delete this; }

@@ -15,8 +15,10 @@
 #include "absl/time/time.h"
 #include "byok/relay/v1/relay.pb.h"
 #include "byok/vault/v1/vault.pb.h"
+#include "common/request_context.h"
 #include "services/relay/policy/relay_policy.h"
 #include "services/relay/upstream/upstream_client.h"
+#include "services/relay/usage_parser.h"
 #include "services/relay/vault_client.h"
 
 namespace grpc {
@@ -62,11 +64,15 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   // Records the request's usage; `then` runs once the vault has it (the response ends after it, so a
   // later GET /stats counts the request, as the original's synchronous write did).
   void RecordUsage(const absl::Status& status, std::function<void()> then);
+  // Counts a forwarded request's end in the metrics (when they are on).
+  void CountUpstream(const absl::Status& status, bool cancelled_by_client) const;
 
   const RelayDeps deps_;
   grpc::CallbackServerContext* const context_;
   const v1::RelayRequest* const request_;
   const absl::Time started_ = absl::Now();
+  // The caller's request id and trace, with this hop's span (sent on to the vault and the provider).
+  const trace::RequestContext trace_;
   // What the checks before the key lookup established.
   CheckedRequest checked_;
 
@@ -89,8 +95,14 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   // Set from upstream callbacks (one at a time) and read when finishing.
   int upstream_status_ = 0;
   ResponseMode mode_ = ResponseMode::kText;
-  bool collect_usage_ = false;
+  bool collect_usage_ = false;  // a JSON reply, kept whole (bounded) to read its counts
   std::string usage_json_;
+  // For metrics: when the request went upstream, when its head came, the body bytes relayed.
+  absl::Time upstream_started_;
+  absl::Time head_at_;
+  int64_t body_bytes_ = 0;
+  bool scan_usage_ = false;  // an SSE reply, read for counts as it passes
+  StreamUsageScanner stream_usage_;
 
   // The message being written; gRPC borrows it until OnWriteDone.
   v1::RelayResponse response_;

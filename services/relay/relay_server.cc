@@ -11,6 +11,7 @@
 #include "common/grpc_channel.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
+#include "common/metrics/grpc_observer.h"
 #include "services/relay/policy/relay_policy.h"
 #include "services/relay/relay_service.h"
 #include "services/relay/upstream/upstream_client.h"
@@ -57,6 +58,7 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
   builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   builder.RegisterService(s->service_.get());
+  builder.experimental().SetInterceptorCreators(metrics::ServerObservers("relay"));
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     s->server_.reset();

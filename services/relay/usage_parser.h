@@ -1,8 +1,11 @@
-// Reads token counts from a provider's non-streaming JSON response, for usage statistics.
+// Reads token counts from a provider's response, for usage statistics: a whole JSON response, or a
+// server-sent event stream as it passes (StreamUsageScanner), without keeping the stream.
 #ifndef BYOK_SERVICES_RELAY_USAGE_PARSER_H_
 #define BYOK_SERVICES_RELAY_USAGE_PARSER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -18,6 +21,28 @@ struct TokenUsage {
 // and Gemini `usageMetadata.{promptTokenCount,candidatesTokenCount}`. Anything else (or invalid JSON)
 // gives zeros; never fails.
 TokenUsage ParseTokenUsage(absl::string_view json);
+
+// Scans an SSE stream piece by piece for the counts providers put in their events: OpenAI-shaped final
+// chunks (`usage`, sent when the request asked for stream_options.include_usage), Anthropic's
+// `message_start` (message.usage: input) and `message_delta` (usage: output, cumulative), Gemini's
+// `usageMetadata` (cumulative, in every chunk). A later count replaces an earlier one. Only the current
+// line is kept, up to kMaxLineBytes: a longer line is skipped whole. Only `data:` lines that mention
+// "usage" are parsed. Not thread-safe; one per stream.
+class StreamUsageScanner {
+ public:
+  static constexpr size_t kMaxLineBytes = 64 * 1024;
+
+  void Feed(absl::string_view piece);
+  // The counts seen so far (a last line without its newline is read too).
+  TokenUsage Finish();
+
+ private:
+  void OnLine(absl::string_view line);
+
+  std::string line_;
+  bool skipping_ = false;  // the current line outgrew kMaxLineBytes
+  TokenUsage usage_;
+};
 
 }  // namespace byok::relay
 

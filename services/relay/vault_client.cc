@@ -12,6 +12,8 @@
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "common/metrics/grpc_observer.h"
+#include "common/request_context.h"
 
 namespace byok::relay {
 namespace {
@@ -70,6 +72,7 @@ std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
   call->request.set_token(token);
   call->request.set_provider(provider);
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  if (const trace::RequestContext* trace = trace::Current()) metrics::AddToClientContext(*trace, &call->context);
   stub_->async()->ResolveKey(
       &call->context, &call->request, &call->response,
       [call, provider, done = std::move(done)](grpc::Status status) {

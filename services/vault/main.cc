@@ -5,6 +5,7 @@
 
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/metrics/metrics.h"
 #include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
@@ -42,6 +43,8 @@ constexpr char kUsage[] =
     "  BYOK_VAULT_PURGE_INTERVAL_S  how often revoked and expired users are erased (default 3600)\n"
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS accept http:// base URLs for openai-compatible keys (default 0)\n"
     "  LOG_LEVEL                    debug, info, warn, error or off (default info)\n"
+    "  LOG_FORMAT                   text or json (one JSON object per line) (default text)\n"
+    "  BYOK_METRICS_ADDR            host:port of the Prometheus /metrics listener (default: off)\n"
     "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE\n"
     "                               serve mutual TLS (all three, PEM); callers need a CA-signed cert\n"
     "  BYOK_VAULT_RESOLVE_CALLERS   cert identities allowed to call ResolveKey under mTLS (default relay)\n"
@@ -134,6 +137,10 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   byok::log::SetLevel(config->log_level);
+  if (absl::Status s = byok::metrics::InitObservability(byok::Env()); !s.ok()) {
+    std::fprintf(stderr, "byok-vaultd: configuration error: %s\n", std::string(s.message()).c_str());
+    return s.code() == absl::StatusCode::kInvalidArgument ? kExitConfig : kExitStart;
+  }
   // The host part of the listen address, for the start-up line (the port may be 0 until bound).
   const std::string host = config->listen_address.substr(0, config->listen_address.rfind(':'));
 

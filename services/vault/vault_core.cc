@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "services/vault/providers.h"
 #include "services/vault/validation.h"
+#include "services/vault/vault_metrics.h"
 
 namespace byok::vault {
 namespace {
@@ -60,7 +61,7 @@ absl::StatusOr<UserRecord> VaultCore::UserForToken(absl::string_view token) {
   const absl::Status invalid = absl::UnauthenticatedError(kInvalidTokenMessage);
   BYOK_RETURN_IF_ERROR(ValidateTokenShape(token));
   BYOK_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(token));
-  absl::StatusOr<UserRecord> user = store_.FindUserByTokenHash(hash);
+  absl::StatusOr<UserRecord> user = TimedStoreCall("find_user", [&] { return store_.FindUserByTokenHash(hash); });
   if (user.ok()) {
     // The database matched on the hash; check again in constant time so no timing difference remains
     // anywhere a comparison happens in our code.
@@ -108,7 +109,7 @@ absl::Status VaultCore::CreateUser(const v1::CreateUserRequest& request,
   if (options_.token_lifetime > absl::ZeroDuration()) {
     user.expires_at = user.created_at + options_.token_lifetime;
   }
-  BYOK_RETURN_IF_ERROR(store_.CreateUser(user));
+  BYOK_RETURN_IF_ERROR(TimedStoreCall("create_user", [&] { return store_.CreateUser(user); }));
   response->set_token(std::move(token));
   if (user.expires_at.has_value()) SetTimestamp(*user.expires_at, response->mutable_expires_at());
   log::Info(kLog, "created user %s for app %s", user.user_id, user.app_id);
@@ -139,7 +140,7 @@ absl::Status VaultCore::PutKey(const v1::PutKeyRequest& request, v1::PutKeyRespo
       key.ciphertext,
       keyring_.Encrypt(plaintext, KeyAssociatedData(key.user_id, key.provider, key.base_url)));
   key.created_at = key.updated_at = clock_.Now();
-  BYOK_ASSIGN_OR_RETURN(bool replaced, store_.PutKey(key));
+  BYOK_ASSIGN_OR_RETURN(bool replaced, TimedStoreCall("put_key", [&] { return store_.PutKey(key); }));
   response->set_provider(key.provider);
   response->set_replaced(replaced);
   log::Info(kLog, "%s key for user %s, provider %s", replaced ? "replaced" : "stored", user.user_id,
@@ -150,7 +151,7 @@ absl::Status VaultCore::PutKey(const v1::PutKeyRequest& request, v1::PutKeyRespo
 absl::Status VaultCore::ListKeys(const v1::ListKeysRequest& request,
                                  v1::ListKeysResponse* response) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
-  BYOK_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, store_.ListKeys(user.user_id));
+  BYOK_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, TimedStoreCall("list_keys", [&] { return store_.ListKeys(user.user_id); }));
   for (const KeyRecord& k : keys) {
     v1::KeyInfo* info = response->add_keys();
     info->set_provider(k.provider);
@@ -206,7 +207,8 @@ absl::Status VaultCore::ResolveKey(const v1::ResolveKeyRequest& request,
                                    v1::ResolveKeyResponse* response) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
   BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
-  absl::StatusOr<KeyRecord> key = store_.GetKey(user.user_id, request.provider());
+  absl::StatusOr<KeyRecord> key =
+      TimedStoreCall("get_key", [&] { return store_.GetKey(user.user_id, request.provider()); });
   if (absl::IsNotFound(key.status())) {
     return absl::NotFoundError(absl::StrCat("no key stored for provider ", request.provider()));
   }
@@ -214,6 +216,7 @@ absl::Status VaultCore::ResolveKey(const v1::ResolveKeyRequest& request,
   absl::StatusOr<std::string> plain =
       keyring_.Decrypt(key->ciphertext, KeyAssociatedData(key->user_id, key->provider, key->base_url));
   if (!plain.ok()) {
+    if (VaultMetrics* m = VaultMetrics::Get()) m->DecryptFailed();
     log::Warn(kLog, "stored key of user %s, provider %s does not decrypt: %s", user.user_id,
               key->provider, plain.status().message());
     return absl::DataLossError(absl::StrCat(
@@ -281,7 +284,7 @@ absl::Status VaultCore::RecordUsageBatch(const v1::RecordUsageBatchRequest& requ
     }
     records.push_back(*std::move(usage));
   }
-  BYOK_ASSIGN_OR_RETURN(int64_t stored, store_.RecordUsageBatch(records));
+  BYOK_ASSIGN_OR_RETURN(int64_t stored, TimedStoreCall("record_usage", [&] { return store_.RecordUsageBatch(records); }));
   response->set_recorded(static_cast<int32_t>(stored));
   return absl::OkStatus();
 }
@@ -302,7 +305,7 @@ absl::Status VaultCore::GetStats(const v1::GetStatsRequest& request,
     default:
       return absl::InvalidArgumentError("either token or app_id is required");
   }
-  BYOK_ASSIGN_OR_RETURN(UsageStats stats, store_.GetStats(scope, clock_.Now()));
+  BYOK_ASSIGN_OR_RETURN(UsageStats stats, TimedStoreCall("get_stats", [&] { return store_.GetStats(scope, clock_.Now()); }));
   response->set_total_requests(stats.total_requests);
   response->set_total_errors(stats.total_errors);
   response->set_requests_last_7_days(stats.requests_last_7_days);
@@ -362,6 +365,7 @@ absl::Status VaultCore::Rewrap(const v1::RewrapRequest& request, v1::RewrapRespo
       absl::StatusOr<std::string> plain = keyring_.Decrypt(k.ciphertext, aad);
       if (!plain.ok()) {
         ++failed;
+        if (VaultMetrics* m = VaultMetrics::Get()) m->DecryptFailed();
         log::Warn(kLog, "rewrap: key of user %s, provider %s (version %08x) does not decrypt",
                   k.user_id, k.provider, k.key_version);
         continue;

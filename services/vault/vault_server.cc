@@ -6,6 +6,7 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,8 @@
 #include "common/grpc_channel.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
+#include "common/metrics/grpc_observer.h"
+#include "common/metrics/metrics.h"
 #include "common/status.h"
 #include "services/vault/caller_policy.h"
 #include "services/vault/clock.h"
@@ -103,6 +106,7 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   AddServerBalancingArguments(builder);  // callers find new replicas
   builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.RegisterService(s->service_.get());
+  builder.experimental().SetInterceptorCreators(metrics::ServerObservers("vault"));
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     s->server_.reset();
@@ -112,6 +116,12 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   if (grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
   }
+
+  // Counted at scrape time: every key is under some version other than this one.
+  s->keys_gauge_ = metrics::AddScrapedGauge("byok_vault_keys", "Provider keys stored", [store = s->store_.get()] {
+    absl::StatusOr<int64_t> keys = store->CountKeysNotUnderVersion(UINT32_MAX);
+    return keys.ok() ? static_cast<double>(*keys) : -1.0;
+  });
 
   VaultCore* core = s->core_.get();
   s->purger_ = std::make_unique<PeriodicTask>(

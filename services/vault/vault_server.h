@@ -25,6 +25,10 @@ class SystemClock;
 
 }  // namespace byok::vault
 
+namespace byok::metrics {
+class ScrapedGauge;
+}  // namespace byok::metrics
+
 namespace byok::crypto {
 class KeyringAead;
 }  // namespace byok::crypto
@@ -67,6 +71,7 @@ class VaultServer {
   std::unique_ptr<VaultService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PeriodicTask> purger_;
+  std::unique_ptr<metrics::ScrapedGauge> keys_gauge_;  // reads store_: destroyed first (declared last)
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -5,7 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_split.h"
+#include "common/request_context.h"
 
 namespace byok::log {
 namespace {
@@ -76,6 +83,74 @@ TEST(LoggingTest, AForgedLineStaysInsideOneLine) {
   EXPECT_THAT(out, Not(HasSubstr("\r")));
   EXPECT_THAT(out, HasSubstr("open\\nai 2026-01-01T00:00:00.000Z error [vault] forged\\x00x"));
   EXPECT_THAT(out, HasSubstr("[comp\\nonent] m"));
+}
+
+TEST(ParseFormatTest, TextOrJson) {
+  Format format = Format::kJson;
+  ASSERT_TRUE(ParseFormat("text", &format).ok());
+  EXPECT_EQ(format, Format::kText);
+  ASSERT_TRUE(ParseFormat(" JSON ", &format).ok());
+  EXPECT_EQ(format, Format::kJson);
+  EXPECT_FALSE(ParseFormat("logfmt", &format).ok());
+}
+
+// Writes with `format`, returns the lines written.
+std::vector<std::string> Capture(Format format, const std::function<void()>& write) {
+  SetLevel(Level::kInfo);
+  SetFormat(format);
+  ::testing::internal::CaptureStderr();
+  write();
+  std::string out = ::testing::internal::GetCapturedStderr();
+  SetFormat(Format::kText);
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), static_cast<long>(lines.size())) << out;
+  return lines;
+}
+
+TEST(JsonLogTest, OneObjectPerLineWithTheRequestsIdsAndFields) {
+  trace::RequestContext context = trace::Continue("req-123", "", "");
+  std::vector<std::string> lines = Capture(Format::kJson, [&] {
+    trace::ScopedContext scope(&context);
+    Write(Level::kInfo, "gateway", "request", {{"route", "/keys"}, {"status", "200"}});
+  });
+  ASSERT_EQ(lines.size(), 1u);
+  nlohmann::json j = nlohmann::json::parse(lines[0], nullptr, false);
+  ASSERT_TRUE(j.is_object()) << lines[0];
+  EXPECT_TRUE(j["time"].is_string());
+  EXPECT_EQ(j["level"], "info");
+  EXPECT_EQ(j["service"], "gateway");
+  EXPECT_EQ(j["message"], "request");
+  EXPECT_EQ(j["request_id"], "req-123");
+  EXPECT_EQ(j["trace_id"], context.trace_id);
+  EXPECT_EQ(j["fields"]["route"], "/keys");
+  EXPECT_EQ(j["fields"]["status"], "200");
+  // Without a current request there are no ids.
+  lines = Capture(Format::kJson, [] { Info("vault", "started"); });
+  ASSERT_EQ(lines.size(), 1u);
+  j = nlohmann::json::parse(lines[0], nullptr, false);
+  EXPECT_FALSE(j.contains("request_id")) << lines[0];
+}
+
+TEST(JsonLogTest, NetworkValuesCannotForgeALineOrAFieldInEitherForm) {
+  static constexpr char kForged[] = "x\"}\n{\"level\":\"error\",\"message\":\"forged\"}\r\n\xFF\xE2\x80\xA8";
+  for (Format format : {Format::kJson, Format::kText}) {
+    std::vector<std::string> lines = Capture(format, [] {
+      Write(Level::kWarn, "gateway", kForged, {{"path", kForged}, {"na\nme", "v"}});
+    });
+    ASSERT_EQ(lines.size(), 1u) << static_cast<int>(format);
+    EXPECT_THAT(lines[0], Not(HasSubstr("\r")));
+    if (format == Format::kJson) {
+      nlohmann::json j = nlohmann::json::parse(lines[0], nullptr, false);
+      ASSERT_TRUE(j.is_object()) << lines[0];
+      EXPECT_EQ(j["level"], "warn");
+      // The parsed value is the text form's escaped value: one escaping, read the same in both forms.
+      EXPECT_EQ(j["message"], EscapeForLog(kForged));
+      EXPECT_EQ(j["fields"]["path"], EscapeForLog(kForged));
+      EXPECT_TRUE(j["fields"].contains("na\\nme"));
+    } else {
+      EXPECT_THAT(lines[0], HasSubstr(" path=" + EscapeForLog(kForged)));
+    }
+  }
 }
 
 }  // namespace

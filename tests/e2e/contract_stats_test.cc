@@ -1,6 +1,10 @@
 // Contract, compat.md §3.12 and §3.13: usage statistics per user and per app, field by field.
 #include <gmock/gmock.h>
 
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/e2e/contract_helpers.h"
 
@@ -121,6 +125,67 @@ TEST_F(ContractStatsTest, ARequestIsCountedByTheNextStatsCall) {
     ASSERT_EQ(stats.status, 200) << stats.body;
     EXPECT_EQ(Json(stats)["total"], n) << stats.body;
   }
+}
+
+// Token counts of streamed replies are read from the stream as it passes, in each provider's shape, and
+// reported per provider and in total beside the original's fields (as non-streamed counts are).
+TEST_F(ContractStatsTest, AStreamedReplyOfEachProviderShapeRecordsItsTokens) {
+  std::string token = NewToken("stream-usage-app");
+  for (const char* provider : {"openai", "groq", "anthropic", "google"}) {
+    ASSERT_EQ(Call("POST", absl::StrCat("/keys/", provider), token,
+                   R"({"key":"sk-stream-usage-0123456789"})").status, 200) << provider;
+  }
+  struct Case {
+    const char* target;
+    const char* body;
+    int64_t input;   // what the fake provider reports for this shape
+    int64_t output;  // three text events
+  };
+  const Case cases[] = {
+      {"/relay/openai/v1/chat/completions",
+       R"({"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}})", 9, 3},
+      {"/relay/groq/openai/v1/chat/completions",
+       R"({"model":"llama-3.1-8b-instant","stream":true,"stream_options":{"include_usage":true}})", 9, 3},
+      {"/relay/anthropic/v1/messages", R"({"model":"claude-3-5-haiku","max_tokens":64,"stream":true})", 12, 3},
+      {"/relay/google/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", R"({"contents":[]})", 5, 3},
+      // Without stream_options the provider sends no counts, and the relay does not ask for them.
+      {"/relay/openai/v1/chat/completions", R"({"model":"gpt-4o-mini","stream":true})", 0, 0},
+  };
+  int64_t total_in = 0;
+  int64_t total_out = 0;
+  int n = 0;
+  for (const Case& c : cases) {
+    TestResponse r = Call("POST", c.target, token, c.body);
+    ASSERT_EQ(r.status, 200) << c.target << ": " << r.body;
+    ASSERT_NE(r.body.find("data: "), std::string::npos) << c.target << ": " << r.body;
+    total_in += c.input;
+    total_out += c.output;
+    TestResponse stats = Call("GET", "/stats", token);
+    nlohmann::json s = Json(stats);
+    ASSERT_EQ(s["total"], ++n) << stats.body;
+    EXPECT_EQ(s["input_tokens"], total_in) << c.target << ": " << stats.body;
+    EXPECT_EQ(s["output_tokens"], total_out) << c.target << ": " << stats.body;
+  }
+  std::optional<RecordedRequest> last;
+  for (const RecordedRequest& seen : suite_->fake().Requests()) {
+    if (seen.body == R"({"model":"gpt-4o-mini","stream":true})") last = seen;
+  }
+  ASSERT_TRUE(last.has_value()) << "the request went upstream unchanged";
+
+  TestResponse stats = Call("GET", "/stats", token);
+  nlohmann::json s = Json(stats);
+  EXPECT_EQ(s["providers"]["openai"]["input_tokens"], 9) << stats.body;
+  EXPECT_EQ(s["providers"]["openai"]["output_tokens"], 3) << stats.body;
+  EXPECT_EQ(s["providers"]["groq"]["input_tokens"], 9) << stats.body;
+  EXPECT_EQ(s["providers"]["anthropic"]["input_tokens"], 12) << stats.body;
+  EXPECT_EQ(s["providers"]["anthropic"]["output_tokens"], 3) << stats.body;
+  EXPECT_EQ(s["providers"]["google"]["input_tokens"], 5) << stats.body;
+  EXPECT_EQ(s["providers"]["google"]["output_tokens"], 3) << stats.body;
+  // The operator's view counts them too.
+  TestResponse app = Call("GET", "/stats/stream-usage-app", "", "", AppSecret());
+  ASSERT_EQ(app.status, 200) << app.body;
+  EXPECT_EQ(Json(app)["input_tokens"], total_in) << app.body;
+  EXPECT_EQ(Json(app)["output_tokens"], total_out) << app.body;
 }
 
 TEST_F(ContractStatsTest, OperatorStatsOfAnUnknownAppAreZeros) {

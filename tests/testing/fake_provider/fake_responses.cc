@@ -44,8 +44,19 @@ ResponsePlan JsonError(int status, absl::string_view message) {
   return plan;
 }
 
-// The pieces of a stream with `n` text deltas, in one provider's format.
-std::vector<std::string> OpenAiEvents(const std::string& model, int n) {
+// True when an OpenAI-style body asks for the usage chunk (stream_options.include_usage).
+bool WantsUsageChunk(absl::string_view body) {
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  auto options = j.find("stream_options");
+  if (options == j.end() || !options->is_object()) return false;
+  auto it = options->find("include_usage");
+  return it != options->end() && it->is_boolean() && it->get<bool>();
+}
+
+// The pieces of a stream with `n` text deltas, in one provider's format. OpenAI's ends with a chunk of
+// `usage` and no choices when `with_usage` (prompt 9, completion n, as the JSON reply counts).
+std::vector<std::string> OpenAiEvents(const std::string& model, int n, bool with_usage) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
     out.push_back(SseData({{"id", "chatcmpl-fake"},
@@ -60,6 +71,13 @@ std::vector<std::string> OpenAiEvents(const std::string& model, int n) {
                          {"object", "chat.completion.chunk"},
                          {"model", model},
                          {"choices", {{{"index", 0}, {"delta", Json::object()}, {"finish_reason", "stop"}}}}}));
+  if (with_usage) {
+    out.push_back(SseData({{"id", "chatcmpl-fake"},
+                           {"object", "chat.completion.chunk"},
+                           {"model", model},
+                           {"choices", Json::array()},
+                           {"usage", {{"prompt_tokens", 9}, {"completion_tokens", n}, {"total_tokens", 9 + n}}}}));
+  }
   out.push_back("data: [DONE]\n\n");
   return out;
 }
@@ -97,7 +115,9 @@ std::vector<std::string> GeminiEvents(int n) {
     Json part = {{"text", kWords[i % std::size(kWords)]}};
     Json cand = {{"content", {{"parts", {part}}, {"role", "model"}}}, {"index", 0}};
     if (i == n - 1) cand["finishReason"] = "STOP";
-    out.push_back(SseData({{"candidates", {cand}}}));
+    // Gemini counts in every chunk, cumulatively: prompt 5 and, at the end, n candidate tokens.
+    out.push_back(SseData({{"candidates", {cand}},
+                           {"usageMetadata", {{"promptTokenCount", 5}, {"candidatesTokenCount", i + 1}}}}));
   }
   return out;
 }
@@ -183,7 +203,7 @@ ResponsePlan PlanResponse(absl::string_view method, absl::string_view target,
     plan = Json200({{"object", "list"}, {"data", {{{"id", "fake-model"}, {"object", "model"}}}}});
   } else if (absl::EndsWith(path, "/chat/completions")) {
     if (WantsStream(body) || scenario_streams) {
-      plan = Streaming(OpenAiEvents(model, n), "text/event-stream");
+      plan = Streaming(OpenAiEvents(model, n, WantsUsageChunk(body)), "text/event-stream");
     } else {
       plan = Json200({{"id", "chatcmpl-fake"},
                       {"object", "chat.completion"},

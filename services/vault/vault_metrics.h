@@ -1,0 +1,46 @@
+// The vault's own Prometheus metrics (its calls by method and code are counted for every server by
+// common/metrics/grpc_observer.h): store latency by operation, keys that do not decrypt.
+#ifndef BYOK_SERVICES_VAULT_VAULT_METRICS_H_
+#define BYOK_SERVICES_VAULT_VAULT_METRICS_H_
+
+#include <utility>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace byok::vault {
+
+class VaultMetrics {
+ public:
+  // The process's vault metrics, or null when metrics are off (metrics.h).
+  static VaultMetrics* Get();
+
+  // `op` is one of a fixed set of names (the store method, snake_case).
+  void StoreCall(const char* op, absl::Duration elapsed);
+  void DecryptFailed();
+
+ private:
+  VaultMetrics();
+
+  prometheus::Family<prometheus::Histogram>& store_;
+  prometheus::Counter& decrypt_failures_;
+};
+
+// Runs `call` (a store method) and records how long it took under `op`.
+template <typename Call>
+auto TimedStoreCall(const char* op, Call&& call) {
+  VaultMetrics* m = VaultMetrics::Get();
+  if (m == nullptr) return std::forward<Call>(call)();
+  const absl::Time start = absl::Now();
+  auto result = std::forward<Call>(call)();
+  m->StoreCall(op, absl::Now() - start);
+  return result;
+}
+
+}  // namespace byok::vault
+
+#endif  // BYOK_SERVICES_VAULT_VAULT_METRICS_H_
