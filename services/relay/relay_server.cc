@@ -8,7 +8,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/caller_policy.h"
+#include "common/grpc_reflection.h"
+#include "common/grpc_status.h"
 #include "common/grpc_tls.h"
+#include "services/relay/key_check_limiter.h"
 #include "services/relay/policy/relay_policy.h"
 #include "services/relay/relay_service.h"
 #include "services/relay/upstream/upstream_client.h"
@@ -39,11 +43,18 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
   s->upstream_ = *std::move(upstream);
   s->vault_ =
       std::make_unique<VaultClient>(config.vault_address, ChannelCredentialsFor(config.tls),
-                                    config.vault_timeout, config.usage);
+                                    config.vault_timeout, config.usage, config.service.token);
+  s->check_key_limiter_ = std::make_unique<KeyCheckLimiter>(config.check_key_per_minute);
+  CallerPolicy::Options callers;
+  callers.mutual_tls = config.tls.has_value();
+  callers.service = config.service;
+  callers.domain = kRelayDomain;
   s->service_ = std::make_unique<RelayService>(
-      RelayDeps{s->policy_.get(), s->upstream_.get(), s->vault_.get()});
+      RelayDeps{s->policy_.get(), s->upstream_.get(), s->vault_.get()},
+      CallerPolicy(std::move(callers)), config.check_key_callers, s->check_key_limiter_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
+  EnableServerReflection(config.reflection);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
@@ -56,7 +67,7 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
   }
   if (grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
-    health->SetServingStatus("byok.relay.v1.Relay", true);
+    health->SetServingStatus(v1::Relay::service_full_name(), true);
   }
   return s;
 }

@@ -17,6 +17,7 @@ class Server;
 namespace byok::relay {
 
 class RelayPolicy;
+class KeyCheckLimiter;
 class RelayService;
 class UpstreamClient;
 class VaultClient;
@@ -47,6 +48,7 @@ class RelayServer {
   std::unique_ptr<RelayPolicy> policy_;
   std::unique_ptr<UpstreamClient> upstream_;
   std::unique_ptr<VaultClient> vault_;
+  std::unique_ptr<KeyCheckLimiter> check_key_limiter_;
   std::unique_ptr<RelayService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

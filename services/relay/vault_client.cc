@@ -12,22 +12,41 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "common/service_auth.h"
 
 namespace byok::relay {
 namespace {
 
 namespace v1 = vault::v1;
 
+bool RefusedTheRelay(const absl::Status& status) {
+  const std::string why = ReasonOf(status);
+  return why == reason::kCallerUnauthenticated || why == reason::kServiceTokenInvalid ||
+         why == reason::kCallerNotAllowed;
+}
+
 absl::Status RelayFacingError(const grpc::Status& status, const std::string& provider) {
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return absl::UnavailableError("the vault is unavailable");
+      return WithReason(absl::UnavailableError("the vault is unavailable"),
+                        reason::kVaultUnavailable, kRelayDomain);
     case grpc::StatusCode::NOT_FOUND:
-      return absl::FailedPreconditionError(absl::StrCat("no key stored for provider ", provider));
+      return WithReason(
+          absl::FailedPreconditionError(absl::StrCat("no key stored for provider ", provider)),
+          reason::kKeyNotFound, kVaultDomain);
     default:
-      return FromGrpcStatus(status);
+      break;
   }
+  absl::Status from_vault = FromGrpcStatus(status);
+  if (RefusedTheRelay(from_vault)) {
+    // A misconfiguration between services (token or certificate), not the client's fault: the
+    // vault's words about the relay's credential never reach a client.
+    log::Error("relay", "the vault refused the relay's service identity: %s", from_vault.message());
+    return WithReason(absl::InternalError("the vault refused the relay's service identity"),
+                      reason::kCallerNotAllowed, kVaultDomain);
+  }
+  return from_vault;
 }
 
 // One ResolveKey call: owns what gRPC borrows until the callback.
@@ -45,11 +64,12 @@ class ResolveCall : public PendingResolve {
 // GRPC_ARG_MIN_RECONNECT_BACKOFF_MS stays at its default: gRPC uses it as the shortest time a connect
 // attempt (TCP, TLS, HTTP/2 handshake) may take, and 100 ms failed every attempt on a loaded host.
 std::shared_ptr<grpc::Channel> VaultChannel(const std::string& address,
-                                            std::shared_ptr<grpc::ChannelCredentials> credentials) {
+                                            std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                            const crypto::SecretBytes& service_token) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-  return grpc::CreateCustomChannel(address, std::move(credentials), args);
+  return CreateServiceChannel(address, std::move(credentials), args, service_token);
 }
 
 }  // namespace
@@ -61,8 +81,9 @@ void WipeString(std::string* text) {
 
 VaultClient::VaultClient(const std::string& address,
                          std::shared_ptr<grpc::ChannelCredentials> credentials,
-                         absl::Duration timeout, UsageBatcherOptions usage)
-    : stub_(v1::Vault::NewStub(VaultChannel(address, std::move(credentials)))),
+                         absl::Duration timeout, UsageBatcherOptions usage,
+                         const crypto::SecretBytes& service_token)
+    : stub_(v1::Vault::NewStub(VaultChannel(address, std::move(credentials), service_token))),
       timeout_(timeout),
       usage_([this](v1::RecordUsageBatchRequest batch,
                     UsageBatcher::Done done) { SendUsage(std::move(batch), std::move(done)); },

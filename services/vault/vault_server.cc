@@ -10,10 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keyring_aead.h"
+#include "common/grpc_reflection.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "services/vault/caller_policy.h"
+#include "common/caller_policy.h"
+#include "common/grpc_status.h"
 #include "services/vault/clock.h"
 #include "services/vault/periodic_task.h"
 #include "services/vault/sqlite_key_store.h"
@@ -70,11 +72,19 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   options.allow_http_base_urls = config.allow_private_upstreams;
   s->core_ = std::make_unique<VaultCore>(*s->store_, *s->keyring_, *s->hasher_, *s->clock_, options);
   const bool mutual_tls = config.tls.has_value();
+  CallerPolicy::Options policy;
+  policy.mutual_tls = mutual_tls;
+  policy.service = config.service;
+  policy.app_secret = config.app_secret;
+  policy.domain = kVaultDomain;
+  CallerPolicy callers(std::move(policy));
+  const bool trusts_everyone = callers.trusts_everyone();
   s->service_ = std::make_unique<VaultService>(
-      *s->core_, mutual_tls ? CallerPolicy(config.resolve_callers, config.admin_callers)
-                            : CallerPolicy::AllowAll());
+      *s->core_, std::move(callers),
+      VaultCallers{config.resolve_callers, config.admin_callers, config.app_callers});
 
   grpc::EnableDefaultHealthCheckService(true);
+  EnableServerReflection(config.reflection);
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which would let a second vault share the port silently (the
   // kernel splitting calls between two databases); an address in use must fail start-up instead.
@@ -89,6 +99,7 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   }
   if (grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
+    health->SetServingStatus(v1::Vault::service_full_name(), true);
   }
 
   VaultCore* core = s->core_.get();
@@ -102,7 +113,10 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
       config.purge_interval);
   log::Info("vault", "key version %08x is current; %d older secrets configured; %s",
             s->keyring_->primary_key_id(), config.previous_secrets.size(),
-            mutual_tls ? "mutual TLS on" : "plaintext (every caller trusted)");
+            mutual_tls               ? "mutual TLS on"
+            : trusts_everyone        ? "plaintext, trusted loopback (every caller is a service)"
+            : config.service.token.empty() ? "plaintext, internal RPCs refused (no service identity)"
+                                           : "plaintext, service token required for internal RPCs");
   return s;
 }
 

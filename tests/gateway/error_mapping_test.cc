@@ -3,17 +3,19 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/grpc_status.h"
+
 namespace byok::gateway {
 namespace {
 
 RpcError Error(Backend backend, grpc::StatusCode code, std::string message = "m", bool reached = true,
-               std::string source = "") {
+               std::string why = "") {
   RpcError e;
   e.backend = backend;
   e.code = code;
   e.message = std::move(message);
   e.reached = reached;
-  e.error_source = std::move(source);
+  e.reason = std::move(why);
   return e;
 }
 
@@ -28,7 +30,7 @@ TEST(ErrorMappingTest, MapsEachCodeAsTheRestApiDocuments) {
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::DEADLINE_EXCEEDED)), 503);
   // The relay timed out waiting for the vault, not for the provider.
   HttpResponse slow_vault = ResponseForRpcError(
-      Error(Backend::kRelay, StatusCode::DEADLINE_EXCEEDED, "deadline", true, "vault"));
+      Error(Backend::kRelay, StatusCode::DEADLINE_EXCEEDED, "deadline", true, reason::kVaultUnavailable));
   EXPECT_EQ(slow_vault.status, 503);
   EXPECT_EQ(nlohmann::json::parse(slow_vault.body)["error"], "vault did not answer in time");
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::ABORTED)), 502);
@@ -44,7 +46,7 @@ TEST(ErrorMappingTest, UnavailableSaysWhichSideIsDown) {
   // The relay could not be reached at all, or it says the vault is down.
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", false)), 503);
   EXPECT_EQ(
-      HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, "vault")),
+      HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, reason::kVaultUnavailable)),
       503);
   EXPECT_EQ(
       HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, "upstream")),
