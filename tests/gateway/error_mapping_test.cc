@@ -46,13 +46,40 @@ TEST(ErrorMappingTest, UnavailableSaysWhichSideIsDown) {
   // The relay could not be reached at all, or it says the vault is down.
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", false)), 503);
   EXPECT_EQ(
-      HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, reason::kVaultUnavailable)),
+      HttpStatusForRpcError(
+          Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, reason::kVaultUnavailable)),
       503);
-  EXPECT_EQ(
-      HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, "upstream")),
-      502);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true,
+                                        reason::kUpstreamUnreachable)),
+            502);
+  // The reason decides, not the text: a provider's message that mentions the vault stays a 502.
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE,
+                                        "the vault is unavailable", true,
+                                        reason::kUpstreamUnreachable)),
+            502);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::UNAVAILABLE, "x", false)), 503);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::UNAVAILABLE, "x", true)), 503);
+}
+
+TEST(ErrorMappingTest, ARefusalOfTheGatewaysOwnIdentityIsAnInternalError) {
+  for (const char* why : {reason::kCallerUnauthenticated, reason::kServiceTokenInvalid,
+                          reason::kCallerNotAllowed}) {
+    for (grpc::StatusCode code :
+         {grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::PERMISSION_DENIED}) {
+      HttpResponse r = ResponseForRpcError(
+          Error(Backend::kVault, code, "CreateUser needs a service identity", true, why));
+      EXPECT_EQ(r.status, 500) << why;
+      auto body = nlohmann::json::parse(r.body);
+      EXPECT_EQ(body["error"], "Internal error in the vault") << why;
+      EXPECT_EQ(body["code"], "internal") << why;
+    }
+  }
+  // A user's own token failure stays the original's 401.
+  HttpResponse expired = ResponseForRpcError(Error(Backend::kVault, grpc::StatusCode::UNAUTHENTICATED,
+                                                   "Invalid or expired token", true,
+                                                   reason::kTokenExpired));
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(expired.body)["error"], "Invalid or expired token");
 }
 
 TEST(ErrorMappingTest, BodiesAreJsonWithoutInternalDetails) {
