@@ -18,12 +18,12 @@ namespace byok {
 inline constexpr char kVaultDomain[] = "vault.byok-relay";
 inline constexpr char kRelayDomain[] = "relay.byok-relay";
 
-// ErrorInfo reasons. Stable: clients branch on them (docs/grpc.md lists them with their codes).
+// ErrorInfo reasons. Stable: clients branch on them (docs/grpc.md lists them with their codes). A
+// revoked token reads as TOKEN_EXPIRED: revocation moves the expiry, and the store keeps no other mark.
 namespace reason {
 inline constexpr char kTokenMissing[] = "TOKEN_MISSING";
 inline constexpr char kTokenUnknown[] = "TOKEN_UNKNOWN";
 inline constexpr char kTokenExpired[] = "TOKEN_EXPIRED";
-inline constexpr char kTokenRevoked[] = "TOKEN_REVOKED";
 inline constexpr char kKeyNotFound[] = "KEY_NOT_FOUND";
 inline constexpr char kKeyUndecryptable[] = "KEY_UNDECRYPTABLE";
 inline constexpr char kCallerUnauthenticated[] = "CALLER_UNAUTHENTICATED";
@@ -35,7 +35,6 @@ inline constexpr char kVaultUnavailable[] = "VAULT_UNAVAILABLE";
 inline constexpr char kUpstreamUnreachable[] = "UPSTREAM_UNREACHABLE";
 inline constexpr char kUpstreamTimeout[] = "UPSTREAM_TIMEOUT";
 inline constexpr char kUpstreamAborted[] = "UPSTREAM_ABORTED";
-inline constexpr char kStorageUnavailable[] = "STORAGE_UNAVAILABLE";
 }  // namespace reason
 
 // Returns `status` carrying `reason` and `domain` (ToGrpcStatus sends them as ErrorInfo). An OK status
@@ -47,7 +46,7 @@ std::string ReasonOf(const absl::Status& status);
 std::string DomainOf(const absl::Status& status);
 
 // Returns `status` with a reason and domain: its own when it has them, else `domain` and a reason
-// named after its code ("INVALID_ARGUMENT", "UNAVAILABLE"...), so every failure a service sends is
+// named after its code (INVALID_ARGUMENT, UNAVAILABLE...), so every failure a service sends is
 // structured.
 absl::Status WithDefaultReason(absl::Status status, absl::string_view domain);
 
