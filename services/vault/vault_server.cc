@@ -10,12 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keyring_aead.h"
+#include "common/caller_policy.h"
 #include "common/grpc_reflection.h"
+#include "common/grpc_status.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "common/caller_policy.h"
-#include "common/grpc_status.h"
 #include "services/vault/clock.h"
 #include "services/vault/periodic_task.h"
 #include "services/vault/sqlite_key_store.h"
@@ -111,12 +111,16 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
         }
       },
       config.purge_interval);
+  const char* callers_line = "plaintext, service token required for internal RPCs";
+  if (mutual_tls) {
+    callers_line = "mutual TLS on";
+  } else if (trusts_everyone) {
+    callers_line = "plaintext, trusted loopback (every caller is a service)";
+  } else if (config.service.token.empty()) {
+    callers_line = "plaintext, internal RPCs refused (no service identity)";
+  }
   log::Info("vault", "key version %08x is current; %d older secrets configured; %s",
-            s->keyring_->primary_key_id(), config.previous_secrets.size(),
-            mutual_tls               ? "mutual TLS on"
-            : trusts_everyone        ? "plaintext, trusted loopback (every caller is a service)"
-            : config.service.token.empty() ? "plaintext, internal RPCs refused (no service identity)"
-                                           : "plaintext, service token required for internal RPCs");
+            s->keyring_->primary_key_id(), config.previous_secrets.size(), callers_line);
   return s;
 }
 
