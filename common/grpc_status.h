@@ -24,6 +24,7 @@ namespace reason {
 inline constexpr char kTokenMissing[] = "TOKEN_MISSING";
 inline constexpr char kTokenUnknown[] = "TOKEN_UNKNOWN";
 inline constexpr char kTokenExpired[] = "TOKEN_EXPIRED";
+inline constexpr char kKeyInvalid[] = "KEY_INVALID";
 inline constexpr char kKeyNotFound[] = "KEY_NOT_FOUND";
 inline constexpr char kKeyUndecryptable[] = "KEY_UNDECRYPTABLE";
 inline constexpr char kCallerUnauthenticated[] = "CALLER_UNAUTHENTICATED";
