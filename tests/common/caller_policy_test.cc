@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/grpc_status.h"
 #include "common/service_auth.h"
 #include "gmock/gmock.h"
@@ -18,6 +19,7 @@ namespace {
 
 using ::byok::testing::IsOk;
 using ::byok::testing::StatusIs;
+using Vars = absl::flat_hash_map<std::string, std::string>;
 
 CallerPolicy Policy(bool mutual_tls, const std::string& token, bool trusted_loopback = false) {
   CallerPolicy::Options options;
@@ -111,12 +113,12 @@ TEST(ServiceAuthTest, StartUpNeedsAnIdentityOrTrustedLoopbackOnLoopback) {
 
 TEST(ServiceAuthTest, TokenSettingIsCheckedAndNeverEchoed) {
   absl::StatusOr<ServiceAuth> short_token =
-      LoadServiceAuth(Env({{"BYOK_SERVICE_TOKEN", "short-secret"}}));
+      LoadServiceAuth(Env(Vars{{"BYOK_SERVICE_TOKEN", "short-secret"}}));
   EXPECT_THAT(short_token, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(std::string(short_token.status().message()),
               ::testing::Not(::testing::HasSubstr("short-secret")));
   absl::StatusOr<ServiceAuth> ok = LoadServiceAuth(
-      Env({{"BYOK_SERVICE_TOKEN", std::string(32, 'k')}, {"BYOK_TRUSTED_LOOPBACK", "1"}}));
+      Env(Vars{{"BYOK_SERVICE_TOKEN", std::string(32, 'k')}, {"BYOK_TRUSTED_LOOPBACK", "1"}}));
   ASSERT_THAT(ok, IsOk());
   EXPECT_EQ(ok->token.view(), std::string(32, 'k'));
   EXPECT_TRUE(ok->trusted_loopback);
