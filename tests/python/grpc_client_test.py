@@ -85,7 +85,7 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         try:
             for i in range(10_000 if endless else 3):
                 self.chunk('data: {"choices":[{"delta":{"content":"piece %d"}}]}\n\n' % i)
-                time.sleep(0.05 if endless else 0)
+                time.sleep(0.01 if endless else 0)
             self.chunk("data: [DONE]\n\n")
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
