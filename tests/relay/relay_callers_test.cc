@@ -128,6 +128,28 @@ TEST(RelayCallersTest, PlaintextCheckKeyNeedsTheServiceTokenRelayNeedsOnlyTheUse
   }
 }
 
+// A relay whose service token the vault does not know: its calls fail as an internal error; the
+// vault's words about the relay's credential never reach the relay's caller.
+TEST(RelayCallersTest, AVaultRefusingTheRelayIsAnInternalError) {
+  auto fake = FakeProvider::Start({});
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  auto vault = VaultProcess::Start();
+  ASSERT_TRUE(vault.ok()) << vault.status();
+  std::map<std::string, std::string> env = AllProvidersAt((*fake)->base_url());
+  env["BYOK_VAULT_ADDR"] = (*vault)->address();
+  env["BYOK_SERVICE_TOKEN"] = "a-different-service-token-0123456789abcdef";
+  auto relay = RelayProcess::Start(env);
+  ASSERT_TRUE(relay.ok()) << relay.status();
+  auto token = (*vault)->CreateUserWithKey("openai", "sk-callers-relay-0123");
+  ASSERT_TRUE(token.ok()) << token.status();
+  RelayResult refused =
+      RunRelay((*relay)->stub(), MakeRequest(*token, "openai", "/v1/chat/completions", kChat));
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(refused.reason, reason::kCallerNotAllowed);
+  EXPECT_THAT(refused.status.error_message(), ::testing::Not(HasSubstr("byok-service-token")));
+  EXPECT_TRUE((*fake)->Requests().empty());
+}
+
 TEST(RelayCallersTest, CheckKeyIsRateLimited) {
   auto fake = FakeProvider::Start({});
   ASSERT_TRUE(fake.ok()) << fake.status();
