@@ -11,6 +11,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "apps/local_secret.h"
+#include "common/crypto/hex.h"
+#include "common/crypto/random.h"
+#include "common/crypto/secret_bytes.h"
 #include "common/env.h"
 #include "common/logging.h"
 #include "common/metrics/metrics.h"
@@ -60,6 +63,9 @@ constexpr char kHelp[] =
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS (0) let x-relay-base-url reach private addresses and http\n"
     "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000),\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000)  upstream timeouts\n"
+    "  BYOK_SERVICE_TOKEN (generated)   the services' shared token for internal gRPC calls; set it\n"
+    "                                   to call the vault and relay from outside as a service\n"
+    "  BYOK_GRPC_REFLECTION (1)         serve gRPC server reflection on the vault and relay\n"
     "%s";
 
 void PrintHelp() {
@@ -138,6 +144,15 @@ int main(int argc, char** argv) {
     }
     vars["ENCRYPTION_SECRET"] = std::move(secret->hex);
   }
+  // The internal calls between the three services carry a service token: one generated for this
+  // process (in memory only) unless the operator set BYOK_SERVICE_TOKEN (to call the vault and relay
+  // from outside as a service too).
+  if (auto it = vars.find("BYOK_SERVICE_TOKEN"); it == vars.end() || it->second.empty()) {
+    auto token = byok::crypto::RandomBytes(32);
+    if (!token.ok()) return Fail(std::string(token.status().message()));
+    vars["BYOK_SERVICE_TOKEN"] = byok::crypto::HexEncode(*token);
+    byok::crypto::WipeString(*token);
+  }
   if (vars.find("BYOK_VAULT_ADDR") == vars.end()) vars["BYOK_VAULT_ADDR"] = kLoopbackAnyPort;
   if (vars.find("BYOK_RELAY_ADDR") == vars.end()) vars["BYOK_RELAY_ADDR"] = kLoopbackAnyPort;
   byok::Env env(vars);
@@ -148,6 +163,8 @@ int main(int argc, char** argv) {
   if (!vault_config.ok()) return Fail(std::string(vault_config.status().message()));
   auto relay_config = byok::relay::LoadRelayConfig(env);
   if (!relay_config.ok()) return Fail(std::string(relay_config.status().message()));
+  // The gateway's settings were read before the service token was generated.
+  gateway_config->service = relay_config->service;
 
   // In one process the services talk over loopback: mutual TLS (BYOK_TLS_*) is for the separate
   // daemons, whose links cross a network.

@@ -104,18 +104,22 @@ absl::StatusOr<std::string> GrpcTarget(absl::string_view name, absl::string_view
   return absl::StrCat(*family == Family::kV4 ? "ipv4:" : "ipv6:", absl::StrJoin(entries, ","));
 }
 
+std::string BalancedTarget(absl::string_view target, grpc::ChannelArguments* args) {
+  absl::StatusOr<std::string> uri = GrpcTarget("target", target);
+  args->SetServiceConfigJSON(kServiceConfig);
+  // The service config is ours, never one published in DNS TXT records.
+  args->SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
+  args->SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
+  args->SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  // An invalid target was refused at start-up; should one get here, gRPC reports it on every call.
+  return uri.ok() ? *std::move(uri) : std::string(target);
+}
+
 std::shared_ptr<grpc::Channel> BalancedChannel(absl::string_view target,
                                                std::shared_ptr<grpc::ChannelCredentials> credentials,
                                                grpc::ChannelArguments args) {
-  absl::StatusOr<std::string> uri = GrpcTarget("target", target);
-  args.SetServiceConfigJSON(kServiceConfig);
-  // The service config is ours, never one published in DNS TXT records.
-  args.SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
-  // An invalid target was refused at start-up; should one get here, gRPC reports it on every call.
-  return grpc::CreateCustomChannel(uri.ok() ? *uri : std::string(target), std::move(credentials),
-                                   args);
+  std::string uri = BalancedTarget(target, &args);
+  return grpc::CreateCustomChannel(uri, std::move(credentials), args);
 }
 
 void AddServerBalancingArguments(grpc::ServerBuilder& builder) {

@@ -40,6 +40,8 @@ run_loadgen() {
 suite_env() {
   echo "ENCRYPTION_SECRET=$(openssl rand -hex 32)"
   echo "TOKEN_HMAC_SECRET=$(openssl rand -hex 32)"
+  # The service identity of the internal gRPC calls (the split daemons refuse to start without one).
+  echo "BYOK_SERVICE_TOKEN=$(openssl rand -hex 32)"
   echo "DB_PATH=$TMP/data-$1/relay.db"
   echo "LOG_LEVEL=warn"
   echo "RATE_LIMIT_GLOBAL=0"

@@ -10,6 +10,7 @@
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/grpc_tls.h"
+#include "common/service_auth.h"
 
 namespace byok::gateway {
 namespace {
@@ -20,14 +21,17 @@ constexpr int kKeepaliveTimeoutMs = 10000;
 constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
-                                          const std::optional<MutualTls>& tls) {
+                                          const std::optional<MutualTls>& tls,
+                                          const crypto::SecretBytes& service_token) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, kMaxMessageBytes);
   args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, kMaxMessageBytes);
-  // Round-robin over every replica the target names, with bounded reconnect backoff.
-  return BalancedChannel(target, ChannelCredentialsFor(tls), std::move(args));
+  // Round-robin over every replica the target names, with bounded reconnect backoff; the service
+  // token on every call.
+  std::string uri = BalancedTarget(target, &args);
+  return CreateServiceChannel(uri, ChannelCredentialsFor(tls), args, service_token);
 }
 
 }  // namespace
@@ -55,7 +59,8 @@ bool CallRegistry::WaitIdle(absl::Duration timeout) {
   return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
-RpcError BackendChannel::MakeError(const grpc::Status& status, const grpc::ClientContext& ctx) const {
+RpcError BackendChannel::MakeError(const grpc::Status& status,
+                                   const grpc::ClientContext& /*ctx*/) const {
   RpcError error;
   error.backend = backend_;
   error.code = status.error_code();
@@ -71,10 +76,9 @@ RpcError BackendChannel::MakeError(const grpc::Status& status, const grpc::Clien
                            error.message == "Socket closed";
     error.reached = connected && !connect_failure;
   }
-  const auto& trailers = ctx.GetServerTrailingMetadata();
-  if (auto it = trailers.find(kErrorSourceTrailer); it != trailers.end()) {
-    error.error_source.assign(it->second.data(), it->second.size());
-  }
+  const absl::Status structured = FromGrpcStatus(status);
+  error.reason = ReasonOf(structured);
+  error.domain = DomainOf(structured);
   return error;
 }
 
@@ -119,8 +123,8 @@ void BackendChannel::CheckHealth(absl::string_view service, absl::Duration timeo
 }
 
 Backends::Backends(const GatewayConfig& config)
-    : vault_(Backend::kVault, MakeChannel(config.vault_addr, config.tls)),
-      relay_(Backend::kRelay, MakeChannel(config.relay_addr, config.tls)),
+    : vault_(Backend::kVault, MakeChannel(config.vault_addr, config.tls, config.service.token)),
+      relay_(Backend::kRelay, MakeChannel(config.relay_addr, config.tls, config.service.token)),
       vault_stub_(byok::vault::v1::Vault::NewStub(vault_.channel())),
       relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {}
 

@@ -10,7 +10,14 @@ namespace byok::gateway {
 namespace {
 
 bool FromVault(const RpcError& error) {
-  return error.backend == Backend::kVault || error.error_source == kErrorSourceVault;
+  return error.backend == Backend::kVault || error.domain == kVaultDomain ||
+         error.reason == reason::kVaultUnavailable;
+}
+
+// True when the service refused the gateway itself (its service token or certificate).
+bool RefusedTheGateway(const RpcError& error) {
+  return error.reason == reason::kCallerUnauthenticated ||
+         error.reason == reason::kServiceTokenInvalid || error.reason == reason::kCallerNotAllowed;
 }
 
 bool BackingServiceDown(const RpcError& error) {
@@ -51,6 +58,7 @@ const char* DefaultPhrase(grpc::StatusCode code) {
 }
 
 const char* Code(const RpcError& error) {
+  if (RefusedTheGateway(error)) return "internal";
   switch (error.code) {
     case grpc::StatusCode::UNAUTHENTICATED:
       return "token_invalid";
@@ -81,6 +89,7 @@ const char* Code(const RpcError& error) {
 }  // namespace
 
 int HttpStatusForRpcError(const RpcError& error) {
+  if (RefusedTheGateway(error)) return 500;
   switch (error.code) {
     case grpc::StatusCode::UNAUTHENTICATED:
       return 401;
@@ -111,6 +120,10 @@ int HttpStatusForRpcError(const RpcError& error) {
 }
 
 std::string ClientMessage(const RpcError& error) {
+  if (RefusedTheGateway(error)) {
+    return absl::StrCat("Internal error in the ",
+                        error.backend == Backend::kVault ? "vault" : "relay");
+  }
   if (ClientFacing(error.code)) {
     return error.message.empty() ? DefaultPhrase(error.code) : error.message;
   }

@@ -28,8 +28,10 @@ struct RpcError {
   std::string message;
   // False when the service itself could not be reached (no connection: it is down or not started).
   bool reached = true;
-  // The relay's kErrorSourceTrailer value (common/grpc_status.h), when it sent one.
-  std::string error_source;
+  // The ErrorInfo reason and domain of the status details (common/grpc_status.h), when sent: the
+  // mapping reads these, never the message text.
+  std::string reason;
+  std::string domain;
   // ALLOWED_MODELS, when the relay refused a model (its kAllowedModelsTrailer).
   std::optional<std::vector<std::string>> allowed_models;
 };
@@ -37,8 +39,11 @@ struct RpcError {
 // Returns the HTTP status for `error`:
 //   UNAUTHENTICATED 401, INVALID_ARGUMENT 400, FAILED_PRECONDITION 400, PERMISSION_DENIED 403,
 //   NOT_FOUND 404, ALREADY_EXISTS 409, OUT_OF_RANGE 400: the service's message is the error text.
-//   UNAVAILABLE: 503 when the vault or the relay is down, or the relay says the vault is; 502 when the
-//     relay is up and the provider could not be reached.
+//   UNAVAILABLE: 503 when the vault or the relay is down, or the relay says the vault is (reason
+//     VAULT_UNAVAILABLE, or domain vault.byok-relay); 502 when the relay is up and the provider could
+//     not be reached.
+//   A refusal of the gateway's own service identity (reasons CALLER_UNAUTHENTICATED,
+//   SERVICE_TOKEN_INVALID, CALLER_NOT_ALLOWED): 500, a misconfiguration the browser cannot fix.
 //   DEADLINE_EXCEEDED: 504 from the relay (provider timeout); 503 from the vault, directly or behind
 //     the relay.
 //   ABORTED from the relay (stream broke) 502; CANCELLED 503; DATA_LOSS, INTERNAL, UNKNOWN 500;

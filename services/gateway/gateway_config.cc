@@ -107,6 +107,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   BYOK_ASSIGN_OR_RETURN(c.health_timeout,
                         GetMillis(env, "BYOK_HEALTH_TIMEOUT_MS", c.health_timeout, 10));
   BYOK_ASSIGN_OR_RETURN(c.tls, LoadMutualTls(env));
+  BYOK_ASSIGN_OR_RETURN(c.service, LoadServiceAuth(env));
   return c;
 }
 
@@ -180,6 +181,10 @@ const char* GatewayConfigHelp() {
          "  BYOK_RELAY_ADDR (127.0.0.1:50052) the relay, in the same forms\n"
          "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE (unset: plaintext)\n"
          "                                   mutual TLS to the vault and relay (PEM, all three)\n"
+         "  BYOK_SERVICE_TOKEN (unset)       shared secret (32+ characters) sent on every vault and\n"
+         "                                   relay call: the service identity without mutual TLS\n"
+         "  BYOK_TRUSTED_LOOPBACK (0)        byok-gatewayd: 1 lets it run with neither when the vault\n"
+         "                                   and relay are on loopback\n"
          "  ALLOWED_ORIGINS (*)              CORS origins, comma-separated\n"
          "  APP_SECRET (unset)               Bearer secret for POST /users and GET /stats/{app_id}\n"
          "  REQUEST_BODY_LIMIT_BYTES (10485760) largest request body (413 above it); 10mb and the like\n"

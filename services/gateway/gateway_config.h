@@ -13,6 +13,7 @@
 
 #include "common/env.h"
 #include "common/grpc_tls.h"
+#include "common/service_auth.h"
 #include "services/gateway/cors.h"
 #include "services/gateway/redis_settings.h"
 
@@ -31,6 +32,9 @@ struct GatewayConfig {
   // BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE: mutual TLS to the vault and the relay.
   // Unset: plaintext gRPC.
   std::optional<MutualTls> tls;
+  // BYOK_SERVICE_TOKEN (sent on every vault and relay call) and BYOK_TRUSTED_LOOPBACK
+  // (common/service_auth.h).
+  ServiceAuth service;
   // CORS (ALLOWED_ORIGINS, as written and parsed).
   std::string allowed_origins = "*";
   CorsPolicy cors = CorsPolicy::Parse("*");

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/grpc_status.h"
 #include "common/providers/providers.h"
 #include "services/gateway/api.h"
 #include "services/gateway/handlers_common.h"
@@ -138,8 +139,7 @@ void Api::RotateKey(Call call) {
       [writer = call.writer, put, verify = std::move(verify)](RpcResult<PutKeyResponse> result) {
         if (result.error) {
           // Rotation says what the minimum is.
-          if (result.error->code == grpc::StatusCode::INVALID_ARGUMENT &&
-              result.error->message == phrase::kKeyRequired) {
+          if (result.error->reason == reason::kKeyInvalid) {
             return writer->Send(JsonError(400, phrase::kRotateKeyRequired, "key_required"));
           }
           return writer->Send(ResponseForRpcError(*result.error));

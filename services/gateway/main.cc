@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(std::string(config.status().message()));
   if (port->has_value()) config->port = **port;
   for (const std::string& warning : config->warnings) byok::log::Warn("gateway", "%s", warning);
+  if (absl::Status s = byok::CheckServiceAuthConfigured(
+          config->service, config->tls.has_value(), {config->vault_addr, config->relay_addr},
+          "byok-gatewayd");
+      !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
   auto server = byok::gateway::GatewayServer::Start(*std::move(config));
   if (!server.ok()) return Fail(std::string(server.status().message()), 1);
   int signal = byok::WaitForShutdownSignal();

@@ -8,6 +8,7 @@
 #include "common/grpc_channel.h"
 #include "common/logging.h"
 #include "common/metrics/metrics.h"
+#include "common/service_auth.h"
 #include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
@@ -28,6 +29,13 @@ constexpr char kUsage[] =
     "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE\n"
     "                                    mutual TLS (PEM, all three): to the vault, and required of\n"
     "                                    gateways calling the relay (default: plaintext)\n"
+    "  BYOK_SERVICE_TOKEN                shared secret (32+ characters) sent on every vault call and\n"
+    "                                    required of CheckKey callers\n"
+    "  BYOK_TRUSTED_LOOPBACK             1: without TLS or a service token, trust every caller\n"
+    "                                    (loopback addresses only); without any, no start\n"
+    "  BYOK_RELAY_CHECK_KEY_CALLERS      cert identities allowed CheckKey under mTLS (default gateway)\n"
+    "  BYOK_RELAY_CHECK_KEY_PER_MINUTE   key checks a minute, all callers together (default 300)\n"
+    "  BYOK_GRPC_REFLECTION              serve gRPC server reflection (default 1)\n"
     "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS  resolve + connect + TLS handshake (default 10000)\n"
     "  BYOK_UPSTREAM_HEADERS_TIMEOUT_MS  until the provider's response headers (default 120000)\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS     longest gap between body pieces (default 120000)\n"
@@ -76,6 +84,13 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   byok::log::SetLevel(config->log_level);
+  if (absl::Status s = byok::CheckServiceAuthConfigured(
+          config->service, config->tls.has_value(),
+          {config->listen_address, config->vault_address}, "byok-relayd");
+      !s.ok()) {
+    std::fprintf(stderr, "byok-relayd: configuration error: %s\n", std::string(s.message()).c_str());
+    return kExitConfig;
+  }
   if (absl::Status s = byok::metrics::InitObservability(byok::Env()); !s.ok()) {
     std::fprintf(stderr, "byok-relayd: configuration error: %s\n", std::string(s.message()).c_str());
     return s.code() == absl::StatusCode::kInvalidArgument ? kExitConfig : kExitStart;

@@ -5,6 +5,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "common/grpc_reflection.h"
 #include "common/status.h"
 
 namespace byok::relay {
@@ -43,6 +46,16 @@ absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
   config.usage.flush_interval = absl::Milliseconds(flush_ms);
   BYOK_ASSIGN_OR_RETURN(config.policy, PolicyConfig::Load(env));
   BYOK_ASSIGN_OR_RETURN(config.tls, LoadMutualTls(env));
+  BYOK_ASSIGN_OR_RETURN(config.service, LoadServiceAuth(env));
+  BYOK_ASSIGN_OR_RETURN(config.reflection, LoadReflectionSetting(env));
+  BYOK_ASSIGN_OR_RETURN(config.check_key_per_minute,
+                        env.GetInt("BYOK_RELAY_CHECK_KEY_PER_MINUTE", 300, 1, 1'000'000));
+  if (std::optional<std::string> v = env.Get("BYOK_RELAY_CHECK_KEY_CALLERS"); v.has_value()) {
+    config.check_key_callers.clear();
+    for (absl::string_view part : absl::StrSplit(*v, ',', absl::SkipWhitespace())) {
+      config.check_key_callers.emplace_back(absl::StripAsciiWhitespace(part));
+    }
+  }
   return config;
 }
 

@@ -4,12 +4,14 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/env.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
+#include "common/service_auth.h"
 #include "services/relay/policy/policy_config.h"
 #include "services/relay/upstream/upstream_client.h"
 #include "services/relay/usage_batcher.h"
@@ -36,6 +38,15 @@ struct RelayConfig {
   // BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE: mutual TLS towards the vault and for the
   // gateways that call the relay (they must present a certificate of the same CA). Unset: plaintext.
   std::optional<MutualTls> tls;
+  // BYOK_SERVICE_TOKEN (sent on every vault call; required of CheckKey callers) and
+  // BYOK_TRUSTED_LOOPBACK (common/caller_policy.h).
+  ServiceAuth service;
+  // BYOK_RELAY_CHECK_KEY_CALLERS: certificate identities allowed to call CheckKey under mutual TLS.
+  std::vector<std::string> check_key_callers = {"gateway"};
+  // BYOK_RELAY_CHECK_KEY_PER_MINUTE: CheckKey calls the relay makes a minute, all callers together.
+  int64_t check_key_per_minute = 300;
+  // BYOK_GRPC_REFLECTION: serve gRPC server reflection.
+  bool reflection = true;
 };
 
 // Reads and validates the configuration. InvalidArgument naming the variable (never its value) when a

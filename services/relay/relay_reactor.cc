@@ -72,7 +72,8 @@ RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* c
       trace_(metrics::ContextFromMetadata(context->client_metadata())) {
   trace::ScopedContext scope(&trace_);  // the vault call carries it; log lines name it
   if (request_->token().empty()) {
-    FinishOnce(absl::UnauthenticatedError("missing token"));
+    FinishOnce(WithReason(absl::UnauthenticatedError("missing token"), reason::kTokenMissing,
+                          kRelayDomain));
     return;
   }
   // The original's order: provider, path, model allowlist; then the key; then the base URL.
@@ -123,9 +124,12 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
     // The vault's "no key stored" (its code differs between versions): the original's 400 text.
     if (resolved.status().code() == absl::StatusCode::kNotFound ||
         resolved.status().code() == absl::StatusCode::kFailedPrecondition) {
-      return FinishOnce(absl::FailedPreconditionError(NoKeyMessage(request_->provider())));
+      return FinishOnce(WithReason(absl::FailedPreconditionError(NoKeyMessage(request_->provider())),
+                                   reason::kKeyNotFound, kVaultDomain));
     }
-    return FinishOnce(resolved.status(), kErrorSourceVault);
+    // The vault's own reason (a token's), or the relay's VAULT_UNAVAILABLE: the gateway tells a
+    // vault failure from a provider's by it.
+    return FinishOnce(resolved.status());
   }
   user_id_ = resolved->user_id();
 
@@ -267,7 +271,7 @@ void RelayReactor::OnCancel() {
 
 void RelayReactor::OnUpstreamDone(absl::Status status) { FinishOnce(std::move(status)); }
 
-void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
+void RelayReactor::FinishOnce(absl::Status status) {
   bool send_unsent = false;
   bool cancelled_by_client = false;
   {
@@ -289,18 +293,32 @@ void RelayReactor::FinishOnce(absl::Status status, const char* error_source) {
   if (went_upstream) CountUpstream(status, cancelled_by_client);
   // Recorded only when the request went upstream and the client did not leave (compat.md §10.5).
   if (went_upstream && !cancelled_by_client) {
-    RecordUsage(status, [this, status, error_source, send_unsent] {
-      Complete(status, error_source, send_unsent);
-    });
+    RecordUsage(status, [this, status, send_unsent] { Complete(status, send_unsent); });
     return;
   }
-  Complete(status, error_source, send_unsent);
+  Complete(status, send_unsent);
 }
 
-void RelayReactor::Complete(const absl::Status& status, const char* error_source, bool send_unsent) {
-  if (error_source != nullptr && !status.ok()) {
-    context_->AddTrailingMetadata(kErrorSourceTrailer, error_source);
+namespace {
+
+// The ErrorInfo reason of a failure that has none yet: the provider's, by its code.
+absl::Status WithUpstreamReason(const absl::Status& status) {
+  if (status.ok() || !ReasonOf(status).empty()) return status;
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+      return WithReason(status, reason::kUpstreamUnreachable, kRelayDomain);
+    case absl::StatusCode::kDeadlineExceeded:
+      return WithReason(status, reason::kUpstreamTimeout, kRelayDomain);
+    case absl::StatusCode::kAborted:
+      return WithReason(status, reason::kUpstreamAborted, kRelayDomain);
+    default:
+      return WithDefaultReason(status, kRelayDomain);
   }
+}
+
+}  // namespace
+
+void RelayReactor::Complete(const absl::Status& status, bool send_unsent) {
   {
     trace::ScopedContext scope(&trace_);
     log::Debug("relay", "%s %s -> %d, %s", request_->provider(), request_->method(), upstream_status_,
@@ -310,7 +328,7 @@ void RelayReactor::Complete(const absl::Status& status, const char* error_source
   if (send_unsent) {
     StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
   } else {
-    Finish(ToGrpcStatus(status));
+    Finish(ToGrpcStatus(WithUpstreamReason(status)));
   }
 }
 

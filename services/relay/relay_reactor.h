@@ -56,11 +56,11 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   ClientRequest MakeClientRequest() const;
   // Starts a write of `response_` (which the caller filled).
   void Write();
-  // Finishes the RPC once: at once, or after the write in flight completes. `error_source` names the
-  // service behind the relay that failed (kErrorSourceVault), sent as a trailer.
-  void FinishOnce(absl::Status status, const char* error_source = nullptr);
+  // Finishes the RPC once: at once, or after the write in flight completes. A failure goes out with
+  // its ErrorInfo reason (a provider failure without one gets UPSTREAM_*).
+  void FinishOnce(absl::Status status);
   // Ends the RPC (FinishOnce's last step, after the usage record is stored when there is one).
-  void Complete(const absl::Status& status, const char* error_source, bool send_unsent);
+  void Complete(const absl::Status& status, bool send_unsent);
   // Records the request's usage; `then` runs once the vault has it (the response ends after it, so a
   // later GET /stats counts the request, as the original's synchronous write did).
   void RecordUsage(const absl::Status& status, std::function<void()> then);

@@ -8,10 +8,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/caller_policy.h"
 #include "common/grpc_channel.h"
+#include "common/grpc_reflection.h"
+#include "common/grpc_status.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "common/metrics/grpc_observer.h"
+#include "services/relay/key_check_limiter.h"
 #include "services/relay/policy/relay_policy.h"
 #include "services/relay/relay_service.h"
 #include "services/relay/upstream/upstream_client.h"
@@ -48,11 +52,18 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
   s->upstream_ = *std::move(upstream);
   s->vault_ =
       std::make_unique<VaultClient>(config.vault_address, ChannelCredentialsFor(config.tls),
-                                    config.vault_timeout, config.usage);
+                                    config.vault_timeout, config.usage, config.service.token);
+  s->check_key_limiter_ = std::make_unique<KeyCheckLimiter>(config.check_key_per_minute);
+  CallerPolicy::Options callers;
+  callers.mutual_tls = config.tls.has_value();
+  callers.service = config.service;
+  callers.domain = kRelayDomain;
   s->service_ = std::make_unique<RelayService>(
-      RelayDeps{s->policy_.get(), s->upstream_.get(), s->vault_.get()});
+      RelayDeps{s->policy_.get(), s->upstream_.get(), s->vault_.get()},
+      CallerPolicy(std::move(callers)), config.check_key_callers, s->check_key_limiter_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
+  EnableServerReflection(config.reflection);
   grpc::ServerBuilder builder;
   AddServerBalancingArguments(builder);  // callers find new replicas
   builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
@@ -71,7 +82,7 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
     // (docs/security.md, item 9), and a vault outage must not get relays restarted.
     health->SetServingStatus(true);
     s->vault_link_ = std::make_unique<VaultLinkWatch>(s->vault_->channel(), [health](bool usable) {
-      health->SetServingStatus("byok.relay.v1.Relay", usable);
+      health->SetServingStatus(v1::Relay::service_full_name(), usable);
     });
   }
   return s;

@@ -17,6 +17,7 @@ class Server;
 namespace byok::relay {
 
 class RelayPolicy;
+class KeyCheckLimiter;
 class RelayService;
 class UpstreamClient;
 class VaultClient;
@@ -48,6 +49,7 @@ class RelayServer {
   std::unique_ptr<RelayPolicy> policy_;
   std::unique_ptr<UpstreamClient> upstream_;
   std::unique_ptr<VaultClient> vault_;
+  std::unique_ptr<KeyCheckLimiter> check_key_limiter_;
   std::unique_ptr<RelayService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<VaultLinkWatch> vault_link_;  // reports into server_'s health service

@@ -57,7 +57,11 @@ class KeyCheck : public UpstreamHandler {
   }
   void OnUpstreamDone(absl::Status status) override {
     if (status_ == 0) {
-      reactor_->Finish(ToGrpcStatus(status));
+      reactor_->Finish(ToGrpcStatus(WithDefaultReason(
+          WithReason(status, absl::IsDeadlineExceeded(status) ? reason::kUpstreamTimeout
+                                                               : reason::kUpstreamUnreachable,
+                     kRelayDomain),
+          kRelayDomain)));
     } else {
       response_->set_status(status_);
       switch (InterpretKeyCheckStatus(status_)) {
@@ -105,6 +109,17 @@ grpc::ServerUnaryReactor* RelayService::CheckKey(grpc::CallbackServerContext* co
                                                  const v1::CheckKeyRequest* request,
                                                  v1::CheckKeyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status allowed = policy_.CheckService(*context, check_key_callers_, "CheckKey");
+      !allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
+    return reactor;
+  }
+  if (limiter_ != nullptr && !limiter_->TryAcquire()) {
+    reactor->Finish(ToGrpcStatus(WithReason(
+        absl::ResourceExhaustedError("too many key checks, retry later"), reason::kRateLimited,
+        kRelayDomain)));
+    return reactor;
+  }
   absl::StatusOr<PreparedRequest> prepared =
       deps_.policy->PrepareKeyCheck(request->provider(), request->key(), request->base_url());
   if (!prepared.ok() && prepared.status().code() == absl::StatusCode::kFailedPrecondition) {
@@ -115,7 +130,7 @@ grpc::ServerUnaryReactor* RelayService::CheckKey(grpc::CallbackServerContext* co
     return reactor;
   }
   if (!prepared.ok()) {
-    reactor->Finish(ToGrpcStatus(prepared.status()));
+    reactor->Finish(ToGrpcStatus(WithDefaultReason(prepared.status(), kRelayDomain)));
     return reactor;
   }
   auto* check = new KeyCheck(reactor, response);

@@ -3,15 +3,30 @@
 #ifndef BYOK_SERVICES_RELAY_RELAY_SERVICE_H_
 #define BYOK_SERVICES_RELAY_RELAY_SERVICE_H_
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "byok/relay/v1/relay.grpc.pb.h"
+#include "common/caller_policy.h"
+#include "services/relay/key_check_limiter.h"
 #include "services/relay/relay_reactor.h"
 
 namespace byok::relay {
 
+// Relay and DescribeRoutes are open to any caller (Relay's credential is the user's token in the
+// request; the key itself never leaves the relay). CheckKey is for a service identity only (the
+// gateway, on behalf of a user it authenticated: `policy`, with `check_key_callers` under mutual TLS)
+// and limited by `limiter`. Failures carry an ErrorInfo (domain relay.byok-relay).
 // Thread-safe. The dependencies must outlive the service and every call it started.
 class RelayService final : public v1::Relay::CallbackService {
  public:
-  explicit RelayService(RelayDeps deps) : deps_(deps) {}
+  RelayService(RelayDeps deps, CallerPolicy policy, std::vector<std::string> check_key_callers,
+               KeyCheckLimiter* limiter)
+      : deps_(deps),
+        policy_(std::move(policy)),
+        check_key_callers_(std::move(check_key_callers)),
+        limiter_(limiter) {}
 
   grpc::ServerWriteReactor<v1::RelayResponse>* Relay(grpc::CallbackServerContext* context,
                                                      const v1::RelayRequest* request) override;
@@ -24,6 +39,9 @@ class RelayService final : public v1::Relay::CallbackService {
 
  private:
   RelayDeps deps_;
+  const CallerPolicy policy_;
+  const std::vector<std::string> check_key_callers_;
+  KeyCheckLimiter* const limiter_;
 };
 
 }  // namespace byok::relay

@@ -14,22 +14,41 @@
 #include "common/logging.h"
 #include "common/metrics/grpc_observer.h"
 #include "common/request_context.h"
+#include "common/service_auth.h"
 
 namespace byok::relay {
 namespace {
 
 namespace v1 = vault::v1;
 
+bool RefusedTheRelay(const absl::Status& status) {
+  const std::string why = ReasonOf(status);
+  return why == reason::kCallerUnauthenticated || why == reason::kServiceTokenInvalid ||
+         why == reason::kCallerNotAllowed;
+}
+
 absl::Status RelayFacingError(const grpc::Status& status, const std::string& provider) {
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return absl::UnavailableError("the vault is unavailable");
+      return WithReason(absl::UnavailableError("the vault is unavailable"),
+                        reason::kVaultUnavailable, kRelayDomain);
     case grpc::StatusCode::NOT_FOUND:
-      return absl::FailedPreconditionError(absl::StrCat("no key stored for provider ", provider));
+      return WithReason(
+          absl::FailedPreconditionError(absl::StrCat("no key stored for provider ", provider)),
+          reason::kKeyNotFound, kVaultDomain);
     default:
-      return FromGrpcStatus(status);
+      break;
   }
+  absl::Status from_vault = FromGrpcStatus(status);
+  if (RefusedTheRelay(from_vault)) {
+    // A misconfiguration between services (token or certificate), not the client's fault: the
+    // vault's words about the relay's credential never reach a client.
+    log::Error("relay", "the vault refused the relay's service identity: %s", from_vault.message());
+    return WithReason(absl::InternalError("the vault refused the relay's service identity"),
+                      reason::kCallerNotAllowed, kVaultDomain);
+  }
+  return from_vault;
 }
 
 // One ResolveKey call: owns what gRPC borrows until the callback.
@@ -44,8 +63,11 @@ class ResolveCall : public PendingResolve {
 
 // Round-robin over every vault replica the address names, reconnecting soon after a restart.
 std::shared_ptr<grpc::Channel> VaultChannel(const std::string& address,
-                                            std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  return BalancedChannel(address, std::move(credentials), grpc::ChannelArguments());
+                                            std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                            const crypto::SecretBytes& service_token) {
+  grpc::ChannelArguments args;
+  std::string target = BalancedTarget(address, &args);
+  return CreateServiceChannel(target, std::move(credentials), args, service_token);
 }
 
 }  // namespace
@@ -57,8 +79,9 @@ void WipeString(std::string* text) {
 
 VaultClient::VaultClient(const std::string& address,
                          std::shared_ptr<grpc::ChannelCredentials> credentials,
-                         absl::Duration timeout, UsageBatcherOptions usage)
-    : channel_(VaultChannel(address, std::move(credentials))),
+                         absl::Duration timeout, UsageBatcherOptions usage,
+                         const crypto::SecretBytes& service_token)
+    : channel_(VaultChannel(address, std::move(credentials), service_token)),
       stub_(v1::Vault::NewStub(channel_)),
       timeout_(timeout),
       usage_([this](v1::RecordUsageBatchRequest batch,

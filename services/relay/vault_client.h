@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
+#include "common/crypto/secret_bytes.h"
 #include "services/relay/usage_batcher.h"
 
 namespace grpc {
@@ -33,8 +34,10 @@ class VaultClient {
  public:
   // Connects (lazily) to `address` (host:port) with `credentials` (mutual TLS or plaintext).
   // `timeout` bounds each call; usage records wait at most `usage.flush_interval` before they are sent.
+  // Every call carries `service_token` (common/service_auth.h) unless it is empty.
   VaultClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
-              absl::Duration timeout, UsageBatcherOptions usage = {});
+              absl::Duration timeout, UsageBatcherOptions usage = {},
+              const crypto::SecretBytes& service_token = {});
 
   // Asks the vault for the key of `token`'s user for `provider`. `done` gets the response or the
   // relay-facing error: UNAVAILABLE when the vault cannot be reached or answers too late,

@@ -6,6 +6,7 @@
 #include "common/env.h"
 #include "common/logging.h"
 #include "common/metrics/metrics.h"
+#include "common/service_auth.h"
 #include "common/daemon_init.h"
 #include "common/shutdown.h"
 #include "common/version.h"
@@ -47,8 +48,17 @@ constexpr char kUsage[] =
     "  BYOK_METRICS_ADDR            host:port of the Prometheus /metrics listener (default: off)\n"
     "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE\n"
     "                               serve mutual TLS (all three, PEM); callers need a CA-signed cert\n"
-    "  BYOK_VAULT_RESOLVE_CALLERS   cert identities allowed to call ResolveKey under mTLS (default relay)\n"
-    "  BYOK_VAULT_ADMIN_CALLERS     cert identities allowed to call Rewrap under mTLS (default admin)\n";
+    "  BYOK_SERVICE_TOKEN           shared secret (32+ characters) the relay and gateway send for the\n"
+    "                               internal RPCs (ResolveKey, RecordUsage*, Rewrap, CreateUser...)\n"
+    "  BYOK_TRUSTED_LOOPBACK        1: without TLS or a service token, trust every caller (loopback\n"
+    "                               listen address only); without any of the three the vault refuses\n"
+    "                               to start\n"
+    "  APP_SECRET                   app credential (byok-app-secret metadata) for CreateUser and\n"
+    "                               GetStats by app_id; unset: those need a service identity\n"
+    "  BYOK_GRPC_REFLECTION         serve gRPC server reflection (default 1)\n"
+    "  BYOK_VAULT_RESOLVE_CALLERS   cert identities allowed ResolveKey and RecordUsage* (default relay)\n"
+    "  BYOK_VAULT_ADMIN_CALLERS     cert identities allowed to call Rewrap under mTLS (default admin)\n"
+    "  BYOK_VAULT_APP_CALLERS       cert identities allowed CreateUser, GetStats by app (default gateway)\n";
 
 constexpr int kExitConfig = 2;
 constexpr int kExitStart = 1;
@@ -137,6 +147,12 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   byok::log::SetLevel(config->log_level);
+  if (absl::Status s = byok::CheckServiceAuthConfigured(config->service, config->tls.has_value(),
+                                                         {config->listen_address}, "byok-vaultd");
+      !s.ok()) {
+    std::fprintf(stderr, "byok-vaultd: configuration error: %s\n", std::string(s.message()).c_str());
+    return kExitConfig;
+  }
   if (absl::Status s = byok::metrics::InitObservability(byok::Env()); !s.ok()) {
     std::fprintf(stderr, "byok-vaultd: configuration error: %s\n", std::string(s.message()).c_str());
     return s.code() == absl::StatusCode::kInvalidArgument ? kExitConfig : kExitStart;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/grpc_status.h"
 #include "services/vault/providers.h"
 
 namespace byok::vault {
@@ -54,10 +55,12 @@ absl::Status ValidateProvider(absl::string_view provider) {
 absl::StatusOr<std::string> NormalizeKey(absl::string_view key) {
   const absl::string_view trimmed = absl::StripAsciiWhitespace(key);
   if (trimmed.size() < kMinKeyLength || trimmed.size() > kMaxKeySize) {
-    return absl::InvalidArgumentError(kInvalidKeyMessage);
+    return WithReason(absl::InvalidArgumentError(kInvalidKeyMessage), reason::kKeyInvalid);
   }
   for (char c : trimmed) {
-    if (c < 0x20 || c > 0x7e) return absl::InvalidArgumentError(kInvalidKeyMessage);
+    if (c < 0x20 || c > 0x7e) {
+      return WithReason(absl::InvalidArgumentError(kInvalidKeyMessage), reason::kKeyInvalid);
+    }
   }
   return std::string(trimmed);
 }

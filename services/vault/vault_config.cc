@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/crypto/hex.h"
+#include "common/grpc_reflection.h"
 #include "common/status.h"
 #include "services/vault/pg_connection.h"
 
@@ -102,8 +103,17 @@ std::vector<std::string> SplitList(const std::string& text) {
 }
 
 absl::Status LoadTls(const Env& env, VaultConfig& config) {
+  BYOK_ASSIGN_OR_RETURN(config.service, LoadServiceAuth(env));
+  BYOK_ASSIGN_OR_RETURN(config.reflection, LoadReflectionSetting(env));
+  if (std::optional<std::string> secret = env.Get("APP_SECRET"); secret.has_value()) {
+    config.app_secret = crypto::SecretBytes(*secret);
+    crypto::WipeString(*secret);
+  }
   BYOK_ASSIGN_OR_RETURN(config.tls, LoadMutualTls(env));
   if (!config.tls.has_value()) return absl::OkStatus();
+  if (std::optional<std::string> v = env.Get("BYOK_VAULT_APP_CALLERS"); v.has_value()) {
+    config.app_callers = SplitList(*v);
+  }
   if (std::optional<std::string> v = env.Get("BYOK_VAULT_RESOLVE_CALLERS"); v.has_value()) {
     config.resolve_callers = SplitList(*v);
   }

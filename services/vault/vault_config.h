@@ -12,6 +12,7 @@
 #include "common/env.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
+#include "common/service_auth.h"
 
 namespace byok::vault {
 
@@ -46,12 +47,22 @@ struct VaultConfig {
 
   // Mutual TLS, on when BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE and BYOK_TLS_CA_FILE are all set (PEM
   // contents, read at load time): callers must present a certificate signed by the CA, and the
-  // privileged RPCs check its identity (SAN DNS name, else CN). Unset: plaintext, every caller allowed.
+  // internal RPCs check its identity (SAN DNS name, else CN) against the lists below.
   std::optional<MutualTls> tls;
-  // BYOK_VAULT_RESOLVE_CALLERS: identities allowed to call ResolveKey under mutual TLS.
+  // BYOK_SERVICE_TOKEN and BYOK_TRUSTED_LOOPBACK: the service identity of internal calls without (or
+  // besides) mutual TLS (common/caller_policy.h). Neither, and no TLS: internal RPCs are refused.
+  ServiceAuth service;
+  // APP_SECRET: the app credential for CreateUser and GetStats by app (the `byok-app-secret`
+  // metadata). Empty: those RPCs need a service identity (the gateway's, which applies REST's rule).
+  crypto::SecretBytes app_secret;
+  // BYOK_VAULT_RESOLVE_CALLERS: identities allowed ResolveKey, RecordUsage, RecordUsageBatch (mTLS).
   std::vector<std::string> resolve_callers = {"relay"};
   // BYOK_VAULT_ADMIN_CALLERS: identities allowed to call Rewrap under mutual TLS.
   std::vector<std::string> admin_callers = {"admin"};
+  // BYOK_GRPC_REFLECTION: serve gRPC server reflection.
+  bool reflection = true;
+  // BYOK_VAULT_APP_CALLERS: identities allowed CreateUser and GetStats by app under mutual TLS.
+  std::vector<std::string> app_callers = {"gateway"};
 
   // Values accepted as the original accepted them, but worth a word at start-up (never a secret).
   std::vector<std::string> warnings;

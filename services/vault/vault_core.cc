@@ -7,6 +7,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto/secret_bytes.h"
+#include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "services/vault/providers.h"
@@ -58,14 +59,23 @@ bool VaultCore::Expired(const UserRecord& user) const {
 }
 
 absl::StatusOr<UserRecord> VaultCore::UserForToken(absl::string_view token) {
-  const absl::Status invalid = absl::UnauthenticatedError(kInvalidTokenMessage);
-  BYOK_RETURN_IF_ERROR(ValidateTokenShape(token));
+  // One message for every token failure (the original's phrase); the reason tells them apart. A
+  // revoked token is one whose expiry was moved to its revocation: it reads as TOKEN_EXPIRED.
+  const absl::Status invalid =
+      WithReason(absl::UnauthenticatedError(kInvalidTokenMessage), reason::kTokenUnknown);
+  const absl::Status expired =
+      WithReason(absl::UnauthenticatedError(kInvalidTokenMessage), reason::kTokenExpired);
+  if (token.empty()) {
+    return WithReason(absl::UnauthenticatedError(kInvalidTokenMessage), reason::kTokenMissing);
+  }
+  if (!ValidateTokenShape(token).ok()) return invalid;
   BYOK_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(token));
   absl::StatusOr<UserRecord> user = TimedStoreCall("find_user", [&] { return store_.FindUserByTokenHash(hash); });
   if (user.ok()) {
     // The database matched on the hash; check again in constant time so no timing difference remains
     // anywhere a comparison happens in our code.
-    if (!crypto::ConstantTimeEquals(hash, user->token_hash) || Expired(*user)) return invalid;
+    if (!crypto::ConstantTimeEquals(hash, user->token_hash)) return invalid;
+    if (Expired(*user)) return expired;
     if (user->token_hmac_version != UserRecord::kTokenHmacCurrent) {
       BYOK_RETURN_IF_ERROR(store_
                                .UpdateTokenHash(user->user_id, hash, hash,
@@ -82,7 +92,8 @@ absl::StatusOr<UserRecord> VaultCore::UserForToken(absl::string_view token) {
     absl::StatusOr<UserRecord> old = store_.FindUserByTokenHash(legacy_hash);
     if (absl::IsNotFound(old.status())) continue;
     if (!old.ok()) return old.status();
-    if (!crypto::ConstantTimeEquals(legacy_hash, old->token_hash) || Expired(*old)) return invalid;
+    if (!crypto::ConstantTimeEquals(legacy_hash, old->token_hash)) return invalid;
+    if (Expired(*old)) return expired;
     BYOK_RETURN_IF_ERROR(store_
                              .UpdateTokenHash(old->user_id, legacy_hash, hash,
                                               UserRecord::kTokenHmacCurrent)
@@ -187,7 +198,9 @@ absl::Status VaultCore::DeleteUser(const v1::DeleteUserRequest& request,
                                    v1::DeleteUserResponse* response) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
   absl::StatusOr<int64_t> keys = store_.DeleteUser(user.user_id);
-  if (absl::IsNotFound(keys.status())) return absl::UnauthenticatedError(kInvalidTokenMessage);
+  if (absl::IsNotFound(keys.status())) {
+    return WithReason(absl::UnauthenticatedError(kInvalidTokenMessage), reason::kTokenUnknown);
+  }
   if (!keys.ok()) return keys.status();
   response->set_keys_deleted(static_cast<int32_t>(*keys));
   log::Info(kLog, "deleted user %s with %d keys", user.user_id, *keys);
@@ -210,7 +223,9 @@ absl::Status VaultCore::ResolveKey(const v1::ResolveKeyRequest& request,
   absl::StatusOr<KeyRecord> key =
       TimedStoreCall("get_key", [&] { return store_.GetKey(user.user_id, request.provider()); });
   if (absl::IsNotFound(key.status())) {
-    return absl::NotFoundError(absl::StrCat("no key stored for provider ", request.provider()));
+    return WithReason(
+        absl::NotFoundError(absl::StrCat("no key stored for provider ", request.provider())),
+        reason::kKeyNotFound);
   }
   if (!key.ok()) return key.status();
   absl::StatusOr<std::string> plain =
@@ -219,10 +234,11 @@ absl::Status VaultCore::ResolveKey(const v1::ResolveKeyRequest& request,
     if (VaultMetrics* m = VaultMetrics::Get()) m->DecryptFailed();
     log::Warn(kLog, "stored key of user %s, provider %s does not decrypt: %s", user.user_id,
               key->provider, plain.status().message());
-    return absl::DataLossError(absl::StrCat(
-        "the stored ", key->provider,
-        " key could not be decrypted (a tampered row, or written under a secret that is no longer "
-        "configured); store the key again"));
+    return WithReason(absl::DataLossError(absl::StrCat(
+                          "the stored ", key->provider,
+                          " key could not be decrypted (a tampered row, or written under a secret "
+                          "that is no longer configured); store the key again")),
+                      reason::kKeyUndecryptable);
   }
   response->set_key(*plain);
   crypto::WipeString(*plain);

@@ -11,13 +11,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keyring_aead.h"
+#include "common/caller_policy.h"
 #include "common/grpc_channel.h"
+#include "common/grpc_reflection.h"
+#include "common/grpc_status.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "common/metrics/grpc_observer.h"
 #include "common/metrics/metrics.h"
 #include "common/status.h"
-#include "services/vault/caller_policy.h"
 #include "services/vault/clock.h"
 #include "services/vault/periodic_task.h"
 #include "services/vault/key_store_factory.h"
@@ -94,11 +96,19 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   options.allow_http_base_urls = config.allow_private_upstreams;
   s->core_ = std::make_unique<VaultCore>(*s->store_, *s->keyring_, *s->hasher_, *s->clock_, options);
   const bool mutual_tls = config.tls.has_value();
+  CallerPolicy::Options policy;
+  policy.mutual_tls = mutual_tls;
+  policy.service = config.service;
+  policy.app_secret = config.app_secret;
+  policy.domain = kVaultDomain;
+  CallerPolicy callers(std::move(policy));
+  const bool trusts_everyone = callers.trusts_everyone();
   s->service_ = std::make_unique<VaultService>(
-      *s->core_, mutual_tls ? CallerPolicy(config.resolve_callers, config.admin_callers)
-                            : CallerPolicy::AllowAll());
+      *s->core_, std::move(callers),
+      VaultCallers{config.resolve_callers, config.admin_callers, config.app_callers});
 
   grpc::EnableDefaultHealthCheckService(true);
+  EnableServerReflection(config.reflection);
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which would let a second vault share the port silently (the
   // kernel splitting calls between two databases); an address in use must fail start-up instead.
@@ -115,6 +125,7 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   }
   if (grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
+    health->SetServingStatus(v1::Vault::service_full_name(), true);
   }
 
   // Counted at scrape time: every key is under some version other than this one.
@@ -132,9 +143,16 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
         }
       },
       config.purge_interval);
+  const char* callers_line = "plaintext, service token required for internal RPCs";
+  if (mutual_tls) {
+    callers_line = "mutual TLS on";
+  } else if (trusts_everyone) {
+    callers_line = "plaintext, trusted loopback (every caller is a service)";
+  } else if (config.service.token.empty()) {
+    callers_line = "plaintext, internal RPCs refused (no service identity)";
+  }
   log::Info("vault", "key version %08x is current; %d older secrets configured; %s",
-            s->keyring_->primary_key_id(), config.previous_secrets.size(),
-            mutual_tls ? "mutual TLS on" : "plaintext (every caller trusted)");
+            s->keyring_->primary_key_id(), config.previous_secrets.size(), callers_line);
   return s;
 }
 

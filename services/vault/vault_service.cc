@@ -1,7 +1,5 @@
 #include "services/vault/vault_service.h"
 
-#include <grpcpp/security/auth_context.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,9 +10,13 @@
 namespace byok::vault {
 namespace {
 
+grpc::Status ToWire(const absl::Status& status) {
+  return ToGrpcStatus(WithDefaultReason(status, kVaultDomain));
+}
+
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
+  reactor->Finish(ToWire(status));
   return reactor;
 }
 
@@ -25,7 +27,7 @@ class WipingKeyReactor final : public grpc::ServerUnaryReactor {
   WipingKeyReactor(v1::ResolveKeyResponse* response, const absl::Status& status)
       : response_(response) {
     if (!status.ok()) response_->Clear();
-    Finish(ToGrpcStatus(status));
+    Finish(ToWire(status));
   }
   void OnDone() override {
     crypto::WipeString(*response_->mutable_key());
@@ -36,21 +38,13 @@ class WipingKeyReactor final : public grpc::ServerUnaryReactor {
   v1::ResolveKeyResponse* const response_;
 };
 
-// Returns the identities (SAN DNS names, else CN) of the caller's verified client certificate; empty
-// without TLS.
-std::vector<std::string> PeerIdentities(const grpc::CallbackServerContext& context) {
-  std::vector<std::string> ids;
-  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth == nullptr || !auth->IsPeerAuthenticated()) return ids;
-  for (const grpc::string_ref& id : auth->GetPeerIdentity()) ids.emplace_back(id.data(), id.size());
-  return ids;
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* VaultService::CreateUser(grpc::CallbackServerContext* context,
                                                    const v1::CreateUserRequest* request,
                                                    v1::CreateUserResponse* response) {
+  absl::Status allowed = policy_.CheckApp(*context, callers_.apps, "CreateUser");
+  if (!allowed.ok()) return Finish(context, allowed);
   return Finish(context, core_.CreateUser(*request, response));
 }
 
@@ -93,7 +87,7 @@ grpc::ServerUnaryReactor* VaultService::Authenticate(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* VaultService::ResolveKey(grpc::CallbackServerContext* context,
                                                    const v1::ResolveKeyRequest* request,
                                                    v1::ResolveKeyResponse* response) {
-  absl::Status allowed = policy_.CheckResolve(PeerIdentities(*context));
+  absl::Status allowed = policy_.CheckService(*context, callers_.resolvers, "ResolveKey");
   if (!allowed.ok()) return Finish(context, allowed);
   return new WipingKeyReactor(response, core_.ResolveKey(*request, response));
 }
@@ -101,13 +95,15 @@ grpc::ServerUnaryReactor* VaultService::ResolveKey(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* VaultService::RecordUsage(grpc::CallbackServerContext* context,
                                                     const v1::RecordUsageRequest* request,
                                                     v1::RecordUsageResponse* response) {
+  absl::Status allowed = policy_.CheckService(*context, callers_.resolvers, "RecordUsage");
+  if (!allowed.ok()) return Finish(context, allowed);
   return Finish(context, core_.RecordUsage(*request, response));
 }
 
 grpc::ServerUnaryReactor* VaultService::RecordUsageBatch(grpc::CallbackServerContext* context,
                                                          const v1::RecordUsageBatchRequest* request,
                                                          v1::RecordUsageBatchResponse* response) {
-  absl::Status allowed = policy_.CheckResolve(PeerIdentities(*context));
+  absl::Status allowed = policy_.CheckService(*context, callers_.resolvers, "RecordUsageBatch");
   if (!allowed.ok()) return Finish(context, allowed);
   return Finish(context, core_.RecordUsageBatch(*request, response));
 }
@@ -115,13 +111,17 @@ grpc::ServerUnaryReactor* VaultService::RecordUsageBatch(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* VaultService::GetStats(grpc::CallbackServerContext* context,
                                                  const v1::GetStatsRequest* request,
                                                  v1::GetStatsResponse* response) {
+  if (request->scope_case() == v1::GetStatsRequest::kAppId) {
+    absl::Status allowed = policy_.CheckApp(*context, callers_.apps, "GetStats by app_id");
+    if (!allowed.ok()) return Finish(context, allowed);
+  }
   return Finish(context, core_.GetStats(*request, response));
 }
 
 grpc::ServerUnaryReactor* VaultService::Rewrap(grpc::CallbackServerContext* context,
                                                const v1::RewrapRequest* request,
                                                v1::RewrapResponse* response) {
-  absl::Status allowed = policy_.CheckAdmin(PeerIdentities(*context));
+  absl::Status allowed = policy_.CheckService(*context, callers_.admins, "Rewrap");
   if (!allowed.ok()) return Finish(context, allowed);
   return Finish(context, core_.Rewrap(*request, response));
 }

@@ -3,18 +3,28 @@
 #define BYOK_SERVICES_VAULT_VAULT_SERVICE_H_
 
 #include "byok/vault/v1/vault.grpc.pb.h"
-#include "services/vault/caller_policy.h"
+#include "common/caller_policy.h"
 #include "services/vault/vault_core.h"
 
 namespace byok::vault {
 
+// Which mutual-TLS identities may call each kind of internal method (common/caller_policy.h).
+struct VaultCallers {
+  std::vector<std::string> resolvers = {"relay"};   // ResolveKey, RecordUsage, RecordUsageBatch
+  std::vector<std::string> admins = {"admin"};      // Rewrap
+  std::vector<std::string> apps = {"gateway"};      // CreateUser, GetStats by app_id
+};
+
 // Answers each unary RPC inside its reaction: the work is a few statements on a local database, short
-// enough not to hold the library's threads noticeably. ResolveKey and Rewrap are checked against
-// `policy` (the caller's client-certificate identity). Thread-safe; `core` must outlive it.
+// enough not to hold the library's threads noticeably. Every RPC first asks `policy` whether its
+// caller may use it: methods on a user's token need nothing more; CreateUser and GetStats by app need
+// an app credential or service identity; ResolveKey, RecordUsage, RecordUsageBatch and Rewrap a
+// service identity. Every failure carries an ErrorInfo (domain vault.byok-relay).
+// Thread-safe; `core` must outlive it.
 class VaultService final : public v1::Vault::CallbackService {
  public:
-  explicit VaultService(VaultCore& core, CallerPolicy policy = CallerPolicy::AllowAll())
-      : core_(core), policy_(std::move(policy)) {}
+  VaultService(VaultCore& core, CallerPolicy policy, VaultCallers callers = {})
+      : core_(core), policy_(std::move(policy)), callers_(std::move(callers)) {}
 
   grpc::ServerUnaryReactor* CreateUser(grpc::CallbackServerContext* context,
                                        const v1::CreateUserRequest* request,
@@ -56,6 +66,7 @@ class VaultService final : public v1::Vault::CallbackService {
  private:
   VaultCore& core_;
   const CallerPolicy policy_;
+  const VaultCallers callers_;
 };
 
 }  // namespace byok::vault

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "tests/testing/service_token.h"
 
 namespace byok::testing {
 namespace {
@@ -43,6 +44,7 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
                        {"DB_PATH", suite->dir_.path() + "/relay.db"},
                        {"BYOK_VAULT_ADDR", vault_addr},
                        {"BYOK_ALLOW_PRIVATE_UPSTREAMS", "1"},
+                       {"BYOK_SERVICE_TOKEN", kTestServiceToken},
                        {"LOG_LEVEL", "warn"}};
   for (auto& [k, v] : options.vault_env) suite->vault_env_[k] = v;
   if (absl::Status s = suite->StartVault(); !s.ok()) return s;
@@ -51,6 +53,7 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
       {"BYOK_RELAY_ADDR", relay_addr},
       {"BYOK_VAULT_ADDR", vault_addr},
       {"BYOK_ALLOW_PRIVATE_UPSTREAMS", "1"},
+      {"BYOK_SERVICE_TOKEN", kTestServiceToken},
       {"LOG_LEVEL", "warn"}};
   for (const char* name : {"ANTHROPIC", "OPENAI", "GOOGLE", "GROQ", "MISTRAL", "OPENROUTER",
                            "DEEPGRAM", "ELEVENLABS", "HUGGINGFACE"}) {
@@ -68,6 +71,7 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
                          {"RATE_LIMIT_GLOBAL", "0"},
                          {"RATE_LIMIT_RELAY", "0"},
                          {"RATE_LIMIT_REGISTER", "0"},
+                         {"BYOK_SERVICE_TOKEN", kTestServiceToken},
                          {"LOG_LEVEL", "warn"}};
   for (auto& [k, v] : options.gateway_env) suite->gateway_env_[k] = v;
   auto gateway = suite->Launch("byok-gatewayd", suite->gateway_env_, suite->gateway_port_);

@@ -3,17 +3,19 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/grpc_status.h"
+
 namespace byok::gateway {
 namespace {
 
 RpcError Error(Backend backend, grpc::StatusCode code, std::string message = "m", bool reached = true,
-               std::string source = "") {
+               std::string why = "") {
   RpcError e;
   e.backend = backend;
   e.code = code;
   e.message = std::move(message);
   e.reached = reached;
-  e.error_source = std::move(source);
+  e.reason = std::move(why);
   return e;
 }
 
@@ -28,7 +30,7 @@ TEST(ErrorMappingTest, MapsEachCodeAsTheRestApiDocuments) {
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::DEADLINE_EXCEEDED)), 503);
   // The relay timed out waiting for the vault, not for the provider.
   HttpResponse slow_vault = ResponseForRpcError(
-      Error(Backend::kRelay, StatusCode::DEADLINE_EXCEEDED, "deadline", true, "vault"));
+      Error(Backend::kRelay, StatusCode::DEADLINE_EXCEEDED, "deadline", true, reason::kVaultUnavailable));
   EXPECT_EQ(slow_vault.status, 503);
   EXPECT_EQ(nlohmann::json::parse(slow_vault.body)["error"], "vault did not answer in time");
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::ABORTED)), 502);
@@ -44,13 +46,40 @@ TEST(ErrorMappingTest, UnavailableSaysWhichSideIsDown) {
   // The relay could not be reached at all, or it says the vault is down.
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", false)), 503);
   EXPECT_EQ(
-      HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, "vault")),
+      HttpStatusForRpcError(
+          Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, reason::kVaultUnavailable)),
       503);
-  EXPECT_EQ(
-      HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true, "upstream")),
-      502);
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE, "x", true,
+                                        reason::kUpstreamUnreachable)),
+            502);
+  // The reason decides, not the text: a provider's message that mentions the vault stays a 502.
+  EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kRelay, StatusCode::UNAVAILABLE,
+                                        "the vault is unavailable", true,
+                                        reason::kUpstreamUnreachable)),
+            502);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::UNAVAILABLE, "x", false)), 503);
   EXPECT_EQ(HttpStatusForRpcError(Error(Backend::kVault, StatusCode::UNAVAILABLE, "x", true)), 503);
+}
+
+TEST(ErrorMappingTest, ARefusalOfTheGatewaysOwnIdentityIsAnInternalError) {
+  for (const char* why : {reason::kCallerUnauthenticated, reason::kServiceTokenInvalid,
+                          reason::kCallerNotAllowed}) {
+    for (grpc::StatusCode code :
+         {grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::PERMISSION_DENIED}) {
+      HttpResponse r = ResponseForRpcError(
+          Error(Backend::kVault, code, "CreateUser needs a service identity", true, why));
+      EXPECT_EQ(r.status, 500) << why;
+      auto body = nlohmann::json::parse(r.body);
+      EXPECT_EQ(body["error"], "Internal error in the vault") << why;
+      EXPECT_EQ(body["code"], "internal") << why;
+    }
+  }
+  // A user's own token failure stays the original's 401.
+  HttpResponse expired = ResponseForRpcError(Error(Backend::kVault, grpc::StatusCode::UNAUTHENTICATED,
+                                                   "Invalid or expired token", true,
+                                                   reason::kTokenExpired));
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(expired.body)["error"], "Invalid or expired token");
 }
 
 TEST(ErrorMappingTest, BodiesAreJsonWithoutInternalDetails) {

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "byok/relay/v1/relay.grpc.pb.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
+#include "common/grpc_status.h"
 #include "services/gateway/gateway_server.h"
 #include "tests/gateway/http_test_client.h"
 #include "tests/gateway/token_vault.h"
@@ -86,10 +87,14 @@ class ScriptedWriter : public grpc::ServerWriteReactor<RelayResponse> {
       queue_.resize(2);
     } else if (path == "/unavailable") {
       queue_.clear();
-      final_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "cannot connect to the provider: Connection refused");
+      final_ = ToGrpcStatus(
+          WithReason(absl::UnavailableError("cannot connect to the provider: Connection refused"),
+                     reason::kUpstreamUnreachable, kRelayDomain));
     } else if (path == "/vault-down") {
       queue_.clear();
-      final_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "could not resolve the key");
+      // The relay says which side failed by the reason (docs/grpc.md), not by its text.
+      final_ = ToGrpcStatus(WithReason(absl::UnavailableError("could not resolve the key"),
+                                       reason::kVaultUnavailable, kRelayDomain));
     }
     Next();
   }
@@ -136,13 +141,12 @@ class ScriptedWriter : public grpc::ServerWriteReactor<RelayResponse> {
 
 class ScriptedRelay final : public byok::relay::v1::Relay::CallbackService {
  public:
-  grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext* ctx,
+  grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext* /*ctx*/,
                                                  const RelayRequest* request) override {
     {
       absl::MutexLock lock(&mu_);
       last_ = *request;
     }
-    if (ScriptOf(*request) == "/vault-down") ctx->AddTrailingMetadata("byok-error-source", "vault");
     return new ScriptedWriter(*request, &cancels);
   }
 

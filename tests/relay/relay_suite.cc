@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/grpc_status.h"
+#include "tests/testing/service_token.h"
 
 namespace byok::relay::testing {
 namespace {
@@ -38,6 +39,7 @@ absl::StatusOr<std::unique_ptr<VaultProcess>> VaultProcess::Start() {
       {"ENCRYPTION_SECRET", NewSecret()},
       {"DB_PATH", v->dir_.path() + "/relay.db"},
       {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", v->port_)},
+      {"BYOK_SERVICE_TOKEN", byok::testing::kTestServiceToken},
       {"LOG_LEVEL", "warn"}};
   auto process =
       byok::testing::ChildProcess::Start(byok::testing::BinaryPath("byok-vaultd"), {}, env);
@@ -47,8 +49,7 @@ absl::StatusOr<std::unique_ptr<VaultProcess>> VaultProcess::Start() {
     return absl::UnavailableError(absl::StrCat("byok-vaultd did not start: ", s.message(), "\n",
                                                v->process_->Output()));
   }
-  v->stub_ = vault::v1::Vault::NewStub(
-      grpc::CreateChannel(v->address(), grpc::InsecureChannelCredentials()));
+  v->stub_ = vault::v1::Vault::NewStub(byok::testing::ServiceChannel(v->address()));
   return v;
 }
 
@@ -83,6 +84,7 @@ absl::StatusOr<std::unique_ptr<RelayProcess>> RelayProcess::Start(
   r->port_ = byok::testing::PickUnusedPort();
   env["BYOK_RELAY_ADDR"] = absl::StrCat("127.0.0.1:", r->port_);
   if (!env.count("LOG_LEVEL")) env["LOG_LEVEL"] = "warn";
+  env.emplace("BYOK_SERVICE_TOKEN", byok::testing::kTestServiceToken);
   auto process =
       byok::testing::ChildProcess::Start(byok::testing::BinaryPath("byok-relayd"), {}, env);
   if (!process.ok()) return process.status();
@@ -91,8 +93,8 @@ absl::StatusOr<std::unique_ptr<RelayProcess>> RelayProcess::Start(
     return absl::UnavailableError(absl::StrCat("byok-relayd did not start: ", s.message(), "\n",
                                                r->process_->Output()));
   }
-  r->stub_ = v1::Relay::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", r->port_),
-                                                    grpc::InsecureChannelCredentials()));
+  r->stub_ = v1::Relay::NewStub(
+      byok::testing::ServiceChannel(absl::StrCat("127.0.0.1:", r->port_)));
   return r;
 }
 
@@ -152,10 +154,7 @@ RelayResult RunRelay(v1::Relay::Stub& stub, const v1::RelayRequest& request) {
     }
   }
   result.status = reader->Finish();
-  const auto& trailers = context.GetServerTrailingMetadata();
-  if (auto it = trailers.find(kErrorSourceTrailer); it != trailers.end()) {
-    result.error_source.assign(it->second.data(), it->second.size());
-  }
+  result.reason = ReasonOf(FromGrpcStatus(result.status));
   return result;
 }
 

@@ -61,7 +61,7 @@ struct RelayResult {
   std::string body;
   int pieces = 0;    // messages that carried body bytes
   int messages = 0;  // messages of any kind
-  std::string error_source;  // the kErrorSourceTrailer trailer, when sent
+  std::string reason;  // the ErrorInfo reason of a failed call, when sent
   // Returns the first value of response header `name`, or "".
   std::string Header(const std::string& name) const;
 };

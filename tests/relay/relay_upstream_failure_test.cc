@@ -114,7 +114,7 @@ TEST_F(RelayFailureTest, HttpsWithTheTestCaWorksAndOtherFailuresHaveClearStatuse
   RelayResult refused = run("groq");
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(refused.status.error_message(), HasSubstr("certificate verify failed"));
-  EXPECT_EQ(refused.error_source, "");  // the provider failed, not the vault
+  EXPECT_EQ(refused.reason, reason::kUpstreamUnreachable);  // the provider failed, not the vault
   EXPECT_TRUE((*untrusted)->Requests().empty());
 
   const absl::Time start = absl::Now();
@@ -139,7 +139,7 @@ TEST_F(RelayFailureTest, VaultDownIsUnavailable) {
                                                               "/v1/chat/completions", kChat));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(result.status.error_message(), HasSubstr("vault"));
-  EXPECT_EQ(result.error_source, kErrorSourceVault);
+  EXPECT_EQ(result.reason, reason::kVaultUnavailable);
   EXPECT_TRUE((*fake)->Requests().empty());
 }
 

@@ -12,7 +12,6 @@
 #include "common/crypto/random.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/vault/caller_policy.h"
 #include "services/vault/providers.h"
 #include "services/vault/periodic_task.h"
 #include "services/vault/vault_config.h"
@@ -221,22 +220,6 @@ TEST(VaultConfigTest, BadValuesNameTheVariable) {
     EXPECT_THAT(c.status().message(), ::testing::HasSubstr(name));
     EXPECT_FALSE(absl::StrContains(c.status().message(), value)) << name;
   }
-}
-
-TEST(CallerPolicyTest, AllowAllWithoutTlsChecksIdentitiesWithIt) {
-  const CallerPolicy open = CallerPolicy::AllowAll();
-  EXPECT_FALSE(open.enforced());
-  EXPECT_THAT(open.CheckResolve({}), IsOk());
-  EXPECT_THAT(open.CheckAdmin({}), IsOk());
-  const CallerPolicy mtls({"relay"}, {"admin", "ops"});
-  EXPECT_TRUE(mtls.enforced());
-  EXPECT_THAT(mtls.CheckResolve({"relay"}), IsOk());
-  EXPECT_THAT(mtls.CheckResolve({"gateway", "relay"}), IsOk());
-  EXPECT_THAT(mtls.CheckResolve({"gateway"}), StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(mtls.CheckResolve({}), StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(mtls.CheckResolve({"Relay"}), StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(mtls.CheckAdmin({"ops"}), IsOk());
-  EXPECT_THAT(mtls.CheckAdmin({"relay"}), StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
 TEST(VaultConfigTest, TlsFilesMustComeTogetherAndBePem) {

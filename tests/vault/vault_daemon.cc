@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto/hex.h"
 #include "common/crypto/random.h"
+#include "tests/testing/service_token.h"
 
 namespace byok::vault::testing {
 
@@ -17,6 +18,9 @@ absl::StatusOr<std::unique_ptr<VaultDaemon>> VaultDaemon::Start(
   d->port_ = byok::testing::PickUnusedPort();
   env["BYOK_VAULT_ADDR"] = absl::StrCat("127.0.0.1:", d->port_);
   env.emplace("LOG_LEVEL", "warn");
+  // The test acts as the suite's services (its stub sends the token); tests of the caller model
+  // make their own channels.
+  env.emplace("BYOK_SERVICE_TOKEN", byok::testing::kTestServiceToken);
   absl::StatusOr<std::unique_ptr<byok::testing::ChildProcess>> process =
       byok::testing::ChildProcess::Start(byok::testing::BinaryPath("byok-vaultd"), {}, env);
   if (!process.ok()) return process.status();
@@ -24,8 +28,8 @@ absl::StatusOr<std::unique_ptr<VaultDaemon>> VaultDaemon::Start(
   if (absl::Status s = d->process_->WaitForPort(d->port_, absl::Seconds(10)); !s.ok()) {
     return absl::UnavailableError(absl::StrCat(s.message(), "; output: ", d->process_->Output()));
   }
-  d->stub_ = v1::Vault::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", d->port_),
-                                                    grpc::InsecureChannelCredentials()));
+  d->stub_ = v1::Vault::NewStub(
+      byok::testing::ServiceChannel(absl::StrCat("127.0.0.1:", d->port_)));
   return d;
 }
 

@@ -82,12 +82,9 @@ RoutesDescription RelayPolicy::DescribeRoutes() const {
   for (const ProviderSpec& p : Providers()) {
     RoutesDescription::Provider info;
     info.name = p.name;
-    auto it = config_.base_url_overrides.find(p.name);
-    if (it != config_.base_url_overrides.end()) {
-      info.base_url = it->second.ToString();
-    } else {
-      info.base_url = p.default_base_url;
-    }
+    // The provider's public base URL: an operator's override (an egress proxy, an internal host) is
+    // not something the relay tells its callers.
+    info.base_url = p.default_base_url;
     info.allowed_paths = p.allowed_prefixes;
     d.providers.push_back(std::move(info));
   }
