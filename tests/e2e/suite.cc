@@ -34,8 +34,8 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(SuiteOptions options) {
   suite->fake_ = *std::move(fake);
   std::string fake_url = suite->fake_->base_url();
 
-  suite->vault_port_ = PickUnusedPort();
-  suite->relay_port_ = PickUnusedPort();
+  suite->vault_port_ = options.vault_port != 0 ? options.vault_port : PickUnusedPort();
+  suite->relay_port_ = options.relay_port != 0 ? options.relay_port : PickUnusedPort();
   suite->gateway_port_ = PickUnusedPort();
   std::string vault_addr = absl::StrCat("127.0.0.1:", suite->vault_port_);
   std::string relay_addr = absl::StrCat("127.0.0.1:", suite->relay_port_);
@@ -119,15 +119,31 @@ absl::Status Suite::StartRelay() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> Suite::StartExtraGateway(std::map<std::string, std::string> env) {
-  int port = PickUnusedPort();
-  std::map<std::string, std::string> merged = gateway_env_;
-  merged["PORT"] = std::to_string(port);
+absl::StatusOr<int> Suite::StartExtra(const std::string& binary,
+                                      const std::map<std::string, std::string>& base,
+                                      const char* listen_variable, int port,
+                                      std::map<std::string, std::string> env) {
+  if (port == 0) port = PickUnusedPort();
+  std::map<std::string, std::string> merged = base;
+  merged[listen_variable] = listen_variable == std::string("PORT") ? std::to_string(port)
+                                                                   : absl::StrCat("127.0.0.1:", port);
   for (auto& [k, v] : env) merged[k] = v;
-  auto gateway = Launch("byok-gatewayd", merged, port);
-  if (!gateway.ok()) return gateway.status();
-  extra_gateways_.push_back(*std::move(gateway));
+  auto process = Launch(binary, merged, port);
+  if (!process.ok()) return process.status();
+  extras_.push_back(*std::move(process));
   return port;
+}
+
+absl::StatusOr<int> Suite::StartExtraGateway(std::map<std::string, std::string> env) {
+  return StartExtra("byok-gatewayd", gateway_env_, "PORT", 0, std::move(env));
+}
+
+absl::StatusOr<int> Suite::StartExtraVault(int port, std::map<std::string, std::string> env) {
+  return StartExtra("byok-vaultd", vault_env_, "BYOK_VAULT_ADDR", port, std::move(env));
+}
+
+absl::StatusOr<int> Suite::StartExtraRelay(int port, std::map<std::string, std::string> env) {
+  return StartExtra("byok-relayd", relay_env_, "BYOK_RELAY_ADDR", port, std::move(env));
 }
 
 absl::StatusOr<std::string> Suite::Register(const std::string& app_id) {

@@ -21,6 +21,9 @@ struct SuiteOptions {
   std::map<std::string, std::string> gateway_env;
   std::map<std::string, std::string> relay_env;
   std::map<std::string, std::string> vault_env;
+  // Ports of the vault and relay (0: picked), for tests that name them in address lists up front.
+  int vault_port = 0;
+  int relay_port = 0;
 };
 
 // A running suite. Stops everything it started when destroyed. Not thread-safe.
@@ -52,6 +55,10 @@ class Suite {
 
   // Starts one more gateway on the same vault and relay, with `env` added; returns its port.
   absl::StatusOr<int> StartExtraGateway(std::map<std::string, std::string> env);
+  // Starts one more vault (on `port`, 0: picked) or relay with the suite's settings and `env` added
+  // (a vault replica needs a shared database: BYOK_VAULT_DATABASE_URL); returns its port.
+  absl::StatusOr<int> StartExtraVault(int port, std::map<std::string, std::string> env);
+  absl::StatusOr<int> StartExtraRelay(int port, std::map<std::string, std::string> env);
 
   // The APP_SECRET the suite runs with.
   static constexpr char kAppSecret[] = "e2e-app-secret-value";
@@ -79,7 +86,11 @@ class Suite {
   std::unique_ptr<ChildProcess> vault_;
   std::unique_ptr<ChildProcess> relay_;
   std::unique_ptr<ChildProcess> gateway_;
-  std::vector<std::unique_ptr<ChildProcess>> extra_gateways_;
+  absl::StatusOr<int> StartExtra(const std::string& binary, const std::map<std::string, std::string>& base,
+                                 const char* listen_variable, int port,
+                                 std::map<std::string, std::string> env);
+
+  std::vector<std::unique_ptr<ChildProcess>> extras_;  // extra gateways, vaults and relays
 };
 
 }  // namespace byok::testing
