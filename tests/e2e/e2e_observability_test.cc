@@ -4,7 +4,6 @@
 #include <gmock/gmock.h>
 
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -89,7 +88,7 @@ TEST_F(ObservabilityTest, EveryResponseHasARequestIdMadeWhenTheBrowsersIsMissing
                                  Headers{{"x-request-id", std::string(200, 'a')}}}) {
     TestResponse r = Call("GET", "/health", "", "", headers);
     ASSERT_EQ(r.status, 200);
-    EXPECT_TRUE(std::regex_match(r.Header("x-request-id"), std::regex("[0-9a-f]{32}"))) << r.Header("x-request-id");
+    EXPECT_THAT(r.Header("x-request-id"), ::testing::MatchesRegex("[0-9a-f]{32}"));
   }
   // Refusals too: a 404, a 401.
   EXPECT_TRUE(Call("GET", "/nowhere", "").Has("x-request-id"));
@@ -206,9 +205,10 @@ TEST_F(TextLogTest, AMaliciousPathOrHeaderCannotForgeATextLine) {
   const std::string logs = suite_->GatewayLogs();
   EXPECT_THAT(logs, HasSubstr("request_id=text-after-forgery"));
   EXPECT_THAT(logs, HasSubstr("route=/health"));
-  const std::regex line_start("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z (debug|info |warn |error) \\[[a-z-]+\\] .*");
+  // gtest's POSIX regex: std::regex trips GCC 12's -Wmaybe-uninitialized under the sanitizers.
+  const char* line_start = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z (debug|info |warn |error) \\[[a-z-]+\\] .*";
   for (const std::string& line : Lines(logs)) {
-    EXPECT_TRUE(std::regex_match(line, line_start)) << line;
+    EXPECT_THAT(line, ::testing::MatchesRegex(line_start));
     EXPECT_THAT(line, ::testing::Not(HasSubstr("forged"))) << line;
   }
 }
