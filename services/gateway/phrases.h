@@ -10,7 +10,6 @@ inline constexpr char kTokenInvalid[] = "Invalid or expired token";
 inline constexpr char kAppSecretRequired[] =
     "Unauthorized: valid Authorization: Bearer <APP_SECRET> header required to register.";
 inline constexpr char kAppIdRequired[] = "app_id is required";
-inline constexpr char kKeyRequired[] = "A valid API key is required";
 inline constexpr char kRotateKeyRequired[] = "A valid API key is required (minimum 10 characters)";
 inline constexpr char kOperatorStatsNeedSecret[] =
     "Operator stats require APP_SECRET to be configured.";
