@@ -184,6 +184,37 @@ class OriginalDeploymentTest : public ::testing::Test {
     return found;
   }
 
+  // Every key, B's included (its token is revoked; the vault's purge erases it once a daemon serves),
+  // decrypts to the manifest's plaintext with the vault's own code. Users are found by the token hash
+  // the original stored: under TOKEN_HMAC_SECRET, or still under ENCRYPTION_SECRET.
+  void ExpectEveryUserAndKeyAdopted(vault::KeyStore& store) {
+    vault::VaultConfig config;
+    config.encryption_secret = crypto::SecretBytes(manifest_.encryption_secret);
+    auto keyring = vault::BuildKeyring(config);
+    ASSERT_TRUE(keyring.ok());
+    int keys = 0;
+    for (const auto& [name, user] : manifest_.users.items()) {
+      absl::StatusOr<vault::UserRecord> found = absl::NotFoundError(name);
+      for (const std::string& hmac_key : {manifest_.token_hmac_secret, manifest_.encryption_secret}) {
+        if (!found.ok()) {
+          found = store.FindUserByTokenHash(*crypto::HmacSha256(hmac_key, user.at("token").get<std::string>()));
+        }
+      }
+      ASSERT_TRUE(found.ok()) << name;
+      EXPECT_EQ(found->app_id, user.at("app_id").get<std::string>());
+      for (const auto& [provider, key] : user.at("keys").items()) {
+        absl::StatusOr<vault::KeyRecord> row = store.GetKey(found->user_id, provider);
+        ASSERT_TRUE(row.ok()) << name << " " << provider;
+        absl::StatusOr<std::string> plain = (*keyring)->Decrypt(
+            row->ciphertext, vault::KeyAssociatedData(found->user_id, provider, ""));
+        ASSERT_TRUE(plain.ok()) << name << " " << provider;
+        EXPECT_EQ(*plain, key.get<std::string>());
+        ++keys;
+      }
+    }
+    EXPECT_EQ(keys, 6);
+  }
+
   TempDir dir_;
   Manifest manifest_;
   std::string original_bytes_;
@@ -323,36 +354,9 @@ TEST_F(OriginalDeploymentTest, VaultdAdoptDryRunThenAdopt) {
   EXPECT_EQ(again_code, 0);
   EXPECT_THAT(again_output, HasSubstr("is not an original byok-relay database: nothing to adopt"));
 
-  // Every key, B's included (its token is revoked; the vault's purge erases it once a daemon serves),
-  // decrypts to the manifest's plaintext with the vault's own code. Users are found by the token hash
-  // the original stored: under TOKEN_HMAC_SECRET, or still under ENCRYPTION_SECRET.
-  vault::VaultConfig config;
-  config.encryption_secret = crypto::SecretBytes(manifest_.encryption_secret);
-  auto keyring = vault::BuildKeyring(config);
-  ASSERT_TRUE(keyring.ok());
   auto store = vault::SqliteKeyStore::Open(db_path());
   ASSERT_TRUE(store.ok()) << store.status();
-  int keys = 0;
-  for (const auto& [name, user] : manifest_.users.items()) {
-    absl::StatusOr<vault::UserRecord> found = absl::NotFoundError(name);
-    for (const std::string& hmac_key : {manifest_.token_hmac_secret, manifest_.encryption_secret}) {
-      if (!found.ok()) {
-        found = (*store)->FindUserByTokenHash(*crypto::HmacSha256(hmac_key, user.at("token").get<std::string>()));
-      }
-    }
-    ASSERT_TRUE(found.ok()) << name;
-    EXPECT_EQ(found->app_id, user.at("app_id").get<std::string>());
-    for (const auto& [provider, key] : user.at("keys").items()) {
-      absl::StatusOr<vault::KeyRecord> row = (*store)->GetKey(found->user_id, provider);
-      ASSERT_TRUE(row.ok()) << name << " " << provider;
-      absl::StatusOr<std::string> plain = (*keyring)->Decrypt(
-          row->ciphertext, vault::KeyAssociatedData(found->user_id, provider, ""));
-      ASSERT_TRUE(plain.ok()) << name << " " << provider;
-      EXPECT_EQ(*plain, key.get<std::string>());
-      ++keys;
-    }
-  }
-  EXPECT_EQ(keys, 6);
+  ExpectEveryUserAndKeyAdopted(**store);
 }
 
 // With BYOK_VAULT_DATABASE_URL: `byok-vaultd adopt` moves the original straight into PostgreSQL, and the
@@ -383,32 +387,9 @@ TEST_F(OriginalDeploymentTest, VaultdAdoptsIntoPostgres) {
   EXPECT_EQ(again_code, 1);
   EXPECT_THAT(again_output, HasSubstr("already holds"));
 
-  vault::VaultConfig config;
-  config.encryption_secret = crypto::SecretBytes(manifest_.encryption_secret);
-  auto keyring = vault::BuildKeyring(config);
-  ASSERT_TRUE(keyring.ok());
   auto store = vault::PgKeyStore::Open(*url, {});
   ASSERT_TRUE(store.ok()) << store.status();
-  int keys = 0;
-  for (const auto& [name, user] : manifest_.users.items()) {
-    absl::StatusOr<vault::UserRecord> found = absl::NotFoundError(name);
-    for (const std::string& hmac_key : {manifest_.token_hmac_secret, manifest_.encryption_secret}) {
-      if (!found.ok()) {
-        found = (*store)->FindUserByTokenHash(*crypto::HmacSha256(hmac_key, user.at("token").get<std::string>()));
-      }
-    }
-    ASSERT_TRUE(found.ok()) << name;
-    for (const auto& [provider, key] : user.at("keys").items()) {
-      absl::StatusOr<vault::KeyRecord> row = (*store)->GetKey(found->user_id, provider);
-      ASSERT_TRUE(row.ok()) << name << " " << provider;
-      absl::StatusOr<std::string> plain = (*keyring)->Decrypt(
-          row->ciphertext, vault::KeyAssociatedData(found->user_id, provider, ""));
-      ASSERT_TRUE(plain.ok()) << name << " " << provider;
-      EXPECT_EQ(*plain, key.get<std::string>());
-      ++keys;
-    }
-  }
-  EXPECT_EQ(keys, 6);
+  ExpectEveryUserAndKeyAdopted(**store);
 }
 
 }  // namespace
