@@ -52,6 +52,19 @@ std::string KeyAssociatedData(absl::string_view user_id, absl::string_view provi
   return aad;
 }
 
+KeyEvent VaultCore::NewEvent(KeyAction action, absl::string_view provider) const {
+  KeyEvent event;
+  event.action = action;
+  event.time = clock_.Now();
+  event.provider = std::string(provider);
+  return event;
+}
+
+void VaultCore::Emit(KeyEvent& event, const absl::Status& status) {
+  event.outcome = status.code();
+  for (KeyEventSink* sink : sinks_) sink->OnKeyEvent(event);
+}
+
 bool VaultCore::Expired(const UserRecord& user) const {
   // The original's rule: a token works while now <= expires_at (milliseconds).
   return user.expires_at.has_value() &&
@@ -120,7 +133,11 @@ absl::Status VaultCore::CreateUser(const v1::CreateUserRequest& request,
   if (options_.token_lifetime > absl::ZeroDuration()) {
     user.expires_at = user.created_at + options_.token_lifetime;
   }
-  BYOK_RETURN_IF_ERROR(TimedStoreCall("create_user", [&] { return store_.CreateUser(user); }));
+  KeyEvent event = NewEvent(v1::AuditEvent::ACTION_USER_CREATED);
+  event.user_id = user.user_id;
+  absl::Status stored = TimedStoreCall("create_user", [&] { return store_.CreateUser(user); });
+  Emit(event, stored);
+  BYOK_RETURN_IF_ERROR(stored);
   response->set_token(std::move(token));
   if (user.expires_at.has_value()) SetTimestamp(*user.expires_at, response->mutable_expires_at());
   log::Info(kLog, "created user %s for app %s", user.user_id, user.app_id);
@@ -128,8 +145,18 @@ absl::Status VaultCore::CreateUser(const v1::CreateUserRequest& request,
 }
 
 absl::Status VaultCore::PutKey(const v1::PutKeyRequest& request, v1::PutKeyResponse* response) {
+  KeyEvent event = NewEvent(v1::AuditEvent::ACTION_KEY_STORED, request.provider());
+  absl::Status status = DoPutKey(request, response, event);
+  // A dry run (validate_only) changes nothing: it is no event.
+  if (!request.validate_only()) Emit(event, status);
+  return status;
+}
+
+absl::Status VaultCore::DoPutKey(const v1::PutKeyRequest& request, v1::PutKeyResponse* response,
+                                 KeyEvent& event) {
   // The original's order: token, provider, key.
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  event.user_id = user.user_id;
   BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
   BYOK_ASSIGN_OR_RETURN(std::string plaintext, NormalizeKey(request.key()));
   absl::Cleanup wipe = [&plaintext] { crypto::WipeString(plaintext); };
@@ -152,6 +179,7 @@ absl::Status VaultCore::PutKey(const v1::PutKeyRequest& request, v1::PutKeyRespo
       keyring_.Encrypt(plaintext, KeyAssociatedData(key.user_id, key.provider, key.base_url)));
   key.created_at = key.updated_at = clock_.Now();
   BYOK_ASSIGN_OR_RETURN(bool replaced, TimedStoreCall("put_key", [&] { return store_.PutKey(key); }));
+  if (replaced) event.action = v1::AuditEvent::ACTION_KEY_ROTATED;
   response->set_provider(key.provider);
   response->set_replaced(replaced);
   log::Info(kLog, "%s key for user %s, provider %s", replaced ? "replaced" : "stored", user.user_id,
@@ -175,7 +203,16 @@ absl::Status VaultCore::ListKeys(const v1::ListKeysRequest& request,
 
 absl::Status VaultCore::DeleteKey(const v1::DeleteKeyRequest& request,
                                   v1::DeleteKeyResponse* response) {
+  KeyEvent event = NewEvent(v1::AuditEvent::ACTION_KEY_DELETED, request.provider());
+  absl::Status status = DoDeleteKey(request, response, event);
+  Emit(event, status);
+  return status;
+}
+
+absl::Status VaultCore::DoDeleteKey(const v1::DeleteKeyRequest& request,
+                                    v1::DeleteKeyResponse* response, KeyEvent& event) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  event.user_id = user.user_id;
   // As the original: any provider string succeeds; only a known one can have a row.
   bool deleted = false;
   if (IsKnownProvider(request.provider())) {
@@ -187,7 +224,15 @@ absl::Status VaultCore::DeleteKey(const v1::DeleteKeyRequest& request,
 
 absl::Status VaultCore::RevokeToken(const v1::RevokeTokenRequest& request,
                                     v1::RevokeTokenResponse* /*response*/) {
+  KeyEvent event = NewEvent(v1::AuditEvent::ACTION_TOKEN_REVOKED);
+  absl::Status status = DoRevokeToken(request, event);
+  Emit(event, status);
+  return status;
+}
+
+absl::Status VaultCore::DoRevokeToken(const v1::RevokeTokenRequest& request, KeyEvent& event) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  event.user_id = user.user_id;
   // The original's revocation: the expiry moves to 1 ms in the past.
   BYOK_RETURN_IF_ERROR(store_.SetExpiry(user.user_id, clock_.Now() - absl::Milliseconds(1)));
   log::Info(kLog, "revoked the token of user %s", user.user_id);
@@ -196,7 +241,16 @@ absl::Status VaultCore::RevokeToken(const v1::RevokeTokenRequest& request,
 
 absl::Status VaultCore::DeleteUser(const v1::DeleteUserRequest& request,
                                    v1::DeleteUserResponse* response) {
+  KeyEvent event = NewEvent(v1::AuditEvent::ACTION_USER_DELETED);
+  absl::Status status = DoDeleteUser(request, response, event);
+  Emit(event, status);
+  return status;
+}
+
+absl::Status VaultCore::DoDeleteUser(const v1::DeleteUserRequest& request,
+                                     v1::DeleteUserResponse* response, KeyEvent& event) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  event.user_id = user.user_id;
   absl::StatusOr<int64_t> keys = store_.DeleteUser(user.user_id);
   if (absl::IsNotFound(keys.status())) {
     return WithReason(absl::UnauthenticatedError(kInvalidTokenMessage), reason::kTokenUnknown);
@@ -218,7 +272,16 @@ absl::Status VaultCore::Authenticate(const v1::AuthenticateRequest& request,
 
 absl::Status VaultCore::ResolveKey(const v1::ResolveKeyRequest& request,
                                    v1::ResolveKeyResponse* response) {
+  KeyEvent event = NewEvent(v1::AuditEvent::ACTION_KEY_RESOLVED, request.provider());
+  absl::Status status = DoResolveKey(request, response, event);
+  Emit(event, status);
+  return status;
+}
+
+absl::Status VaultCore::DoResolveKey(const v1::ResolveKeyRequest& request,
+                                     v1::ResolveKeyResponse* response, KeyEvent& event) {
   BYOK_ASSIGN_OR_RETURN(UserRecord user, UserForToken(request.token()));
+  event.user_id = user.user_id;
   BYOK_RETURN_IF_ERROR(ValidateProvider(request.provider()));
   absl::StatusOr<KeyRecord> key =
       TimedStoreCall("get_key", [&] { return store_.GetKey(user.user_id, request.provider()); });
@@ -245,6 +308,9 @@ absl::Status VaultCore::ResolveKey(const v1::ResolveKeyRequest& request,
   response->set_base_url(key->base_url);
   response->set_user_id(user.user_id);
   response->set_app_id(user.app_id);
+  if (user.expires_at.has_value()) {
+    SetTimestamp(*user.expires_at, response->mutable_token_expires_at());
+  }
   return absl::OkStatus();
 }
 
@@ -392,7 +458,12 @@ absl::Status VaultCore::Rewrap(const v1::RewrapRequest& request, v1::RewrapRespo
       BYOK_ASSIGN_OR_RETURN(bool replaced, store_.ReplaceCiphertext(k.user_id, k.provider,
                                                                     k.ciphertext, *ciphertext, primary));
       // A row replaced or deleted meanwhile is already current or gone: nothing to count.
-      if (replaced) ++rewrapped;
+      if (replaced) {
+        ++rewrapped;
+        KeyEvent event = NewEvent(v1::AuditEvent::ACTION_KEY_REWRAPPED, k.provider);
+        event.user_id = k.user_id;
+        Emit(event, absl::OkStatus());
+      }
     }
   }
   BYOK_ASSIGN_OR_RETURN(int64_t remaining, store_.CountKeysNotUnderVersion(primary));
@@ -408,7 +479,13 @@ absl::Status VaultCore::Rewrap(const v1::RewrapRequest& request, v1::RewrapRespo
 
 absl::StatusOr<int64_t> VaultCore::PurgeExpiredUsers() {
   BYOK_ASSIGN_OR_RETURN(int64_t purged, store_.PurgeUsers(clock_.Now()));
-  if (purged > 0) log::Info(kLog, "purged %d revoked or expired users", purged);
+  if (purged > 0) {
+    log::Info(kLog, "purged %d revoked or expired users", purged);
+    // The store says how many, not whom: one event with no user stands for the purge (the change
+    // feed turns it into a reset; every purged token had already stopped working).
+    KeyEvent event = NewEvent(v1::AuditEvent::ACTION_USER_PURGED);
+    Emit(event, absl::OkStatus());
+  }
   return purged;
 }
 

@@ -4,6 +4,7 @@
 #define BYOK_SERVICES_VAULT_VAULT_CORE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -11,6 +12,7 @@
 #include "byok/vault/v1/vault.pb.h"
 #include "common/crypto/keyring_aead.h"
 #include "services/vault/clock.h"
+#include "services/vault/key_events.h"
 #include "services/vault/key_store.h"
 #include "services/vault/token.h"
 
@@ -77,6 +79,10 @@ class VaultCore {
   // do not decrypt.
   absl::Status Rewrap(const v1::RewrapRequest& request, v1::RewrapResponse* response);
 
+  // Adds a receiver of key events (audit trail, change feed). Call before the first RPC; `sink`
+  // outlives this object.
+  void AddEventSink(KeyEventSink* sink) { sinks_.push_back(sink); }
+
   // Erases users whose token is revoked or expired; returns how many. Called on a schedule.
   absl::StatusOr<int64_t> PurgeExpiredUsers();
 
@@ -94,6 +100,23 @@ class VaultCore {
   absl::StatusOr<UsageRecord> UsageFromRequest(const v1::RecordUsageRequest& request,
                                                absl::Time at) const;
 
+  // Each public method that changes or reveals a key wraps one of these, so that every outcome,
+  // failures included, leaves exactly one event.
+  absl::Status DoPutKey(const v1::PutKeyRequest& request, v1::PutKeyResponse* response,
+                        KeyEvent& event);
+  absl::Status DoDeleteKey(const v1::DeleteKeyRequest& request, v1::DeleteKeyResponse* response,
+                           KeyEvent& event);
+  absl::Status DoRevokeToken(const v1::RevokeTokenRequest& request, KeyEvent& event);
+  absl::Status DoDeleteUser(const v1::DeleteUserRequest& request, v1::DeleteUserResponse* response,
+                            KeyEvent& event);
+  absl::Status DoResolveKey(const v1::ResolveKeyRequest& request, v1::ResolveKeyResponse* response,
+                            KeyEvent& event);
+  // A new event of `action` stamped now.
+  KeyEvent NewEvent(KeyAction action, absl::string_view provider = {}) const;
+  // Sends `event` with `status` as its outcome to every sink.
+  void Emit(KeyEvent& event, const absl::Status& status);
+
+  std::vector<KeyEventSink*> sinks_;
   KeyStore& store_;
   const crypto::KeyringAead& keyring_;
   const TokenHasher& hasher_;

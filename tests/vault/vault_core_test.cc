@@ -17,6 +17,13 @@ namespace {
 using ::byok::testing::IsOk;
 using ::byok::testing::StatusIs;
 
+// Keeps every event, in order.
+class RecordingSink : public KeyEventSink {
+ public:
+  void OnKeyEvent(const KeyEvent& event) override { events.push_back(event); }
+  std::vector<KeyEvent> events;
+};
+
 crypto::SecretBytes Secret(char fill) { return crypto::SecretBytes(std::string(32, fill)); }
 
 class VaultCoreTest : public ::testing::Test {
@@ -37,6 +44,7 @@ class VaultCoreTest : public ::testing::Test {
   void Rebuild() {
     if (hasher_ == nullptr) hasher_ = *TokenHasher::Create(Secret('h'));
     core_ = std::make_unique<VaultCore>(*store_, *keyring_, *hasher_, clock_, options_);
+    core_->AddEventSink(&sink_);
   }
 
   std::string NewToken(const std::string& app = "app") {
@@ -75,6 +83,7 @@ class VaultCoreTest : public ::testing::Test {
   std::unique_ptr<crypto::KeyringAead> keyring_;
   std::unique_ptr<TokenHasher> hasher_;
   std::unique_ptr<VaultCore> core_;
+  RecordingSink sink_;
 };
 
 TEST_F(VaultCoreTest, TokenLooksUpItsUserAndOnlyItsUser) {
@@ -551,6 +560,76 @@ TEST_F(VaultCoreTest, CreateUserAcceptsAnyAppIdTheOriginalDoes) {
   absl::Status s = core_->CreateUser(req, &resp);
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(s.message(), "app_id is required");
+}
+
+
+using Action = v1::AuditEvent;
+
+TEST_F(VaultCoreTest, EveryKeyEventReachesTheSinksOnceWithItsOutcome) {
+  const std::string token = NewToken();
+  const std::string user = UserId(token);
+  ASSERT_THAT(Put(token, "openai", "sk-first-key-000"), IsOk());
+  ASSERT_THAT(Put(token, "openai", "sk-second-key-00"), IsOk());
+  ASSERT_THAT(Resolve(token, "openai"), IsOk());
+  EXPECT_THAT(Resolve(token, "anthropic"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Resolve("f" + token.substr(1), "openai"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  v1::PutKeyRequest dry;
+  dry.set_token(token);
+  dry.set_provider("openai");
+  dry.set_key("sk-third-key-000");
+  dry.set_validate_only(true);
+  v1::PutKeyResponse dry_response;
+  ASSERT_THAT(core_->PutKey(dry, &dry_response), IsOk());
+  v1::DeleteKeyRequest del;
+  del.set_token(token);
+  del.set_provider("openai");
+  v1::DeleteKeyResponse del_response;
+  ASSERT_THAT(core_->DeleteKey(del, &del_response), IsOk());
+  v1::RevokeTokenRequest revoke;
+  revoke.set_token(token);
+  v1::RevokeTokenResponse revoke_response;
+  ASSERT_THAT(core_->RevokeToken(revoke, &revoke_response), IsOk());
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_THAT(core_->PurgeExpiredUsers(), IsOk());
+
+  struct Expected {
+    v1::AuditEvent::Action action;
+    std::string user_id, provider;
+    absl::StatusCode outcome;
+  };
+  const std::vector<Expected> expected = {
+      {Action::ACTION_USER_CREATED, user, "", absl::StatusCode::kOk},
+      {Action::ACTION_KEY_STORED, user, "openai", absl::StatusCode::kOk},
+      {Action::ACTION_KEY_ROTATED, user, "openai", absl::StatusCode::kOk},
+      {Action::ACTION_KEY_RESOLVED, user, "openai", absl::StatusCode::kOk},
+      {Action::ACTION_KEY_RESOLVED, user, "anthropic", absl::StatusCode::kNotFound},
+      {Action::ACTION_KEY_RESOLVED, "", "openai", absl::StatusCode::kUnauthenticated},
+      {Action::ACTION_KEY_DELETED, user, "openai", absl::StatusCode::kOk},
+      {Action::ACTION_TOKEN_REVOKED, user, "", absl::StatusCode::kOk},
+      {Action::ACTION_USER_PURGED, "", "", absl::StatusCode::kOk},
+  };
+  ASSERT_EQ(sink_.events.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(sink_.events[i].action, expected[i].action);
+    EXPECT_EQ(sink_.events[i].user_id, expected[i].user_id);
+    EXPECT_EQ(sink_.events[i].provider, expected[i].provider);
+    EXPECT_EQ(sink_.events[i].outcome, expected[i].outcome);
+  }
+}
+
+TEST_F(VaultCoreTest, ResolveKeySaysWhenTheTokenStopsWorking) {
+  const std::string token = NewToken();
+  ASSERT_THAT(Put(token, "openai", "sk-first-key-000"), IsOk());
+  v1::ResolveKeyRequest req;
+  req.set_token(token);
+  req.set_provider("openai");
+  v1::ResolveKeyResponse resp;
+  ASSERT_THAT(core_->ResolveKey(req, &resp), IsOk());
+  ASSERT_TRUE(resp.has_token_expires_at());
+  EXPECT_EQ(resp.token_expires_at().seconds(),
+            absl::ToUnixSeconds(clock_.Now() + options_.token_lifetime));
 }
 
 }  // namespace
