@@ -79,4 +79,12 @@ absl::Status CallerPolicy::CheckApp(const grpc::ServerContextBase& context,
   return Decide(Presented(context), identities, /*app_method=*/true, method);
 }
 
+std::string CallerPolicy::CallerName(const grpc::ServerContextBase& context) const {
+  const PresentedCredentials p = Presented(context);
+  if (!p.peer_identities.empty()) return p.peer_identities.front();
+  if (p.service_token_valid) return "service-token";
+  if (p.app_secret_valid) return "app-credential";
+  return "user-token";
+}
+
 }  // namespace byok

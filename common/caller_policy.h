@@ -68,6 +68,11 @@ class CallerPolicy {
                       const std::vector<std::string>& identities, bool app_method,
                       absl::string_view method) const;
 
+  // Names the caller of `context` for audit records: its first verified certificate identity (mutual
+  // TLS), else "service-token" (a valid one), "app-credential" (a valid one), else "user-token" (the
+  // request's own token is all it presented).
+  std::string CallerName(const grpc::ServerContextBase& context) const;
+
   // True when every caller counts as a service.
   bool trusts_everyone() const { return trust_everyone_; }
 

@@ -1,4 +1,5 @@
-// The vault's storage interface: users (found by token hash), encrypted keys and usage records.
+// The vault's storage interface: users (found by token hash), encrypted keys, usage records and the
+// key audit trail.
 // SQLite implements it (sqlite_key_store.h), PostgreSQL too (pg_key_store.h; key_store_factory.h picks
 // one), so the service logic never sees which database it runs on. Each implementation brings its schema up to date
 // on open through numbered migrations (migration.h), and can take in another deployment's rows at once
@@ -74,7 +75,7 @@ struct UsageStats {
   };
   struct Model {
     std::string model;
-    int64_t requests = 0;
+    int64_t requests = 0, input_tokens = 0, output_tokens = 0;
   };
   struct Day {
     std::string day;  // YYYY-MM-DD, UTC
@@ -90,6 +91,27 @@ struct UsageStats {
   int64_t users = 0;
   std::optional<absl::Time> last_request;  // the newest record's time
   std::vector<Day> daily;                  // the last 30 days, oldest first, then by provider
+};
+
+// One row of the key audit trail (byok.vault.v1.AuditEvent): who did what to whose key or token, and
+// how it ended. Never a key or a token.
+struct AuditRecord {
+  int64_t id = 0;  // assigned by the store on append, increasing; ignored by AppendAuditEvent
+  absl::Time time;
+  int action = 0;  // byok.vault.v1.AuditEvent.Action's number
+  std::string user_id;
+  std::string provider;
+  std::string caller;
+  std::string request_id;
+  std::string outcome;  // "OK" or the gRPC code's name
+};
+
+// Which audit rows ListAuditEvents returns: ids above `after_id`, of `user_id` when not empty, at
+// most `limit`, oldest first.
+struct AuditQuery {
+  int64_t after_id = 0;
+  std::string user_id;
+  int limit = 100;
 };
 
 // Another deployment's rows, taken in at once by KeyStore::Import (adoption). Keys are already
@@ -185,6 +207,18 @@ class KeyStore {
 
   // Returns true when the store holds no user, key or usage record.
   virtual absl::StatusOr<bool> Empty() = 0;
+
+  // How many users and provider keys the store holds (one indexed count each, for the gauges).
+  virtual absl::StatusOr<int64_t> CountUsers() = 0;
+  virtual absl::StatusOr<int64_t> CountKeys() = 0;
+
+  // Appends one row to the audit trail (its id is the store's); returns the id given. The trail is
+  // append-only: nothing changes a row, only PurgeAuditEvents removes old ones.
+  virtual absl::StatusOr<int64_t> AppendAuditEvent(const AuditRecord& event) = 0;
+  // Returns the rows `query` selects, by increasing id.
+  virtual absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditQuery& query) = 0;
+  // Deletes the rows older than `before` (retention); returns how many.
+  virtual absl::StatusOr<int64_t> PurgeAuditEvents(absl::Time before) = 0;
 };
 
 }  // namespace byok::vault

@@ -126,7 +126,8 @@ const char* ScopeSql(const StatsScope& scope, const char* by_user, const char* b
   "SUM(input_tokens), SUM(output_tokens) FROM usage WHERE " column " = $1 GROUP BY provider "    \
   "ORDER BY COUNT(*) DESC, provider"
 #define BYOK_PG_MODELS(column)                                                                   \
-  "SELECT model, COUNT(*) FROM usage WHERE " column " = $1 AND model <> '' GROUP BY model "      \
+  "SELECT model, COUNT(*), SUM(input_tokens), SUM(output_tokens) FROM usage "                  \
+  "WHERE " column " = $1 AND model <> '' GROUP BY model "                                       \
   "ORDER BY COUNT(*) DESC, model LIMIT 10"
 #define BYOK_PG_DAILY(column)                                                                    \
   "SELECT to_char(DATE '1970-01-01' + (at / 86400000)::integer, 'YYYY-MM-DD') AS day, provider, " \
@@ -165,7 +166,9 @@ absl::Status FillStats(PgConnection& conn, const StatsScope& scope, absl::Time n
     BYOK_ASSIGN_OR_RETURN(
         PgResult r, conn.Exec(ScopeSql(scope, BYOK_PG_MODELS("user_id"), BYOK_PG_MODELS("app_id")),
                               PgParams().Text(scope.id)));
-    for (int i = 0; i < r.rows(); ++i) stats.top_models.push_back({r.Text(i, 0), r.Int(i, 1)});
+    for (int i = 0; i < r.rows(); ++i) {
+      stats.top_models.push_back({r.Text(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3)});
+    }
   }
   {
     const int64_t day_ms = 24 * 60 * 60 * 1000;
@@ -451,6 +454,64 @@ absl::StatusOr<bool> PgKeyStore::Empty() {
                              "provider_keys) OR EXISTS (SELECT 1 FROM usage))",
                              PgParams()));
   return r.rows() > 0 && r.Bool(0, 0);
+}
+
+absl::StatusOr<int64_t> PgKeyStore::CountUsers() {
+  BYOK_ASSIGN_OR_RETURN(PgResult r, Exec("SELECT COUNT(*) FROM users", PgParams()));
+  return r.rows() > 0 ? r.Int(0, 0) : 0;
+}
+
+absl::StatusOr<int64_t> PgKeyStore::CountKeys() {
+  BYOK_ASSIGN_OR_RETURN(PgResult r, Exec("SELECT COUNT(*) FROM provider_keys", PgParams()));
+  return r.rows() > 0 ? r.Int(0, 0) : 0;
+}
+
+absl::StatusOr<int64_t> PgKeyStore::AppendAuditEvent(const AuditRecord& event) {
+  BYOK_ASSIGN_OR_RETURN(
+      PgResult r,
+      Exec("INSERT INTO audit_events (at, action, user_id, provider, caller, request_id, outcome) "
+           "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+           PgParams()
+               .Int(Millis(event.time))
+               .Int(event.action)
+               .Text(event.user_id)
+               .Text(event.provider)
+               .Text(event.caller)
+               .Text(event.request_id)
+               .Text(event.outcome)));
+  if (r.rows() == 0) return absl::InternalError("the audit insert returned no id");
+  return r.Int(0, 0);
+}
+
+absl::StatusOr<std::vector<AuditRecord>> PgKeyStore::ListAuditEvents(const AuditQuery& query) {
+  // Ids come from one sequence, so concurrent replicas' rows can commit out of id order: a reader
+  // paging by id may see a later id before an earlier one commits. The window is one insert long.
+  BYOK_ASSIGN_OR_RETURN(
+      PgResult r,
+      Exec("SELECT id, at, action, user_id, provider, caller, request_id, outcome FROM audit_events "
+           "WHERE id > $1 AND ($2::text = '' OR user_id = $2) ORDER BY id LIMIT $3",
+           PgParams().Int(query.after_id).Text(query.user_id).Int(query.limit)));
+  std::vector<AuditRecord> events;
+  events.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) {
+    AuditRecord e;
+    e.id = r.Int(i, 0);
+    e.time = FromMillis(r.Int(i, 1));
+    e.action = static_cast<int>(r.Int(i, 2));
+    e.user_id = r.Text(i, 3);
+    e.provider = r.Text(i, 4);
+    e.caller = r.Text(i, 5);
+    e.request_id = r.Text(i, 6);
+    e.outcome = r.Text(i, 7);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+absl::StatusOr<int64_t> PgKeyStore::PurgeAuditEvents(absl::Time before) {
+  BYOK_ASSIGN_OR_RETURN(PgResult r, Exec("DELETE FROM audit_events WHERE at < $1",
+                                         PgParams().Int(Millis(before))));
+  return r.affected();
 }
 
 }  // namespace byok::vault

@@ -59,6 +59,11 @@ class PgKeyStore : public KeyStore {
   absl::Status Import(const ImportData& data) override;
   absl::StatusOr<ImportData> Export() override;
   absl::StatusOr<bool> Empty() override;
+  absl::StatusOr<int64_t> CountUsers() override;
+  absl::StatusOr<int64_t> CountKeys() override;
+  absl::StatusOr<int64_t> AppendAuditEvent(const AuditRecord& event) override;
+  absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditQuery& query) override;
+  absl::StatusOr<int64_t> PurgeAuditEvents(absl::Time before) override;
 
   // Returns the highest applied migration (for tests and diagnostics).
   absl::StatusOr<int> SchemaVersion();

@@ -46,6 +46,22 @@ constexpr char kMigration1[] = R"sql(
   CREATE INDEX usage_by_app ON usage(app_id, at);
 )sql";
 
+// The key audit trail, as the SQLite store's migration 3.
+constexpr char kMigration2[] = R"sql(
+  CREATE TABLE audit_events (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at         BIGINT NOT NULL,
+    action     INTEGER NOT NULL,
+    user_id    TEXT COLLATE "C" NOT NULL DEFAULT '',
+    provider   TEXT COLLATE "C" NOT NULL DEFAULT '',
+    caller     TEXT COLLATE "C" NOT NULL DEFAULT '',
+    request_id TEXT COLLATE "C" NOT NULL DEFAULT '',
+    outcome    TEXT COLLATE "C" NOT NULL
+  );
+  CREATE INDEX audit_events_by_user ON audit_events(user_id, id);
+  CREATE INDEX audit_events_by_time ON audit_events(at);
+)sql";
+
 // One transaction: the lock, then the version as it stands under the lock.
 absl::StatusOr<int> LockAndReadVersion(PgConnection& conn) {
   BYOK_RETURN_IF_ERROR(
@@ -61,6 +77,7 @@ absl::StatusOr<int> LockAndReadVersion(PgConnection& conn) {
 const std::vector<Migration>& PgMigrations() {
   static const std::vector<Migration> migrations = {
       {1, "users, provider keys and usage records (the SQLite store's schema version 2)", kMigration1},
+      {2, "key audit trail (the SQLite store's schema version 3)", kMigration2},
   };
   return migrations;
 }

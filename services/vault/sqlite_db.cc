@@ -243,6 +243,8 @@ absl::StatusOr<SqliteStatement> SqliteDb::Prepare(const char* sql) {
 
 int64_t SqliteDb::Changes() const { return sqlite3_changes64(db_); }
 
+int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+
 absl::StatusOr<int> SqliteDb::SchemaVersion() {
   absl::StatusOr<SqliteStatement> stmt = Prepare("PRAGMA user_version");
   if (!stmt.ok()) return stmt.status();

@@ -80,6 +80,8 @@ class SqliteDb {
 
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int64_t Changes() const;
+  // The rowid of the last successful INSERT.
+  int64_t LastInsertRowId() const;
 
   // Returns the schema version (PRAGMA user_version).
   absl::StatusOr<int> SchemaVersion();

@@ -104,7 +104,8 @@ const char* ScopeSql(const StatsScope& scope, const char* by_user, const char* b
   "SUM(input_tokens), SUM(output_tokens) FROM usage WHERE " column " = ?1 GROUP BY provider " \
   "ORDER BY COUNT(*) DESC, provider"
 #define BYOK_USAGE_MODELS(column)                                                             \
-  "SELECT model, COUNT(*) FROM usage WHERE " column " = ?1 AND model != '' GROUP BY model " \
+  "SELECT model, COUNT(*), SUM(input_tokens), SUM(output_tokens) FROM usage "                \
+  "WHERE " column " = ?1 AND model != '' GROUP BY model "                                     \
   "ORDER BY COUNT(*) DESC, model LIMIT 10"
 #define BYOK_USAGE_DAILY(column)                                                                 \
   "SELECT strftime('%Y-%m-%d', at / 1000, 'unixepoch') AS day, provider, COUNT(*), "             \
@@ -416,7 +417,7 @@ absl::Status SqliteKeyStore::FillModels(const StatsScope& scope, UsageStats& sta
   while (true) {
     BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    stats.top_models.push_back({s.ColumnText(0), s.ColumnInt64(1)});
+    stats.top_models.push_back({s.ColumnText(0), s.ColumnInt64(1), s.ColumnInt64(2), s.ColumnInt64(3)});
   }
   return absl::OkStatus();
 }
@@ -524,6 +525,68 @@ absl::StatusOr<bool> SqliteKeyStore::Empty() {
                                      "FROM provider_keys) OR EXISTS (SELECT 1 FROM usage))"));
   BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
   return row && s.ColumnInt64(0) != 0;
+}
+
+absl::StatusOr<int64_t> SqliteKeyStore::CountUsers() {
+  absl::MutexLock lock(&mu_);
+  BYOK_ASSIGN_OR_RETURN(SqliteStatement s, db_->Prepare("SELECT COUNT(*) FROM users"));
+  BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? s.ColumnInt64(0) : 0;
+}
+
+absl::StatusOr<int64_t> SqliteKeyStore::CountKeys() {
+  absl::MutexLock lock(&mu_);
+  BYOK_ASSIGN_OR_RETURN(SqliteStatement s, db_->Prepare("SELECT COUNT(*) FROM provider_keys"));
+  BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? s.ColumnInt64(0) : 0;
+}
+
+absl::StatusOr<int64_t> SqliteKeyStore::AppendAuditEvent(const AuditRecord& event) {
+  absl::MutexLock lock(&mu_);
+  BYOK_ASSIGN_OR_RETURN(
+      SqliteStatement s,
+      db_->Prepare("INSERT INTO audit_events (at, action, user_id, provider, caller, request_id, "
+                   "outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  s.BindInt64(1, Millis(event.time)).BindInt64(2, event.action).BindText(3, event.user_id);
+  s.BindText(4, event.provider).BindText(5, event.caller).BindText(6, event.request_id);
+  s.BindText(7, event.outcome);
+  BYOK_RETURN_IF_ERROR(s.Run());
+  return db_->LastInsertRowId();
+}
+
+absl::StatusOr<std::vector<AuditRecord>> SqliteKeyStore::ListAuditEvents(const AuditQuery& query) {
+  absl::MutexLock lock(&mu_);
+  // ?2 = '' matches every user; otherwise the (user_id, id) index serves the filter.
+  BYOK_ASSIGN_OR_RETURN(
+      SqliteStatement s,
+      db_->Prepare("SELECT id, at, action, user_id, provider, caller, request_id, outcome "
+                   "FROM audit_events WHERE id > ?1 AND (?2 = '' OR user_id = ?2) "
+                   "ORDER BY id LIMIT ?3"));
+  s.BindInt64(1, query.after_id).BindText(2, query.user_id).BindInt64(3, query.limit);
+  std::vector<AuditRecord> events;
+  while (true) {
+    BYOK_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    AuditRecord e;
+    e.id = s.ColumnInt64(0);
+    e.time = FromMillis(s.ColumnInt64(1));
+    e.action = static_cast<int>(s.ColumnInt64(2));
+    e.user_id = s.ColumnText(3);
+    e.provider = s.ColumnText(4);
+    e.caller = s.ColumnText(5);
+    e.request_id = s.ColumnText(6);
+    e.outcome = s.ColumnText(7);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+absl::StatusOr<int64_t> SqliteKeyStore::PurgeAuditEvents(absl::Time before) {
+  absl::MutexLock lock(&mu_);
+  BYOK_ASSIGN_OR_RETURN(SqliteStatement s, db_->Prepare("DELETE FROM audit_events WHERE at < ?1"));
+  s.BindInt64(1, Millis(before));
+  BYOK_RETURN_IF_ERROR(s.Run());
+  return db_->Changes();
 }
 
 }  // namespace byok::vault

@@ -79,6 +79,22 @@ constexpr char kMigration2[] = R"sql(
   CREATE INDEX usage_by_app ON usage(app_id, at);
 )sql";
 
+// The key audit trail: append-only rows (no key, no token), read in id order, aged out by time.
+constexpr char kMigration3[] = R"sql(
+  CREATE TABLE audit_events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         INTEGER NOT NULL,
+    action     INTEGER NOT NULL,
+    user_id    TEXT NOT NULL DEFAULT '',
+    provider   TEXT NOT NULL DEFAULT '',
+    caller     TEXT NOT NULL DEFAULT '',
+    request_id TEXT NOT NULL DEFAULT '',
+    outcome    TEXT NOT NULL
+  );
+  CREATE INDEX audit_events_by_user ON audit_events(user_id, id);
+  CREATE INDEX audit_events_by_time ON audit_events(at);
+)sql";
+
 constexpr char kCreateMigrationsTable[] =
     "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
     "applied_at INTEGER NOT NULL)";
@@ -120,6 +136,7 @@ const std::vector<Migration>& SqliteMigrations() {
       {1, "users, provider keys and usage records", kMigration1},
       {2, "original byok-relay semantics: token HMAC version, expiry as revocation, usage kept by status",
        kMigration2},
+      {3, "key audit trail", kMigration3},
   };
   return migrations;
 }

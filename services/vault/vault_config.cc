@@ -203,6 +203,9 @@ absl::StatusOr<VaultConfig> LoadVaultConfig(const Env& env) {
   BYOK_ASSIGN_OR_RETURN(int64_t purge_s,
                         env.GetInt("BYOK_VAULT_PURGE_INTERVAL_S", 3600, 1, 7 * 24 * 3600));
   config.purge_interval = absl::Seconds(purge_s);
+  BYOK_ASSIGN_OR_RETURN(int64_t audit_days,
+                        env.GetInt("BYOK_VAULT_AUDIT_RETENTION_DAYS", 90, 0, 100 * 365));
+  config.audit_retention = absl::Hours(24 * audit_days);
   BYOK_ASSIGN_OR_RETURN(config.allow_private_upstreams,
                         env.GetBool("BYOK_ALLOW_PRIVATE_UPSTREAMS", false));
   BYOK_RETURN_IF_ERROR(LoadTls(env, config));

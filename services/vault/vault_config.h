@@ -40,6 +40,9 @@ struct VaultConfig {
   absl::Duration token_lifetime = absl::Hours(24 * 90);
   // BYOK_VAULT_PURGE_INTERVAL_S: how often revoked and expired users are erased.
   absl::Duration purge_interval = absl::Hours(1);
+  // BYOK_VAULT_AUDIT_RETENTION_DAYS: how long key audit events are kept (erased by the purge job);
+  // zero keeps them forever.
+  absl::Duration audit_retention = absl::Hours(24 * 90);
   // BYOK_ALLOW_PRIVATE_UPSTREAMS: also accept http:// base URLs for openai-compatible keys.
   bool allow_private_upstreams = false;
   // LOG_LEVEL.

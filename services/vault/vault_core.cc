@@ -5,11 +5,16 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/crypto/secret_bytes.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "services/vault/audit_trail.h"
+#include "services/vault/call_context.h"
 #include "services/vault/providers.h"
 #include "services/vault/validation.h"
 #include "services/vault/vault_metrics.h"
@@ -36,6 +41,30 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>(millis * 1000000));
 }
 
+// ListAuditEvents' page token: the last id returned, versioned and base64url-encoded so clients
+// treat it as opaque.
+constexpr char kAuditPagePrefix[] = "audit-v1:";
+
+std::string AuditPageToken(int64_t last_id) {
+  return absl::WebSafeBase64Escape(absl::StrCat(kAuditPagePrefix, last_id));
+}
+
+absl::StatusOr<int64_t> ParseAuditPageToken(absl::string_view token) {
+  const absl::Status malformed = absl::InvalidArgumentError("page_token is not a valid page token");
+  // The longest valid token is the prefix and 19 digits, encoded.
+  if (token.size() > 64) return malformed;
+  std::string decoded;
+  if (!absl::WebSafeBase64Unescape(token, &decoded)) return malformed;
+  absl::string_view id_text = decoded;
+  if (!absl::ConsumePrefix(&id_text, kAuditPagePrefix)) return malformed;
+  int64_t id = 0;
+  if (id_text.empty() || id_text.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(id_text, &id) || id <= 0) {
+    return malformed;
+  }
+  return id;
+}
+
 void AppendField(std::string& out, absl::string_view field) {
   // Length-prefixed, so no two different (user, provider, base URL) triples encode alike.
   absl::StrAppend(&out, field.size(), ":", field, ";");
@@ -57,6 +86,13 @@ KeyEvent VaultCore::NewEvent(KeyAction action, absl::string_view provider) const
   event.action = action;
   event.time = clock_.Now();
   event.provider = std::string(provider);
+  // Who asked and for which request: the service's per-call context, or the vault's own job.
+  if (const CallInfo* call = CurrentCall()) {
+    event.caller = call->caller;
+    event.request_id = call->request_id;
+  } else {
+    event.caller = kVaultCaller;
+  }
   return event;
 }
 
@@ -408,6 +444,8 @@ absl::Status VaultCore::GetStats(const v1::GetStatsRequest& request,
     v1::ModelStats* out = response->add_top_models();
     out->set_model(m.model);
     out->set_requests(m.requests);
+    out->set_input_tokens(m.input_tokens);
+    out->set_output_tokens(m.output_tokens);
   }
   if (stats.last_request.has_value()) {
     SetTimestamp(*stats.last_request, response->mutable_last_request());
@@ -487,6 +525,37 @@ absl::StatusOr<int64_t> VaultCore::PurgeExpiredUsers() {
     Emit(event, absl::OkStatus());
   }
   return purged;
+}
+
+absl::StatusOr<int64_t> VaultCore::PurgeOldAuditEvents() {
+  if (options_.audit_retention <= absl::ZeroDuration()) return 0;
+  BYOK_ASSIGN_OR_RETURN(int64_t purged,
+                        store_.PurgeAuditEvents(clock_.Now() - options_.audit_retention));
+  if (purged > 0) log::Info(kLog, "purged %d audit events past their retention", purged);
+  return purged;
+}
+
+absl::Status VaultCore::ListAuditEvents(const v1::ListAuditEventsRequest& request,
+                                        v1::ListAuditEventsResponse* response) {
+  if (request.page_size() < 0) return absl::InvalidArgumentError("page_size must not be negative");
+  if (request.user_id().size() > kMaxUserIdSize) {
+    return absl::InvalidArgumentError("user_id must be at most 64 characters");
+  }
+  const int page = request.page_size() == 0 ? kDefaultAuditPage
+                                            : std::min(request.page_size(), kMaxAuditPage);
+  AuditQuery query;
+  if (!request.page_token().empty()) {
+    BYOK_ASSIGN_OR_RETURN(query.after_id, ParseAuditPageToken(request.page_token()));
+  }
+  query.user_id = request.user_id();
+  query.limit = page + 1;  // one more than the page says whether another page follows
+  BYOK_ASSIGN_OR_RETURN(std::vector<AuditRecord> rows,
+                        TimedStoreCall("list_audit_events", [&] { return store_.ListAuditEvents(query); }));
+  const bool more = static_cast<int>(rows.size()) > page;
+  if (more) rows.resize(page);
+  for (const AuditRecord& row : rows) ToProto(row, response->add_events());
+  if (more) response->set_next_page_token(AuditPageToken(rows.back().id));
+  return absl::OkStatus();
 }
 
 }  // namespace byok::vault

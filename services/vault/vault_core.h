@@ -24,11 +24,16 @@ struct VaultOptions {
   absl::Duration token_lifetime = absl::Hours(24 * 90);
   // Accept http:// (not only https://) base URLs for openai-compatible keys.
   bool allow_http_base_urls = false;
+  // How long audit events are kept; zero keeps them forever.
+  absl::Duration audit_retention = absl::Hours(24 * 90);
 };
 
 // Rows Rewrap re-encrypts per call when the request does not say, and at most.
 inline constexpr int kDefaultRewrapBatch = 500;
 inline constexpr int kMaxRewrapBatch = 10000;
+// Audit events ListAuditEvents returns per page when the request does not say, and at most.
+inline constexpr int kDefaultAuditPage = 100;
+inline constexpr int kMaxAuditPage = 1000;
 // Usage records one RecordUsageBatch call may carry.
 inline constexpr int kMaxUsageBatch = 1000;
 
@@ -79,12 +84,20 @@ class VaultCore {
   // do not decrypt.
   absl::Status Rewrap(const v1::RewrapRequest& request, v1::RewrapResponse* response);
 
+  // Returns a page of the audit trail, oldest first; page_token is opaque (the last id returned),
+  // InvalidArgument when it is not one this method made.
+  absl::Status ListAuditEvents(const v1::ListAuditEventsRequest& request,
+                               v1::ListAuditEventsResponse* response);
+
   // Adds a receiver of key events (audit trail, change feed). Call before the first RPC; `sink`
   // outlives this object.
   void AddEventSink(KeyEventSink* sink) { sinks_.push_back(sink); }
 
   // Erases users whose token is revoked or expired; returns how many. Called on a schedule.
   absl::StatusOr<int64_t> PurgeExpiredUsers();
+  // Erases audit events older than the retention (none when it is zero); returns how many. Called on
+  // the same schedule.
+  absl::StatusOr<int64_t> PurgeOldAuditEvents();
 
   // Returns the user a valid token belongs to, with the original's lookup (compat.md §10.3): the hash
   // under the current key, else under each legacy key, whose match is rewritten under the current key;

@@ -30,12 +30,19 @@ VaultMetrics::VaultMetrics()
                             .Name("byok_vault_decrypt_failures_total")
                             .Help("Stored keys that did not decrypt (tampered, or under a secret no longer configured)")
                             .Register(*metrics::Registry())
-                            .Add({})) {}
+                            .Add({})),
+      audit_write_failures_(prometheus::BuildCounter()
+                                .Name("byok_vault_audit_write_failures_total")
+                                .Help("Key events that could not be written to the audit trail")
+                                .Register(*metrics::Registry())
+                                .Add({})) {}
 
 void VaultMetrics::StoreCall(const char* op, absl::Duration elapsed) {
   store_.Add({{"op", op}}, StoreBuckets()).Observe(absl::ToDoubleSeconds(elapsed));
 }
 
 void VaultMetrics::DecryptFailed() { decrypt_failures_.Increment(); }
+
+void VaultMetrics::AuditWriteFailed() { audit_write_failures_.Increment(); }
 
 }  // namespace byok::vault

@@ -1,5 +1,7 @@
 // The vault's own Prometheus metrics (its calls by method and code are counted for every server by
-// common/metrics/grpc_observer.h): store latency by operation, keys that do not decrypt.
+// common/metrics/grpc_observer.h): store latency by operation, keys that do not decrypt, audit rows
+// that could not be written. The users and keys gauges are read from the store at scrape time
+// (vault_server.cc).
 #ifndef BYOK_SERVICES_VAULT_VAULT_METRICS_H_
 #define BYOK_SERVICES_VAULT_VAULT_METRICS_H_
 
@@ -22,12 +24,15 @@ class VaultMetrics {
   // `op` is one of a fixed set of names (the store method, snake_case).
   void StoreCall(const char* op, absl::Duration elapsed);
   void DecryptFailed();
+  // A key event could not be appended to the audit trail.
+  void AuditWriteFailed();
 
  private:
   VaultMetrics();
 
   prometheus::Family<prometheus::Histogram>& store_;
   prometheus::Counter& decrypt_failures_;
+  prometheus::Counter& audit_write_failures_;
 };
 
 // Runs `call` (a store method) and records how long it took under `op`.

@@ -20,6 +20,7 @@
 #include "common/metrics/grpc_observer.h"
 #include "common/metrics/metrics.h"
 #include "common/status.h"
+#include "services/vault/audit_trail.h"
 #include "services/vault/clock.h"
 #include "services/vault/periodic_task.h"
 #include "services/vault/key_store_factory.h"
@@ -94,7 +95,10 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   VaultOptions options;
   options.token_lifetime = config.token_lifetime;
   options.allow_http_base_urls = config.allow_private_upstreams;
+  options.audit_retention = config.audit_retention;
   s->core_ = std::make_unique<VaultCore>(*s->store_, *s->keyring_, *s->hasher_, *s->clock_, options);
+  s->audit_ = std::make_unique<AuditTrail>(*s->store_);
+  s->core_->AddEventSink(s->audit_.get());
   const bool mutual_tls = config.tls.has_value();
   CallerPolicy::Options policy;
   policy.mutual_tls = mutual_tls;
@@ -128,10 +132,14 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
     health->SetServingStatus(v1::Vault::service_full_name(), true);
   }
 
-  // Counted at scrape time: every key is under some version other than this one.
+  // Counted by the store when scraped (one count each), never on the request path.
   s->keys_gauge_ = metrics::AddScrapedGauge("byok_vault_keys", "Provider keys stored", [store = s->store_.get()] {
-    absl::StatusOr<int64_t> keys = store->CountKeysNotUnderVersion(UINT32_MAX);
+    absl::StatusOr<int64_t> keys = store->CountKeys();
     return keys.ok() ? static_cast<double>(*keys) : -1.0;
+  });
+  s->users_gauge_ = metrics::AddScrapedGauge("byok_vault_users", "Users stored (revoked and expired ones until purged)", [store = s->store_.get()] {
+    absl::StatusOr<int64_t> users = store->CountUsers();
+    return users.ok() ? static_cast<double>(*users) : -1.0;
   });
 
   VaultCore* core = s->core_.get();
@@ -140,6 +148,10 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
         absl::StatusOr<int64_t> purged = core->PurgeExpiredUsers();
         if (!purged.ok()) {
           log::Warn("vault", "purge of expired users failed: %s", purged.status().ToString());
+        }
+        absl::StatusOr<int64_t> aged = core->PurgeOldAuditEvents();
+        if (!aged.ok()) {
+          log::Warn("vault", "purge of old audit events failed: %s", aged.status().ToString());
         }
       },
       config.purge_interval);

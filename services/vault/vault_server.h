@@ -16,6 +16,7 @@ class Server;
 
 namespace byok::vault {
 
+class AuditTrail;
 class KeyStore;
 class TokenHasher;
 class VaultCore;
@@ -44,7 +45,8 @@ class VaultServer {
   // adopt` does, once), opens the database (BYOK_VAULT_DATABASE_URL, else DB_PATH, creating the file
   // and its folder),
   // binds `config.listen_address` (port 0 picks a free port), registers the Vault service and the
-  // standard gRPC health service (status SERVING), and starts the purge thread. Fails with
+  // standard gRPC health service (status SERVING), writes key events to the audit trail, and starts
+// the purge thread (expired users, then audit events past BYOK_VAULT_AUDIT_RETENTION_DAYS). Fails with
   // Unavailable when the address cannot be bound or the database cannot be opened.
   static absl::StatusOr<std::unique_ptr<VaultServer>> Start(VaultConfig config);
 
@@ -67,11 +69,14 @@ class VaultServer {
   std::unique_ptr<crypto::KeyringAead> keyring_;
   std::unique_ptr<TokenHasher> hasher_;
   std::unique_ptr<SystemClock> clock_;
+  std::unique_ptr<AuditTrail> audit_;  // a sink of core_: outlives it
   std::unique_ptr<VaultCore> core_;
   std::unique_ptr<VaultService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PeriodicTask> purger_;
-  std::unique_ptr<metrics::ScrapedGauge> keys_gauge_;  // reads store_: destroyed first (declared last)
+  // Read store_ when scraped: destroyed first (declared last).
+  std::unique_ptr<metrics::ScrapedGauge> keys_gauge_;
+  std::unique_ptr<metrics::ScrapedGauge> users_gauge_;
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -6,6 +6,7 @@
 
 #include "common/crypto/secret_bytes.h"
 #include "common/grpc_status.h"
+#include "common/request_context.h"
 
 namespace byok::vault {
 namespace {
@@ -38,19 +39,37 @@ class WipingKeyReactor final : public grpc::ServerUnaryReactor {
   v1::ResolveKeyResponse* const response_;
 };
 
+// The x-request-id the call carried, when it is a valid one (request_context.h's rule); empty
+// otherwise (a made-up id would tie the row to no request anyone can find).
+std::string RequestIdOf(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(trace::kRequestIdHeader);
+  if (it == metadata.end()) return {};
+  absl::string_view id(it->second.data(), it->second.size());
+  return trace::ValidRequestId(id) ? std::string(id) : std::string();
+}
+
 }  // namespace
+
+CallInfo VaultService::DescribeCall(const grpc::CallbackServerContext& context) const {
+  return CallInfo{policy_.CallerName(context), RequestIdOf(context)};
+}
 
 grpc::ServerUnaryReactor* VaultService::CreateUser(grpc::CallbackServerContext* context,
                                                    const v1::CreateUserRequest* request,
                                                    v1::CreateUserResponse* response) {
   absl::Status allowed = policy_.CheckApp(*context, callers_.apps, "CreateUser");
   if (!allowed.ok()) return Finish(context, allowed);
+  const CallInfo call = DescribeCall(*context);
+  ScopedCall scope(&call);
   return Finish(context, core_.CreateUser(*request, response));
 }
 
 grpc::ServerUnaryReactor* VaultService::PutKey(grpc::CallbackServerContext* context,
                                                const v1::PutKeyRequest* request,
                                                v1::PutKeyResponse* response) {
+  const CallInfo call = DescribeCall(*context);
+  ScopedCall scope(&call);
   return Finish(context, core_.PutKey(*request, response));
 }
 
@@ -63,18 +82,24 @@ grpc::ServerUnaryReactor* VaultService::ListKeys(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* VaultService::DeleteKey(grpc::CallbackServerContext* context,
                                                   const v1::DeleteKeyRequest* request,
                                                   v1::DeleteKeyResponse* response) {
+  const CallInfo call = DescribeCall(*context);
+  ScopedCall scope(&call);
   return Finish(context, core_.DeleteKey(*request, response));
 }
 
 grpc::ServerUnaryReactor* VaultService::RevokeToken(grpc::CallbackServerContext* context,
                                                     const v1::RevokeTokenRequest* request,
                                                     v1::RevokeTokenResponse* response) {
+  const CallInfo call = DescribeCall(*context);
+  ScopedCall scope(&call);
   return Finish(context, core_.RevokeToken(*request, response));
 }
 
 grpc::ServerUnaryReactor* VaultService::DeleteUser(grpc::CallbackServerContext* context,
                                                    const v1::DeleteUserRequest* request,
                                                    v1::DeleteUserResponse* response) {
+  const CallInfo call = DescribeCall(*context);
+  ScopedCall scope(&call);
   return Finish(context, core_.DeleteUser(*request, response));
 }
 
@@ -89,6 +114,8 @@ grpc::ServerUnaryReactor* VaultService::ResolveKey(grpc::CallbackServerContext* 
                                                    v1::ResolveKeyResponse* response) {
   absl::Status allowed = policy_.CheckService(*context, callers_.resolvers, "ResolveKey");
   if (!allowed.ok()) return Finish(context, allowed);
+  const CallInfo call = DescribeCall(*context);
+  ScopedCall scope(&call);
   return new WipingKeyReactor(response, core_.ResolveKey(*request, response));
 }
 
@@ -123,7 +150,17 @@ grpc::ServerUnaryReactor* VaultService::Rewrap(grpc::CallbackServerContext* cont
                                                v1::RewrapResponse* response) {
   absl::Status allowed = policy_.CheckService(*context, callers_.admins, "Rewrap");
   if (!allowed.ok()) return Finish(context, allowed);
+  const CallInfo call = DescribeCall(*context);
+  ScopedCall scope(&call);
   return Finish(context, core_.Rewrap(*request, response));
+}
+
+grpc::ServerUnaryReactor* VaultService::ListAuditEvents(grpc::CallbackServerContext* context,
+                                                        const v1::ListAuditEventsRequest* request,
+                                                        v1::ListAuditEventsResponse* response) {
+  absl::Status allowed = policy_.CheckService(*context, callers_.admins, "ListAuditEvents");
+  if (!allowed.ok()) return Finish(context, allowed);
+  return Finish(context, core_.ListAuditEvents(*request, response));
 }
 
 }  // namespace byok::vault

@@ -4,6 +4,7 @@
 
 #include "byok/vault/v1/vault.grpc.pb.h"
 #include "common/caller_policy.h"
+#include "services/vault/call_context.h"
 #include "services/vault/vault_core.h"
 
 namespace byok::vault {
@@ -11,15 +12,17 @@ namespace byok::vault {
 // Which mutual-TLS identities may call each kind of internal method (common/caller_policy.h).
 struct VaultCallers {
   std::vector<std::string> resolvers = {"relay"};   // ResolveKey, RecordUsage, RecordUsageBatch
-  std::vector<std::string> admins = {"admin"};      // Rewrap
+  std::vector<std::string> admins = {"admin"};      // Rewrap, ListAuditEvents
   std::vector<std::string> apps = {"gateway"};      // CreateUser, GetStats by app_id
 };
 
 // Answers each unary RPC inside its reaction: the work is a few statements on a local database, short
 // enough not to hold the library's threads noticeably. Every RPC first asks `policy` whether its
 // caller may use it: methods on a user's token need nothing more; CreateUser and GetStats by app need
-// an app credential or service identity; ResolveKey, RecordUsage, RecordUsageBatch and Rewrap a
-// service identity. Every failure carries an ErrorInfo (domain vault.byok-relay).
+// an app credential or service identity; ResolveKey, RecordUsage, RecordUsageBatch, Rewrap and
+// ListAuditEvents a service identity. Every failure carries an ErrorInfo (domain vault.byok-relay).
+// Methods that make key events run with the call's CallInfo current (call_context.h): the caller's
+// name (CallerPolicy::CallerName) and its x-request-id, for the audit trail.
 // Thread-safe; `core` must outlive it.
 class VaultService final : public v1::Vault::CallbackService {
  public:
@@ -62,8 +65,14 @@ class VaultService final : public v1::Vault::CallbackService {
   grpc::ServerUnaryReactor* Rewrap(grpc::CallbackServerContext* context,
                                    const v1::RewrapRequest* request,
                                    v1::RewrapResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(grpc::CallbackServerContext* context,
+                                            const v1::ListAuditEventsRequest* request,
+                                            v1::ListAuditEventsResponse* response) override;
 
  private:
+  // Who made the call and its request id, for the key events the handler's work makes.
+  CallInfo DescribeCall(const grpc::CallbackServerContext& context) const;
+
   VaultCore& core_;
   const CallerPolicy policy_;
   const VaultCallers callers_;

@@ -85,6 +85,37 @@ TEST_F(PgKeyStoreTest, ReplicasStartingAtOnceMigrateOnce) {
   EXPECT_THAT(stores[kReplicas - 1]->FindUserById("u1"), IsOk());
 }
 
+// A database of the vault before the audit trail (schema version 1): it opens, keeps its rows and
+// gains the audit_events table (migration 2).
+TEST_F(PgKeyStoreTest, AVersion1DatabaseGainsTheAuditTrail) {
+  {
+    std::unique_ptr<PgConnection> conn = Connect();
+    ASSERT_NE(conn, nullptr);
+    const std::vector<Migration> before_audit(PgMigrations().begin(), PgMigrations().begin() + 1);
+    ASSERT_THAT(ApplyPgMigrations(*conn, before_audit, kT0), IsOk());
+    absl::StatusOr<PgResult> table = conn->Exec("SELECT to_regclass('audit_events') IS NULL");
+    ASSERT_THAT(table, IsOk());
+    EXPECT_TRUE(table->Bool(0, 0));
+    ASSERT_THAT(conn->Exec("INSERT INTO users (id, app_id, token_hash, created_at) "
+                           "VALUES ('live', 'app', '\\x01', 1000)"),
+                IsOk());
+  }
+  std::unique_ptr<PgKeyStore> store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->SchemaVersion(), 2);
+  EXPECT_THAT(store->FindUserById("live"), IsOk());
+  AuditRecord event;
+  event.time = kT0;
+  event.action = 2;
+  event.user_id = "live";
+  event.outcome = "OK";
+  ASSERT_THAT(store->AppendAuditEvent(event), IsOk());
+  absl::StatusOr<std::vector<AuditRecord>> events = store->ListAuditEvents({});
+  ASSERT_THAT(events, IsOk());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].user_id, "live");
+}
+
 TEST_F(PgKeyStoreTest, RefusesASchemaNewerThanItKnows) {
   ASSERT_NE(Open(), nullptr);
   ASSERT_THAT(PostgresServer::Exec(url_, "INSERT INTO schema_migrations VALUES (99, 'future', 0)"),

@@ -46,7 +46,7 @@ TEST(SqliteKeyStoreTest, CreatesFolderAndPrivateFilesAndMigrates) {
   {
     auto store = SqliteKeyStore::Open(path);
     ASSERT_THAT(store, IsOk());
-    EXPECT_EQ(*(*store)->SchemaVersion(), 2);
+    EXPECT_EQ(*(*store)->SchemaVersion(), 3);
     ASSERT_THAT((*store)->CreateUser(User("u1")), IsOk());
     EXPECT_EQ(Mode(path), 0600u);
     for (const char* suffix : {"-wal", "-shm"}) {
@@ -86,7 +86,7 @@ TEST(SqliteKeyStoreTest, RefusesASchemaNewerThanItKnows) {
   const std::string recorded = other.path() + "/relay.db";
   { ASSERT_THAT(SqliteKeyStore::Open(recorded), IsOk()); }
   ASSERT_EQ(sqlite3_open(recorded.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (3, 'from the future', 0)", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (99, 'from the future', 0)", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -120,7 +120,7 @@ TEST(SqliteKeyStoreTest, UpgradesAVersion1DatabaseKeepingItsRows) {
        "PRAGMA user_version=1;");
   auto store = SqliteKeyStore::Open(path);
   ASSERT_THAT(store, IsOk());
-  EXPECT_EQ(*(*store)->SchemaVersion(), 2);
+  EXPECT_EQ(*(*store)->SchemaVersion(), 3);
   absl::StatusOr<UserRecord> gone = (*store)->FindUserById("gone");
   ASSERT_THAT(gone, IsOk());
   EXPECT_EQ(gone->expires_at, absl::FromUnixMillis(4999));
@@ -133,7 +133,7 @@ TEST(SqliteKeyStoreTest, UpgradesAVersion1DatabaseKeepingItsRows) {
   EXPECT_EQ(stats->total_errors, 3);  // the 0, the broken 200 (both now 502) and the 429
   EXPECT_EQ(stats->input_tokens, 1);
   store->reset();
-  // Both versions are recorded, the first as found in user_version.
+  // Every version is recorded, the first as found in user_version.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
@@ -141,9 +141,41 @@ TEST(SqliteKeyStoreTest, UpgradesAVersion1DatabaseKeepingItsRows) {
                                nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "1,2");
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "1,2,3");
   sqlite3_finalize(stmt);
   sqlite3_close(db);
+}
+
+// A database of the vault before the audit trail (schema version 2): it opens, keeps its rows and
+// gains the audit_events table (migration 3).
+TEST(SqliteKeyStoreTest, AVersion2DatabaseGainsTheAuditTrail) {
+  TempDir dir;
+  const std::string path = dir.path() + "/relay.db";
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(path, 1000);
+    ASSERT_THAT(db, IsOk());
+    const std::vector<Migration> before_audit(SqliteMigrations().begin(),
+                                              SqliteMigrations().begin() + 2);
+    ASSERT_THAT(ApplyMigrations(**db, before_audit, kT0, MigrationTransactions::kOwn), IsOk());
+    absl::StatusOr<bool> exists = TableExists(**db, "audit_events");
+    ASSERT_THAT(exists, IsOk());
+    EXPECT_FALSE(*exists);
+  }
+  Exec(path, "INSERT INTO users VALUES ('live', 'app', x'01', 1000, NULL, 2);");
+  auto store = SqliteKeyStore::Open(path);
+  ASSERT_THAT(store, IsOk());
+  EXPECT_EQ(*(*store)->SchemaVersion(), 3);
+  EXPECT_THAT((*store)->FindUserById("live"), IsOk());
+  AuditRecord event;
+  event.time = kT0;
+  event.action = 2;
+  event.user_id = "live";
+  event.outcome = "OK";
+  ASSERT_THAT((*store)->AppendAuditEvent(event), IsOk());
+  absl::StatusOr<std::vector<AuditRecord>> events = (*store)->ListAuditEvents({});
+  ASSERT_THAT(events, IsOk());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].user_id, "live");
 }
 
 TEST(SqliteKeyStoreTest, NeverMigratesOverAnOriginalDatabase) {

@@ -246,6 +246,139 @@ TEST_P(StoreBehaviourTest, StatisticsFollowTheOriginalsDefinitions) {
   EXPECT_TRUE(none->daily.empty());
 }
 
+TEST_P(StoreBehaviourTest, TopModelsCarryTheirTokens) {
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  ASSERT_THAT(store_->CreateUser(User("u1", "app-a")), IsOk());
+  ASSERT_THAT(store_->CreateUser(User("u2", "app-a")), IsOk());
+  std::vector<UsageRecord> records = {
+      Usage("u1", "openai", 200, now - absl::Hours(1), "gpt-4o"),
+      Usage("u1", "openai", 200, now - absl::Hours(2), "gpt-4o"),
+      Usage("u1", "anthropic", 200, now - absl::Hours(2), "claude"),
+      Usage("u2", "openai", 200, now - absl::Hours(2), "gpt-4o"),
+  };
+  records[0].input_tokens = 10;
+  records[0].output_tokens = 100;
+  records[1].input_tokens = 1;
+  records[1].output_tokens = 2;
+  records[2].input_tokens = 7;
+  records[2].output_tokens = 70;
+  records[3].input_tokens = 1000;
+  records[3].output_tokens = 5000;
+  ASSERT_EQ(*store_->RecordUsageBatch(records), 4);
+  absl::StatusOr<UsageStats> user = store_->GetStats({StatsScope::Kind::kUser, "u1"}, now);
+  ASSERT_THAT(user, IsOk());
+  ASSERT_EQ(user->top_models.size(), 2u);
+  EXPECT_EQ(user->top_models[0].model, "gpt-4o");
+  EXPECT_EQ(user->top_models[0].input_tokens, 11);
+  EXPECT_EQ(user->top_models[0].output_tokens, 102);
+  EXPECT_EQ(user->top_models[1].model, "claude");
+  EXPECT_EQ(user->top_models[1].input_tokens, 7);
+  EXPECT_EQ(user->top_models[1].output_tokens, 70);
+  absl::StatusOr<UsageStats> app = store_->GetStats({StatsScope::Kind::kApp, "app-a"}, now);
+  ASSERT_THAT(app, IsOk());
+  ASSERT_EQ(app->top_models.size(), 2u);
+  EXPECT_EQ(app->top_models[0].input_tokens, 1011);
+  EXPECT_EQ(app->top_models[0].output_tokens, 5102);
+}
+
+TEST_P(StoreBehaviourTest, CountsUsersAndKeys) {
+  EXPECT_EQ(*store_->CountUsers(), 0);
+  EXPECT_EQ(*store_->CountKeys(), 0);
+  ASSERT_THAT(store_->CreateUser(User("u1")), IsOk());
+  ASSERT_THAT(store_->CreateUser(User("u2")), IsOk());
+  ASSERT_THAT(store_->PutKey(Key("u1", "openai", "a")), IsOk());
+  ASSERT_THAT(store_->PutKey(Key("u1", "groq", "b")), IsOk());
+  ASSERT_THAT(store_->PutKey(Key("u2", "groq", "c")), IsOk());
+  ASSERT_THAT(store_->PutKey(Key("u2", "groq", "d")), IsOk());  // a replacement, not a new key
+  EXPECT_EQ(*store_->CountUsers(), 2);
+  EXPECT_EQ(*store_->CountKeys(), 3);
+  ASSERT_THAT(store_->DeleteUser("u1"), IsOk());
+  EXPECT_EQ(*store_->CountUsers(), 1);
+  EXPECT_EQ(*store_->CountKeys(), 1);
+}
+
+AuditRecord Audit(absl::Time at, int action, const std::string& user, const std::string& provider) {
+  AuditRecord e;
+  e.time = at;
+  e.action = action;
+  e.user_id = user;
+  e.provider = provider;
+  e.caller = "relay";
+  e.request_id = absl::StrCat("req-", user, "-", action);
+  e.outcome = "OK";
+  return e;
+}
+
+TEST_P(StoreBehaviourTest, AuditTrailAppendsInOrderAndPagesByUser) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<int64_t> id =
+        store_->AppendAuditEvent(Audit(kT0 + absl::Seconds(i), 2 + i, i % 2 == 0 ? "u1" : "u2", "openai"));
+    ASSERT_THAT(id, IsOk());
+    if (!ids.empty()) {
+      EXPECT_GT(*id, ids.back());
+    }
+    ids.push_back(*id);
+  }
+  AuditRecord odd = Audit(kT0, 5, "", "");
+  odd.caller = "";
+  odd.request_id = "";
+  odd.outcome = "UNAUTHENTICATED";
+  ASSERT_THAT(store_->AppendAuditEvent(odd), IsOk());
+
+  absl::StatusOr<std::vector<AuditRecord>> all = store_->ListAuditEvents({0, "", 100});
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 6u);
+  const AuditRecord& first = (*all)[0];
+  EXPECT_EQ(first.id, ids[0]);
+  EXPECT_EQ(first.time, kT0);
+  EXPECT_EQ(first.action, 2);
+  EXPECT_EQ(first.user_id, "u1");
+  EXPECT_EQ(first.provider, "openai");
+  EXPECT_EQ(first.caller, "relay");
+  EXPECT_EQ(first.request_id, "req-u1-2");
+  EXPECT_EQ(first.outcome, "OK");
+  EXPECT_EQ((*all)[5].outcome, "UNAUTHENTICATED");
+  EXPECT_EQ((*all)[5].user_id, "");
+
+  // Pages of two, strictly after the cursor.
+  absl::StatusOr<std::vector<AuditRecord>> page = store_->ListAuditEvents({ids[1], "", 2});
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, ids[2]);
+  EXPECT_EQ((*page)[1].id, ids[3]);
+
+  absl::StatusOr<std::vector<AuditRecord>> u2 = store_->ListAuditEvents({0, "u2", 100});
+  ASSERT_THAT(u2, IsOk());
+  ASSERT_EQ(u2->size(), 2u);
+  EXPECT_EQ((*u2)[0].id, ids[1]);
+  EXPECT_EQ((*u2)[1].id, ids[3]);
+  EXPECT_EQ(store_->ListAuditEvents({ids[1], "u2", 100})->size(), 1u);
+  EXPECT_TRUE(store_->ListAuditEvents({0, "nobody", 100})->empty());
+
+  // Another replica appends after: its row comes later.
+  std::unique_ptr<KeyStore> other = OpenAnother();
+  ASSERT_NE(other, nullptr);
+  absl::StatusOr<int64_t> later = other->AppendAuditEvent(Audit(kT0, 9, "", ""));
+  ASSERT_THAT(later, IsOk());
+  EXPECT_GT(*later, ids.back());
+  EXPECT_EQ(store_->ListAuditEvents({0, "", 100})->size(), 7u);
+}
+
+TEST_P(StoreBehaviourTest, AuditPurgeRemovesOnlyOlderRows) {
+  ASSERT_THAT(store_->AppendAuditEvent(Audit(kT0 - absl::Hours(48), 2, "old", "openai")), IsOk());
+  ASSERT_THAT(store_->AppendAuditEvent(Audit(kT0 - absl::Milliseconds(1), 2, "old", "groq")), IsOk());
+  ASSERT_THAT(store_->AppendAuditEvent(Audit(kT0, 2, "edge", "openai")), IsOk());
+  ASSERT_THAT(store_->AppendAuditEvent(Audit(kT0 + absl::Hours(1), 2, "new", "openai")), IsOk());
+  EXPECT_EQ(*store_->PurgeAuditEvents(kT0), 2);
+  absl::StatusOr<std::vector<AuditRecord>> left = store_->ListAuditEvents({0, "", 100});
+  ASSERT_THAT(left, IsOk());
+  ASSERT_EQ(left->size(), 2u);
+  EXPECT_EQ((*left)[0].user_id, "edge");
+  EXPECT_EQ((*left)[1].user_id, "new");
+  EXPECT_EQ(*store_->PurgeAuditEvents(kT0), 0);
+}
+
 TEST_P(StoreBehaviourTest, ImportIsAllOrNothing) {
   ASSERT_THAT(store_->CreateUser(User("taken")), IsOk());
   ImportData data;

@@ -125,6 +125,13 @@ TEST(StoreCopyTest, AllOrNothing) {
     }
     absl::StatusOr<UsageStats> GetStats(const StatsScope&, absl::Time) override { return Unused(); }
     absl::Status Import(const ImportData&) override { return Unused(); }
+    absl::StatusOr<int64_t> CountUsers() override { return Unused(); }
+    absl::StatusOr<int64_t> CountKeys() override { return Unused(); }
+    absl::StatusOr<int64_t> AppendAuditEvent(const AuditRecord&) override { return Unused(); }
+    absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditQuery&) override {
+      return Unused();
+    }
+    absl::StatusOr<int64_t> PurgeAuditEvents(absl::Time) override { return Unused(); }
 
    private:
     static absl::Status Unused() { return absl::UnimplementedError("not a source operation"); }

@@ -334,6 +334,9 @@ TEST_F(VaultCoreTest, StatsCountWindowsProvidersAndModels) {
   ASSERT_EQ(stats.top_models_size(), 3);
   EXPECT_EQ(stats.top_models(0).model(), "gpt-4o");
   EXPECT_EQ(stats.top_models(0).requests(), 2);
+  EXPECT_EQ(stats.top_models(0).input_tokens(), 10);   // two gpt-4o requests of 5 and 7 each
+  EXPECT_EQ(stats.top_models(0).output_tokens(), 14);
+  EXPECT_EQ(stats.top_models(1).input_tokens(), 5);
 
   req.set_app_id("stats-app");
   stats.Clear();
