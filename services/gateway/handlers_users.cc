@@ -71,7 +71,11 @@ void AddCounts(const GetStatsResponse& s, ordered_json* out) {
   ordered_json models = ordered_json::array();
   for (const auto& m : s.top_models()) {
     if (m.model().empty() || models.size() >= 10) continue;
-    models.push_back({{"model", m.model()}, {"total", m.requests()}});
+    // The original's two fields first, then the tokens the provider reported (streams included).
+    models.push_back({{"model", m.model()},
+                      {"total", m.requests()},
+                      {"input_tokens", m.input_tokens()},
+                      {"output_tokens", m.output_tokens()}});
   }
   (*out)["top_models"] = std::move(models);
 }

@@ -7,7 +7,12 @@
 namespace byok::relay {
 
 RelayMetrics* RelayMetrics::Get() {
-  static RelayMetrics* metrics = metrics::Registry() == nullptr ? nullptr : new RelayMetrics();
+  static RelayMetrics* metrics = [] () -> RelayMetrics* {
+    if (metrics::Registry() == nullptr) return nullptr;
+    auto* m = new RelayMetrics();
+    upstream::SetPoolObserver(m);
+    return m;
+  }();
   return metrics;
 }
 
@@ -31,7 +36,22 @@ RelayMetrics::RelayMetrics()
       cancelled_(prometheus::BuildCounter()
                      .Name("byok_relay_cancellations_total")
                      .Help("Requests whose client left before the response ended, by provider")
-                     .Register(*metrics::Registry())) {}
+                     .Register(*metrics::Registry())),
+      pool_opened_(prometheus::BuildCounter()
+                       .Name("byok_relay_upstream_connections_opened_total")
+                       .Help("Connections opened to providers (no idle keep-alive connection to reuse)")
+                       .Register(*metrics::Registry())
+                       .Add({})),
+      pool_reused_(prometheus::BuildCounter()
+                       .Name("byok_relay_upstream_connections_reused_total")
+                       .Help("Requests sent on an idle keep-alive connection from the pool")
+                       .Register(*metrics::Registry())
+                       .Add({})),
+      pool_idle_(prometheus::BuildGauge()
+                     .Name("byok_relay_upstream_idle_connections")
+                     .Help("Idle keep-alive connections to providers held in the pools")
+                     .Register(*metrics::Registry())
+                     .Add({})) {}
 
 void RelayMetrics::Upstream(const std::string& provider, int status, int64_t bytes) {
   upstream_.Add({{"provider", provider}, {"status", status == 0 ? "0" : metrics::StatusLabel(status)}})

@@ -1,6 +1,7 @@
 // The relay's Prometheus metrics: upstream requests by provider and status, time to first byte and
-// stream duration, bytes relayed, cancellations. Labels are the provider name (the relay's fixed list)
-// and the status code: bounded.
+// stream duration, bytes relayed, cancellations, and the upstream connection pools (connections
+// opened, reused, idle). Labels are the provider name (the relay's fixed list) and the status code:
+// bounded; the pool metrics have none (a pool key holds a host name).
 #ifndef BYOK_SERVICES_RELAY_RELAY_METRICS_H_
 #define BYOK_SERVICES_RELAY_RELAY_METRICS_H_
 
@@ -9,13 +10,16 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
 #include "absl/time/time.h"
+#include "services/relay/upstream/connection_pool.h"
 
 namespace byok::relay {
 
-class RelayMetrics {
+// Also the upstream pools' observer: Get() installs it (upstream::SetPoolObserver) when metrics are on.
+class RelayMetrics final : public upstream::PoolObserver {
  public:
   // The process's relay metrics, or null when metrics are off (metrics.h).
   static RelayMetrics* Get();
@@ -30,6 +34,11 @@ class RelayMetrics {
   // The client left before the response ended.
   void Cancelled(const std::string& provider);
 
+  // upstream::PoolObserver, summed over the I/O threads' pools.
+  void ConnectionOpened() override { pool_opened_.Increment(); }
+  void ConnectionReused() override { pool_reused_.Increment(); }
+  void IdleChanged(int delta) override { pool_idle_.Increment(delta); }
+
  private:
   RelayMetrics();
 
@@ -38,6 +47,9 @@ class RelayMetrics {
   prometheus::Family<prometheus::Histogram>& first_byte_;
   prometheus::Family<prometheus::Histogram>& stream_;
   prometheus::Family<prometheus::Counter>& cancelled_;
+  prometheus::Counter& pool_opened_;
+  prometheus::Counter& pool_reused_;
+  prometheus::Gauge& pool_idle_;
 };
 
 }  // namespace byok::relay

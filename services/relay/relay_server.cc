@@ -17,6 +17,7 @@
 #include "common/metrics/grpc_observer.h"
 #include "services/relay/key_check_limiter.h"
 #include "services/relay/policy/relay_policy.h"
+#include "services/relay/relay_metrics.h"
 #include "services/relay/relay_service.h"
 #include "services/relay/upstream/upstream_client.h"
 #include "services/relay/vault_client.h"
@@ -46,6 +47,7 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
               "E2E_OPENAI_COMPATIBLE_BASE_URL (the original's test-only override; never in production)");
   }
   s->policy_ = std::make_unique<RelayPolicy>(std::move(config.policy));
+  RelayMetrics::Get();  // when metrics are on, installs the upstream pools' observer first
   absl::StatusOr<std::unique_ptr<UpstreamClient>> upstream =
       UpstreamClient::Create(config.upstream);
   if (!upstream.ok()) return upstream.status();

@@ -149,6 +149,15 @@ TEST_F(MetricsTest, KnownTrafficMovesTheCountersAndBuckets) {
   EXPECT_GE(SampleValue(r1, "byok_relay_upstream_response_bytes_total", openai) -
                 SampleValue(r0, "byok_relay_upstream_response_bytes_total", openai),
             static_cast<double>(streamed.body.size()));
+  // Pools: every forwarded request went on a connection that was either opened or reused.
+  EXPECT_GE(SampleValue(r1, "byok_relay_upstream_connections_opened_total") -
+                SampleValue(r0, "byok_relay_upstream_connections_opened_total") +
+                SampleValue(r1, "byok_relay_upstream_connections_reused_total") -
+                SampleValue(r0, "byok_relay_upstream_connections_reused_total"),
+            3);
+  EXPECT_GE(SampleValue(r1, "byok_relay_upstream_connections_opened_total"), 1);
+  EXPECT_THAT(r1, ::testing::HasSubstr("# TYPE byok_relay_upstream_idle_connections gauge"));
+  EXPECT_GE(SampleValue(r1, "byok_relay_upstream_idle_connections"), 0);
   EXPECT_EQ(SampleValue(r1, "byok_grpc_server_calls_total", {{"service", "relay"}, {"method", "Relay"}, {"code", "OK"}}) -
                 SampleValue(r0, "byok_grpc_server_calls_total", {{"service", "relay"}, {"method", "Relay"}, {"code", "OK"}}),
             3);
@@ -166,6 +175,10 @@ TEST_F(MetricsTest, KnownTrafficMovesTheCountersAndBuckets) {
                 SampleValue(v0, "byok_vault_store_duration_seconds_count", {{"op", "get_key"}}),
             3);
   EXPECT_GE(SampleValue(v1, "byok_vault_keys"), 1);
+  EXPECT_GE(SampleValue(v1, "byok_vault_users"), 1);
+  EXPECT_EQ(SampleValue(v1, "byok_vault_users") - SampleValue(v0, "byok_vault_users"), 1);
+  EXPECT_EQ(SampleValue(v1, "byok_vault_audit_write_failures_total"), 0);
+  EXPECT_THAT(v1, ::testing::HasSubstr("# TYPE byok_vault_audit_write_failures_total counter"));
   EXPECT_EQ(SampleValue(v1, "byok_vault_decrypt_failures_total"), 0);
 }
 

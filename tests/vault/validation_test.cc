@@ -151,6 +151,7 @@ TEST(VaultConfigTest, ReadsEveryVariable) {
       {"DB_PATH", "/var/lib/byok/vault.db"},
       {"TOKEN_EXPIRY_DAYS", "0"},
       {"BYOK_VAULT_PURGE_INTERVAL_S", "60"},
+      {"BYOK_VAULT_AUDIT_RETENTION_DAYS", "7"},
       {"BYOK_ALLOW_PRIVATE_UPSTREAMS", "1"},
       {"LOG_LEVEL", "debug"},
   }));
@@ -163,9 +164,19 @@ TEST(VaultConfigTest, ReadsEveryVariable) {
   EXPECT_EQ(c->db_path, "/var/lib/byok/vault.db");
   EXPECT_EQ(c->token_lifetime, absl::ZeroDuration());
   EXPECT_EQ(c->purge_interval, absl::Seconds(60));
+  EXPECT_EQ(c->audit_retention, absl::Hours(24 * 7));
   EXPECT_TRUE(c->allow_private_upstreams);
   EXPECT_EQ(c->log_level, log::Level::kDebug);
   EXPECT_TRUE(c->warnings.empty());
+}
+
+TEST(VaultConfigTest, AuditRetentionIs90DaysByDefaultAndZeroKeepsForever) {
+  absl::StatusOr<VaultConfig> c = LoadVaultConfig(Env({{"ENCRYPTION_SECRET", Secret()}}));
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(c->audit_retention, absl::Hours(24 * 90));
+  c = LoadVaultConfig(Env({{"ENCRYPTION_SECRET", Secret()}, {"BYOK_VAULT_AUDIT_RETENTION_DAYS", "0"}}));
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(c->audit_retention, absl::ZeroDuration());
 }
 
 TEST(VaultConfigTest, WeakSecretsStartWithAWarningThatDoesNotEchoThem) {
@@ -212,6 +223,8 @@ TEST(VaultConfigTest, BadValuesNameTheVariable) {
            {"TOKEN_HMAC_SECRET", std::string(31, 'a')},
            {"BYOK_VAULT_ADDR", "no-port"},
            {"BYOK_VAULT_PURGE_INTERVAL_S", "-7"},
+           {"BYOK_VAULT_AUDIT_RETENTION_DAYS", "-1"},
+           {"BYOK_VAULT_AUDIT_RETENTION_DAYS", "forever"},
            {"BYOK_ALLOW_PRIVATE_UPSTREAMS", "maybe"}}) {
     absl::flat_hash_map<std::string, std::string> vars = {{"ENCRYPTION_SECRET", s}};
     vars[name] = value;

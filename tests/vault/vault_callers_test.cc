@@ -6,6 +6,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -191,6 +192,13 @@ std::vector<Method> Methods() {
          return s.Rewrap(c, q, &r);
        },
        K::kAdmin},
+      {"ListAuditEvents",
+       [](Stub& s, grpc::ClientContext* c, const User&, const std::string&) {
+         v1::ListAuditEventsRequest q;
+         v1::ListAuditEventsResponse r;
+         return s.ListAuditEvents(c, q, &r);
+       },
+       K::kAdmin},
   };
 }
 
@@ -346,6 +354,174 @@ TEST_F(VaultCallersTest, MutualTlsEveryMethodAndCallerKind) {
       {{"a stranger with a wrong service token", "stranger", kWrongServiceMetadata, true},
        {false, false, false, kBadServiceToken}},
   });
+}
+
+// One unary call as `caller` (the test's channel for it) with `metadata`.
+template <typename Request, typename Response>
+absl::Status CallAs(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                    Stub& stub, const std::map<std::string, std::string>& metadata,
+                    const Request& request, Response* response) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+  return FromGrpcStatus((stub.*method)(&context, request, response));
+}
+
+// Every event of the trail, read a page at a time by `admin`.
+std::vector<v1::AuditEvent> AllEvents(Stub& admin, const std::map<std::string, std::string>& metadata) {
+  std::vector<v1::AuditEvent> events;
+  v1::ListAuditEventsRequest q;
+  q.set_page_size(1000);
+  for (int pages = 0; pages < 100; ++pages) {
+    v1::ListAuditEventsResponse r;
+    EXPECT_THAT(CallAs(&Stub::ListAuditEvents, admin, metadata, q, &r), IsOk());
+    events.insert(events.end(), r.events().begin(), r.events().end());
+    if (r.next_page_token().empty()) break;
+    q.set_page_token(r.next_page_token());
+  }
+  return events;
+}
+
+// The one event with this request id.
+const v1::AuditEvent* EventFor(const std::vector<v1::AuditEvent>& events, const std::string& request_id) {
+  const v1::AuditEvent* found = nullptr;
+  for (const v1::AuditEvent& e : events) {
+    if (e.request_id() != request_id) continue;
+    EXPECT_EQ(found, nullptr) << "two events carry " << request_id;
+    found = &e;
+  }
+  EXPECT_NE(found, nullptr) << "no event carries " << request_id;
+  return found;
+}
+
+// Under mutual TLS an audit row names the certificate identity that called, and carries the
+// x-request-id the call sent.
+TEST_F(VaultCallersTest, AuditRowsNameTheCertificateAndTheRequestId) {
+  StartVault(/*mutual_tls=*/true);
+  std::unique_ptr<Stub> relay = StubFor({"relay", "relay", {}, true});
+  std::unique_ptr<Stub> admin = StubFor({"admin", "admin", {}, true});
+  std::unique_ptr<Stub> stranger = StubFor({"stranger", "stranger", {}, true});
+  const User user = NewUser();
+
+  v1::ResolveKeyRequest resolve;
+  resolve.set_token(user.token);
+  resolve.set_provider("openai");
+  v1::ResolveKeyResponse resolved;
+  ASSERT_THAT(CallAs(&Stub::ResolveKey, *relay, {{"x-request-id", "mtls-resolve-1"}}, resolve, &resolved),
+              IsOk());
+  v1::DeleteKeyRequest del;
+  del.set_token(user.token);
+  del.set_provider("openai");
+  v1::DeleteKeyResponse deleted;
+  ASSERT_THAT(CallAs(&Stub::DeleteKey, *stranger, {{"x-request-id", "mtls-delete-1"}}, del, &deleted), IsOk());
+  // A refused caller's attempt leaves no row: it never reached the key.
+  EXPECT_FALSE(CallAs(&Stub::ResolveKey, *stranger, {{"x-request-id", "mtls-refused"}}, resolve, &resolved).ok());
+  // An invalid request id is not recorded.
+  ASSERT_EQ(CallAs(&Stub::ResolveKey, *relay, {{"x-request-id", "bad id with spaces"}}, resolve, &resolved)
+                .code(),
+            absl::StatusCode::kNotFound);
+
+  const std::vector<v1::AuditEvent> events = AllEvents(*admin, {});
+  if (const v1::AuditEvent* e = EventFor(events, "mtls-resolve-1")) {
+    EXPECT_EQ(e->action(), v1::AuditEvent::ACTION_KEY_RESOLVED);
+    EXPECT_EQ(e->caller(), "relay");
+    EXPECT_EQ(e->user_id(), user.user_id);
+    EXPECT_EQ(e->provider(), "openai");
+    EXPECT_EQ(e->outcome(), "OK");
+  }
+  if (const v1::AuditEvent* e = EventFor(events, "mtls-delete-1")) {
+    EXPECT_EQ(e->action(), v1::AuditEvent::ACTION_KEY_DELETED);
+    EXPECT_EQ(e->caller(), "stranger");
+  }
+  for (const v1::AuditEvent& e : events) {
+    EXPECT_NE(e.request_id(), "mtls-refused");
+    EXPECT_EQ(e.request_id().find(' '), std::string::npos);
+    EXPECT_EQ(e.user_id().find(user.token), std::string::npos);
+  }
+  // The resolve with the bad id is there, with no request id, and its outcome.
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const v1::AuditEvent& e) {
+                            return e.action() == v1::AuditEvent::ACTION_KEY_RESOLVED &&
+                                   e.outcome() == "NOT_FOUND" && e.request_id().empty();
+                          }),
+            1);
+}
+
+// In plaintext the caller is named by the credential it presented.
+TEST_F(VaultCallersTest, AuditRowsNameThePlaintextCredential) {
+  StartVault(/*mutual_tls=*/false);
+  std::unique_ptr<Stub> plain = StubFor({"plain", "", {}, true});
+  v1::CreateUserRequest create;
+  create.set_app_id("callers");
+  v1::CreateUserResponse created;
+  ASSERT_THAT(CallAs(&Stub::CreateUser, *plain, {{"byok-app-secret", kAppSecret}, {"x-request-id", "by-app"}},
+                     create, &created),
+              IsOk());
+  v1::PutKeyRequest put;
+  put.set_token(created.token());
+  put.set_provider("openai");
+  put.set_key("sk-callers-0123456789");
+  v1::PutKeyResponse stored;
+  ASSERT_THAT(CallAs(&Stub::PutKey, *plain, {{"x-request-id", "by-user"}}, put, &stored), IsOk());
+  v1::ResolveKeyRequest resolve;
+  resolve.set_token(created.token());
+  resolve.set_provider("openai");
+  v1::ResolveKeyResponse resolved;
+  ASSERT_THAT(CallAs(&Stub::ResolveKey, *plain, {{"byok-service-token", kTestServiceToken}, {"x-request-id", "by-service"}},
+                     resolve, &resolved),
+              IsOk());
+  const std::vector<v1::AuditEvent> events = AllEvents(*plain, kServiceMetadata);
+  if (const v1::AuditEvent* e = EventFor(events, "by-app")) {
+    EXPECT_EQ(e->action(), v1::AuditEvent::ACTION_USER_CREATED);
+    EXPECT_EQ(e->caller(), "app-credential");
+  }
+  if (const v1::AuditEvent* e = EventFor(events, "by-user")) {
+    EXPECT_EQ(e->action(), v1::AuditEvent::ACTION_KEY_STORED);
+    EXPECT_EQ(e->caller(), "user-token");
+  }
+  if (const v1::AuditEvent* e = EventFor(events, "by-service")) {
+    EXPECT_EQ(e->action(), v1::AuditEvent::ACTION_KEY_RESOLVED);
+    EXPECT_EQ(e->caller(), "service-token");
+  }
+}
+
+// The trail read through the RPC: three pages, a user's events only, a malformed page token.
+TEST_F(VaultCallersTest, ListAuditEventsPagesFiltersAndRefusesABadToken) {
+  StartVault(/*mutual_tls=*/false);
+  const User first = NewUser();   // CreateUser and PutKey: two events each
+  const User second = NewUser();
+  NewUser();
+  Stub& service = daemon_->stub();
+  v1::ListAuditEventsRequest q;
+  q.set_page_size(2);
+  std::vector<std::string> users;
+  int pages = 0;
+  do {
+    v1::ListAuditEventsResponse r;
+    ASSERT_THAT(Call(&Stub::ListAuditEvents, service, q, &r), IsOk());
+    ++pages;
+    EXPECT_EQ(r.events_size(), 2);
+    for (const v1::AuditEvent& e : r.events()) users.push_back(e.user_id());
+    q.set_page_token(r.next_page_token());
+  } while (!q.page_token().empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(users.size(), 6u);
+  EXPECT_EQ(users[0], first.user_id);
+  EXPECT_EQ(users[2], second.user_id);
+
+  v1::ListAuditEventsRequest mine;
+  mine.set_user_id(second.user_id);
+  v1::ListAuditEventsResponse r;
+  ASSERT_THAT(Call(&Stub::ListAuditEvents, service, mine, &r), IsOk());
+  ASSERT_EQ(r.events_size(), 2);
+  EXPECT_EQ(r.events(0).action(), v1::AuditEvent::ACTION_USER_CREATED);
+  EXPECT_EQ(r.events(1).action(), v1::AuditEvent::ACTION_KEY_STORED);
+  EXPECT_EQ(r.events(1).user_id(), second.user_id);
+
+  v1::ListAuditEventsRequest bad;
+  bad.set_page_token("not-a-page-token");
+  const absl::Status refused = Call(&Stub::ListAuditEvents, service, bad, &r);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
 }
 
 // A usage record from a caller without a service identity never reaches statistics.

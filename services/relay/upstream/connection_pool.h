@@ -45,23 +45,46 @@ struct Connection {
   }
 };
 
+// What the pools report, for metrics (the relay's RelayMetrics implements it). Thread-safe.
+class PoolObserver {
+ public:
+  virtual ~PoolObserver() = default;
+  // A new connection to a provider is being opened (no idle one was reused).
+  virtual void ConnectionOpened() = 0;
+  // An idle connection was taken for a request.
+  virtual void ConnectionReused() = 0;
+  // `delta` connections joined (positive) or left (negative) the idle set.
+  virtual void IdleChanged(int delta) = 0;
+};
+
+// Installs the process's observer (null: nothing is reported). Once, before requests are relayed.
+void SetPoolObserver(PoolObserver* observer);
+// The installed observer, or null.
+PoolObserver* CurrentPoolObserver();
+
 // Idle keep-alive connections by key, at most `max_per_key` each, none older than `max_idle`.
 class ConnectionPool {
  public:
   ConnectionPool(int max_per_key, std::chrono::steady_clock::duration max_idle)
       : max_per_key_(max_per_key), max_idle_(max_idle) {}
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+  ~ConnectionPool() { Clear(); }
 
   // Returns the most recently parked live connection for `key`, or null.
   std::unique_ptr<Connection> Take(const std::string& key);
   // Parks `connection` (whose response was read to the end) for reuse, or closes it when full.
   void Put(std::unique_ptr<Connection> connection);
   // Closes every idle connection.
-  void Clear() { idle_.clear(); }
+  void Clear();
+  // Idle connections held now.
+  int idle() const { return idle_count_; }
 
  private:
   int max_per_key_;
   std::chrono::steady_clock::duration max_idle_;
   absl::flat_hash_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+  int idle_count_ = 0;  // connections in idle_, reported to the observer as they change
 };
 
 }  // namespace byok::relay::upstream

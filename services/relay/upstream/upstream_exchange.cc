@@ -164,6 +164,7 @@ void Exchange::OnResolve(beast::error_code ec, tcp::resolver::results_type resul
 void Exchange::DoConnect() {
   state_ = State::kConnecting;
   connection_ = std::make_unique<Connection>();
+  if (PoolObserver* o = CurrentPoolObserver()) o->ConnectionOpened();
   connection_->plain.emplace(worker_.ioc);
   // Only ever the addresses resolved (and checked) above: the name is not resolved again.
   connection_->plain->async_connect(
