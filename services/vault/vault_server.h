@@ -46,8 +46,8 @@ class VaultServer {
   // and its folder),
   // binds `config.listen_address` (port 0 picks a free port), registers the Vault service and the
   // standard gRPC health service (status SERVING), writes key events to the audit trail, and starts
-// the purge thread (expired users, then audit events past BYOK_VAULT_AUDIT_RETENTION_DAYS). Fails with
-  // Unavailable when the address cannot be bound or the database cannot be opened.
+  // the purge thread (expired users, then audit events past BYOK_VAULT_AUDIT_RETENTION_DAYS). Fails
+  // with Unavailable when the address cannot be bound or the database cannot be opened.
   static absl::StatusOr<std::unique_ptr<VaultServer>> Start(VaultConfig config);
 
   VaultServer(const VaultServer&) = delete;

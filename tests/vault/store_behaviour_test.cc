@@ -513,7 +513,8 @@ TEST_P(StoreBehaviourTest, TwoInstancesPurgingAtOnceEraseEachUserOnce) {
 
 // A measurement, not a check (run by hand: --gtest_also_run_disabled_tests
 // --gtest_filter='*DISABLED_ResolvePathThroughput*'): what one store instance (one vault replica)
-// sustains on a relayed request's reads, the user by token hash and the key, from 8 threads.
+// sustains on a relayed request's reads, the user by token hash and the key, from 8 threads; then the
+// same with the audit row each resolve appends (the KEY_RESOLVED event), in the same run.
 TEST_P(StoreBehaviourTest, DISABLED_ResolvePathThroughput) {
   constexpr int kUsers = 1000, kThreads = 8;
   ImportData data;
@@ -522,26 +523,40 @@ TEST_P(StoreBehaviourTest, DISABLED_ResolvePathThroughput) {
     data.keys.push_back(Key(absl::StrCat("user-", i), "openai", std::string(80, 'c')));
   }
   ASSERT_THAT(store_->Import(data), IsOk());
-  std::atomic<int64_t> done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = t; !stop.load(); i = (i + kThreads) % kUsers) {
-        absl::StatusOr<UserRecord> u = store_->FindUserByTokenHash(data.users[i].token_hash);
-        ASSERT_THAT(u, IsOk());
-        ASSERT_THAT(store_->GetKey(u->user_id, "openai"), IsOk());
-        ++done;
-      }
-    });
+  for (const bool audited : {false, true}) {
+    std::atomic<int64_t> done{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = t; !stop.load(); i = (i + kThreads) % kUsers) {
+          absl::StatusOr<UserRecord> u = store_->FindUserByTokenHash(data.users[i].token_hash);
+          ASSERT_THAT(u, IsOk());
+          ASSERT_THAT(store_->GetKey(u->user_id, "openai"), IsOk());
+          if (audited) {
+            AuditRecord event;
+            event.time = absl::Now();
+            event.action = 5;  // ACTION_KEY_RESOLVED
+            event.user_id = u->user_id;
+            event.provider = "openai";
+            event.caller = "relay";
+            event.request_id = "0123456789abcdef0123456789abcdef";
+            event.outcome = "OK";
+            ASSERT_THAT(store_->AppendAuditEvent(event), IsOk());
+          }
+          ++done;
+        }
+      });
+    }
+    const absl::Duration window = absl::Seconds(3);
+    absl::SleepFor(window);
+    stop = true;
+    for (std::thread& t : threads) t.join();
+    std::printf("%s: %.0f resolves/s (%s), %d threads\n",
+                GetParam() == Backend::kSqlite ? "sqlite" : "postgres",
+                static_cast<double>(done.load()) / absl::ToDoubleSeconds(window),
+                audited ? "2 reads and the audit insert" : "2 reads", kThreads);
   }
-  const absl::Duration window = absl::Seconds(3);
-  absl::SleepFor(window);
-  stop = true;
-  for (std::thread& t : threads) t.join();
-  std::printf("%s: %.0f resolves/s (2 statements each), %d threads\n",
-              GetParam() == Backend::kSqlite ? "sqlite" : "postgres",
-              static_cast<double>(done.load()) / absl::ToDoubleSeconds(window), kThreads);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreBehaviourTest,

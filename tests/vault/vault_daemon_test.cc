@@ -10,9 +10,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/crypto/hex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/vault/sqlite_key_store.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/vault/vault_daemon.h"
@@ -335,6 +337,51 @@ TEST_F(VaultDaemonTest, StopsGracefullyOnSigterm) {
   absl::StatusOr<int> exit_code = daemon_->Stop();
   ASSERT_THAT(exit_code, IsOk());
   EXPECT_EQ(*exit_code, 0) << daemon_->process().Output();
+}
+
+}  // namespace
+}  // namespace byok::vault
+
+namespace byok::vault {
+namespace {
+
+// The daemon's purge job enforces BYOK_VAULT_AUDIT_RETENTION_DAYS: an event older than the retention
+// (written before the start) goes, a newer one stays.
+TEST(VaultAuditRetentionTest, ThePurgeJobErasesEventsPastTheRetention) {
+  byok::testing::TempDir dir;
+  const std::string db_path = dir.path() + "/relay.db";
+  {
+    absl::StatusOr<std::unique_ptr<SqliteKeyStore>> store = SqliteKeyStore::Open(db_path);
+    ASSERT_THAT(store, ::byok::testing::IsOk());
+    for (const auto& [user, age] : {std::pair<std::string, absl::Duration>{"old", absl::Hours(24 * 3)},
+                                    {"recent", absl::Hours(12)}}) {
+      AuditRecord r;
+      r.time = absl::Now() - age;
+      r.action = v1::AuditEvent::ACTION_KEY_RESOLVED;
+      r.user_id = user;
+      r.outcome = "OK";
+      ASSERT_THAT((*store)->AppendAuditEvent(r), ::byok::testing::IsOk());
+    }
+  }
+  absl::StatusOr<std::unique_ptr<testing::VaultDaemon>> daemon =
+      testing::VaultDaemon::Start({{"ENCRYPTION_SECRET", testing::NewSecret()},
+                                   {"DB_PATH", db_path},
+                                   {"BYOK_VAULT_AUDIT_RETENTION_DAYS", "1"},
+                                   {"BYOK_VAULT_PURGE_INTERVAL_S", "1"}});
+  ASSERT_THAT(daemon, ::byok::testing::IsOk());
+  std::vector<std::string> users;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    v1::ListAuditEventsRequest q;
+    v1::ListAuditEventsResponse r;
+    ASSERT_THAT(testing::Call(&v1::Vault::Stub::ListAuditEvents, (*daemon)->stub(), q, &r),
+                ::byok::testing::IsOk());
+    users.clear();
+    for (const v1::AuditEvent& e : r.events()) users.push_back(e.user_id());
+    if (users.size() == 1) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  } while (absl::Now() < deadline);
+  EXPECT_THAT(users, ::testing::ElementsAre("recent"));
 }
 
 }  // namespace
