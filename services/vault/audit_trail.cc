@@ -19,7 +19,7 @@ AuditRecord ToAuditRecord(const KeyEvent& event) {
   r.provider = event.provider.substr(0, kMaxProviderBytes);
   r.caller = event.caller;
   r.request_id = event.request_id;
-  // absl's names are the gRPC code names ("OK", "NOT_FOUND"), as AuditEvent.outcome says.
+  // absl names a code as gRPC does (OK, NOT_FOUND, ...), which is what AuditEvent.outcome holds.
   r.outcome = absl::StatusCodeToString(event.outcome);
   return r;
 }

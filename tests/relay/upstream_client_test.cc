@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/relay/upstream/connection_pool.h"
 #include "tests/testing/fake_provider/fake_provider.h"
 #include "tests/testing/fake_provider/test_certificates.h"
 
@@ -329,6 +331,34 @@ TEST(UpstreamClientTest, ReusesKeepAliveConnections) {
   }
   EXPECT_EQ(client->connections_opened(), 1);
   EXPECT_EQ(fake->connections_accepted(), 1);
+}
+
+// What the pools report to the metrics: one connection opened, two reuses, one idle connection until
+// the client (and its pools) is gone.
+TEST(UpstreamClientTest, ThePoolsReportOpenedReusedAndIdleConnections) {
+  struct Counting : upstream::PoolObserver {
+    std::atomic<int> opened{0}, reused{0}, idle{0};
+    void ConnectionOpened() override { ++opened; }
+    void ConnectionReused() override { ++reused; }
+    void IdleChanged(int delta) override { idle += delta; }
+  } counting;
+  upstream::SetPoolObserver(&counting);
+  {
+    auto fake = StartFake();
+    auto client = MakeClient(With(&UpstreamOptions::threads, 1));
+    for (int i = 0; i < 3; ++i) {
+      Collector collector;
+      absl::Status s =
+          RunCall(*client, Post(fake->port(), "/v1/chat/completions", Chat("gpt-4o", false)), collector);
+      ASSERT_TRUE(s.ok()) << s;
+      EXPECT_EQ(counting.idle.load(), 1) << i;
+    }
+    EXPECT_EQ(counting.opened.load(), 1);
+    EXPECT_EQ(counting.reused.load(), 2);
+    client.reset();
+    EXPECT_EQ(counting.idle.load(), 0);
+  }
+  upstream::SetPoolObserver(nullptr);
 }
 
 TEST(UpstreamClientTest, CancelClosesTheProviderConnectionAtOnce) {
