@@ -24,26 +24,6 @@ AuditRecord ToAuditRecord(const KeyEvent& event) {
   return r;
 }
 
-void ToProto(const AuditRecord& record, v1::AuditEvent* out) {
-  out->set_id(record.id);
-  const int64_t ms = absl::ToUnixMillis(record.time);
-  int64_t seconds = ms / 1000, millis = ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    seconds -= 1;
-  }
-  out->mutable_time()->set_seconds(seconds);
-  out->mutable_time()->set_nanos(static_cast<int32_t>(millis * 1000000));
-  out->set_action(v1::AuditEvent::Action_IsValid(record.action)
-                      ? static_cast<v1::AuditEvent::Action>(record.action)
-                      : v1::AuditEvent::ACTION_UNSPECIFIED);
-  out->set_user_id(record.user_id);
-  out->set_provider(record.provider);
-  out->set_caller(record.caller);
-  out->set_request_id(record.request_id);
-  out->set_outcome(record.outcome);
-}
-
 void AuditTrail::OnKeyEvent(const KeyEvent& event) {
   absl::StatusOr<int64_t> id =
       TimedStoreCall("append_audit_event", [&] { return store_.AppendAuditEvent(ToAuditRecord(event)); });

@@ -7,10 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string>
 
-#include "absl/status/status.h"
-#include "byok/vault/v1/vault.pb.h"
 #include "services/vault/key_events.h"
 #include "services/vault/key_store.h"
 
@@ -18,8 +15,6 @@ namespace byok::vault {
 
 // The row an event becomes.
 AuditRecord ToAuditRecord(const KeyEvent& event);
-// The wire form of a row.
-void ToProto(const AuditRecord& record, v1::AuditEvent* out);
 
 // Thread-safe; `store` outlives it.
 class AuditTrail final : public KeyEventSink {

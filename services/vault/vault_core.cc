@@ -13,7 +13,6 @@
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/status.h"
-#include "services/vault/audit_trail.h"
 #include "services/vault/call_context.h"
 #include "services/vault/providers.h"
 #include "services/vault/validation.h"
@@ -63,6 +62,20 @@ absl::StatusOr<int64_t> ParseAuditPageToken(absl::string_view token) {
     return malformed;
   }
   return id;
+}
+
+// The wire form of an audit row.
+void ToProto(const AuditRecord& record, v1::AuditEvent* out) {
+  out->set_id(record.id);
+  SetTimestamp(record.time, out->mutable_time());
+  out->set_action(v1::AuditEvent::Action_IsValid(record.action)
+                      ? static_cast<v1::AuditEvent::Action>(record.action)
+                      : v1::AuditEvent::ACTION_UNSPECIFIED);
+  out->set_user_id(record.user_id);
+  out->set_provider(record.provider);
+  out->set_caller(record.caller);
+  out->set_request_id(record.request_id);
+  out->set_outcome(record.outcome);
 }
 
 void AppendField(std::string& out, absl::string_view field) {
