@@ -16,7 +16,9 @@ class Server;
 
 namespace byok::vault {
 
+class ChangeFeed;
 class KeyStore;
+class PgChangeRelay;
 class TokenHasher;
 class VaultCore;
 class VaultService;
@@ -55,8 +57,8 @@ class VaultServer {
   // Returns the port the server is bound to.
   int port() const { return port_; }
 
-  // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest; stops
-  // the purge thread. Idempotent. Clients that keep an idle channel open also hold the shutdown until
+  // Ends every WatchKeyChanges stream, stops accepting calls, lets calls in flight finish for up to
+  // `grace`, then cancels the rest; stops the purge thread. Idempotent. Clients that keep an idle channel open also hold the shutdown until
   // `grace` has passed (gRPC waits for their connections to close).
   void Shutdown(absl::Duration grace);
 
@@ -67,11 +69,15 @@ class VaultServer {
   std::unique_ptr<crypto::KeyringAead> keyring_;
   std::unique_ptr<TokenHasher> hasher_;
   std::unique_ptr<SystemClock> clock_;
+  // Before core_ and the server: both hold them until they are gone.
+  std::unique_ptr<ChangeFeed> changes_;
+  std::unique_ptr<PgChangeRelay> change_relay_;  // on PostgreSQL only
   std::unique_ptr<VaultCore> core_;
   std::unique_ptr<VaultService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PeriodicTask> purger_;
   std::unique_ptr<metrics::ScrapedGauge> keys_gauge_;  // reads store_: destroyed first (declared last)
+  std::unique_ptr<metrics::ScrapedGauge> subscribers_gauge_;  // reads changes_
   int port_ = 0;
   bool shut_down_ = false;
 };

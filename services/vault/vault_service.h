@@ -4,13 +4,14 @@
 
 #include "byok/vault/v1/vault.grpc.pb.h"
 #include "common/caller_policy.h"
+#include "services/vault/change_feed.h"
 #include "services/vault/vault_core.h"
 
 namespace byok::vault {
 
 // Which mutual-TLS identities may call each kind of internal method (common/caller_policy.h).
 struct VaultCallers {
-  std::vector<std::string> resolvers = {"relay"};   // ResolveKey, RecordUsage, RecordUsageBatch
+  std::vector<std::string> resolvers = {"relay"};   // ResolveKey, RecordUsage(Batch), WatchKeyChanges
   std::vector<std::string> admins = {"admin"};      // Rewrap
   std::vector<std::string> apps = {"gateway"};      // CreateUser, GetStats by app_id
 };
@@ -20,11 +21,13 @@ struct VaultCallers {
 // caller may use it: methods on a user's token need nothing more; CreateUser and GetStats by app need
 // an app credential or service identity; ResolveKey, RecordUsage, RecordUsageBatch and Rewrap a
 // service identity. Every failure carries an ErrorInfo (domain vault.byok-relay).
-// Thread-safe; `core` must outlive it.
+// WatchKeyChanges streams `changes` (UNIMPLEMENTED without one) to the same callers as ResolveKey.
+// Thread-safe; `core` and `changes` must outlive it.
 class VaultService final : public v1::Vault::CallbackService {
  public:
-  VaultService(VaultCore& core, CallerPolicy policy, VaultCallers callers = {})
-      : core_(core), policy_(std::move(policy)), callers_(std::move(callers)) {}
+  VaultService(VaultCore& core, CallerPolicy policy, VaultCallers callers = {},
+               ChangeFeed* changes = nullptr)
+      : core_(core), policy_(std::move(policy)), callers_(std::move(callers)), changes_(changes) {}
 
   grpc::ServerUnaryReactor* CreateUser(grpc::CallbackServerContext* context,
                                        const v1::CreateUserRequest* request,
@@ -62,11 +65,14 @@ class VaultService final : public v1::Vault::CallbackService {
   grpc::ServerUnaryReactor* Rewrap(grpc::CallbackServerContext* context,
                                    const v1::RewrapRequest* request,
                                    v1::RewrapResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchKeyChangesResponse>* WatchKeyChanges(
+      grpc::CallbackServerContext* context, const v1::WatchKeyChangesRequest* request) override;
 
  private:
   VaultCore& core_;
   const CallerPolicy policy_;
   const VaultCallers callers_;
+  ChangeFeed* const changes_;
 };
 
 }  // namespace byok::vault
