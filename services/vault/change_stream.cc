@@ -60,10 +60,13 @@ void ChangeStreamReactor::Pump() {
 }
 
 void ChangeStreamReactor::OnWriteDone(bool ok) {
+  std::optional<grpc::Status> deferred;
   {
     absl::MutexLock lock(&mu_);
     writing_ = false;
+    deferred = std::exchange(finish_after_write_, std::nullopt);
   }
+  if (deferred.has_value()) return Finish(*deferred);
   if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the subscriber left"));
   Pump();
 }
@@ -77,6 +80,11 @@ void ChangeStreamReactor::FinishOnce(const grpc::Status& status) {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
     finished_ = true;
+    // Never Finish under a write in flight: OnWriteDone does it.
+    if (writing_) {
+      finish_after_write_ = status;
+      return;
+    }
   }
   Finish(status);
 }

@@ -6,6 +6,7 @@
 #include <grpcpp/support/server_callback.h>
 
 #include <memory>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -46,6 +47,7 @@ class ChangeStreamReactor final : public grpc::ServerWriteReactor<v1::WatchKeyCh
   absl::Mutex mu_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> finish_after_write_ ABSL_GUARDED_BY(mu_);
   // The message being written; gRPC borrows it until OnWriteDone.
   v1::WatchKeyChangesResponse message_;
 };

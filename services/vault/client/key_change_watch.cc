@@ -4,6 +4,7 @@
 #include <grpcpp/support/client_callback.h>
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "common/logging.h"
@@ -12,12 +13,14 @@ namespace byok::vault {
 
 using Change = v1::WatchKeyChangesResponse;
 
-// One subscription: reads until the stream ends. Owned by Run, which waits for OnDone.
+// One subscription: reads until the stream ends. Shared by Run, which waits for OnDone, and by
+// itself until OnDone has returned (so Run never frees it under a running reaction).
 class KeyChangeWatch::Reader final : public grpc::ClientReadReactor<Change> {
  public:
   explicit Reader(KeyChangeListener& listener) : listener_(listener) {}
 
-  void Start(v1::Vault::Stub& stub) {
+  void Start(std::shared_ptr<Reader> self, v1::Vault::Stub& stub) {
+    self_ = std::move(self);
     stub.async()->WatchKeyChanges(&context_, &request_, this);
     StartRead(&message_);
     StartCall();
@@ -37,6 +40,7 @@ class KeyChangeWatch::Reader final : public grpc::ClientReadReactor<Change> {
   }
 
   void OnDone(const grpc::Status& status) override {
+    std::shared_ptr<Reader> keep = std::move(self_);  // released last, after the lock
     absl::MutexLock lock(&mu_);
     status_ = status;
     done_ = true;
@@ -52,6 +56,7 @@ class KeyChangeWatch::Reader final : public grpc::ClientReadReactor<Change> {
 
  private:
   KeyChangeListener& listener_;
+  std::shared_ptr<Reader> self_;  // set from Start until OnDone
   grpc::ClientContext context_;
   v1::WatchKeyChangesRequest request_;
   Change message_;
@@ -92,15 +97,15 @@ void KeyChangeWatch::Run() {
   absl::Duration retry = options_.first_retry;
   bool refusal_logged = false;
   while (WaitUnlessStopping(absl::ZeroDuration())) {
-    Reader reader(listener_);
+    auto reader = std::make_shared<Reader>(listener_);
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) break;
-      reader_ = &reader;
+      reader_ = reader.get();
     }
-    reader.Start(*stub_);
+    reader->Start(reader, *stub_);
     bool was_subscribed = false;
-    const grpc::Status end = reader.Await(&was_subscribed);
+    const grpc::Status end = reader->Await(&was_subscribed);
     {
       absl::MutexLock lock(&mu_);
       reader_ = nullptr;
