@@ -81,7 +81,7 @@ bool ChangeSubscription::Ended() {
 }
 
 void ChangeSubscription::Detach() {
-  absl::MutexLock lock(&wake_mu_);
+  std::lock_guard<std::recursive_mutex> lock(wake_mu_);
   wake_ = nullptr;
 }
 
@@ -116,8 +116,10 @@ void ChangeSubscription::Close() {
 }
 
 void ChangeSubscription::Wake() {
-  absl::MutexLock lock(&wake_mu_);
-  if (wake_) wake_();
+  std::lock_guard<std::recursive_mutex> lock(wake_mu_);
+  // A copy: a Detach inside the call (inline OnDone) must not destroy the function while it runs.
+  std::function<void()> wake = wake_;
+  if (wake) wake();
 }
 
 ChangeFeed::ChangeFeed(size_t queue_limit, bool live) : queue_limit_(queue_limit), live_(live) {}

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
@@ -49,8 +50,10 @@ class ChangeSubscription {
   absl::Mutex mu_;
   std::deque<v1::WatchKeyChangesResponse> queue_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Mutex wake_mu_;  // held while `wake_` runs, so Detach waits for it
-  std::function<void()> wake_ ABSL_GUARDED_BY(wake_mu_);
+  // Held while `wake_` runs, so Detach from another thread waits for it. Recursive: a wake may finish
+  // the stream, and gRPC may then run the reactor's OnDone (which detaches) inline on this thread.
+  std::recursive_mutex wake_mu_;
+  std::function<void()> wake_;  // guarded by wake_mu_
 };
 
 // Fans changes out to every subscription. Thread-safe. Registered as a KeyEventSink on VaultCore
