@@ -258,13 +258,20 @@ Api::Outcome Api::RequireToken(Call& call) {
 
 void Api::VerifyToken(std::shared_ptr<Call> call, std::function<void(Outcome)> done) {
   if (Outcome missing = RequireToken(*call)) return done(std::move(missing));
+  vault::CacheTicket ticket;
+  if (token_cache_ != nullptr &&
+      token_cache_->Find(call->token, &call->user_id, &call->app_id, &ticket)) {
+    return done(std::nullopt);
+  }
   AuthenticateRequest request;
   request.set_token(call->token);
   CallUnary<AuthenticateRequest, AuthenticateResponse>(
       backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
       BYOK_VAULT_CALL(Authenticate),
-      [call, done = std::move(done)](RpcResult<AuthenticateResponse> result) {
+      [cache = token_cache_, ticket, call, done = std::move(done)](RpcResult<AuthenticateResponse> result) {
         if (result.error) return done(ResponseForRpcError(*result.error));
+        // Kept only if no change arrived since the lookup (the answer may predate it).
+        if (cache != nullptr) cache->Insert(ticket, call->token, result.response);
         call->user_id = result.response.user_id();
         call->app_id = result.response.app_id();
         done(std::nullopt);

@@ -30,6 +30,7 @@
 #include "services/gateway/rate_limiter.h"
 #include "services/gateway/request_observer.h"
 #include "services/gateway/route_table.h"
+#include "services/gateway/token_cache.h"
 
 namespace byok::gateway {
 
@@ -38,6 +39,11 @@ class Api {
  public:
   // `backends` must outlive the Api.
   Api(const GatewayConfig& config, Backends& backends);
+
+  // Verifies relay tokens from `cache` first from now on, keeps the vault's answers in it, and drops a
+  // token from it as soon as it is revoked or its user deleted here. Call before serving; `cache`
+  // outlives this Api.
+  void UseTokenCache(TokenCache* cache) { token_cache_ = cache; }
 
   // Answers `request` through `writer` (at once, or later from a gRPC callback).
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
@@ -142,6 +148,7 @@ class Api {
   std::unique_ptr<Limiter> deep_health_limit_;
   std::unique_ptr<Limiter> register_limit_;
   std::unique_ptr<Limiter> relay_limit_;
+  TokenCache* token_cache_ = nullptr;
 };
 
 }  // namespace byok::gateway

@@ -77,6 +77,10 @@ struct GatewayConfig {
   absl::Duration check_key_timeout = absl::Seconds(30);
   // Deadline of each readiness probe in /health (BYOK_HEALTH_TIMEOUT_MS).
   absl::Duration health_timeout = absl::Seconds(1);
+  // BYOK_GATEWAY_TOKEN_CACHE_ENTRIES (10000; 0: off) and BYOK_GATEWAY_TOKEN_CACHE_TTL_SECONDS (60):
+  // verified tokens kept while the vault's change stream is live (token_cache.h).
+  size_t token_cache_entries = 10000;
+  absl::Duration token_cache_ttl = absl::Seconds(60);
   // What start-up should log as warnings: values accepted with a meaning the operator may not expect.
   std::vector<std::string> warnings;
 };

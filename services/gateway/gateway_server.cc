@@ -4,6 +4,8 @@
 #include "services/gateway/api.h"
 #include "services/gateway/backends.h"
 #include "services/gateway/http_server.h"
+#include "services/gateway/token_cache.h"
+#include "services/vault/client/key_change_watch.h"
 
 namespace byok::gateway {
 
@@ -21,6 +23,19 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayConfi
   server->config_ = std::move(config);
   server->backends_ = std::make_unique<Backends>(server->config_);
   server->api_ = std::make_unique<Api>(server->config_, *server->backends_);
+  // Verified tokens are kept only while the vault's change stream is live (docs/key-cache.md). The
+  // stream needs a service identity the vault lets watch; without one the gateway runs uncached.
+  vault::AnswerCacheOptions cache;
+  cache.max_entries = server->config_.token_cache_entries;
+  cache.ttl = server->config_.token_cache_ttl;
+  server->token_cache_ = std::make_unique<TokenCache>(std::move(cache));
+  if (server->token_cache_->enabled()) {
+    server->api_->UseTokenCache(server->token_cache_.get());
+    vault::KeyChangeWatchOptions watch;
+    watch.who = "gateway";
+    server->token_watch_ = std::make_unique<vault::KeyChangeWatch>(
+        server->backends_->vault().channel(), server->token_cache_->listener(), std::move(watch));
+  }
   auto http = HttpServer::Start(server->config_, *server->api_);
   if (!http.ok()) return http.status();
   server->http_ = *std::move(http);
@@ -36,6 +51,7 @@ void GatewayServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || http_ == nullptr) return;
   shut_down_ = true;
   http_->StopAccepting();
+  token_watch_.reset();  // unsubscribed: the token cache empties and is bypassed from here on
   if (!http_->WaitIdle(grace)) {
     log::Info("gateway", "grace period over; cancelling the requests still running");
   }

@@ -9,11 +9,16 @@
 #include "absl/time/time.h"
 #include "services/gateway/gateway_config.h"
 
+namespace byok::vault {
+class KeyChangeWatch;
+}  // namespace byok::vault
+
 namespace byok::gateway {
 
 class Api;
 class Backends;
 class HttpServer;
+class TokenCache;
 
 // A running gateway. Thread-compatible: call Shutdown from one thread.
 class GatewayServer {
@@ -36,7 +41,9 @@ class GatewayServer {
   GatewayServer();
 
   GatewayConfig config_;
+  std::unique_ptr<TokenCache> token_cache_;  // before api_, which answers from it
   std::unique_ptr<Backends> backends_;
+  std::unique_ptr<vault::KeyChangeWatch> token_watch_;  // keeps token_cache_ honest
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
   bool shut_down_ = false;

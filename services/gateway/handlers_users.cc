@@ -118,7 +118,11 @@ void Api::RevokeToken(Call call) {
   request.set_token(call.token);
   CallUnary<RevokeTokenRequest, RevokeTokenResponse>(
       backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
-      BYOK_VAULT_CALL(RevokeToken), [writer = call.writer](RpcResult<RevokeTokenResponse> result) {
+      BYOK_VAULT_CALL(RevokeToken),
+      [cache = token_cache_, token = call.token, writer = call.writer](RpcResult<RevokeTokenResponse> result) {
+        // Dropped here at once (after any outcome: a failed revocation may still have happened);
+        // other gateways hear it from the vault's change stream.
+        if (cache != nullptr) cache->Forget(token);
         if (result.error) return writer->Send(ResponseForRpcError(*result.error));
         writer->Send(Ok({{"ok", true}, {"message", phrase::kRevoked}}));
       });
@@ -129,7 +133,9 @@ void Api::DeleteUser(Call call) {
   request.set_token(call.token);
   CallUnary<DeleteUserRequest, DeleteUserResponse>(
       backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
-      BYOK_VAULT_CALL(DeleteUser), [writer = call.writer](RpcResult<DeleteUserResponse> result) {
+      BYOK_VAULT_CALL(DeleteUser),
+      [cache = token_cache_, token = call.token, writer = call.writer](RpcResult<DeleteUserResponse> result) {
+        if (cache != nullptr) cache->Forget(token);
         if (result.error) return writer->Send(ResponseForRpcError(*result.error));
         writer->Send(Ok({{"ok", true}, {"message", phrase::kUserDeleted}}));
       });

@@ -2,6 +2,7 @@
 #ifndef BYOK_SERVICES_RELAY_RELAY_CONFIG_H_
 #define BYOK_SERVICES_RELAY_RELAY_CONFIG_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,10 @@ struct RelayConfig {
   std::vector<std::string> check_key_callers = {"gateway"};
   // BYOK_RELAY_CHECK_KEY_PER_MINUTE: CheckKey calls the relay makes a minute, all callers together.
   int64_t check_key_per_minute = 300;
+  // BYOK_RELAY_KEY_CACHE_ENTRIES (10000; 0: off) and BYOK_RELAY_KEY_CACHE_TTL_SECONDS (60): the
+  // resolved keys kept in locked memory while the vault's change stream is live (key_cache.h).
+  size_t key_cache_entries = 10000;
+  absl::Duration key_cache_ttl = absl::Seconds(60);
   // BYOK_GRPC_REFLECTION: serve gRPC server reflection.
   bool reflection = true;
 };

@@ -15,6 +15,7 @@
 #include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "common/metrics/grpc_observer.h"
+#include "services/relay/key_cache.h"
 #include "services/relay/key_check_limiter.h"
 #include "services/relay/policy/relay_policy.h"
 #include "services/relay/relay_metrics.h"
@@ -22,6 +23,7 @@
 #include "services/relay/upstream/upstream_client.h"
 #include "services/relay/vault_client.h"
 #include "services/relay/vault_link_watch.h"
+#include "services/vault/client/key_change_watch.h"
 
 namespace byok::relay {
 namespace {
@@ -55,6 +57,16 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
   s->vault_ =
       std::make_unique<VaultClient>(config.vault_address, ChannelCredentialsFor(config.tls),
                                     config.vault_timeout, config.usage, config.service.token);
+  // Resolved keys are kept only while the vault's change stream is live (docs/key-cache.md).
+  vault::AnswerCacheOptions cache;
+  cache.max_entries = config.key_cache_entries;
+  cache.ttl = config.key_cache_ttl;
+  s->key_cache_ = std::make_unique<KeyCache>(std::move(cache));
+  if (s->key_cache_->enabled()) {
+    s->vault_->UseKeyCache(s->key_cache_.get());
+    s->key_watch_ = std::make_unique<vault::KeyChangeWatch>(s->vault_->channel(),
+                                                            s->key_cache_->listener());
+  }
   s->check_key_limiter_ = std::make_unique<KeyCheckLimiter>(config.check_key_per_minute);
   CallerPolicy::Options callers;
   callers.mutual_tls = config.tls.has_value();
@@ -94,6 +106,7 @@ void RelayServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   vault_link_.reset();  // no more health reports: the server says NOT_SERVING from here on
+  key_watch_.reset();   // unsubscribed: the cache empties and is bypassed from here on
   if (server_ != nullptr) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);

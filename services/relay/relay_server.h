@@ -14,9 +14,14 @@ namespace grpc {
 class Server;
 }  // namespace grpc
 
+namespace byok::vault {
+class KeyChangeWatch;
+}  // namespace byok::vault
+
 namespace byok::relay {
 
 class RelayPolicy;
+class KeyCache;
 class KeyCheckLimiter;
 class RelayService;
 class UpstreamClient;
@@ -48,7 +53,9 @@ class RelayServer {
 
   std::unique_ptr<RelayPolicy> policy_;
   std::unique_ptr<UpstreamClient> upstream_;
+  std::unique_ptr<KeyCache> key_cache_;  // before vault_, which answers from it
   std::unique_ptr<VaultClient> vault_;
+  std::unique_ptr<vault::KeyChangeWatch> key_watch_;  // keeps key_cache_ honest
   std::unique_ptr<KeyCheckLimiter> check_key_limiter_;
   std::unique_ptr<RelayService> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -61,6 +61,12 @@ class ResolveCall : public PendingResolve {
   v1::ResolveKeyResponse response;
 };
 
+// A resolution answered from the key cache: nothing to cancel.
+class Answered : public PendingResolve {
+ public:
+  void Cancel() override {}
+};
+
 // Round-robin over every vault replica the address names, reconnecting soon after a restart.
 std::shared_ptr<grpc::Channel> VaultChannel(const std::string& address,
                                             std::shared_ptr<grpc::ChannelCredentials> credentials,
@@ -91,6 +97,14 @@ VaultClient::VaultClient(const std::string& address,
 std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
     const std::string& token, const std::string& provider,
     std::function<void(absl::StatusOr<v1::ResolveKeyResponse>)> done) {
+  vault::CacheTicket ticket;
+  if (cache_ != nullptr) {
+    v1::ResolveKeyResponse cached;
+    if (cache_->Find(token, provider, &cached, &ticket)) {
+      done(std::move(cached));
+      return std::make_shared<Answered>();
+    }
+  }
   auto call = std::make_shared<ResolveCall>();
   call->request.set_token(token);
   call->request.set_provider(provider);
@@ -98,8 +112,10 @@ std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
   if (const trace::RequestContext* trace = trace::Current()) metrics::AddToClientContext(*trace, &call->context);
   stub_->async()->ResolveKey(
       &call->context, &call->request, &call->response,
-      [call, provider, done = std::move(done)](grpc::Status status) {
+      [this, call, provider, ticket, done = std::move(done)](grpc::Status status) {
         if (status.ok()) {
+          // Kept only if no change arrived since the lookup (the answer may predate it).
+          if (cache_ != nullptr) cache_->Insert(ticket, call->request.token(), provider, call->response);
           done(std::move(call->response));
         } else {
           done(RelayFacingError(status, provider));

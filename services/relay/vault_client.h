@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
 #include "common/crypto/secret_bytes.h"
+#include "services/relay/key_cache.h"
 #include "services/relay/usage_batcher.h"
 
 namespace grpc {
@@ -39,10 +40,15 @@ class VaultClient {
               absl::Duration timeout, UsageBatcherOptions usage = {},
               const crypto::SecretBytes& service_token = {});
 
+  // Answers from `cache` first from now on (null: never), and keeps the vault's answers in it. Call
+  // before the first ResolveKey; `cache` outlives this client.
+  void UseKeyCache(KeyCache* cache) { cache_ = cache; }
+
   // Asks the vault for the key of `token`'s user for `provider`. `done` gets the response or the
   // relay-facing error: UNAVAILABLE when the vault cannot be reached or answers too late,
   // FAILED_PRECONDITION when no key is stored, the vault's UNAUTHENTICATED / DATA_LOSS otherwise.
-  // The response holds the plaintext key: the callee wipes it when done.
+  // The response holds the plaintext key: the callee wipes it when done. With a key cache, a hit
+  // calls `done` before ResolveKey returns (as an immediate failure of the call may too).
   std::shared_ptr<PendingResolve> ResolveKey(
       const std::string& token, const std::string& provider,
       std::function<void(absl::StatusOr<vault::v1::ResolveKeyResponse>)> done);
@@ -65,6 +71,7 @@ class VaultClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::shared_ptr<vault::v1::Vault::Stub> stub_;
   absl::Duration timeout_;
+  KeyCache* cache_ = nullptr;
   UsageBatcher usage_;  // last: its thread uses the members above
 };
 

@@ -21,8 +21,10 @@
 #include "common/metrics/metrics.h"
 #include "common/status.h"
 #include "services/vault/audit_trail.h"
+#include "services/vault/change_feed.h"
 #include "services/vault/clock.h"
 #include "services/vault/periodic_task.h"
+#include "services/vault/pg_change_relay.h"
 #include "services/vault/key_store_factory.h"
 #include "services/vault/token.h"
 #include "services/vault/vault_core.h"
@@ -32,6 +34,9 @@
 namespace byok::vault {
 
 namespace {
+
+// Changes one subscriber may have queued before it is sent KIND_RESET instead.
+constexpr size_t kChangeQueueLimit = 1024;
 
 absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, const crypto::KeyringAead& keyring,
                                      const TokenHasher& hasher, bool dry_run) {
@@ -99,6 +104,15 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   s->core_ = std::make_unique<VaultCore>(*s->store_, *s->keyring_, *s->hasher_, *s->clock_, options);
   s->audit_ = std::make_unique<AuditTrail>(*s->store_);
   s->core_->AddEventSink(s->audit_.get());
+  // The change feed (WatchKeyChanges). On PostgreSQL it is live only while this replica hears the
+  // others' changes; SQLite has one replica by design.
+  const bool shared_store = !config.database_url.empty();
+  s->changes_ = std::make_unique<ChangeFeed>(kChangeQueueLimit, /*live=*/!shared_store);
+  s->core_->AddEventSink(s->changes_.get());
+  if (shared_store) {
+    s->change_relay_ = std::make_unique<PgChangeRelay>(config.database_url, *s->changes_);
+    s->core_->AddEventSink(s->change_relay_.get());
+  }
   const bool mutual_tls = config.tls.has_value();
   CallerPolicy::Options policy;
   policy.mutual_tls = mutual_tls;
@@ -109,7 +123,8 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   const bool trusts_everyone = callers.trusts_everyone();
   s->service_ = std::make_unique<VaultService>(
       *s->core_, std::move(callers),
-      VaultCallers{config.resolve_callers, config.admin_callers, config.app_callers});
+      VaultCallers{config.resolve_callers, config.admin_callers, config.app_callers},
+      s->changes_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   EnableServerReflection(config.reflection);
@@ -141,6 +156,10 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
     absl::StatusOr<int64_t> users = store->CountUsers();
     return users.ok() ? static_cast<double>(*users) : -1.0;
   });
+
+  s->subscribers_gauge_ = metrics::AddScrapedGauge(
+      "byok_vault_change_subscribers", "Open WatchKeyChanges subscriptions (relays and gateways keeping caches)",
+      [feed = s->changes_.get()] { return static_cast<double>(feed->subscribers()); });
 
   VaultCore* core = s->core_.get();
   s->purger_ = std::make_unique<PeriodicTask>(
@@ -175,6 +194,8 @@ void VaultServer::Shutdown(absl::Duration grace) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);
     }
+    // Subscribers' streams never end by themselves: end them first so they do not hold the grace.
+    if (changes_ != nullptr) changes_->Close();
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   }

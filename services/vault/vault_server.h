@@ -17,7 +17,9 @@ class Server;
 namespace byok::vault {
 
 class AuditTrail;
+class ChangeFeed;
 class KeyStore;
+class PgChangeRelay;
 class TokenHasher;
 class VaultCore;
 class VaultService;
@@ -57,8 +59,8 @@ class VaultServer {
   // Returns the port the server is bound to.
   int port() const { return port_; }
 
-  // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest; stops
-  // the purge thread. Idempotent. Clients that keep an idle channel open also hold the shutdown until
+  // Ends every WatchKeyChanges stream, stops accepting calls, lets calls in flight finish for up to
+  // `grace`, then cancels the rest; stops the purge thread. Idempotent. Clients that keep an idle channel open also hold the shutdown until
   // `grace` has passed (gRPC waits for their connections to close).
   void Shutdown(absl::Duration grace);
 
@@ -70,6 +72,9 @@ class VaultServer {
   std::unique_ptr<TokenHasher> hasher_;
   std::unique_ptr<SystemClock> clock_;
   std::unique_ptr<AuditTrail> audit_;  // a sink of core_: outlives it
+  // Before core_ and the server: both hold them until they are gone.
+  std::unique_ptr<ChangeFeed> changes_;
+  std::unique_ptr<PgChangeRelay> change_relay_;  // on PostgreSQL only
   std::unique_ptr<VaultCore> core_;
   std::unique_ptr<VaultService> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -77,6 +82,7 @@ class VaultServer {
   // Read store_ when scraped: destroyed first (declared last).
   std::unique_ptr<metrics::ScrapedGauge> keys_gauge_;
   std::unique_ptr<metrics::ScrapedGauge> users_gauge_;
+  std::unique_ptr<metrics::ScrapedGauge> subscribers_gauge_;  // reads changes_
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -7,6 +7,7 @@
 #include "common/crypto/secret_bytes.h"
 #include "common/grpc_status.h"
 #include "common/request_context.h"
+#include "services/vault/change_stream.h"
 
 namespace byok::vault {
 namespace {
@@ -161,6 +162,15 @@ grpc::ServerUnaryReactor* VaultService::ListAuditEvents(grpc::CallbackServerCont
   absl::Status allowed = policy_.CheckService(*context, callers_.admins, "ListAuditEvents");
   if (!allowed.ok()) return Finish(context, allowed);
   return Finish(context, core_.ListAuditEvents(*request, response));
+}
+
+grpc::ServerWriteReactor<v1::WatchKeyChangesResponse>* VaultService::WatchKeyChanges(
+    grpc::CallbackServerContext* context, const v1::WatchKeyChangesRequest* /*request*/) {
+  if (changes_ == nullptr) {
+    return StartChangeStream(nullptr, absl::UnimplementedError("this vault has no change feed"));
+  }
+  return StartChangeStream(changes_,
+                           policy_.CheckService(*context, callers_.resolvers, "WatchKeyChanges"));
 }
 
 }  // namespace byok::vault

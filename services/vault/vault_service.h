@@ -5,13 +5,14 @@
 #include "byok/vault/v1/vault.grpc.pb.h"
 #include "common/caller_policy.h"
 #include "services/vault/call_context.h"
+#include "services/vault/change_feed.h"
 #include "services/vault/vault_core.h"
 
 namespace byok::vault {
 
 // Which mutual-TLS identities may call each kind of internal method (common/caller_policy.h).
 struct VaultCallers {
-  std::vector<std::string> resolvers = {"relay"};   // ResolveKey, RecordUsage, RecordUsageBatch
+  std::vector<std::string> resolvers = {"relay"};   // ResolveKey, RecordUsage(Batch), WatchKeyChanges
   std::vector<std::string> admins = {"admin"};      // Rewrap, ListAuditEvents
   std::vector<std::string> apps = {"gateway"};      // CreateUser, GetStats by app_id
 };
@@ -23,11 +24,13 @@ struct VaultCallers {
 // ListAuditEvents a service identity. Every failure carries an ErrorInfo (domain vault.byok-relay).
 // Methods that make key events run with the call's CallInfo current (call_context.h): the caller's
 // name (CallerPolicy::CallerName) and its x-request-id, for the audit trail.
-// Thread-safe; `core` must outlive it.
+// WatchKeyChanges streams `changes` (UNIMPLEMENTED without one) to the same callers as ResolveKey.
+// Thread-safe; `core` and `changes` must outlive it.
 class VaultService final : public v1::Vault::CallbackService {
  public:
-  VaultService(VaultCore& core, CallerPolicy policy, VaultCallers callers = {})
-      : core_(core), policy_(std::move(policy)), callers_(std::move(callers)) {}
+  VaultService(VaultCore& core, CallerPolicy policy, VaultCallers callers = {},
+               ChangeFeed* changes = nullptr)
+      : core_(core), policy_(std::move(policy)), callers_(std::move(callers)), changes_(changes) {}
 
   grpc::ServerUnaryReactor* CreateUser(grpc::CallbackServerContext* context,
                                        const v1::CreateUserRequest* request,
@@ -68,6 +71,8 @@ class VaultService final : public v1::Vault::CallbackService {
   grpc::ServerUnaryReactor* ListAuditEvents(grpc::CallbackServerContext* context,
                                             const v1::ListAuditEventsRequest* request,
                                             v1::ListAuditEventsResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchKeyChangesResponse>* WatchKeyChanges(
+      grpc::CallbackServerContext* context, const v1::WatchKeyChangesRequest* request) override;
 
  private:
   // Who made the call and its request id, for the key events the handler's work makes.
@@ -76,6 +81,7 @@ class VaultService final : public v1::Vault::CallbackService {
   VaultCore& core_;
   const CallerPolicy policy_;
   const VaultCallers callers_;
+  ChangeFeed* const changes_;
 };
 
 }  // namespace byok::vault

@@ -28,7 +28,9 @@ class MetricsTest : public ContractTest {
     SuiteOptions options;
     options.gateway_env = {{"BYOK_METRICS_ADDR", absl::StrCat("127.0.0.1:", gateway_metrics_port)},
                            {"RATE_LIMIT_RELAY", "3"}};
-    options.relay_env = {{"BYOK_METRICS_ADDR", absl::StrCat("127.0.0.1:", relay_metrics_port)}};
+    // The relay's key cache off: this test counts the vault's ResolveKey calls, one per request.
+    options.relay_env = {{"BYOK_METRICS_ADDR", absl::StrCat("127.0.0.1:", relay_metrics_port)},
+                         {"BYOK_RELAY_KEY_CACHE_ENTRIES", "0"}};
     options.vault_env = {{"BYOK_METRICS_ADDR", absl::StrCat("127.0.0.1:", vault_metrics_port)}};
     StartSuite(std::move(options));
   }
