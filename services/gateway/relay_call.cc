@@ -75,6 +75,8 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       ReleaseHold();
       return;
     }
+    // The relay answered, so it has the request: a long stream does not keep its body.
+    if (!request_.body().empty()) std::string().swap(*request_.mutable_body());
     if (message_.has_head()) {
       if (head_seen_) return Fail("the relay sent a second response head");
       TakeHead(message_.head());
