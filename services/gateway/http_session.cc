@@ -376,13 +376,13 @@ void HttpSession::SetClientGone(uint64_t id, std::function<void()> cancel) {
 }
 
 void HttpSession::DoWatch() {
-  watching_ = true;
+  watch_ = Watch::kWatching;
   stream_.async_read_some(net::buffer(scratch_),
                           beast::bind_front_handler(&HttpSession::OnWatch, shared_from_this()));
 }
 
 void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
-  watching_ = false;
+  const Watch was = std::exchange(watch_, Watch::kOff);
   if (bytes > 0) {
     // The client's next request (pipelined) began while this response streamed: keep it for later,
     // within the header limit; beyond it the connection ends after this response.
@@ -396,8 +396,7 @@ void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
     if (ec) return ClientGone();
     return DoWatch();
   }
-  if (resume_after_watch_) {
-    resume_after_watch_ = false;
+  if (was == Watch::kResumeWhenDone) {
     if (ec && ec != net::error::operation_aborted) return DoClose();
     if (close_after_) return DoClose();
     DoRead();
@@ -405,9 +404,9 @@ void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
 }
 
 void HttpSession::ResumeAfterStream() {
-  if (!watching_) return DoRead();
+  if (watch_ == Watch::kOff) return DoRead();
   // The watch read is still pending: cancel it and read the next request from its completion.
-  resume_after_watch_ = true;
+  watch_ = Watch::kResumeWhenDone;
   beast::error_code ec;
   stream_.socket().cancel(ec);
 }

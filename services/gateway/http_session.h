@@ -132,8 +132,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // gets the bytes as they are and the end of the body is the end of the connection.
   bool stream_chunked_ = true;
   bool client_gone_ = false;
-  bool watching_ = false;            // a watch read is pending
-  bool resume_after_watch_ = false;  // read the next request when it completes
+  // The read that notices a client leaving while a response streams.
+  enum class Watch {
+    kOff,             // none pending
+    kWatching,        // pending
+    kResumeWhenDone,  // pending and cancelled: its completion reads the next request
+  };
+  Watch watch_ = Watch::kOff;
   std::function<void()> on_client_gone_;
   std::array<char, 512> scratch_{};
   std::size_t drained_ = 0;
