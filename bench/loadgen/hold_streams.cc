@@ -115,7 +115,8 @@ class HoldStream : public std::enable_shared_from_this<HoldStream> {
 
   tcp::socket socket_;
   HoldState& state_;
-  beast::flat_buffer buffer_{512};
+  // Room for a whole response head: the gateway's (security, CORS, rate-limit headers) is over 1 KiB.
+  beast::flat_buffer buffer_{8192};
   std::optional<http::response_parser<CountingBody>> parser_;
   std::int64_t start_ns_ = 0;
   bool first_seen_ = false;

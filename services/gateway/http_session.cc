@@ -10,6 +10,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <utility>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -21,6 +23,7 @@ namespace byok::gateway {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+using ::byok::http::BodyCoalescer;
 
 namespace {
 
@@ -48,7 +51,7 @@ HttpSession::HttpSession(net::ip::tcp::socket&& socket, ServerState& state)
 }
 
 HttpSession::~HttpSession() {
-  if (in_request_) state_.active_requests.fetch_sub(1);
+  if (phase_ != Phase::kIdle) state_.active_requests.fetch_sub(1);
 }
 
 void HttpSession::Run() {
@@ -151,6 +154,9 @@ void HttpSession::OnReadBody(beast::error_code ec, std::size_t) {
 void HttpSession::Dispatch() {
   http::request<http::string_body> req = parser_->release();
   parser_.reset();
+  // The head's read buffer is not kept while the request is answered (a stream can last long), unless
+  // the client already sent more.
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();
   stream_.expires_never();
 
   HttpRequest request;
@@ -173,8 +179,7 @@ void HttpSession::Dispatch() {
   keep_alive_ = req.keep_alive();
   version_ = req.version();
   ++request_id_;
-  in_request_ = true;
-  responded_ = false;
+  phase_ = Phase::kDispatched;
   close_after_ = false;
   client_gone_ = false;
   on_client_gone_ = nullptr;
@@ -186,8 +191,7 @@ void HttpSession::Dispatch() {
 void HttpSession::Refuse(int status, const std::string& message) {
   first_request_ = false;
   ++request_id_;
-  in_request_ = true;
-  responded_ = false;
+  phase_ = Phase::kDispatched;
   close_after_ = true;
   keep_alive_ = false;
   extra_headers_.clear();
@@ -196,7 +200,7 @@ void HttpSession::Refuse(int status, const std::string& message) {
 }
 
 void HttpSession::AddHeaders(uint64_t id, HeaderList headers) {
-  if (id != request_id_ || responded_) return;
+  if (id != request_id_ || phase_ != Phase::kDispatched) return;
   for (auto& [name, value] : headers) {
     std::erase_if(extra_headers_,
                    [&](const auto& h) { return absl::EqualsIgnoreCase(h.first, name); });
@@ -205,8 +209,8 @@ void HttpSession::AddHeaders(uint64_t id, HeaderList headers) {
 }
 
 void HttpSession::DoSend(uint64_t id, HttpResponse response) {
-  if (id != request_id_ || responded_ || !in_request_) return;
-  responded_ = true;
+  if (id != request_id_ || phase_ != Phase::kDispatched) return;
+  phase_ = Phase::kSending;
   auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(response.status), version_);
   for (auto& [name, value] : response.headers) res->insert(name, value);
@@ -241,9 +245,8 @@ void HttpSession::OnWrite(bool close, beast::error_code ec, std::size_t) {
 
 void HttpSession::DoStartStream(uint64_t id, int status, HeaderList headers, std::string first_chunk,
                                 std::function<void(bool)> done) {
-  if (id != request_id_ || responded_ || !in_request_) return done(false);
-  responded_ = true;
-  streaming_ = true;
+  if (id != request_id_ || phase_ != Phase::kDispatched) return done(false);
+  phase_ = Phase::kStreaming;
   http::response<http::empty_body> framing(static_cast<http::status>(status), version_);
   for (auto& [name, value] : headers) framing.insert(name, value);
   for (const auto& [name, value] : extra_headers_) framing.set(name, value);
@@ -263,11 +266,13 @@ void HttpSession::DoStartStream(uint64_t id, int status, HeaderList headers, std
   // The head and the first chunk leave in one write (one packet, one wake-up of the client).
   http::fields::writer serialized(framing, framing.version(), framing.result_int());
   chunk_ = beast::buffers_to_string(serialized.get());
-  if (!first_chunk.empty()) {
+  stream_body_.emplace(kMaxHeldBytes);
+  absl::StatusOr<BodyCoalescer::Step> first = stream_body_->Offer(std::move(first_chunk));
+  if (first.ok() && first->write.has_value() && !first->write->empty()) {
     if (stream_chunked_) {
-      absl::StrAppend(&chunk_, absl::Hex(first_chunk.size()), "\r\n", first_chunk, "\r\n");
+      absl::StrAppend(&chunk_, absl::Hex(first->write->size()), "\r\n", *first->write, "\r\n");
     } else {
-      absl::StrAppend(&chunk_, first_chunk);
+      absl::StrAppend(&chunk_, *first->write);
     }
   }
   // The watch read has no deadline; each write gets the write timeout (set after the read started, so
@@ -275,25 +280,27 @@ void HttpSession::DoStartStream(uint64_t id, int status, HeaderList headers, std
   stream_.expires_never();
   DoWatch();
   stream_.expires_after(Chrono(state_.config.write_timeout));
-  net::async_write(
-      stream_, net::buffer(chunk_),
-      [self = shared_from_this(), done = std::move(done)](beast::error_code ec, std::size_t) {
-        if (ec) self->ClientGone();
-        done(!ec && !self->client_gone_);
-      });
+  net::async_write(stream_, net::buffer(chunk_),
+                   beast::bind_front_handler(&HttpSession::OnStreamWrite, shared_from_this()));
+  // The next piece may come while this is written.
+  done(true);
 }
 
 void HttpSession::DoWriteChunk(uint64_t id, std::string data, std::function<void(bool)> done) {
-  if (id != request_id_ || !streaming_ || client_gone_) return done(false);
+  if (id != request_id_ || phase_ != Phase::kStreaming || client_gone_) return done(false);
   // An empty chunk would end the stream: there is nothing to write.
   if (data.empty()) return done(true);
+  absl::StatusOr<BodyCoalescer::Step> step = stream_body_->Offer(std::move(data));
+  if (!step.ok()) return done(false);
+  if (step->write.has_value()) WriteStreamPiece(std::move(*step->write));
+  if (step->more) return done(true);
+  resume_producer_ = std::move(done);
+}
+
+void HttpSession::WriteStreamPiece(std::string data) {
   chunk_ = std::move(data);
   stream_.expires_after(Chrono(state_.config.write_timeout));
-  auto written = [self = shared_from_this(), done = std::move(done)](beast::error_code ec,
-                                                                     std::size_t) {
-    if (ec) self->ClientGone();
-    done(!ec && !self->client_gone_);
-  };
+  auto written = beast::bind_front_handler(&HttpSession::OnStreamWrite, shared_from_this());
   if (stream_chunked_) {
     net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), std::move(written));
   } else {
@@ -301,39 +308,56 @@ void HttpSession::DoWriteChunk(uint64_t id, std::string data, std::function<void
   }
 }
 
-void HttpSession::DoFinishStream(uint64_t id, std::string tail) {
-  if (id != request_id_ || !streaming_) return;
-  if (client_gone_) return DoAbortStream(id);
-  auto last = [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec) return self->DoAbortStream(self->request_id_);
-    if (!self->stream_chunked_) {
-      // The close is the end of the body.
-      self->streaming_ = false;
-      self->EndRequest();
-      return self->DoClose();
-    }
-    self->stream_.expires_after(Chrono(self->state_.config.write_timeout));
-    net::async_write(self->stream_, http::make_chunk_last(),
-                     [self](beast::error_code wec, std::size_t) {
-                       self->streaming_ = false;
-                       self->EndRequest();
-                       if (wec || !self->keep_alive_ || self->close_after_) return self->DoClose();
-                       self->ResumeAfterStream();
-                     });
-  };
-  if (tail.empty()) return last({}, 0);
-  chunk_ = std::move(tail);
-  stream_.expires_after(Chrono(state_.config.write_timeout));
-  if (stream_chunked_) {
-    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)), std::move(last));
-  } else {
-    net::async_write(stream_, net::buffer(chunk_), std::move(last));
+void HttpSession::OnStreamWrite(beast::error_code ec, std::size_t) {
+  std::string().swap(chunk_);  // a stream waiting for its next piece keeps no write buffer
+  if (ec) ClientGone();
+  if (!streaming()) return;  // aborted meanwhile
+  if (client_gone_) {
+    if (phase_ == Phase::kEndingStream) DoAbortStream(request_id_);
+    return;
   }
+  absl::StatusOr<BodyCoalescer::Step> step = stream_body_->WriteDone();
+  if (!step.ok()) {
+    log::Error("gateway", "%s", step.status().message());
+    return DoAbortStream(request_id_);
+  }
+  if (step->write.has_value()) {
+    WriteStreamPiece(std::move(*step->write));
+  } else if (phase_ == Phase::kEndingStream) {
+    WriteLastChunk();
+  }
+  if (step->more && resume_producer_) std::exchange(resume_producer_, nullptr)(true);
+}
+
+void HttpSession::DoFinishStream(uint64_t id, std::string tail) {
+  if (id != request_id_ || phase_ != Phase::kStreaming) return;
+  if (client_gone_) return DoAbortStream(id);
+  phase_ = Phase::kEndingStream;
+  if (!tail.empty()) {
+    absl::StatusOr<BodyCoalescer::Step> step = stream_body_->Offer(std::move(tail));
+    if (step.ok() && step->write.has_value()) WriteStreamPiece(std::move(*step->write));
+  }
+  // With a write in flight, OnStreamWrite writes what is held, then the last chunk.
+  if (stream_body_->state() == BodyCoalescer::State::kIdle) WriteLastChunk();
+}
+
+void HttpSession::WriteLastChunk() {
+  stream_body_->Close();
+  if (!stream_chunked_) {
+    // The close is the end of the body.
+    EndRequest();
+    return DoClose();
+  }
+  stream_.expires_after(Chrono(state_.config.write_timeout));
+  net::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    self->EndRequest();
+    if (ec || !self->keep_alive_ || self->close_after_) return self->DoClose();
+    self->ResumeAfterStream();
+  });
 }
 
 void HttpSession::DoAbortStream(uint64_t id) {
-  if (id != request_id_ || !streaming_) return;
-  streaming_ = false;
+  if (id != request_id_ || !streaming()) return;
   EndRequest();
   if (!stream_chunked_) {
     // Without chunks a clean close would read as a complete body: a reset says it is not.
@@ -352,13 +376,13 @@ void HttpSession::SetClientGone(uint64_t id, std::function<void()> cancel) {
 }
 
 void HttpSession::DoWatch() {
-  watching_ = true;
+  watch_ = Watch::kWatching;
   stream_.async_read_some(net::buffer(scratch_),
                           beast::bind_front_handler(&HttpSession::OnWatch, shared_from_this()));
 }
 
 void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
-  watching_ = false;
+  const Watch was = std::exchange(watch_, Watch::kOff);
   if (bytes > 0) {
     // The client's next request (pipelined) began while this response streamed: keep it for later,
     // within the header limit; beyond it the connection ends after this response.
@@ -368,12 +392,11 @@ void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
       buffer_.commit(net::buffer_copy(buffer_.prepare(bytes), net::buffer(scratch_.data(), bytes)));
     }
   }
-  if (streaming_) {
+  if (streaming()) {
     if (ec) return ClientGone();
     return DoWatch();
   }
-  if (resume_after_watch_) {
-    resume_after_watch_ = false;
+  if (was == Watch::kResumeWhenDone) {
     if (ec && ec != net::error::operation_aborted) return DoClose();
     if (close_after_) return DoClose();
     DoRead();
@@ -381,9 +404,9 @@ void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
 }
 
 void HttpSession::ResumeAfterStream() {
-  if (!watching_) return DoRead();
+  if (watch_ == Watch::kOff) return DoRead();
   // The watch read is still pending: cancel it and read the next request from its completion.
-  resume_after_watch_ = true;
+  watch_ = Watch::kResumeWhenDone;
   beast::error_code ec;
   stream_.socket().cancel(ec);
 }
@@ -392,6 +415,9 @@ void HttpSession::ClientGone() {
   bool first = !client_gone_;
   client_gone_ = true;
   if (first) log::Debug("gateway", "client left during a streamed response");
+  if (stream_body_.has_value()) stream_body_->Close();  // nothing more is written
+  // A producer told to wait learns that nothing more is taken.
+  if (resume_producer_) std::exchange(resume_producer_, nullptr)(false);
   if (on_client_gone_) {
     std::function<void()> cancel = std::move(on_client_gone_);
     on_client_gone_ = nullptr;
@@ -400,8 +426,14 @@ void HttpSession::ClientGone() {
 }
 
 void HttpSession::EndRequest() {
-  if (!in_request_) return;
-  in_request_ = false;
+  if (phase_ == Phase::kIdle) return;
+  phase_ = Phase::kIdle;
+  if (stream_body_.has_value()) {
+    stream_body_->Close();
+    stream_body_.reset();
+  }
+  // A producer still waiting learns that nothing more is taken.
+  if (resume_producer_) std::exchange(resume_producer_, nullptr)(false);
   state_.active_requests.fetch_sub(1);
 }
 

@@ -21,6 +21,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "common/http/body_coalescer.h"
 #include "services/gateway/api.h"
 #include "services/gateway/gateway_config.h"
 #include "services/gateway/http_head.h"
@@ -38,10 +39,27 @@ struct ServerState {
   std::atomic<int64_t> active_requests{0};
 };
 
-// One connection. Lives as long as a completion handler or a ResponseWriter refers to it. All members
-// are touched only on the connection's strand.
+// One connection. Lives as long as a completion handler or a ResponseWriter refers to it. Every call
+// that touches a member arrives on the connection's strand (SessionWriter posts there; completion
+// handlers run there).
+//
+// A streamed response: a piece that finds no write in flight goes to the socket at once, and the
+// producer is told at once that it may send the next; pieces that come while a write is in flight are
+// joined and leave as one write (one chunk) when it completes. Past kMaxHeldBytes held, the producer is
+// told to wait until a write has taken them: a slow client slows the relay, memory stays bounded.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
+  // Where the connection's current request is.
+  enum class Phase {
+    kIdle,          // no request: reading the next one, or closing
+    kDispatched,    // handed to the Api, not answered yet
+    kSending,       // a whole response is being written
+    kStreaming,     // a streamed response: its head went out, pieces follow
+    kEndingStream,  // the stream's end is known: what is held goes out, then the last chunk
+  };
+  // Body bytes held while a write is in flight before the producer is asked to wait.
+  static constexpr size_t kMaxHeldBytes = 64 * 1024;
+
   HttpSession(boost::asio::ip::tcp::socket&& socket, ServerState& state);
   ~HttpSession();
 
@@ -77,6 +95,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void DoWatch();
   void OnWatch(boost::beast::error_code ec, std::size_t bytes);
   void ClientGone();
+  bool streaming() const { return phase_ == Phase::kStreaming || phase_ == Phase::kEndingStream; }
+  // Writes one streamed piece (framed as a chunk when chunked); OnStreamWrite follows.
+  void WriteStreamPiece(std::string data);
+  void OnStreamWrite(boost::beast::error_code ec, std::size_t bytes);
+  // Ends a stream whose pieces are all written: the last chunk (or the close, without chunks).
+  void WriteLastChunk();
   // Reads the next request on a kept-alive connection once a streamed response ended.
   void ResumeAfterStream();
   void EndRequest();
@@ -92,8 +116,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   bool first_request_ = true;
   uint64_t request_id_ = 0;
-  bool in_request_ = false;   // a request was dispatched and is not answered yet
-  bool responded_ = false;    // Send or StartStream happened for the current request
+  Phase phase_ = Phase::kIdle;
   bool close_after_ = false;  // the connection ends after this response
   bool keep_alive_ = false;
   unsigned version_ = 11;
@@ -101,13 +124,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> response_;
   std::string chunk_;  // what is being written of a stream (borrowed by the write)
-  bool streaming_ = false;
+  // The stream's pieces between the producer and the write in flight.
+  std::optional<http::BodyCoalescer> stream_body_;
+  // The producer told to wait (its piece's `done`), called once a write took what was held.
+  std::function<void(bool)> resume_producer_;
   // How the streamed body is framed: chunked for HTTP/1.1; an HTTP/1.0 client cannot read chunks, so it
   // gets the bytes as they are and the end of the body is the end of the connection.
   bool stream_chunked_ = true;
   bool client_gone_ = false;
-  bool watching_ = false;            // a watch read is pending
-  bool resume_after_watch_ = false;  // read the next request when it completes
+  // The read that notices a client leaving while a response streams.
+  enum class Watch {
+    kOff,             // none pending
+    kWatching,        // pending
+    kResumeWhenDone,  // pending and cancelled: its completion reads the next request
+  };
+  Watch watch_ = Watch::kOff;
   std::function<void()> on_client_gone_;
   std::array<char, 512> scratch_{};
   std::size_t drained_ = 0;

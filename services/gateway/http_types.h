@@ -65,13 +65,14 @@ class ResponseWriter {
   virtual void Send(HttpResponse response) = 0;
 
   // Starts a chunked response with `status`, `headers` and, when not empty, its first chunk (written
-  // together); `done(ok)` runs (on the strand) once they are on the wire, with ok false when the
-  // client is gone.
+  // together); `done(ok)` runs (on the strand) once the writer takes the next piece, with ok false when
+  // the client is gone.
   virtual void StartStream(int status, HeaderList headers, std::string first_chunk,
                            std::function<void(bool ok)> done) = 0;
 
-  // Writes one chunk; `done(ok)` runs once it is written (the caller asks for more only then, so a slow
-  // client slows the producer).
+  // Writes one chunk, or joins it to the pieces waiting for the write in flight; `done(ok)` runs once
+  // the writer takes the next piece (at once while little is waiting; after a write otherwise). The
+  // caller sends more only then, so a slow client slows the producer.
   virtual void WriteChunk(std::string data, std::function<void(bool ok)> done) = 0;
 
   // Ends a stream normally (the last chunk), writing `tail` first when not empty.

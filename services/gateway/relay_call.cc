@@ -10,7 +10,7 @@
 #include "absl/strings/match.h"
 #include <nlohmann/json.hpp>
 
-#include "common/http/headers.h"
+#include "common/http/response_headers.h"
 #include "common/json/json_nesting.h"
 #include "common/logging.h"
 #include "common/metrics/grpc_observer.h"
@@ -23,11 +23,6 @@ namespace {
 
 using byok::relay::v1::RelayRequest;
 using byok::relay::v1::RelayResponse;
-
-// Hop-by-hop headers, and the framing and target headers each side sets for its own connection.
-bool IsHopByHop(absl::string_view name) {
-  return http::IsHopByHopHeader(name) || name == "content-length" || name == "host";
-}
 
 // The relay's list of allowed models, sent with a refused model's error.
 std::optional<std::vector<std::string>> AllowedModelsTrailer(const grpc::ClientContext& ctx) {
@@ -75,6 +70,8 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       ReleaseHold();
       return;
     }
+    // The relay answered, so it has the request: a long stream does not keep its body.
+    if (!request_.body().empty()) std::string().swap(*request_.mutable_body());
     if (message_.has_head()) {
       if (head_seen_) return Fail("the relay sent a second response head");
       TakeHead(message_.head());
@@ -219,12 +216,7 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
 
 }  // namespace
 
-bool PassResponseHeader(absl::string_view lower_name) {
-  if (IsHopByHop(lower_name)) return false;
-  if (absl::StartsWith(lower_name, "access-control-")) return false;
-  if (lower_name == "set-cookie" || lower_name == "vary") return false;
-  return true;
-}
+bool PassResponseHeader(absl::string_view lower_name) { return !http::IsNeverPassedToBrowser(lower_name); }
 
 bool PassRequestHeader(absl::string_view lower_name) { return relay::IsReadClientHeader(lower_name); }
 

@@ -1,6 +1,7 @@
-// One streamed Relay RPC bridged to a browser response: each piece the relay sends is written to the
-// browser as it arrives, the next piece is asked for only once the previous one is on the wire
-// (backpressure), and a browser that leaves cancels the RPC at once.
+// One streamed Relay RPC bridged to a browser response: each piece the relay sends goes to the browser
+// as it arrives, the next piece is asked for as soon as the session takes it (pieces that come during a
+// socket write leave together as one write), the session holds back the next read when too much waits
+// for a slow browser (backpressure), and a browser that leaves cancels the RPC at once.
 #ifndef BYOK_SERVICES_GATEWAY_RELAY_CALL_H_
 #define BYOK_SERVICES_GATEWAY_RELAY_CALL_H_
 

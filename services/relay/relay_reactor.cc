@@ -77,7 +77,9 @@ RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* c
     return;
   }
   // The original's order: provider, path, model allowlist; then the key; then the base URL.
-  absl::StatusOr<CheckedRequest> checked = deps_.policy->Check(request_->provider(), MakeClientRequest());
+  // Built once: the checks read it, and the upstream request is made from it (moved, not copied again).
+  client_ = MakeClientRequest();
+  absl::StatusOr<CheckedRequest> checked = deps_.policy->Check(request_->provider(), client_);
   if (!checked.ok()) {
     if (checked.status().code() == absl::StatusCode::kPermissionDenied &&
         absl::StartsWith(checked.status().message(), "Model ")) {
@@ -98,7 +100,7 @@ RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* c
   bool cancel_now = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!finished_ && call_ == nullptr) resolve_ = resolve;
+    if (phase_ == Phase::kResolving) resolve_ = resolve;  // unless it was answered inline
     cancel_now = cancelled_;
   }
   if (cancel_now) resolve->Cancel();
@@ -134,7 +136,7 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
   user_id_ = resolved->user_id();
 
   absl::StatusOr<PreparedRequest> prepared =
-      deps_.policy->Prepare(checked_, MakeClientRequest(), resolved->key(),
+      deps_.policy->Prepare(checked_, std::move(client_), resolved->key(),
                             ClientBaseUrl(*request_), resolved->base_url());
   WipeString(resolved->mutable_key());
   if (!prepared.ok()) return FinishOnce(prepared.status());
@@ -144,7 +146,7 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
   {
     absl::MutexLock lock(&mu_);
     resolve_.reset();
-    if (!cancelled_) {
+    if (!cancelled_ && Advance(Phase::kForwarding)) {
       forwarded_ = true;
       upstream_started_ = absl::Now();
       // Under the lock: an upstream callback that comes quickly waits until call_ is set. Start only
@@ -157,6 +159,18 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
 }
 
 void RelayReactor::OnUpstreamHead(UpstreamHead head) {
+  std::shared_ptr<UpstreamCall> call;
+  {
+    absl::MutexLock lock(&mu_);
+    FillHead(std::move(head));
+    call = call_;
+  }
+  // The head waits in response_ for the first body piece (or the end) and goes in the same message:
+  // one message, one write and one wake-up of the caller fewer per response.
+  if (call) call->Next();
+}
+
+void RelayReactor::FillHead(UpstreamHead head) {
   upstream_status_ = head.status;
   head_at_ = absl::Now();
   if (RelayMetrics* m = RelayMetrics::Get()) m->FirstByte(checked_.provider->name, head_at_ - upstream_started_);
@@ -192,67 +206,84 @@ void RelayReactor::OnUpstreamHead(UpstreamHead head) {
     h->set_name(std::move(name));
     h->set_value(std::move(value));
   }
-  // The head waits for the first body piece (or the end) and goes in the same message: one message,
-  // one write and one wake-up of the caller fewer per response.
-  std::shared_ptr<UpstreamCall> call;
-  {
-    absl::MutexLock lock(&mu_);
-    unsent_ = true;
-    call = call_;
-  }
-  if (call) call->Next();
 }
 
 void RelayReactor::OnUpstreamBody(std::string piece, bool last) {
-  if (mode_ == ResponseMode::kNoContent) piece.clear();  // a 204/304 has no body, whatever was sent
-  if (collect_usage_) {
-    if (usage_json_.size() + piece.size() <= kMaxUsageJsonBytes) {
-      usage_json_.append(piece);
-    } else {
-      collect_usage_ = false;
-      usage_json_.clear();
-    }
-  }
-  if (scan_usage_) stream_usage_.Feed(piece);
-  body_bytes_ += static_cast<int64_t>(piece.size());
-  response_.set_body(std::move(piece));
-  if (last) {
-    // OnUpstreamDone(OK) follows at once: the piece goes with the call's status (FinishOnce).
-    absl::MutexLock lock(&mu_);
-    unsent_ = true;
-    return;
-  }
-  Write();
-}
-
-void RelayReactor::Write() {
+  std::shared_ptr<UpstreamCall> call;
+  bool write = false;
   {
     absl::MutexLock lock(&mu_);
-    write_pending_ = true;
-    unsent_ = false;
+    if (mode_ == ResponseMode::kNoContent) piece.clear();  // a 204/304 has no body, whatever was sent
+    if (collect_usage_) {
+      if (usage_json_.size() + piece.size() <= kMaxUsageJsonBytes) {
+        usage_json_.append(piece);
+      } else {
+        collect_usage_ = false;
+        usage_json_.clear();
+      }
+    }
+    if (scan_usage_) stream_usage_.Feed(piece);
+    body_bytes_ += static_cast<int64_t>(piece.size());
+    if (last && body_.state() == http::BodyCoalescer::State::kIdle) {
+      // OnUpstreamDone(OK) follows at once: the piece goes with the call's status (FinishOnce).
+      response_.set_body(std::move(piece));
+      return;
+    }
+    absl::StatusOr<http::BodyCoalescer::Step> step = body_.Offer(std::move(piece));
+    if (!step.ok()) return;  // the caller is gone; the upstream call is being cancelled
+    if (step->write.has_value()) {
+      response_.set_body(std::move(*step->write));  // with the head, when it is still here
+      write = true;
+    }
+    // Read on while this piece is written; a full hold waits for OnWriteDone.
+    if (step->more && !last) call = call_;
   }
-  StartWrite(&response_);
+  if (write) StartWrite(&response_);
+  if (call) call->Next();
 }
 
 void RelayReactor::OnWriteDone(bool ok) {
   std::shared_ptr<UpstreamCall> call;
-  std::optional<absl::Status> finish;
+  bool write = false;
+  bool next = false;
+  std::optional<Ending> ending;
   {
     absl::MutexLock lock(&mu_);
-    write_pending_ = false;
-    finish.swap(finish_after_write_);
-    call = call_;
+    // gRPC is done with the message: the next one starts empty (no head), and a stream waiting for its
+    // next piece keeps no piece buffer.
+    if (!response_.body().empty()) std::string().swap(*response_.mutable_body());
+    response_.Clear();
+    http::BodyCoalescer::Step step;
+    if (ok) {
+      absl::StatusOr<http::BodyCoalescer::Step> done = body_.WriteDone();
+      if (!done.ok()) {
+        log::Error("relay", "%s", done.status().message());
+        return;
+      }
+      step = *std::move(done);
+    } else {
+      body_.Close();  // the caller is gone: nothing more is written
+    }
+    if (step.write.has_value()) response_.set_body(std::move(*step.write));
+    if (phase_ == Phase::kFinishing) {
+      if (step.write.has_value() && !finish_status_.ok()) {
+        write = true;  // what the provider sent before it failed goes before the error
+      } else {
+        ending = EndNow(finish_status_, step.write.has_value());
+      }
+    } else {
+      write = step.write.has_value();
+      next = step.more;
+      call = call_;
+    }
   }
-  // gRPC is done with the message: the next one starts empty (no head), and a stream waiting for its
-  // next piece keeps no piece buffer.
-  if (!response_.body().empty()) std::string().swap(*response_.mutable_body());
-  response_.Clear();
-  if (finish.has_value()) return FinishOnce(*std::move(finish));
+  if (write) StartWrite(&response_);
+  if (ending.has_value()) return End(*std::move(ending));
   if (!call) return;
-  if (ok) {
-    call->Next();
-  } else {
+  if (!ok) {
     call->Cancel();  // the client is gone: stop reading from the provider
+  } else if (next) {
+    call->Next();
   }
 }
 
@@ -272,31 +303,65 @@ void RelayReactor::OnCancel() {
 void RelayReactor::OnUpstreamDone(absl::Status status) { FinishOnce(std::move(status)); }
 
 void RelayReactor::FinishOnce(absl::Status status) {
-  bool send_unsent = false;
-  bool cancelled_by_client = false;
+  Ending ending;
   {
     absl::MutexLock lock(&mu_);
-    if (finished_) return;
-    if (write_pending_) {
-      if (!finish_after_write_.has_value()) finish_after_write_ = std::move(status);
+    if (phase_ == Phase::kDone || phase_ == Phase::kFinishing) return;
+    if (body_.state() == http::BodyCoalescer::State::kWriting) {
+      // The write in flight completes first; OnWriteDone ends the call.
+      Advance(Phase::kFinishing);
+      finish_status_ = std::move(status);
       return;
     }
-    finished_ = true;
     // A held head or last piece goes with a successful end; after a failure the caller gets the
     // error alone (it can still answer with a clean error status, having seen no head).
-    send_unsent = unsent_ && status.ok();
-    unsent_ = false;
-    cancelled_by_client = cancelled_;
+    ending = EndNow(std::move(status), response_.has_head() || !response_.body().empty());
   }
+  End(std::move(ending));
+}
+
+RelayReactor::Ending RelayReactor::EndNow(absl::Status status, bool held) {
+  Advance(Phase::kDone);
+  body_.Close();
+  const bool send_unsent = held && status.ok();
+  return Ending{std::move(status), send_unsent, cancelled_};
+}
+
+void RelayReactor::End(Ending ending) {
+  const absl::Status& status = ending.status;
   // A base-URL refusal after resolution (InvalidArgument) is a rejected request, not a forwarded one.
   const bool went_upstream = forwarded_ && status.code() != absl::StatusCode::kInvalidArgument;
-  if (went_upstream) CountUpstream(status, cancelled_by_client);
+  if (went_upstream) CountUpstream(status, ending.cancelled_by_client);
   // Recorded only when the request went upstream and the client did not leave (compat.md §10.5).
-  if (went_upstream && !cancelled_by_client) {
-    RecordUsage(status, [this, status, send_unsent] { Complete(status, send_unsent); });
+  if (went_upstream && !ending.cancelled_by_client) {
+    RecordUsage(status, [this, status, send_unsent = ending.send_unsent] { Complete(status, send_unsent); });
     return;
   }
-  Complete(status, send_unsent);
+  Complete(status, ending.send_unsent);
+}
+
+bool RelayReactor::CanAdvance(Phase from, Phase to) {
+  switch (from) {
+    case Phase::kResolving:
+      return to == Phase::kForwarding || to == Phase::kDone;
+    case Phase::kForwarding:
+      return to == Phase::kFinishing || to == Phase::kDone;
+    case Phase::kFinishing:
+      return to == Phase::kDone;
+    case Phase::kDone:
+      return false;
+  }
+  return false;
+}
+
+bool RelayReactor::Advance(Phase to) {
+  if (!CanAdvance(phase_, to)) {
+    log::Error("relay", "relay call: impossible phase change %d -> %d", static_cast<int>(phase_),
+               static_cast<int>(to));
+    return false;
+  }
+  phase_ = to;
+  return true;
 }
 
 namespace {

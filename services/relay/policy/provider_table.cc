@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/http/headers.h"
+#include "common/http/response_headers.h"
 
 namespace byok::relay {
 namespace {
@@ -105,11 +106,10 @@ std::vector<ProviderSpec> BuildTable() {
 constexpr std::array<absl::string_view, 6> kCommonResponseHeaders = {
     "retry-after", "x-ratelimit-*", "ratelimit-*", "request-id", "x-request-id", "openai-processing-ms"};
 
-// Never passed back, whatever a row says: they would act on the browser's side of the gateway, or are
-// set by the response mode.
-constexpr std::array<absl::string_view, 7> kNeverPassedBack = {
-    "set-cookie", "set-cookie2", "content-length", "access-control-*", "content-type",
-    "content-disposition", "cache-control"};
+// Never copied, whatever a row says: the response mode sets them (besides the headers no provider
+// passes to a browser, http::IsNeverPassedToBrowser).
+constexpr std::array<absl::string_view, 3> kSetByResponseMode = {"content-type", "content-disposition",
+                                                                 "cache-control"};
 
 }  // namespace
 
@@ -175,9 +175,9 @@ bool IsReadClientHeader(absl::string_view lower_name) {
 }
 
 bool IsPassedResponseHeader(const ProviderSpec& provider, absl::string_view name) {
-  if (http::IsHopByHopHeader(name)) return false;
-  for (absl::string_view never : kNeverPassedBack) {
-    if (http::HeaderNameMatches(never, name)) return false;
+  if (http::IsNeverPassedToBrowser(name)) return false;
+  for (absl::string_view set : kSetByResponseMode) {
+    if (http::HeaderNameEquals(name, set)) return false;
   }
   for (absl::string_view common : kCommonResponseHeaders) {
     if (http::HeaderNameMatches(common, name)) return true;

@@ -84,6 +84,9 @@ Exchange::Exchange(Worker& worker, UpstreamRequest request, UpstreamHandler* han
     http_request_.content_length(http_request_.body().size());
   }
   http_request_.keep_alive(true);
+  // The message holds its own copies now: a long stream keeps no second set of headers (nor the key).
+  std::vector<std::pair<std::string, std::string>>().swap(request_.headers);
+  std::string().swap(request_.target);
 }
 
 void Exchange::Start() {
@@ -266,6 +269,9 @@ void Exchange::OnReadHeader(beast::error_code ec, size_t) {
     return Finish(absl::UnavailableError(
         absl::StrCat("no valid response from the provider: ", ec.message())));
   }
+  // The request can no longer be sent again (no retry once a response began): a stream does not keep
+  // its headers (the key among them) and body for its whole life.
+  http_request_ = {};
   UpstreamHead head;
   head.status = static_cast<int>(parser_->get().result_int());
   for (const auto& field : parser_->get()) {
@@ -315,6 +321,8 @@ void Exchange::ParseBuffered() {
 
 void Exchange::DoWaitReadable() {
   std::string().swap(piece_);
+  // Nor a read buffer, when nothing waits in it.
+  if (connection_->buffer.size() == 0) connection_->buffer.shrink_to_fit();
   waiting_readable_ = true;
   connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
   connect_timer_.async_wait(beast::bind_front_handler(&Exchange::OnIdleTimer, shared_from_this()));

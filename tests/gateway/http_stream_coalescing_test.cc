@@ -1,0 +1,306 @@
+// A streamed response under a slow browser: pieces the relay sends while a socket write is in flight
+// leave together (fewer chunks, the same bytes in the same order), the first piece is not held back, and
+// a browser that stops reading stops the relay (bounded memory) instead of being buffered for. The relay
+// is a test double that streams as fast as gRPC takes its messages and counts what it sent.
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "byok/relay/v1/relay.grpc.pb.h"
+#include "services/gateway/gateway_server.h"
+#include "services/gateway/http_session.h"
+#include "tests/gateway/token_vault.h"
+#include "tests/testing/process.h"
+
+namespace byok::gateway {
+namespace {
+
+using byok::relay::v1::RelayRequest;
+using byok::relay::v1::RelayResponse;
+
+// What the relay double streams, and what it has sent.
+struct Plan {
+  int events = 0;
+  size_t event_bytes = 0;
+  bool hold_after_first = false;  // the first event, then nothing until Release()
+  std::atomic<int64_t> sent_bytes{0};
+};
+
+// Event i, exactly `size` bytes: "data: <i> xxx…\n\n".
+std::string Event(int i, size_t size) {
+  std::string e = absl::StrCat("data: ", i, " ");
+  e.append(size - e.size() - 2, 'x');
+  e += "\n\n";
+  return e;
+}
+
+class Stream : public grpc::ServerWriteReactor<RelayResponse> {
+ public:
+  explicit Stream(Plan* plan) : plan_(plan) {
+    auto* head = message_.mutable_head();
+    head->set_status(200);
+    auto* ct = head->add_headers();
+    ct->set_name("Content-Type");
+    ct->set_value("text/event-stream");
+    message_.set_body(Event(0, plan_->event_bytes));
+    StartWrite(&message_);
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::CANCELLED);
+    plan_->sent_bytes.fetch_add(static_cast<int64_t>(plan_->event_bytes));
+    if (next_ == 1 && plan_->hold_after_first) {
+      std::lock_guard<std::mutex> lock(held_mu);
+      held = this;
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+  void Next() {
+    if (next_ == plan_->events) return Finish(grpc::Status::OK);
+    message_.Clear();
+    message_.set_body(Event(next_++, plan_->event_bytes));
+    StartWrite(&message_);
+  }
+
+  static std::mutex held_mu;
+  static Stream* held;
+
+ private:
+  Plan* plan_;
+  int next_ = 1;
+  RelayResponse message_;
+};
+
+std::mutex Stream::held_mu;
+Stream* Stream::held = nullptr;
+
+class StreamingRelay final : public byok::relay::v1::Relay::CallbackService {
+ public:
+  explicit StreamingRelay(Plan* plan) : plan_(plan) {}
+  grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext*, const RelayRequest*) override {
+    return new Stream(plan_);
+  }
+
+ private:
+  Plan* plan_;
+};
+
+// A browser with a small receive window, over a plain socket: the chunks are counted as they came.
+class SlowBrowser {
+ public:
+  explicit SlowBrowser(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int window = 4096;
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &window, sizeof(window));  // before connect: the window
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~SlowBrowser() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  bool Send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+
+  // Reads until `done` holds for what was read, or the deadline. False on close or timeout. A slow
+  // reader takes at most `read_bytes` at a time and pauses `pause` after each read.
+  template <typename Done>
+  bool ReadUntil(Done done, absl::Duration timeout, size_t read_bytes = 65536,
+                 absl::Duration pause = absl::ZeroDuration()) {
+    const absl::Time deadline = absl::Now() + timeout;
+    char buf[65536];
+    read_bytes = std::min(read_bytes, sizeof(buf));
+    while (!done(received_)) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) return false;
+      ssize_t n = ::recv(fd_, buf, read_bytes, 0);
+      if (n <= 0) return false;
+      received_.append(buf, static_cast<size_t>(n));
+      if (pause > absl::ZeroDuration()) absl::SleepFor(pause);
+    }
+    return true;
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string received_;
+};
+
+// A chunked body, parsed: its chunks' data joined, how many chunks, the largest; `complete` once the
+// last chunk came.
+struct Chunks {
+  std::string data;
+  int count = 0;
+  size_t largest = 0;
+  bool complete = false;
+};
+
+Chunks ParseChunked(const std::string& response) {
+  Chunks out;
+  size_t pos = response.find("\r\n\r\n");
+  if (pos == std::string::npos) return out;
+  pos += 4;
+  while (true) {
+    size_t eol = response.find("\r\n", pos);
+    if (eol == std::string::npos) return out;
+    size_t size = 0;
+    if (!absl::SimpleHexAtoi(response.substr(pos, eol - pos), &size)) return out;
+    if (size == 0) {
+      out.complete = response.size() >= eol + 4;
+      return out;
+    }
+    if (response.size() < eol + 2 + size + 2) return out;
+    out.data.append(response, eol + 2, size);
+    ++out.count;
+    out.largest = std::max(out.largest, size);
+    pos = eol + 2 + size + 2;
+  }
+}
+
+std::string StreamRequest() {
+  const std::string body = R"({"model":"m","stream":true})";
+  return absl::StrCat("POST /relay/openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\n",
+                      "x-relay-token: tok\r\nContent-Type: application/json\r\nContent-Length: ",
+                      body.size(), "\r\n\r\n", body);
+}
+
+class HttpStreamCoalescingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int relay_port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &relay_port);
+    builder.RegisterService(&relay_);
+    builder.RegisterService(&vault_);
+    grpc_server_ = builder.BuildAndStart();
+    ASSERT_NE(grpc_server_, nullptr);
+    auto config = LoadGatewayConfig(Env({{"PORT", "0"},
+                                         {"BYOK_GATEWAY_HOST", "127.0.0.1"},
+                                         {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
+                                         {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", relay_port)}}));
+    ASSERT_TRUE(config.ok());
+    auto server = GatewayServer::Start(*std::move(config));
+    ASSERT_TRUE(server.ok()) << server.status();
+    gateway_ = *std::move(server);
+  }
+  void TearDown() override {
+    {
+      std::lock_guard<std::mutex> lock(Stream::held_mu);
+      if (Stream::held != nullptr) std::exchange(Stream::held, nullptr)->Next();
+    }
+    if (gateway_) gateway_->Shutdown(absl::Seconds(1));
+    if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
+  }
+
+  // Waits until the relay double has sent nothing more for `quiet`; returns what it sent.
+  int64_t WaitUntilRelayStalls(absl::Duration quiet, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    int64_t last = plan_.sent_bytes.load();
+    absl::Time changed = absl::Now();
+    while (absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      int64_t now = plan_.sent_bytes.load();
+      if (now != last) {
+        last = now;
+        changed = absl::Now();
+      } else if (absl::Now() - changed >= quiet) {
+        break;
+      }
+    }
+    return last;
+  }
+
+  Plan plan_;
+  StreamingRelay relay_{&plan_};
+  TokenVault vault_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<GatewayServer> gateway_;
+};
+
+TEST_F(HttpStreamCoalescingTest, StoppedBrowserStopsTheRelayThenGetsEveryByteInFewerChunks) {
+  plan_.events = 64000;
+  plan_.event_bytes = 256;
+  const int64_t total = int64_t{plan_.events} * static_cast<int64_t>(plan_.event_bytes);  // 16 MB
+  SlowBrowser browser(gateway_->port());
+  ASSERT_TRUE(browser.connected());
+  ASSERT_TRUE(browser.Send(StreamRequest()));
+  // The browser reads nothing: the relay must come to a stop far short of the whole stream (what is
+  // in flight is bounded by the gateway's hold, gRPC's window and the sockets' buffers).
+  const int64_t sent_while_stopped = WaitUntilRelayStalls(absl::Milliseconds(300), absl::Seconds(10));
+  EXPECT_LT(sent_while_stopped, total / 2);
+  std::cerr << "sent while the browser read nothing: " << sent_while_stopped << " of " << total << " bytes\n";
+  // Now it reads everything: the same bytes in the same order. Pieces that came while a write was in
+  // flight left together (each relay message was its own chunk before: as many chunks as events, none
+  // larger than one), and no chunk is larger than the hold plus one piece. (The events hold no CR: only
+  // the last chunk ends so.)
+  ASSERT_TRUE(browser.ReadUntil([](const std::string& r) { return absl::EndsWith(r, "\r\n0\r\n\r\n"); },
+                                absl::Seconds(15)));
+  Chunks chunks = ParseChunked(browser.received());
+  ASSERT_EQ(chunks.data.size(), static_cast<size_t>(total));
+  std::string expected;
+  expected.reserve(static_cast<size_t>(total));
+  for (int i = 0; i < plan_.events; ++i) expected += Event(i, plan_.event_bytes);
+  EXPECT_TRUE(chunks.data == expected) << "the body differs from the events in order";
+  EXPECT_LT(chunks.count, plan_.events);
+  EXPECT_GT(chunks.largest, plan_.event_bytes);
+  std::cerr << plan_.events << " events in " << chunks.count << " chunks, the largest " << chunks.largest
+            << " bytes\n";
+  EXPECT_LE(chunks.largest, HttpSession::kMaxHeldBytes + plan_.event_bytes);
+  EXPECT_EQ(plan_.sent_bytes.load(), total);
+}
+
+TEST_F(HttpStreamCoalescingTest, FirstPieceIsNotHeldBack) {
+  plan_.events = 3;
+  plan_.event_bytes = 64;
+  plan_.hold_after_first = true;
+  SlowBrowser browser(gateway_->port());
+  ASSERT_TRUE(browser.connected());
+  ASSERT_TRUE(browser.Send(StreamRequest()));
+  // The relay holds everything after its first event: that event must reach the browser meanwhile.
+  ASSERT_TRUE(browser.ReadUntil(
+      [](const std::string& r) { return ParseChunked(r).data == Event(0, 64); }, absl::Seconds(5)));
+  // Release the rest (the double parks itself once gRPC took its first write).
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  bool released = false;
+  while (!released && absl::Now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(Stream::held_mu);
+      if (Stream::held != nullptr) {
+        std::exchange(Stream::held, nullptr)->Next();
+        released = true;
+      }
+    }
+    if (!released) absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_TRUE(released);
+  ASSERT_TRUE(browser.ReadUntil([](const std::string& r) { return ParseChunked(r).complete; },
+                                absl::Seconds(5)));
+  EXPECT_EQ(ParseChunked(browser.received()).data, Event(0, 64) + Event(1, 64) + Event(2, 64));
+}
+
+}  // namespace
+}  // namespace byok::gateway
