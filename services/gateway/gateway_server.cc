@@ -16,10 +16,10 @@ GatewayServer::GatewayServer() = default;
 
 GatewayServer::~GatewayServer() { Shutdown(absl::ZeroDuration()); }
 
-absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayConfig config) {
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayConfig config, InProcessLinks links) {
   std::unique_ptr<GatewayServer> server(new GatewayServer());
   server->config_ = std::move(config);
-  server->backends_ = std::make_unique<Backends>(server->config_);
+  server->backends_ = std::make_unique<Backends>(server->config_, links);
   server->api_ = std::make_unique<Api>(server->config_, *server->backends_);
   auto http = HttpServer::Start(server->config_, *server->api_);
   if (!http.ok()) return http.status();

@@ -38,6 +38,9 @@ class VaultClient {
   VaultClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
               absl::Duration timeout, UsageBatcherOptions usage = {},
               const crypto::SecretBytes& service_token = {});
+  // Calls the vault over `channel`, made by the caller (byok-relay's in-process channel, which
+  // carries the service token itself).
+  VaultClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout, UsageBatcherOptions usage = {});
 
   // Asks the vault for the key of `token`'s user for `provider`. `done` gets the response or the
   // relay-facing error: UNAVAILABLE when the vault cannot be reached or answers too late,

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/in_process.h"
 #include "services/vault/adoption.h"
 #include "services/vault/vault_config.h"
 
@@ -46,14 +47,20 @@ class VaultServer {
   // binds `config.listen_address` (port 0 picks a free port), registers the Vault service and the
   // standard gRPC health service (status SERVING), and starts the purge thread. Fails with
   // Unavailable when the address cannot be bound or the database cannot be opened.
-  static absl::StatusOr<std::unique_ptr<VaultServer>> Start(VaultConfig config);
+  // With `links.called_in_process` (byok-relay), an empty listen address binds nothing: the vault is
+  // reached only through in_process_server().
+  static absl::StatusOr<std::unique_ptr<VaultServer>> Start(VaultConfig config, InProcessLinks links = {});
 
   VaultServer(const VaultServer&) = delete;
   VaultServer& operator=(const VaultServer&) = delete;
   ~VaultServer();
 
-  // Returns the port the server is bound to.
+  // Returns the port the server is bound to (0 without a listener).
   int port() const { return port_; }
+
+  // The gRPC server, for in-process channels to it (CreateInProcessServiceChannel). Valid until the
+  // VaultServer is destroyed.
+  grpc::Server& in_process_server() { return *server_; }
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest; stops
   // the purge thread. Idempotent. Clients that keep an idle channel open also hold the shutdown until
