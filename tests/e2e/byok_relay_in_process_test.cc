@@ -169,6 +169,13 @@ TEST_F(ByokRelayAppInProcessTest, ListensOnlyOnTheRestAndMetricsPortsAndRelaysEn
   EXPECT_THAT(stream->Header("content-type"), HasSubstr("text/event-stream"));
   EXPECT_THAT(stream->body, HasSubstr("data: [DONE]"));
 
+  // A body above gRPC's default message limit (4 MiB): in-process channels take the services' limits.
+  const std::string big = absl::StrCat(R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":")",
+                                       std::string(6 << 20, 'x'), R"("}]})");
+  auto large = Fetch(port_, Relay(token, "/relay/openai/v1/chat/completions", big));
+  ASSERT_TRUE(large.ok()) << large.status();
+  EXPECT_EQ(large->status, 200) << large->body.substr(0, 200);
+
   // Every service ran and answered, yet the process listens on the REST and metrics ports only:
   // the gateway reached the vault and the relay, and the relay the vault, without a socket.
   EXPECT_THAT(ListeningPorts(app_->pid()), UnorderedElementsAre(port_, metrics_port_));
