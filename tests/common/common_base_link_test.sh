@@ -7,12 +7,16 @@ probe=$1
 fail() { echo "common_base_link_test: $*" >&2; exit 1; }
 
 [ "$("$probe")" = ok ] || fail "$probe did not run"
-if libs=$(ldd "$probe" | grep -Ei 'libgrpc|libgpr|libprotobuf|libupb|libaddress_sorting'); then
-  fail "links gRPC or protobuf libraries: $libs"
+# Read once (grep -q on a pipe would end ldd early, which pipefail reports as a failure).
+libs=$(ldd "$probe")
+symbols=$(nm -C "$probe")
+if found=$(grep -Ei 'libgrpc|libgpr|libprotobuf|libupb|libaddress_sorting' <<<"$libs"); then
+  fail "links gRPC or protobuf libraries: $found"
 fi
-if syms=$(nm -C "$probe" | grep -Ei ' (grpc|gpr|google::protobuf)[_:]' | head -5) && [ -n "$syms" ]; then
-  fail "carries gRPC or protobuf symbols: $syms"
+if found=$(grep -Ei ' (grpc|gpr|google::protobuf)[_:]' <<<"$symbols"); then
+  fail "carries gRPC or protobuf symbols: $(head -5 <<<"$found")"
 fi
-# The check can fail: the same probe's library list does name what it does use.
-ldd "$probe" | grep -q libabsl || fail "ldd found no Abseil either: the check itself is broken"
+# The check can fail: the same lists do name what the probe uses.
+grep -q libabsl <<<"$libs" || fail "ldd found no Abseil either: the check itself is broken"
+grep -q 'byok::log::' <<<"$symbols" || fail "nm found no byok::log symbol either: the check itself is broken"
 echo "common_base_link_test: $probe has no gRPC or protobuf"
