@@ -133,8 +133,11 @@ class ByokRelayAppInProcessTest : public ::testing::Test {
 
   void TearDown() override {
     if (app_ != nullptr) {
-      auto code = app_->Stop();
-      ASSERT_TRUE(code.ok()) << code.status();
+      // Up to the gateway's grace (10 s) and its cancel wait (5 s): after a browser left mid-stream,
+      // about one shutdown in eight with in-process links waits out the grace for a request the
+      // gateway still counts (a known issue, in the report of the in-process change).
+      auto code = app_->Stop(absl::Seconds(25));
+      ASSERT_TRUE(code.ok()) << code.status() << "\n" << app_->Output();
       EXPECT_EQ(*code, 0) << app_->Output();
     }
   }
