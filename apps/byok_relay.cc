@@ -1,6 +1,6 @@
-// byok-relay: the whole suite in one process (vault, relay and gateway, still talking gRPC over
-// loopback), for one machine. Starts with no configuration at all: without ENCRYPTION_SECRET it keeps a
-// generated secret in a 0600 file beside the database.
+// byok-relay: the whole suite in one process (vault, relay and gateway, talking gRPC through in-process
+// channels: no socket between them), for one machine. Starts with no configuration at all: without
+// ENCRYPTION_SECRET it keeps a generated secret in a 0600 file beside the database.
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +15,7 @@
 #include "common/crypto/random.h"
 #include "common/crypto/secret_bytes.h"
 #include "common/env.h"
+#include "common/in_process.h"
 #include "common/logging.h"
 #include "common/metrics/metrics.h"
 #include "common/daemon_init.h"
@@ -33,9 +34,8 @@ namespace {
 
 constexpr absl::Duration kGrace = absl::Seconds(10);
 constexpr char kDefaultDbPath[] = "./data/relay.db";
-// Inside one process the vault and relay listen on loopback ports picked at start, unless the operator
-// names them.
-constexpr char kLoopbackAnyPort[] = "127.0.0.1:0";
+// What the gateway's log line names as the vault's and relay's address.
+constexpr char kInProcess[] = "in process";
 
 constexpr char kHelp[] =
     "byok-relay %s: bring-your-own-key relay for AI providers, all services in one process.\n"
@@ -43,7 +43,7 @@ constexpr char kHelp[] =
     "Usage: byok-relay [--port N] [--help] [--version]\n"
     "\n"
     "Runs the vault (encrypted key storage), the relay (provider calls) and the gateway (the REST API\n"
-    "browsers use) in one process, talking gRPC over loopback. With no configuration it serves\n"
+    "browsers use) in one process, talking gRPC in process (no socket). With no configuration it serves\n"
     "http://localhost:3000 (PORT, --port) and keeps its data in ./data. A .env file in the working\n"
     "directory is read first; variables already set win.\n"
     "\n"
@@ -56,15 +56,17 @@ constexpr char kHelp[] =
     "  DB_PATH (./data/relay.db)        the SQLite database; its folder is the data folder\n"
     "  TOKEN_EXPIRY_DAYS (90)           token lifetime; 0 never expires\n"
     "  ALLOWED_MODELS (all)             models that may be used, comma-separated, * wildcards\n"
-    "  BYOK_VAULT_ADDR (loopback, any port)  the vault's listen address\n"
-    "  BYOK_RELAY_ADDR (loopback, any port)  the relay's listen address\n"
+    "  BYOK_VAULT_ADDR (none)           also serve the vault's gRPC API on this address (to call it\n"
+    "                                   from outside, with BYOK_SERVICE_TOKEN)\n"
+    "  BYOK_RELAY_ADDR (none)           also serve the relay's gRPC API on this address\n"
     "  BYOK_PROVIDER_<NAME>_BASE_URL    override a provider's base URL\n"
     "  BYOK_UPSTREAM_CA_FILE            extra CA certificates (PEM) for upstream TLS\n"
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS (0) let x-relay-base-url reach private addresses and http\n"
     "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000),\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000)  upstream timeouts\n"
-    "  BYOK_SERVICE_TOKEN (generated)   the services' shared token for internal gRPC calls; set it\n"
-    "                                   to call the vault and relay from outside as a service\n"
+    "  BYOK_SERVICE_TOKEN (generated)   the services' shared token, carried by their internal calls\n"
+    "                                   (in process too); set it to call the vault and relay from\n"
+    "                                   outside as a service (BYOK_VAULT_ADDR, BYOK_RELAY_ADDR)\n"
     "  BYOK_GRPC_REFLECTION (1)         serve gRPC server reflection on the vault and relay\n"
     "%s";
 
@@ -144,17 +146,20 @@ int main(int argc, char** argv) {
     }
     vars["ENCRYPTION_SECRET"] = std::move(secret->hex);
   }
-  // The internal calls between the three services carry a service token: one generated for this
-  // process (in memory only) unless the operator set BYOK_SERVICE_TOKEN (to call the vault and relay
-  // from outside as a service too).
+  // The internal calls between the three services carry a service token, in-process channels as
+  // network ones (so the vault's caller policy is the daemons'): one generated for this process (in
+  // memory only) unless the operator set BYOK_SERVICE_TOKEN (to call the vault and relay from outside
+  // as a service too).
   if (auto it = vars.find("BYOK_SERVICE_TOKEN"); it == vars.end() || it->second.empty()) {
     auto token = byok::crypto::RandomBytes(32);
     if (!token.ok()) return Fail(std::string(token.status().message()));
     vars["BYOK_SERVICE_TOKEN"] = byok::crypto::HexEncode(*token);
     byok::crypto::WipeString(*token);
   }
-  if (vars.find("BYOK_VAULT_ADDR") == vars.end()) vars["BYOK_VAULT_ADDR"] = kLoopbackAnyPort;
-  if (vars.find("BYOK_RELAY_ADDR") == vars.end()) vars["BYOK_RELAY_ADDR"] = kLoopbackAnyPort;
+  // The vault and relay listen on the network only when the operator names an address: the three
+  // services call each other in process.
+  const bool vault_listens = vars.find("BYOK_VAULT_ADDR") != vars.end();
+  const bool relay_listens = vars.find("BYOK_RELAY_ADDR") != vars.end();
   byok::Env env(vars);
   // One metrics listener for all three services (they share the process's registry).
   if (absl::Status s = byok::metrics::InitObservability(env); !s.ok()) return Fail(std::string(s.message()));
@@ -166,23 +171,32 @@ int main(int argc, char** argv) {
   // The gateway's settings were read before the service token was generated.
   gateway_config->service = relay_config->service;
 
-  // In one process the services talk over loopback: mutual TLS (BYOK_TLS_*) is for the separate
+  // In one process the services talk in process: mutual TLS (BYOK_TLS_*) is for the separate
   // daemons, whose links cross a network.
   vault_config->tls.reset();
   relay_config->tls.reset();
   gateway_config->tls.reset();
+  if (!vault_listens) vault_config->listen_address.clear();
+  if (!relay_listens) relay_config->listen_address.clear();
 
-  auto vault = byok::vault::VaultServer::Start(*std::move(vault_config));
+  byok::InProcessLinks vault_links;
+  vault_links.called_in_process = true;
+  auto vault = byok::vault::VaultServer::Start(*std::move(vault_config), vault_links);
   if (!vault.ok()) return Fail(absl::StrCat("vault: ", vault.status().message()));
-  std::string vault_target = absl::StrCat("127.0.0.1:", (*vault)->port());
 
-  relay_config->vault_address = vault_target;
-  auto relay = byok::relay::RelayServer::Start(*std::move(relay_config));
+  byok::InProcessLinks relay_links;
+  relay_links.vault = &(*vault)->in_process_server();
+  relay_links.called_in_process = true;
+  relay_config->vault_address = kInProcess;
+  auto relay = byok::relay::RelayServer::Start(*std::move(relay_config), relay_links);
   if (!relay.ok()) return Fail(absl::StrCat("relay: ", relay.status().message()));
 
-  gateway_config->vault_addr = vault_target;
-  gateway_config->relay_addr = absl::StrCat("127.0.0.1:", (*relay)->port());
-  auto gateway = byok::gateway::GatewayServer::Start(*std::move(gateway_config));
+  byok::InProcessLinks gateway_links;
+  gateway_links.vault = &(*vault)->in_process_server();
+  gateway_links.relay = &(*relay)->in_process_server();
+  gateway_config->vault_addr = kInProcess;
+  gateway_config->relay_addr = kInProcess;
+  auto gateway = byok::gateway::GatewayServer::Start(*std::move(gateway_config), gateway_links);
   if (!gateway.ok()) return Fail(absl::StrCat("gateway: ", gateway.status().message()));
 
   std::printf("byok-relay %s ready: http://localhost:%d\n", byok::kVersion, (*gateway)->port());

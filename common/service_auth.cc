@@ -57,6 +57,14 @@ std::string Sha256(absl::string_view bytes) {
   return out;
 }
 
+// The interceptor that puts `token` on every call of a channel.
+std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> TokenInterceptors(
+    const crypto::SecretBytes& token) {
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<ServiceTokenInterceptorFactory>(token));
+  return interceptors;
+}
+
 }  // namespace
 
 absl::StatusOr<ServiceAuth> LoadServiceAuth(const Env& env) {
@@ -149,10 +157,15 @@ std::shared_ptr<grpc::Channel> CreateServiceChannel(const std::string& target,
                                                     const grpc::ChannelArguments& args,
                                                     const crypto::SecretBytes& token) {
   if (token.empty()) return grpc::CreateCustomChannel(target, std::move(creds), args);
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<ServiceTokenInterceptorFactory>(token));
   return grpc::experimental::CreateCustomChannelWithInterceptors(target, std::move(creds), args,
-                                                                 std::move(interceptors));
+                                                                 TokenInterceptors(token));
+}
+
+std::shared_ptr<grpc::Channel> CreateInProcessServiceChannel(grpc::Server& server,
+                                                             const grpc::ChannelArguments& args,
+                                                             const crypto::SecretBytes& token) {
+  if (token.empty()) return server.InProcessChannel(args);
+  return server.experimental().InProcessChannelWithInterceptors(args, TokenInterceptors(token));
 }
 
 }  // namespace byok

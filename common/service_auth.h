@@ -7,6 +7,7 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/server.h>
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/channel_arguments.h>
 
@@ -69,6 +70,15 @@ std::shared_ptr<grpc::Channel> CreateServiceChannel(const std::string& target,
                                                     std::shared_ptr<grpc::ChannelCredentials> creds,
                                                     const grpc::ChannelArguments& args,
                                                     const crypto::SecretBytes& token);
+
+// A channel to `server`, a server of this process, through gRPC's in-process transport (no socket, no
+// listener): the one-process byok-relay's links. Its calls carry `token` exactly as
+// CreateServiceChannel's do, so the called service checks the same identity as over the network.
+// `server` must outlive the channel's calls; the channel has no connectivity state to watch
+// (GetState reports SHUTDOWN and logs an error): callers that watch one skip it for these.
+std::shared_ptr<grpc::Channel> CreateInProcessServiceChannel(grpc::Server& server,
+                                                             const grpc::ChannelArguments& args,
+                                                             const crypto::SecretBytes& token);
 
 }  // namespace byok
 

@@ -6,7 +6,6 @@
 
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/grpc_tls.h"
@@ -20,14 +19,21 @@ constexpr int kKeepaliveTimeoutMs = 10000;
 // A stream body piece may be as large as the relay chooses; requests carry up to the body limit.
 constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
-                                          const std::optional<MutualTls>& tls,
-                                          const crypto::SecretBytes& service_token) {
+grpc::ChannelArguments MessageArguments() {
   grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, kMaxMessageBytes);
   args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, kMaxMessageBytes);
+  return args;
+}
+
+// A channel to `in_process` when set (byok-relay), else to `target` over the network.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, grpc::Server* in_process,
+                                          const std::optional<MutualTls>& tls,
+                                          const crypto::SecretBytes& service_token) {
+  grpc::ChannelArguments args = MessageArguments();
+  if (in_process != nullptr) return CreateInProcessServiceChannel(*in_process, args, service_token);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   // Round-robin over every replica the target names, with bounded reconnect backoff; the service
   // token on every call.
   std::string uri = BalancedTarget(target, &args);
@@ -65,20 +71,14 @@ RpcError BackendChannel::MakeError(const grpc::Status& status,
   error.backend = backend_;
   error.code = status.error_code();
   error.message = status.error_message();
-  if (error.code == grpc::StatusCode::UNAVAILABLE) {
-    // The status alone cannot say whether the service answered UNAVAILABLE (it could not reach what is
-    // behind it) or could not be reached at all. The channel's state can: a service that answered is
-    // connected. gRPC's own connect failures also say so in their message.
-    bool connected = channel_->GetState(false) == GRPC_CHANNEL_READY;
-    // Only gRPC's own wording counts: a service's message may quote a connect error of its own
-    // ("cannot connect to the provider: Connection refused").
-    bool connect_failure = absl::StartsWith(error.message, "failed to connect to all addresses") ||
-                           error.message == "Socket closed";
-    error.reached = connected && !connect_failure;
-  }
   const absl::Status structured = FromGrpcStatus(status);
   error.reason = ReasonOf(structured);
   error.domain = DomainOf(structured);
+  // Whether the service answered UNAVAILABLE (it could not reach what is behind it) or could not be
+  // reached at all: every failure a service sends carries its ErrorInfo domain (WithDefaultReason),
+  // gRPC's own (no connection, a connection that broke) none. The message is never read: a service's
+  // may quote a connect error of its own, and gRPC's wording is not a contract.
+  if (error.code == grpc::StatusCode::UNAVAILABLE) error.reached = !error.domain.empty();
   return error;
 }
 
@@ -122,9 +122,9 @@ void BackendChannel::CheckHealth(absl::string_view service, absl::Duration timeo
                      });
 }
 
-Backends::Backends(const GatewayConfig& config)
-    : vault_(Backend::kVault, MakeChannel(config.vault_addr, config.tls, config.service.token)),
-      relay_(Backend::kRelay, MakeChannel(config.relay_addr, config.tls, config.service.token)),
+Backends::Backends(const GatewayConfig& config, const InProcessLinks& links)
+    : vault_(Backend::kVault, MakeChannel(config.vault_addr, links.vault, config.tls, config.service.token)),
+      relay_(Backend::kRelay, MakeChannel(config.relay_addr, links.relay, config.tls, config.service.token)),
       vault_stub_(byok::vault::v1::Vault::NewStub(vault_.channel())),
       relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {}
 

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "byok/relay/v1/relay.grpc.pb.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
+#include "common/in_process.h"
 #include "common/metrics/grpc_observer.h"
 #include "common/request_context.h"
 #include "services/gateway/error_mapping.h"
@@ -55,7 +56,8 @@ class BackendChannel {
   Backend backend() const { return backend_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
-  // Describes a failed call made with `ctx` (after it finished).
+  // Describes a failed call made with `ctx` (after it finished), from the status and its structured
+  // details (common/grpc_status.h), never from gRPC's message text.
   RpcError MakeError(const grpc::Status& status, const grpc::ClientContext& ctx) const;
 
   // What a health check found.
@@ -81,7 +83,9 @@ class Backends {
  public:
   // Creates (lazily connecting) channels to config.vault_addr and config.relay_addr; plaintext over the
   // network the suite runs in, with short reconnect backoff so a restarted service is found quickly.
-  explicit Backends(const GatewayConfig& config);
+  // A server in `links` (byok-relay) is called through an in-process channel instead, with the same
+  // arguments and service token.
+  explicit Backends(const GatewayConfig& config, const InProcessLinks& links = {});
 
   BackendChannel& vault() { return vault_; }
   BackendChannel& relay() { return relay_; }

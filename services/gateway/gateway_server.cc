@@ -18,10 +18,10 @@ GatewayServer::GatewayServer() = default;
 
 GatewayServer::~GatewayServer() { Shutdown(absl::ZeroDuration()); }
 
-absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayConfig config) {
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayConfig config, InProcessLinks links) {
   std::unique_ptr<GatewayServer> server(new GatewayServer());
   server->config_ = std::move(config);
-  server->backends_ = std::make_unique<Backends>(server->config_);
+  server->backends_ = std::make_unique<Backends>(server->config_, links);
   server->api_ = std::make_unique<Api>(server->config_, *server->backends_);
   // Verified tokens are kept only while the vault's change stream is live (docs/key-cache.md). The
   // stream needs a service identity the vault lets watch; without one the gateway runs uncached.

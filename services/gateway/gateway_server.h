@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/in_process.h"
 #include "services/gateway/gateway_config.h"
 
 namespace byok::vault {
@@ -25,7 +26,9 @@ class GatewayServer {
  public:
   // Starts serving on config.port (0 picks a free one). The vault and relay are reached lazily: the
   // gateway starts even while they are down, and /health says so.
-  static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(GatewayConfig config);
+  // byok-relay passes the vault and relay servers of its process in `links`: they are called through
+  // in-process channels instead of config.vault_addr and config.relay_addr.
+  static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(GatewayConfig config, InProcessLinks links = {});
 
   // Shuts down at once (grace 0) when Shutdown was not called.
   ~GatewayServer();

@@ -11,10 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
+#include "common/providers/key_rule.h"
 #include "common/providers/providers.h"
 #include "services/gateway/api.h"
 #include "services/gateway/handlers_common.h"
-#include "services/gateway/key_format.h"
 #include "services/gateway/phrases.h"
 
 namespace byok::gateway {
@@ -138,14 +138,15 @@ void Api::RotateKey(Call call) {
       BYOK_VAULT_CALL(PutKey),
       [writer = call.writer, put, verify = std::move(verify)](RpcResult<PutKeyResponse> result) {
         if (result.error) {
-          // Rotation says what the minimum is.
+          // Rotation says what the minimum is (the original's phrase, which names the key rule's).
+          static_assert(providers::kMinKeyLength == 10, "phrase::kRotateKeyRequired names the minimum");
           if (result.error->reason == reason::kKeyInvalid) {
             return writer->Send(JsonError(400, phrase::kRotateKeyRequired, "key_required"));
           }
           return writer->Send(ResponseForRpcError(*result.error));
         }
         if (std::optional<absl::string_view> hint = providers::KeyFormatHint(put->provider(), put->key())) {
-          HttpResponse refused = Ok({{"error", KeyFormatMessage(put->provider(), *hint)},
+          HttpResponse refused = Ok({{"error", providers::KeyFormatMessage(put->provider(), *hint)},
                                      {"hint", std::string(*hint)},
                                      {"code", "key_format"}});
           refused.status = 400;

@@ -4,6 +4,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/support/channel_arguments.h>
 
 #include <utility>
 
@@ -13,6 +14,7 @@
 #include "common/grpc_reflection.h"
 #include "common/grpc_status.h"
 #include "common/grpc_tls.h"
+#include "common/service_auth.h"
 #include "common/logging.h"
 #include "common/metrics/grpc_observer.h"
 #include "services/relay/key_cache.h"
@@ -41,7 +43,7 @@ RelayServer::RelayServer() = default;
 
 RelayServer::~RelayServer() { Shutdown(absl::ZeroDuration()); }
 
-absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig config) {
+absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig config, InProcessLinks links) {
   std::unique_ptr<RelayServer> s(new RelayServer());
   if (config.policy.test_upstream_override.has_value()) {
     log::Warn("relay",
@@ -54,9 +56,15 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
       UpstreamClient::Create(config.upstream);
   if (!upstream.ok()) return upstream.status();
   s->upstream_ = *std::move(upstream);
-  s->vault_ =
-      std::make_unique<VaultClient>(config.vault_address, ChannelCredentialsFor(config.tls),
-                                    config.vault_timeout, config.usage, config.service.token);
+  if (links.vault != nullptr) {
+    s->vault_ = std::make_unique<VaultClient>(
+        CreateInProcessServiceChannel(*links.vault, grpc::ChannelArguments(), config.service.token),
+        config.vault_timeout, config.usage);
+  } else {
+    s->vault_ =
+        std::make_unique<VaultClient>(config.vault_address, ChannelCredentialsFor(config.tls),
+                                      config.vault_timeout, config.usage, config.service.token);
+  }
   // Resolved keys are kept only while the vault's change stream is live (docs/key-cache.md).
   vault::AnswerCacheOptions cache;
   cache.max_entries = config.key_cache_entries;
@@ -79,13 +87,14 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
   grpc::EnableDefaultHealthCheckService(true);
   EnableServerReflection(config.reflection);
   grpc::ServerBuilder builder;
-  AddServerBalancingArguments(builder);  // callers find new replicas
-  builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
+  if (!links.called_in_process) AddServerBalancingArguments(builder);  // callers find new replicas
+  const bool listens = !links.called_in_process || !config.listen_address.empty();
+  if (listens) builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   builder.RegisterService(s->service_.get());
   builder.experimental().SetInterceptorCreators(metrics::ServerObservers("relay"));
   s->server_ = builder.BuildAndStart();
-  if (s->server_ == nullptr || s->port_ == 0) {
+  if (s->server_ == nullptr || (listens && s->port_ == 0)) {
     s->server_.reset();
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address, " (BYOK_RELAY_ADDR)"));
@@ -95,9 +104,15 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
     // relay can reach the vault (readiness): /health must not say ok while relayed requests would fail
     // (docs/security.md, item 9), and a vault outage must not get relays restarted.
     health->SetServingStatus(true);
-    s->vault_link_ = std::make_unique<VaultLinkWatch>(s->vault_->channel(), [health](bool usable) {
-      health->SetServingStatus(v1::Relay::service_full_name(), usable);
-    });
+    if (links.vault != nullptr) {
+      // In one process the vault is up while the relay is (it stops last); an in-process channel has
+      // no connectivity state to watch.
+      health->SetServingStatus(v1::Relay::service_full_name(), true);
+    } else {
+      s->vault_link_ = std::make_unique<VaultLinkWatch>(s->vault_->channel(), [health](bool usable) {
+        health->SetServingStatus(v1::Relay::service_full_name(), usable);
+      });
+    }
   }
   return s;
 }

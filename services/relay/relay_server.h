@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/in_process.h"
 #include "services/relay/relay_config.h"
 
 namespace grpc {
@@ -35,14 +36,21 @@ class RelayServer {
   // Starts the upstream client (loading the CA file), binds `config.listen_address` (port 0 picks a
   // free port) and serves. InvalidArgument for a bad CA file; Unavailable when the address cannot be
   // bound. Health says SERVING while the link to the vault is usable (see VaultLinkWatch).
-  static absl::StatusOr<std::unique_ptr<RelayServer>> Start(RelayConfig config);
+  // byok-relay passes `links`: the vault in this process (links.vault, instead of
+  // config.vault_address; health then follows the relay alone: an in-process vault cannot be
+  // unreachable), and links.called_in_process (an empty listen address then binds nothing).
+  static absl::StatusOr<std::unique_ptr<RelayServer>> Start(RelayConfig config, InProcessLinks links = {});
 
   RelayServer(const RelayServer&) = delete;
   RelayServer& operator=(const RelayServer&) = delete;
   ~RelayServer();
 
-  // Returns the bound port.
+  // Returns the bound port (0 without a listener).
   int port() const { return port_; }
+
+  // The gRPC server, for in-process channels to it (CreateInProcessServiceChannel). Valid until the
+  // RelayServer is destroyed.
+  grpc::Server& in_process_server() { return *server_; }
 
   // Stops accepting calls; running streams may finish within `grace`, then they are cancelled (which
   // closes their provider connections). Idempotent.

@@ -87,7 +87,11 @@ VaultClient::VaultClient(const std::string& address,
                          std::shared_ptr<grpc::ChannelCredentials> credentials,
                          absl::Duration timeout, UsageBatcherOptions usage,
                          const crypto::SecretBytes& service_token)
-    : channel_(VaultChannel(address, std::move(credentials), service_token)),
+    : VaultClient(VaultChannel(address, std::move(credentials), service_token), timeout, usage) {}
+
+VaultClient::VaultClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout,
+                         UsageBatcherOptions usage)
+    : channel_(std::move(channel)),
       stub_(v1::Vault::NewStub(channel_)),
       timeout_(timeout),
       usage_([this](v1::RecordUsageBatchRequest batch,

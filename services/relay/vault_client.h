@@ -39,6 +39,9 @@ class VaultClient {
   VaultClient(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
               absl::Duration timeout, UsageBatcherOptions usage = {},
               const crypto::SecretBytes& service_token = {});
+  // Calls the vault over `channel`, made by the caller (byok-relay's in-process channel, which
+  // carries the service token itself).
+  VaultClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout, UsageBatcherOptions usage = {});
 
   // Answers from `cache` first from now on (null: never), and keeps the vault's answers in it. Call
   // before the first ResolveKey; `cache` outlives this client.

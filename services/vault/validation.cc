@@ -1,14 +1,15 @@
 #include "services/vault/validation.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/grpc_status.h"
-#include "services/vault/providers.h"
+#include "common/providers/key_rule.h"
+#include "common/providers/providers.h"
 
 namespace byok::vault {
 namespace {
@@ -44,30 +45,25 @@ absl::Status ValidateAppId(absl::string_view app_id) {
 }
 
 absl::Status ValidateProvider(absl::string_view provider) {
-  if (!IsKnownProvider(provider)) {
+  if (!providers::IsKnownProvider(provider)) {
     // The rejected name is not echoed: callers sometimes paste a key into the wrong field.
     return absl::InvalidArgumentError(
-        absl::StrCat("Unsupported provider. Supported: ", absl::StrJoin(kProviders, ", ")));
+        absl::StrCat("Unsupported provider. Supported: ", providers::JoinedNames()));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> NormalizeKey(absl::string_view key) {
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(key);
-  if (trimmed.size() < kMinKeyLength || trimmed.size() > kMaxKeySize) {
+  const std::optional<absl::string_view> normalized = providers::NormalizedKey(key);
+  if (!normalized.has_value()) {
     return WithReason(absl::InvalidArgumentError(kInvalidKeyMessage), reason::kKeyInvalid);
   }
-  for (char c : trimmed) {
-    if (c < 0x20 || c > 0x7e) {
-      return WithReason(absl::InvalidArgumentError(kInvalidKeyMessage), reason::kKeyInvalid);
-    }
-  }
-  return std::string(trimmed);
+  return std::string(*normalized);
 }
 
 absl::Status ValidateBaseUrl(absl::string_view provider, absl::string_view base_url, bool allow_http) {
   if (base_url.empty()) return absl::OkStatus();
-  if (provider != kOpenAiCompatible) {
+  if (provider != providers::kOpenAiCompatible) {
     return absl::InvalidArgumentError("base_url is only accepted for the openai-compatible provider");
   }
   if (base_url.size() > kMaxBaseUrlSize) {

@@ -10,12 +10,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/providers/key_rule.h"
 
 namespace byok::vault {
 
 inline constexpr size_t kMaxAppIdSize = 256;
-inline constexpr size_t kMinKeyLength = 10;
-inline constexpr size_t kMaxKeySize = 4096;
+inline constexpr size_t kMinKeyLength = providers::kMinKeyLength;
+inline constexpr size_t kMaxKeySize = providers::kMaxKeyLength;
 inline constexpr size_t kMaxBaseUrlSize = 2048;
 inline constexpr size_t kMaxModelSize = 256;
 inline constexpr size_t kMaxTokenSize = 1024;
@@ -33,9 +34,9 @@ absl::Status ValidateAppId(absl::string_view app_id);
 // Supported: <the providers, in order, joined by ', '>" otherwise.
 absl::Status ValidateProvider(absl::string_view provider);
 
-// Returns the key as stored: trimmed of surrounding whitespace, then at least 10 and at most 4096
-// characters, all printable ASCII (a key travels in an HTTP header). InvalidArgument "A valid API key
-// is required" otherwise (empty included).
+// Returns the key as stored (the key rule: providers::NormalizedKey): trimmed of surrounding whitespace,
+// then at least 10 and at most 4096 characters, all printable ASCII. InvalidArgument "A valid API key
+// is required" with reason KEY_INVALID otherwise (empty included).
 absl::StatusOr<std::string> NormalizeKey(absl::string_view key);
 
 // Base URL for a key: empty (unbound), or, for openai-compatible only, an absolute https URL (http too

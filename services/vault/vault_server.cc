@@ -80,7 +80,7 @@ absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, bool dry_run) {
 
 VaultServer::~VaultServer() { Shutdown(absl::ZeroDuration()); }
 
-absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig config) {
+absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig config, InProcessLinks links) {
   std::unique_ptr<VaultServer> s(new VaultServer());
   for (const std::string& warning : config.warnings) log::Warn("vault", "%s", warning);
   BYOK_ASSIGN_OR_RETURN(s->keyring_, BuildKeyring(config));
@@ -132,12 +132,13 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   // gRPC sets SO_REUSEPORT by default, which would let a second vault share the port silently (the
   // kernel splitting calls between two databases); an address in use must fail start-up instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  AddServerBalancingArguments(builder);  // callers find new replicas
-  builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
+  if (!links.called_in_process) AddServerBalancingArguments(builder);  // callers find new replicas
+  const bool listens = !links.called_in_process || !config.listen_address.empty();
+  if (listens) builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.RegisterService(s->service_.get());
   builder.experimental().SetInterceptorCreators(metrics::ServerObservers("vault"));
   s->server_ = builder.BuildAndStart();
-  if (s->server_ == nullptr || s->port_ == 0) {
+  if (s->server_ == nullptr || (listens && s->port_ == 0)) {
     s->server_.reset();
     return absl::UnavailableError(
         absl::StrCat("cannot listen on BYOK_VAULT_ADDR ", config.listen_address));

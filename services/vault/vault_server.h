@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/in_process.h"
 #include "services/vault/adoption.h"
 #include "services/vault/vault_config.h"
 
@@ -50,17 +51,24 @@ class VaultServer {
   // standard gRPC health service (status SERVING), writes key events to the audit trail, and starts
   // the purge thread (expired users, then audit events past BYOK_VAULT_AUDIT_RETENTION_DAYS). Fails
   // with Unavailable when the address cannot be bound or the database cannot be opened.
-  static absl::StatusOr<std::unique_ptr<VaultServer>> Start(VaultConfig config);
+  // With `links.called_in_process` (byok-relay), an empty listen address binds nothing: the vault is
+  // reached only through in_process_server().
+  static absl::StatusOr<std::unique_ptr<VaultServer>> Start(VaultConfig config, InProcessLinks links = {});
 
   VaultServer(const VaultServer&) = delete;
   VaultServer& operator=(const VaultServer&) = delete;
   ~VaultServer();
 
-  // Returns the port the server is bound to.
+  // Returns the port the server is bound to (0 without a listener).
   int port() const { return port_; }
 
+  // The gRPC server, for in-process channels to it (CreateInProcessServiceChannel). Valid until the
+  // VaultServer is destroyed.
+  grpc::Server& in_process_server() { return *server_; }
+
   // Ends every WatchKeyChanges stream, stops accepting calls, lets calls in flight finish for up to
-  // `grace`, then cancels the rest; stops the purge thread. Idempotent. Clients that keep an idle channel open also hold the shutdown until
+  // `grace`, then cancels the rest; stops the purge thread. Idempotent. Clients that keep an idle
+  // channel open also hold the shutdown until
   // `grace` has passed (gRPC waits for their connections to close).
   void Shutdown(absl::Duration grace);
 
