@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "services/gateway/http_head.h"
+#include "services/gateway/http/http_head.h"
 
 namespace http = boost::beast::http;
 

@@ -14,8 +14,8 @@
 #include "common/env.h"
 #include "common/grpc_tls.h"
 #include "common/service_auth.h"
-#include "services/gateway/cors.h"
-#include "services/gateway/redis_settings.h"
+#include "services/gateway/api/cors.h"
+#include "services/gateway/limits/redis_settings.h"
 
 namespace byok::gateway {
 

@@ -1,10 +1,10 @@
 #include "services/gateway/gateway_server.h"
 
 #include "common/logging.h"
-#include "services/gateway/api.h"
-#include "services/gateway/backends.h"
-#include "services/gateway/http_server.h"
-#include "services/gateway/token_cache.h"
+#include "services/gateway/api/api.h"
+#include "services/gateway/backends/backends.h"
+#include "services/gateway/http/http_server.h"
+#include "services/gateway/backends/token_cache.h"
 #include "services/vault/client/key_change_watch.h"
 
 namespace byok::gateway {

@@ -1,7 +1,7 @@
 // How the gateway tells "the service answered UNAVAILABLE" from "the service could not be reached":
 // by the status's structured details (an ErrorInfo domain, which every service failure carries), never
 // by gRPC's message text.
-#include "services/gateway/backends.h"
+#include "services/gateway/backends/backends.h"
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc_status.h"
-#include "services/gateway/error_mapping.h"
+#include "services/gateway/api/error_mapping.h"
 #include "tests/testing/process.h"
 
 namespace byok::gateway {

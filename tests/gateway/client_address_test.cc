@@ -1,4 +1,4 @@
-#include "services/gateway/client_address.h"
+#include "services/gateway/http/client_address.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "services/gateway/cors.h"
+#include "services/gateway/api/cors.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "services/gateway/error_mapping.h"
+#include "services/gateway/api/error_mapping.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "services/gateway/api.h"
-#include "services/gateway/backends.h"
+#include "services/gateway/api/api.h"
+#include "services/gateway/backends/backends.h"
 #include "tests/gateway/http_test_client.h"
 #include "tests/testing/process.h"
 

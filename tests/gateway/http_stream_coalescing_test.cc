@@ -23,7 +23,7 @@
 #include "absl/time/clock.h"
 #include "byok/relay/v1/relay.grpc.pb.h"
 #include "services/gateway/gateway_server.h"
-#include "services/gateway/http_session.h"
+#include "services/gateway/http/http_session.h"
 #include "tests/gateway/token_vault.h"
 #include "tests/testing/process.h"
 

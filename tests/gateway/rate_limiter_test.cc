@@ -1,4 +1,4 @@
-#include "services/gateway/rate_limiter.h"
+#include "services/gateway/limits/rate_limiter.h"
 
 #include <gtest/gtest.h>
 

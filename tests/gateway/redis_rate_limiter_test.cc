@@ -1,6 +1,6 @@
 // The rate limits shared in Redis, against a real redis-server started by the test: two limiters with
 // their own connection pools stand for two gateway replicas.
-#include "services/gateway/redis_rate_limiter.h"
+#include "services/gateway/limits/redis_rate_limiter.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "services/gateway/redis_settings.h"
+#include "services/gateway/limits/redis_settings.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "services/gateway/route_table.h"
+#include "services/gateway/api/route_table.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -8,7 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "services/gateway/openapi.h"
+#include "services/gateway/api/openapi.h"
 
 namespace byok::gateway {
 namespace {

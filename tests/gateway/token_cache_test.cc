@@ -1,7 +1,7 @@
 // The gateway's verified-token cache: whose token it is, until the token's expiry; a key change does
 // not drop it, a user change does; a token revoked through this gateway is dropped at once, and an
 // answer asked for before that is not kept.
-#include "services/gateway/token_cache.h"
+#include "services/gateway/backends/token_cache.h"
 
 #include <string>
 

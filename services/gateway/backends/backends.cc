@@ -1,0 +1,137 @@
+#include "services/gateway/backends/backends.h"
+
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <vector>
+
+#include "common/grpc_channel.h"
+#include "common/grpc_status.h"
+#include "common/grpc_tls.h"
+#include "common/service_auth.h"
+
+namespace byok::gateway {
+namespace {
+
+constexpr int kKeepaliveTimeMs = 30000;
+constexpr int kKeepaliveTimeoutMs = 10000;
+// A stream body piece may be as large as the relay chooses; requests carry up to the body limit.
+constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
+
+grpc::ChannelArguments MessageArguments() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, kMaxMessageBytes);
+  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, kMaxMessageBytes);
+  return args;
+}
+
+// A channel to `in_process` when set (byok-relay), else to `target` over the network.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, grpc::Server* in_process,
+                                          const std::optional<MutualTls>& tls,
+                                          const crypto::SecretBytes& service_token) {
+  grpc::ChannelArguments args = MessageArguments();
+  if (in_process != nullptr) return CreateInProcessServiceChannel(*in_process, args, service_token);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  // Round-robin over every replica the target names, with bounded reconnect backoff; the service
+  // token on every call.
+  std::string uri = BalancedTarget(target, &args);
+  return CreateServiceChannel(uri, ChannelCredentialsFor(tls), args, service_token);
+}
+
+}  // namespace
+
+void CallRegistry::Add(grpc::ClientContext* ctx) {
+  absl::MutexLock lock(&mu_);
+  calls_.insert(ctx);
+  if (cancelled_) ctx->TryCancel();
+}
+
+void CallRegistry::Remove(grpc::ClientContext* ctx) {
+  absl::MutexLock lock(&mu_);
+  calls_.erase(ctx);
+}
+
+void CallRegistry::CancelAll() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  for (grpc::ClientContext* ctx : calls_) ctx->TryCancel();
+}
+
+bool CallRegistry::WaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.empty(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+RpcError BackendChannel::MakeError(const grpc::Status& status,
+                                   const grpc::ClientContext& /*ctx*/) const {
+  RpcError error;
+  error.backend = backend_;
+  error.code = status.error_code();
+  error.message = status.error_message();
+  const absl::Status structured = FromGrpcStatus(status);
+  error.reason = ReasonOf(structured);
+  error.domain = DomainOf(structured);
+  // Whether the service answered UNAVAILABLE (it could not reach what is behind it) or could not be
+  // reached at all: every failure a service sends carries its ErrorInfo domain (WithDefaultReason),
+  // gRPC's own (no connection, a connection that broke) none. The message is never read: a service's
+  // may quote a connect error of its own, and gRPC's wording is not a contract.
+  if (error.code == grpc::StatusCode::UNAVAILABLE) error.reached = !error.domain.empty();
+  return error;
+}
+
+void BackendChannel::CheckHealth(absl::string_view service, absl::Duration timeout, CallRegistry* registry,
+                                 std::function<void(Health)> done) {
+  struct Call {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
+  };
+  auto call = std::make_shared<Call>();
+  // grpc.health.v1.HealthCheckRequest{service}: field 1, length-delimited; empty encodes to no bytes.
+  // Service names are our own short constants (one length byte).
+  std::string encoded;
+  if (!service.empty()) {
+    encoded.push_back('\x0a');
+    encoded.push_back(static_cast<char>(service.size()));
+    encoded.append(service.data(), service.size());
+  }
+  grpc::Slice slice(encoded);
+  call->request = grpc::ByteBuffer(&slice, 1);
+  call->ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  registry->Add(&call->ctx);
+  generic_.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->request,
+                     &call->response,
+                     [call, registry, done = std::move(done)](grpc::Status status) mutable {
+                       Health health = Health::kNoAnswer;
+                       if (status.ok()) {
+                         std::vector<grpc::Slice> slices;
+                         std::string bytes;
+                         if (call->response.Dump(&slices).ok()) {
+                           for (const grpc::Slice& s : slices) {
+                             bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+                           }
+                         }
+                         // HealthCheckResponse{status: SERVING}: field 1, varint 1.
+                         health = bytes == std::string("\x08\x01", 2) ? Health::kServing : Health::kNotServing;
+                       }
+                       std::exchange(done, nullptr)(health);  // released before Remove
+                       registry->Remove(&call->ctx);
+                     });
+}
+
+Backends::Backends(const GatewayConfig& config, const InProcessLinks& links)
+    : vault_(Backend::kVault, MakeChannel(config.vault_addr, links.vault, config.tls, config.service.token)),
+      relay_(Backend::kRelay, MakeChannel(config.relay_addr, links.relay, config.tls, config.service.token)),
+      vault_stub_(byok::vault::v1::Vault::NewStub(vault_.channel())),
+      relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {}
+
+void AddWait(trace::BackendWaits* waits, Backend backend, absl::Duration elapsed) {
+  if (waits == nullptr) return;
+  std::atomic<int64_t>& sum = backend == Backend::kVault ? waits->vault_us : waits->relay_us;
+  sum.fetch_add(absl::ToInt64Microseconds(elapsed), std::memory_order_relaxed);
+}
+
+}  // namespace byok::gateway
