@@ -14,7 +14,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "services/vault/call_context.h"
-#include "services/vault/providers.h"
+#include "common/providers/providers.h"
 #include "services/vault/validation.h"
 #include "services/vault/vault_metrics.h"
 
@@ -264,7 +264,7 @@ absl::Status VaultCore::DoDeleteKey(const v1::DeleteKeyRequest& request,
   event.user_id = user.user_id;
   // As the original: any provider string succeeds; only a known one can have a row.
   bool deleted = false;
-  if (IsKnownProvider(request.provider())) {
+  if (providers::IsKnownProvider(request.provider())) {
     BYOK_ASSIGN_OR_RETURN(deleted, store_.DeleteKey(user.user_id, request.provider()));
   }
   response->set_deleted(deleted);

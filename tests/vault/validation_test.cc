@@ -12,7 +12,7 @@
 #include "common/crypto/random.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/vault/providers.h"
+#include "common/providers/providers.h"
 #include "services/vault/periodic_task.h"
 #include "services/vault/vault_config.h"
 #include "tests/testing/status_matchers.h"
@@ -37,10 +37,10 @@ TEST(ValidationTest, AppIdsAreAnyNonEmptyTextAsInTheOriginal) {
 }
 
 TEST(ValidationTest, ProvidersAreTheOneListAndTheMessageIsTheOriginals) {
-  for (absl::string_view p : kProviders) {
+  for (absl::string_view p : providers::kProviders) {
     EXPECT_THAT(ValidateProvider(p), IsOk()) << p;
   }
-  EXPECT_EQ(kProviders.size(), 10u);
+  EXPECT_EQ(providers::kProviders.size(), 10u);
   // The original's PROVIDERS, every one accepted (their order is the catalog's, see the message).
   for (const char* p : {"anthropic", "openai", "google", "groq", "openrouter", "mistral", "elevenlabs",
                         "huggingface", "deepgram", "openai-compatible"}) {
@@ -49,7 +49,7 @@ TEST(ValidationTest, ProvidersAreTheOneListAndTheMessageIsTheOriginals) {
   for (const char* bad : {"", "OpenAI", "cohere", "openai ", "openai-compatible/x"}) {
     absl::Status s = ValidateProvider(bad);
     EXPECT_THAT(s, StatusIs(kInvalid)) << bad;
-    EXPECT_EQ(s.message(), "Unsupported provider. Supported: " + absl::StrJoin(kProviders, ", "));
+    EXPECT_EQ(s.message(), "Unsupported provider. Supported: " + absl::StrJoin(providers::kProviders, ", "));
   }
   absl::Status s = ValidateProvider("sk-looks-like-a-key");
   EXPECT_FALSE(absl::StrContains(s.message(), "sk-looks-like-a-key"));
