@@ -207,13 +207,16 @@ TEST_F(GatewayServerTest, BackendsDownGive503WithFixedPhrasesAndHealthSaysWhich)
 }
 
 TEST_F(GatewayServerTest, OversizedBodyIsRefusedBeforeItIsRead) {
-  StartWith({{"REQUEST_BODY_LIMIT_BYTES", "1000"}});
+  StartWith({{"REQUEST_BODY_LIMIT_BYTES", "1000"}, {"ALLOWED_ORIGINS", "https://app.example"}});
   auto client = TestHttpClient::Connect(port_);
   ASSERT_TRUE(client.ok());
   TestRequest request;
   request.method = "POST";
   request.target = "/keys/openai";
-  request.headers = {{"x-relay-token", "t"}, {"Content-Length", "5000000"}};
+  request.headers = {{"x-relay-token", "t"},
+                     {"Origin", "https://app.example"},
+                     {"x-request-id", "refused-request-1"},
+                     {"Content-Length", "5000000"}};
   request.set_content_length = false;
   // Only the head goes out: the answer must come without the body.
   ASSERT_TRUE((*client)->Send(request).ok());
@@ -222,6 +225,11 @@ TEST_F(GatewayServerTest, OversizedBodyIsRefusedBeforeItIsRead) {
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(Json(*r)["error"], "request body too large");
   EXPECT_EQ(r->Header("connection"), "close");
+  // Answered as the chain answers: the browser can read it (CORS grant), and it has a request id of
+  // its own (nothing of a refused request is trusted, its x-request-id included).
+  EXPECT_EQ(r->Header("access-control-allow-origin"), "https://app.example");
+  EXPECT_EQ(r->Header("x-request-id").size(), 32u);
+  EXPECT_NE(r->Header("x-request-id"), "refused-request-1");
 }
 
 TEST_F(GatewayServerTest, ChunkedBodyIsCutOffAtTheLimit) {

@@ -59,6 +59,9 @@ class HttpFramingTest : public ::testing::Test {
     EXPECT_EQ(r->status, status) << r->body;
     EXPECT_THAT(r->body, HasSubstr(why));
     EXPECT_EQ(r->Header("connection"), "close");
+    // Answered as the chain answers: a request id and the security headers.
+    EXPECT_EQ(r->Header("x-request-id").size(), 32u) << r->Header("x-request-id");
+    EXPECT_EQ(r->Header("x-content-type-options"), "nosniff");
     ASSERT_NE(client, nullptr);
     // A second response (the 404 of the smuggled request) would arrive before the close.
     auto second = client->ReadResponse(absl::Seconds(2));

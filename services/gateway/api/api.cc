@@ -123,6 +123,16 @@ void Api::Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer) {
   RunGuards(std::move(call), 0);
 }
 
+void Api::Refuse(int status, std::string message, absl::string_view origin,
+                 std::shared_ptr<ResponseWriter> writer) {
+  HttpRequest unread;  // nothing of the request is trusted: no route, a new request id
+  auto observer = std::make_shared<RequestObserver>(std::move(writer), unread);
+  trace::ScopedContext scope(&observer->context());
+  HttpResponse response = JsonError(status, message);
+  MergeHeaders(&response.headers, RefusalHeaders(origin));
+  observer->Send(std::move(response));
+}
+
 HeaderList Api::RefusalHeaders(absl::string_view origin) const {
   HeaderList headers = SecurityHeaders();
   MergeHeaders(&headers, config_.cors.ResponseHeaders(origin));

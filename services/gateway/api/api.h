@@ -48,9 +48,14 @@ class Api {
   // Answers `request` through `writer` (at once, or later from a gRPC callback).
   void Handle(HttpRequest request, std::shared_ptr<ResponseWriter> writer);
 
+  // Answers what the HTTP layer refuses itself (413, 431, 400 for a request it could not read) as the
+  // chain answers everything: with the security headers, a request id, an access line and metrics.
+  // `origin` is the request's Origin when its head was read, else empty.
+  void Refuse(int status, std::string message, absl::string_view origin,
+              std::shared_ptr<ResponseWriter> writer);
+
   // Returns the headers the chain's first steps give every response (security headers and the CORS
-  // grant for `origin`): for what the HTTP layer answers itself (413, 431, 400 for a request it could not
-  // read), so that those carry them too.
+  // grant for `origin`).
   HeaderList RefusalHeaders(absl::string_view origin) const;
 
  private:

@@ -196,7 +196,12 @@ void HttpSession::Refuse(int status, const std::string& message) {
   keep_alive_ = false;
   extra_headers_.clear();
   state_.active_requests.fetch_add(1);
-  DoSend(request_id_, JsonError(status, message));
+  // The CORS grant needs the Origin: known when the parser read it before it stopped (a 413 by
+  // Content-Length stops at that field).
+  std::string origin;
+  if (parser_) origin = std::string(View(parser_->get()[http::field::origin]));
+  state_.api.Refuse(status, message, origin,
+                    std::make_shared<SessionWriter>(shared_from_this(), request_id_));
 }
 
 void HttpSession::AddHeaders(uint64_t id, HeaderList headers) {
