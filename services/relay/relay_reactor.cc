@@ -243,6 +243,14 @@ void RelayReactor::OnUpstreamBody(std::string piece, bool last) {
 }
 
 void RelayReactor::OnWriteDone(bool ok) {
+  bool last = false;
+  {
+    absl::MutexLock lock(&mu_);
+    last = std::exchange(last_write_, false);
+  }
+  // The call's last message is written (or the caller is gone): the status follows. Outside the
+  // lock, as OnDone may delete this at once.
+  if (last) return Finish(grpc::Status::OK);
   std::shared_ptr<UpstreamCall> call;
   bool write = false;
   bool next = false;
@@ -391,7 +399,13 @@ void RelayReactor::Complete(const absl::Status& status, bool send_unsent) {
   }
   // Nothing of `this` may be touched after Finish: OnDone may delete it at once.
   if (send_unsent) {
-    StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    // The last message, then the status once it is written. Not StartWriteAndFinish: over an
+    // in-process channel (byok-relay) its message was sometimes lost when it came with the status.
+    {
+      absl::MutexLock lock(&mu_);
+      last_write_ = true;
+    }
+    StartWrite(&response_);
   } else {
     Finish(ToGrpcStatus(WithUpstreamReason(status)));
   }

@@ -113,6 +113,8 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kResolving;
   // The caller cancelled (a fact for metrics and usage, not a phase: the end still runs its course).
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  // The call's last message is in flight; its completion finishes the RPC (Complete).
+  bool last_write_ ABSL_GUARDED_BY(mu_) = false;
   // kFinishing: the status the call ends with.
   absl::Status finish_status_ ABSL_GUARDED_BY(mu_);
   // Body pieces between the provider and the write in flight.

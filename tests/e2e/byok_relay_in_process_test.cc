@@ -184,6 +184,24 @@ TEST_F(ByokRelayAppInProcessTest, ListensOnlyOnTheRestAndMetricsPortsAndRelaysEn
   EXPECT_THAT(ListeningPorts(app_->pid()), UnorderedElementsAre(port_, metrics_port_));
 }
 
+// A provider that sends its last event together with the end of the body: the relay's last message and
+// its status leave together, and every stream still ends with that event (it was sometimes lost over
+// in-process links when the two went in one StartWriteAndFinish).
+TEST_F(ByokRelayAppInProcessTest, TheLastEventSentWithTheBodysEndIsNeverLost) {
+  ASSERT_NO_FATAL_FAILURE(StartApp());
+  const std::string token = Register();
+  ASSERT_FALSE(token.empty());
+  for (int i = 0; i < 20; ++i) {
+    SCOPED_TRACE(i);
+    auto stream = Fetch(port_, Relay(token, "/relay/openai/v1/chat/completions",
+                                     R"({"model":"fake-burst","stream":true,"messages":[]})"));
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    EXPECT_EQ(stream->status, 200) << stream->body;
+    EXPECT_TRUE(absl::EndsWith(stream->body, "data: [DONE]\n\n")) << stream->body.substr(
+        stream->body.size() > 200 ? stream->body.size() - 200 : 0);
+  }
+}
+
 TEST_F(ByokRelayAppInProcessTest, ABrowserLeavingMidStreamClosesTheProviderConnection) {
   ASSERT_NO_FATAL_FAILURE(StartApp());
   const std::string token = Register();

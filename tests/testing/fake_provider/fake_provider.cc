@@ -273,6 +273,20 @@ net::awaitable<bool> FakeProvider::Impl::Respond(std::shared_ptr<Stream> stream,
   co_await http::async_write_header(*stream, serializer, token);
   if (ec) co_return false;
 
+  if (kind == Kind::kBurst) {
+    // Every event and the body's end in one write: the relay reads the last piece with the end.
+    std::string burst;
+    for (const std::string& piece : plan.pieces) {
+      absl::StrAppend(&burst, absl::Hex(piece.size()), "\r\n", piece, "\r\n");
+    }
+    burst.append("0\r\n\r\n");
+    co_await net::async_write(*stream, net::buffer(burst), token);
+    {
+      absl::MutexLock lock(&mu_);
+      ++streams_started_;
+    }
+    co_return false;  // not kept alive (a scenario)
+  }
   std::shared_ptr<WatchedStream> state;
   for (size_t i = 0; i < plan.pieces.size(); ++i) {
     if (i > 0 && watched) {

@@ -25,8 +25,8 @@ constexpr const char* kUsage =
     "  --ca-out FILE  with --tls: write the CA certificate there (for BYOK_UPSTREAM_CA_FILE)\n"
     "  --keys LIST    comma-separated keys to accept (default: any non-empty key)\n"
     "\n"
-    "Models named fake-429, fake-break, fake-stall-headers, fake-stall-body, fake-hold and\n"
-    "fake-slow-N-MS select test scenarios. Stops on SIGINT or SIGTERM.\n";
+    "Models named fake-429, fake-break, fake-stall-headers, fake-stall-body, fake-hold, fake-burst\n"
+    "(the whole body and its end in one write) and fake-slow-N-MS select test scenarios. Stops on SIGINT or SIGTERM.\n";
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "fake-provider: %s\n", message.c_str());

@@ -168,6 +168,7 @@ Scenario ScenarioFor(absl::string_view model) {
   if (model == "fake-stall-headers") s.kind = K::kStallHeaders;
   if (model == "fake-stall-body") s.kind = K::kStallBody;
   if (model == "fake-hold") s.kind = K::kHold;
+  if (model == "fake-burst") s.kind = K::kBurst;
   if (absl::StartsWith(model, "fake-slow-")) {
     std::vector<absl::string_view> parts = absl::StrSplit(model.substr(10), '-');
     if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &s.events) &&

@@ -13,7 +13,7 @@ namespace byok::testing::fake {
 
 // What the model name asks the fake to do (see fake_provider.h).
 struct Scenario {
-  enum class Kind { kNormal, kRateLimited, kBreak, kStallHeaders, kStallBody, kHold, kSlow };
+  enum class Kind { kNormal, kRateLimited, kBreak, kStallHeaders, kStallBody, kHold, kSlow, kBurst };
   Kind kind = Kind::kNormal;
   // kSlow: how many events, and the gap between them.
   int events = 0;
