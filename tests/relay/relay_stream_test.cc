@@ -93,7 +93,13 @@ TEST(RelayStreamTest, CallerThatStopsReadingStopsTheProviderThenGetsEveryEvent) 
   const int64_t grew_kib = rss_stopped - rss_before;
   std::cerr << "stream of " << body.size() << " bytes in " << messages << " messages; the relay grew by "
             << grew_kib << " KiB while the caller read nothing\n";
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer freed memory sits in its quarantine (up to 256 MiB) and in shadow pages,
+  // so the relay's RSS says nothing about what it holds; every other build checks the bound.
+  (void)grew_kib;
+#else
   EXPECT_LT(grew_kib * 1024, static_cast<int64_t>(body.size()) / 4);
+#endif
 
   // Every event, in order, then the end.
   size_t pos = 0;

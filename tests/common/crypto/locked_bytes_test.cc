@@ -21,7 +21,7 @@ using ::byok::testing::IsOk;
 using ::byok::testing::StatusIs;
 
 // The process's locked memory, in kB, from /proc/self/status.
-int64_t LockedKb() {
+[[maybe_unused]] int64_t LockedKb() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
@@ -40,7 +40,12 @@ TEST(LockedBytesTest, KeepsTheBytesInLockedPages) {
   ASSERT_THAT(secret, IsOk());
   EXPECT_EQ(secret->view(), "sk-test-0123456789abcdef");
   EXPECT_GE(LockedPoolBytes(), 64u * 1024);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer replaces mlock with a no-op (it says so on stderr), so VmLck cannot grow there;
+  // every other build checks the kernel's count.
+#else
   EXPECT_GE(LockedKb(), 64) << "the pool's pages are not locked";
+#endif
 }
 
 TEST(LockedBytesTest, ReleaseWipesTheSlot) {
