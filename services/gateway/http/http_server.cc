@@ -1,6 +1,7 @@
 #include "services/gateway/http/http_server.h"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -147,11 +148,17 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 struct HttpServer::Impl {
   Impl(const GatewayConfig& config, Api& api)
-      : state(config, api), ioc(config.threads), listener(std::make_shared<Listener>(ioc, state)) {}
+      : state(config, api), ioc(config.threads), work(ioc.get_executor()),
+        listener(std::make_shared<Listener>(ioc, state)) {}
 
   // Declared before the io_context: sessions destroyed with the io_context still refer to it.
   ServerState state;
   net::io_context ioc;
+  // The threads serve until Stop, even with nothing pending: once the acceptor is closed (shutdown), a
+  // session may have no I/O pending while its request still waits for a backend call to end (a
+  // cancelled relay call's OnDone comes on a gRPC thread, then posts the stream's end). Without this,
+  // run() could return in between and that post would never run: WaitIdle waited out its grace.
+  net::executor_work_guard<net::io_context::executor_type> work;
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> threads;
   bool stopped = false;
@@ -194,6 +201,7 @@ bool HttpServer::WaitIdle(absl::Duration timeout) {
 void HttpServer::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  impl_->work.reset();
   impl_->ioc.stop();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();
