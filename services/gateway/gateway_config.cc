@@ -29,12 +29,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   c.port = static_cast<int>(port);
   BYOK_ASSIGN_OR_RETURN(int64_t threads, env.GetInt("BYOK_GATEWAY_THREADS", c.threads, 1, 256));
   c.threads = static_cast<int>(threads);
-  BYOK_ASSIGN_OR_RETURN(int64_t token_cache_entries,
-                        env.GetInt("BYOK_GATEWAY_TOKEN_CACHE_ENTRIES", 10'000, 0, 10'000'000));
-  c.token_cache_entries = static_cast<size_t>(token_cache_entries);
-  BYOK_ASSIGN_OR_RETURN(int64_t token_cache_ttl_s,
-                        env.GetInt("BYOK_GATEWAY_TOKEN_CACHE_TTL_SECONDS", 60, 1, 24 * 60 * 60));
-  c.token_cache_ttl = absl::Seconds(token_cache_ttl_s);
+  BYOK_ASSIGN_OR_RETURN(c.token_cache, vault::LoadAnswerCacheOptions(env, "BYOK_GATEWAY_TOKEN_CACHE"));
   c.vault_addr = env.GetString("BYOK_VAULT_ADDR", c.vault_addr);
   c.relay_addr = env.GetString("BYOK_RELAY_ADDR", c.relay_addr);
   BYOK_RETURN_IF_ERROR(GrpcTarget("BYOK_VAULT_ADDR", c.vault_addr).status());

@@ -16,6 +16,7 @@
 #include "common/service_auth.h"
 #include "services/gateway/api/cors.h"
 #include "services/gateway/limits/redis_settings.h"
+#include "services/vault/client/answer_cache_options.h"
 
 namespace byok::gateway {
 
@@ -79,8 +80,7 @@ struct GatewayConfig {
   absl::Duration health_timeout = absl::Seconds(1);
   // BYOK_GATEWAY_TOKEN_CACHE_ENTRIES (10000; 0: off) and BYOK_GATEWAY_TOKEN_CACHE_TTL_SECONDS (60):
   // verified tokens kept while the vault's change stream is live (token_cache.h).
-  size_t token_cache_entries = 10000;
-  absl::Duration token_cache_ttl = absl::Seconds(60);
+  vault::AnswerCacheOptions token_cache;
   // What start-up should log as warnings: values accepted with a meaning the operator may not expect.
   std::vector<std::string> warnings;
 };

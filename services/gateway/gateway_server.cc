@@ -25,10 +25,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayConfi
   server->api_ = std::make_unique<Api>(server->config_, *server->backends_);
   // Verified tokens are kept only while the vault's change stream is live (docs/key-cache.md). The
   // stream needs a service identity the vault lets watch; without one the gateway runs uncached.
-  vault::AnswerCacheOptions cache;
-  cache.max_entries = server->config_.token_cache_entries;
-  cache.ttl = server->config_.token_cache_ttl;
-  server->token_cache_ = std::make_unique<TokenCache>(std::move(cache));
+  server->token_cache_ = std::make_unique<TokenCache>(server->config_.token_cache);
   if (server->token_cache_->enabled()) {
     server->api_->UseTokenCache(server->token_cache_.get());
     vault::KeyChangeWatchOptions watch;

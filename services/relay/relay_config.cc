@@ -44,12 +44,7 @@ absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
   }
   BYOK_ASSIGN_OR_RETURN(int64_t flush_ms, env.GetInt("BYOK_RELAY_USAGE_FLUSH_MS", 200, 1, 60'000));
   config.usage.flush_interval = absl::Milliseconds(flush_ms);
-  BYOK_ASSIGN_OR_RETURN(int64_t cache_entries,
-                        env.GetInt("BYOK_RELAY_KEY_CACHE_ENTRIES", 10'000, 0, 10'000'000));
-  config.key_cache_entries = static_cast<size_t>(cache_entries);
-  BYOK_ASSIGN_OR_RETURN(int64_t cache_ttl_s,
-                        env.GetInt("BYOK_RELAY_KEY_CACHE_TTL_SECONDS", 60, 1, 24 * 60 * 60));
-  config.key_cache_ttl = absl::Seconds(cache_ttl_s);
+  BYOK_ASSIGN_OR_RETURN(config.key_cache, vault::LoadAnswerCacheOptions(env, "BYOK_RELAY_KEY_CACHE"));
   BYOK_ASSIGN_OR_RETURN(config.policy, PolicyConfig::Load(env));
   BYOK_ASSIGN_OR_RETURN(config.tls, LoadMutualTls(env));
   BYOK_ASSIGN_OR_RETURN(config.service, LoadServiceAuth(env));

@@ -16,6 +16,7 @@
 #include "services/relay/policy/policy_config.h"
 #include "services/relay/upstream/upstream_client.h"
 #include "services/relay/usage_batcher.h"
+#include "services/vault/client/answer_cache_options.h"
 
 namespace byok::relay {
 
@@ -48,8 +49,7 @@ struct RelayConfig {
   int64_t check_key_per_minute = 300;
   // BYOK_RELAY_KEY_CACHE_ENTRIES (10000; 0: off) and BYOK_RELAY_KEY_CACHE_TTL_SECONDS (60): the
   // resolved keys kept in locked memory while the vault's change stream is live (key_cache.h).
-  size_t key_cache_entries = 10000;
-  absl::Duration key_cache_ttl = absl::Seconds(60);
+  vault::AnswerCacheOptions key_cache;
   // BYOK_GRPC_REFLECTION: serve gRPC server reflection.
   bool reflection = true;
 };

@@ -66,10 +66,7 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
                                       config.vault_timeout, config.usage, config.service.token);
   }
   // Resolved keys are kept only while the vault's change stream is live (docs/key-cache.md).
-  vault::AnswerCacheOptions cache;
-  cache.max_entries = config.key_cache_entries;
-  cache.ttl = config.key_cache_ttl;
-  s->key_cache_ = std::make_unique<KeyCache>(std::move(cache));
+  s->key_cache_ = std::make_unique<KeyCache>(config.key_cache);
   if (s->key_cache_->enabled()) {
     s->vault_->UseKeyCache(s->key_cache_.get());
     s->key_watch_ = std::make_unique<vault::KeyChangeWatch>(s->vault_->channel(),

@@ -72,6 +72,19 @@ TEST(GatewayConfigTest, BadValuesNameTheVariableNotTheValue) {
   }
 }
 
+// The token cache's two settings, read by vault::LoadAnswerCacheOptions under the gateway's prefix.
+TEST(GatewayConfigTest, TheTokenCacheIsReadUnderItsOwnPrefix) {
+  auto c = Load({{"BYOK_GATEWAY_TOKEN_CACHE_ENTRIES", "12"},
+                 {"BYOK_GATEWAY_TOKEN_CACHE_TTL_SECONDS", "3"},
+                 {"BYOK_RELAY_KEY_CACHE_ENTRIES", "99"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->token_cache.max_entries, 12u);
+  EXPECT_EQ(c->token_cache.ttl, absl::Seconds(3));
+  auto bad = Load({{"BYOK_GATEWAY_TOKEN_CACHE_TTL_SECONDS", "0"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("BYOK_GATEWAY_TOKEN_CACHE_TTL_SECONDS"), absl::string_view::npos);
+}
+
 TEST(GatewayConfigTest, TargetsTakeOneAddressAListOrADnsName) {
   auto c = Load({{"BYOK_VAULT_ADDR", "10.0.0.1:50051,10.0.0.2:50051"},
                  {"BYOK_RELAY_ADDR", "dns:///byok-relay:50052"}});

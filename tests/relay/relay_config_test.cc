@@ -44,6 +44,19 @@ TEST(RelayConfigTest, ReadsEachVariable) {
   EXPECT_EQ(config->usage.flush_interval, absl::Milliseconds(1500));
 }
 
+// The key cache's two settings, read by vault::LoadAnswerCacheOptions under the relay's prefix.
+TEST(RelayConfigTest, TheKeyCacheIsReadUnderItsOwnPrefix) {
+  absl::StatusOr<RelayConfig> config = LoadRelayConfig(Env(Vars{{"BYOK_RELAY_KEY_CACHE_ENTRIES", "0"},
+                                                                {"BYOK_RELAY_KEY_CACHE_TTL_SECONDS", "7"},
+                                                                {"BYOK_GATEWAY_TOKEN_CACHE_ENTRIES", "99"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->key_cache.max_entries, 0u);
+  EXPECT_EQ(config->key_cache.ttl, absl::Seconds(7));
+  config = LoadRelayConfig(Env(Vars{{"BYOK_RELAY_KEY_CACHE_ENTRIES", "-1"}}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("BYOK_RELAY_KEY_CACHE_ENTRIES"));
+}
+
 TEST(RelayConfigTest, BadValuesNameTheVariable) {
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
            {"BYOK_UPSTREAM_CONNECT_TIMEOUT_MS", "0"},

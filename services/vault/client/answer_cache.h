@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "services/vault/client/answer_cache_options.h"
 #include "services/vault/client/key_change_watch.h"
 
 namespace byok::vault {
@@ -30,12 +31,6 @@ namespace byok::vault {
 // SHA-256 of `scope`, a zero byte and `token`: where an entry is found.
 using TokenHash = std::array<uint8_t, 32>;
 TokenHash HashToken(absl::string_view token, absl::string_view scope);
-
-struct AnswerCacheOptions {
-  size_t max_entries = 10000;  // 0: the cache is off
-  absl::Duration ttl = absl::Seconds(60);
-  std::function<absl::Time()> now = [] { return absl::Now(); };
-};
 
 // Says whether an insertion may happen: taken when a lookup misses, before asking the vault. An
 // answer is kept only when nothing was invalidated between the ticket and the insertion (the answer
