@@ -17,8 +17,7 @@
 #include "common/grpc_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/relay/relay_suite.h"
-#include "tests/testing/fake_provider/fake_provider.h"
+#include "tests/relay/relay_daemons.h"
 #include "tests/testing/mtls_certificates.h"
 #include "tests/testing/process.h"
 #include "tests/testing/service_token.h"
@@ -26,7 +25,6 @@
 namespace byok::relay::testing {
 namespace {
 
-using ::byok::testing::FakeProvider;
 using ::byok::testing::kTestServiceToken;
 using ::byok::testing::ReadFile;
 using ::byok::testing::TempDir;
@@ -78,17 +76,12 @@ void ExpectCheckKey(v1::Relay::Stub& stub, const Expectation& e) {
   }
 }
 
-TEST(RelayCallersTest, PlaintextCheckKeyNeedsTheServiceTokenRelayNeedsOnlyTheUserToken) {
-  auto fake = FakeProvider::Start({});
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  auto vault = VaultProcess::Start();
-  ASSERT_TRUE(vault.ok()) << vault.status();
-  std::map<std::string, std::string> env = AllProvidersAt((*fake)->base_url());
-  env["BYOK_VAULT_ADDR"] = (*vault)->address();
-  auto relay = RelayProcess::Start(env);
-  ASSERT_TRUE(relay.ok()) << relay.status();
+class RelayCallersTest : public RelayDaemonsTest {};
+
+TEST_F(RelayCallersTest, PlaintextCheckKeyNeedsTheServiceTokenRelayNeedsOnlyTheUserToken) {
+  ASSERT_NO_FATAL_FAILURE(StartWithVault());
   auto anonymous = v1::Relay::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", (*relay)->port()), grpc::InsecureChannelCredentials()));
+      absl::StrCat("127.0.0.1:", relay().port()), grpc::InsecureChannelCredentials()));
 
   const auto none = absl::StatusCode::kUnauthenticated;
   for (const Expectation& e : std::vector<Expectation>{
@@ -101,7 +94,7 @@ TEST(RelayCallersTest, PlaintextCheckKeyNeedsTheServiceTokenRelayNeedsOnlyTheUse
   }
 
   // Relay: the user's token is the credential; no service identity is asked of the caller.
-  auto token = (*vault)->CreateUserWithKey("openai", "sk-callers-relay-0123");
+  auto token = vault().CreateUserWithKey("openai", "sk-callers-relay-0123");
   ASSERT_TRUE(token.ok()) << token.status();
   RelayResult ok = RunRelay(*anonymous, MakeRequest(*token, "openai", "/v1/chat/completions", kChat));
   EXPECT_TRUE(ok.status.ok()) << ok.status.error_message();
@@ -130,54 +123,35 @@ TEST(RelayCallersTest, PlaintextCheckKeyNeedsTheServiceTokenRelayNeedsOnlyTheUse
 
 // A relay whose service token the vault does not know: its calls fail as an internal error; the
 // vault's words about the relay's credential never reach the relay's caller.
-TEST(RelayCallersTest, AVaultRefusingTheRelayIsAnInternalError) {
-  auto fake = FakeProvider::Start({});
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  auto vault = VaultProcess::Start();
-  ASSERT_TRUE(vault.ok()) << vault.status();
-  std::map<std::string, std::string> env = AllProvidersAt((*fake)->base_url());
-  env["BYOK_VAULT_ADDR"] = (*vault)->address();
-  env["BYOK_SERVICE_TOKEN"] = "a-different-service-token-0123456789abcdef";
-  auto relay = RelayProcess::Start(env);
-  ASSERT_TRUE(relay.ok()) << relay.status();
-  auto token = (*vault)->CreateUserWithKey("openai", "sk-callers-relay-0123");
+TEST_F(RelayCallersTest, AVaultRefusingTheRelayIsAnInternalError) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartWithVault({{"BYOK_SERVICE_TOKEN", "a-different-service-token-0123456789abcdef"}}));
+  auto token = vault().CreateUserWithKey("openai", "sk-callers-relay-0123");
   ASSERT_TRUE(token.ok()) << token.status();
   RelayResult refused =
-      RunRelay((*relay)->stub(), MakeRequest(*token, "openai", "/v1/chat/completions", kChat));
+      RunRelay(relay().stub(), MakeRequest(*token, "openai", "/v1/chat/completions", kChat));
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(refused.reason, reason::kCallerNotAllowed);
   EXPECT_THAT(refused.status.error_message(), ::testing::Not(HasSubstr("byok-service-token")));
-  EXPECT_TRUE((*fake)->Requests().empty());
+  EXPECT_TRUE(fake().Requests().empty());
 }
 
-TEST(RelayCallersTest, CheckKeyIsRateLimited) {
-  auto fake = FakeProvider::Start({});
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  std::map<std::string, std::string> env = AllProvidersAt((*fake)->base_url());
-  env["BYOK_VAULT_ADDR"] = absl::StrCat("127.0.0.1:", byok::testing::PickUnusedPort());
-  env["BYOK_RELAY_CHECK_KEY_PER_MINUTE"] = "2";
-  auto relay = RelayProcess::Start(env);
-  ASSERT_TRUE(relay.ok()) << relay.status();
-  EXPECT_TRUE(CheckKey((*relay)->stub(), {}).ok());
-  EXPECT_TRUE(CheckKey((*relay)->stub(), {}).ok());
-  const absl::Status limited = CheckKey((*relay)->stub(), {});
+TEST_F(RelayCallersTest, CheckKeyIsRateLimited) {
+  ASSERT_NO_FATAL_FAILURE(StartWithoutVault({{"BYOK_RELAY_CHECK_KEY_PER_MINUTE", "2"}}));
+  EXPECT_TRUE(CheckKey(relay().stub(), {}).ok());
+  EXPECT_TRUE(CheckKey(relay().stub(), {}).ok());
+  const absl::Status limited = CheckKey(relay().stub(), {});
   EXPECT_EQ(limited.code(), absl::StatusCode::kResourceExhausted) << limited;
   EXPECT_EQ(ReasonOf(limited), reason::kRateLimited);
-  EXPECT_EQ((*fake)->Requests().size(), 2u);
+  EXPECT_EQ(fake().Requests().size(), 2u);
 }
 
-TEST(RelayCallersTest, MutualTlsCheckKeyOnlyForTheGatewayIdentityOrTheServiceToken) {
+TEST_F(RelayCallersTest, MutualTlsCheckKeyOnlyForTheGatewayIdentityOrTheServiceToken) {
   TempDir certs;
   ASSERT_TRUE(byok::testing::WriteMutualTlsCertificates(certs.path(),
                                                         {"relay", "gateway", "stranger"})
                   .ok());
-  auto fake = FakeProvider::Start({});
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  std::map<std::string, std::string> env = AllProvidersAt((*fake)->base_url());
-  env["BYOK_VAULT_ADDR"] = absl::StrCat("127.0.0.1:", byok::testing::PickUnusedPort());
-  for (auto& [k, v] : byok::testing::MutualTlsEnv(certs.path(), "relay")) env[k] = v;
-  auto relay = RelayProcess::Start(env);
-  ASSERT_TRUE(relay.ok()) << relay.status();
+  ASSERT_NO_FATAL_FAILURE(StartWithoutVault(byok::testing::MutualTlsEnv(certs.path(), "relay")));
   auto as = [&](const std::string& identity) {
     grpc::SslCredentialsOptions tls;
     tls.pem_root_certs = ReadFile(certs.path() + "/ca.pem");
@@ -186,7 +160,7 @@ TEST(RelayCallersTest, MutualTlsCheckKeyOnlyForTheGatewayIdentityOrTheServiceTok
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("relay");
     return v1::Relay::NewStub(grpc::CreateCustomChannel(
-        absl::StrCat("127.0.0.1:", (*relay)->port()), grpc::SslCredentials(tls), args));
+        absl::StrCat("127.0.0.1:", relay().port()), grpc::SslCredentials(tls), args));
   };
   auto gateway = as("gateway");
   auto stranger = as("stranger");
@@ -203,7 +177,7 @@ TEST(RelayCallersTest, MutualTlsCheckKeyOnlyForTheGatewayIdentityOrTheServiceTok
 
 // A split daemon without mutual TLS or a service token stops with exit code 2 and says what to set,
 // unless BYOK_TRUSTED_LOOPBACK=1, which holds only when what it listens on and calls is loopback.
-TEST(RelayCallersTest, SplitDaemonsRefuseToStartWithoutAServiceIdentity) {
+TEST_F(RelayCallersTest, SplitDaemonsRefuseToStartWithoutAServiceIdentity) {
   struct Case {
     std::string binary;
     std::map<std::string, std::string> env;

@@ -13,13 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "tests/relay/relay_suite.h"
-#include "tests/testing/fake_provider/fake_provider.h"
+#include "tests/relay/relay_daemons.h"
 
 namespace byok::relay::testing {
 namespace {
-
-using ::byok::testing::FakeProvider;
 
 // The resident memory of process `pid`, in KiB (VmRSS), or -1.
 int64_t RssKib(pid_t pid) {
@@ -55,25 +52,20 @@ int64_t WaitForSteadyRss(pid_t pid, absl::Duration quiet, absl::Duration timeout
   return last;
 }
 
-TEST(RelayStreamTest, CallerThatStopsReadingStopsTheProviderThenGetsEveryEvent) {
-  auto fake = FakeProvider::Start({});
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  auto vault = VaultProcess::Start();
-  ASSERT_TRUE(vault.ok()) << vault.status();
-  std::map<std::string, std::string> env = AllProvidersAt((*fake)->base_url());
-  env["BYOK_VAULT_ADDR"] = (*vault)->address();
-  auto relay = RelayProcess::Start(env);
-  ASSERT_TRUE(relay.ok()) << relay.status();
-  auto token = (*vault)->CreateUserWithKey("openai", "sk-backpressure-0123456789");
+class RelayStreamTest : public RelayDaemonsTest {};
+
+TEST_F(RelayStreamTest, CallerThatStopsReadingStopsTheProviderThenGetsEveryEvent) {
+  ASSERT_NO_FATAL_FAILURE(StartWithVault());
+  auto token = vault().CreateUserWithKey("openai", "sk-backpressure-0123456789");
   ASSERT_TRUE(token.ok()) << token.status();
-  const pid_t pid = (*relay)->process().pid();
+  const pid_t pid = relay().process().pid();
   const int64_t rss_before = RssKib(pid);
 
   // 100,000 events back to back: far more than every buffer on the way together.
   constexpr int kEvents = 100000;
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-  auto reader = (*relay)->stub().Relay(
+  auto reader = relay().stub().Relay(
       &context, MakeRequest(*token, "openai", "/v1/chat/completions",
                             absl::StrCat(R"({"model":"fake-slow-)", kEvents,
                                          R"(-0","stream":true,"messages":[]})")));
