@@ -1,4 +1,5 @@
-// The vault's logic, constructed directly over an in-memory store with a fake clock.
+// The vault's logic, constructed directly over an in-memory store with a fake clock (the key events it
+// sends are tested in key_events_test.cc).
 #include "services/vault/vault_core.h"
 
 #include <memory>
@@ -10,81 +11,13 @@
 #include "gtest/gtest.h"
 #include "services/vault/sqlite_key_store.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/vault/vault_core_fixture.h"
 
 namespace byok::vault {
 namespace {
 
 using ::byok::testing::IsOk;
 using ::byok::testing::StatusIs;
-
-// Keeps every event, in order.
-class RecordingSink : public KeyEventSink {
- public:
-  void OnKeyEvent(const KeyEvent& event) override { events.push_back(event); }
-  std::vector<KeyEvent> events;
-};
-
-crypto::SecretBytes Secret(char fill) { return crypto::SecretBytes(std::string(32, fill)); }
-
-class VaultCoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto store = SqliteKeyStore::Open(":memory:");
-    ASSERT_THAT(store, IsOk());
-    store_ = *std::move(store);
-    UseSecrets(Secret('a'), {});
-  }
-
-  // Replaces the keyring (as a restart with other secrets would) and rebuilds the logic.
-  void UseSecrets(const crypto::SecretBytes& primary, std::vector<crypto::SecretBytes> previous) {
-    keyring_ = *crypto::KeyringAead::Create(primary, previous);
-    Rebuild();
-  }
-
-  void Rebuild() {
-    if (hasher_ == nullptr) hasher_ = *TokenHasher::Create(Secret('h'));
-    core_ = std::make_unique<VaultCore>(*store_, *keyring_, *hasher_, clock_, options_);
-    core_->AddEventSink(&sink_);
-  }
-
-  std::string NewToken(const std::string& app = "app") {
-    v1::CreateUserRequest req;
-    req.set_app_id(app);
-    v1::CreateUserResponse resp;
-    EXPECT_THAT(core_->CreateUser(req, &resp), IsOk());
-    return resp.token();
-  }
-
-  absl::Status Put(const std::string& token, const std::string& provider, const std::string& key,
-                   const std::string& base_url = "") {
-    v1::PutKeyRequest req;
-    req.set_token(token);
-    req.set_provider(provider);
-    req.set_key(key);
-    req.set_base_url(base_url);
-    v1::PutKeyResponse resp;
-    return core_->PutKey(req, &resp);
-  }
-
-  absl::StatusOr<std::string> Resolve(const std::string& token, const std::string& provider) {
-    v1::ResolveKeyRequest req;
-    req.set_token(token);
-    req.set_provider(provider);
-    v1::ResolveKeyResponse resp;
-    if (absl::Status s = core_->ResolveKey(req, &resp); !s.ok()) return s;
-    return resp.key();
-  }
-
-  std::string UserId(const std::string& token) { return core_->UserForToken(token)->user_id; }
-
-  FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
-  VaultOptions options_;
-  std::unique_ptr<SqliteKeyStore> store_;
-  std::unique_ptr<crypto::KeyringAead> keyring_;
-  std::unique_ptr<TokenHasher> hasher_;
-  std::unique_ptr<VaultCore> core_;
-  RecordingSink sink_;
-};
 
 TEST_F(VaultCoreTest, TokenLooksUpItsUserAndOnlyItsUser) {
   const std::string a = NewToken("app-a"), b = NewToken("app-b");
@@ -565,62 +498,6 @@ TEST_F(VaultCoreTest, CreateUserAcceptsAnyAppIdTheOriginalDoes) {
   EXPECT_EQ(s.message(), "app_id is required");
 }
 
-
-using Action = v1::AuditEvent;
-
-TEST_F(VaultCoreTest, EveryKeyEventReachesTheSinksOnceWithItsOutcome) {
-  const std::string token = NewToken();
-  const std::string user = UserId(token);
-  ASSERT_THAT(Put(token, "openai", "sk-first-key-000"), IsOk());
-  ASSERT_THAT(Put(token, "openai", "sk-second-key-00"), IsOk());
-  ASSERT_THAT(Resolve(token, "openai"), IsOk());
-  EXPECT_THAT(Resolve(token, "anthropic"), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(Resolve("f" + token.substr(1), "openai"),
-              StatusIs(absl::StatusCode::kUnauthenticated));
-  v1::PutKeyRequest dry;
-  dry.set_token(token);
-  dry.set_provider("openai");
-  dry.set_key("sk-third-key-000");
-  dry.set_validate_only(true);
-  v1::PutKeyResponse dry_response;
-  ASSERT_THAT(core_->PutKey(dry, &dry_response), IsOk());
-  v1::DeleteKeyRequest del;
-  del.set_token(token);
-  del.set_provider("openai");
-  v1::DeleteKeyResponse del_response;
-  ASSERT_THAT(core_->DeleteKey(del, &del_response), IsOk());
-  v1::RevokeTokenRequest revoke;
-  revoke.set_token(token);
-  v1::RevokeTokenResponse revoke_response;
-  ASSERT_THAT(core_->RevokeToken(revoke, &revoke_response), IsOk());
-  clock_.Advance(absl::Seconds(1));
-  ASSERT_THAT(core_->PurgeExpiredUsers(), IsOk());
-
-  struct Expected {
-    v1::AuditEvent::Action action;
-    std::string user_id, provider;
-    absl::StatusCode outcome;
-  };
-  const std::vector<Expected> expected = {
-      {Action::ACTION_USER_CREATED, user, "", absl::StatusCode::kOk},
-      {Action::ACTION_KEY_STORED, user, "openai", absl::StatusCode::kOk},
-      {Action::ACTION_KEY_ROTATED, user, "openai", absl::StatusCode::kOk},
-      {Action::ACTION_KEY_RESOLVED, user, "openai", absl::StatusCode::kOk},
-      {Action::ACTION_KEY_RESOLVED, user, "anthropic", absl::StatusCode::kNotFound},
-      {Action::ACTION_KEY_RESOLVED, "", "openai", absl::StatusCode::kUnauthenticated},
-      {Action::ACTION_KEY_DELETED, user, "openai", absl::StatusCode::kOk},
-      {Action::ACTION_TOKEN_REVOKED, user, "", absl::StatusCode::kOk},
-      {Action::ACTION_USER_PURGED, "", "", absl::StatusCode::kOk},
-  };
-  ASSERT_EQ(sink_.events.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    SCOPED_TRACE(i);
-    EXPECT_EQ(sink_.events[i].action, expected[i].action);
-    EXPECT_EQ(sink_.events[i].user_id, expected[i].user_id);
-    EXPECT_EQ(sink_.events[i].provider, expected[i].provider);
-    EXPECT_EQ(sink_.events[i].outcome, expected[i].outcome);
-  }
-}
 
 TEST_F(VaultCoreTest, ResolveKeySaysWhenTheTokenStopsWorking) {
   const std::string token = NewToken();
