@@ -12,10 +12,20 @@ build_dir="$root/build-tsan"
 #   the Abseil annotations themselves     tsan_annotation_test (TsanAnnotationTest)
 #   upstream client and connection pool   relay_upstream_test (UpstreamClientTest)
 #   usage batching and parsing            relay_unit_test (UsageBatcherTest, UsageParserTest)
+#   the relay's key cache                 relay_unit_test (KeyCacheTest, TokenHashTest)
+#   the answer cache under threads        vault_client_test (AnswerCacheThreadsTest, LoadAnswerCacheOptionsTest)
+#   the gateway's token cache             token_cache_test (TokenCacheTest)
+#   the vault's change feed, and the      vault_changes_test (ChangeFeedTest, ChangeFeedThreadsTest,
+#     change stream's subscriber            ChangeForTest, ChangeStreamTest: KeyChangeWatch against a
+#     (KeyChangeWatch)                      real VaultServer; not ChangeStreamPostgresTest)
 #   rate limiters                         gateway_unit_test (RateLimiterTest)
 #   HTTP sessions, framing, streams       gateway_http_test (HttpFraming*, HttpVersion*)
-tests=(tsan_annotation_test relay_upstream_test relay_unit_test gateway_unit_test gateway_http_test)
-regex='^(TsanAnnotationTest|UpstreamClientTest|UsageBatcherTest|UsageParserTest|RateLimiterTest|HttpFramingTest|Codings/TransferEncodingTest|HttpVersionTest)\.'
+tests=(tsan_annotation_test relay_upstream_test relay_unit_test gateway_unit_test gateway_http_test
+       vault_client_test token_cache_test vault_changes_test)
+regex='^(TsanAnnotationTest|UpstreamClientTest|UsageBatcherTest|UsageParserTest|KeyCacheTest|TokenHashTest'
+regex+='|AnswerCacheThreadsTest|LoadAnswerCacheOptionsTest|TokenCacheTest|ChangeFeedTest|ChangeFeedThreadsTest'
+regex+='|ChangeForTest|ChangeStreamTest|RateLimiterTest|HttpFramingTest'
+regex+='|Codings/TransferEncodingTest|HttpVersionTest)\.'
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBYOK_TSAN=ON \
