@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Heap profile of the relay and the gateway while slow streams are held: runs byok-relayd and
 # byok-gatewayd under heaptrack, holds N streams (30 s of events 1 s apart by default), stops them and
-# prints each one's peak heap and its largest peak consumers.
+# prints each one's peak heap, that heap per held stream by holder (gRPC's call arena, gRPC's other
+# per-call state, the suite's code) and the largest allocation sites per held stream.
 #
-#   bench/heap.sh [--streams N] [--events E] [--no-build] [--keep DIR]
-#   (--keep DIR keeps the heaptrack files there, for heaptrack_print or heaptrack_gui)
+#   bench/heap.sh [--streams N] [--events E] [--warmup S] [--no-build] [--keep DIR]
+#   (--warmup S: seconds of 50-event streams at 16 connections first, 2 by default, as bench/run.sh's
+#    earlier scenarios do: gRPC sizes a new call's arena from the calls that completed before it;
+#    --keep DIR keeps the heaptrack files there, for heaptrack_print or heaptrack_gui)
 #
 # Needs heaptrack (Debian: heaptrack). Starts and stops everything itself, loopback only.
 set -euo pipefail
@@ -19,15 +22,17 @@ source "$here/lib/targets.sh"
 
 streams=2000
 events=8
+warmup=2
 build=1
 keep=""
 while [ $# -gt 0 ]; do
   case $1 in
     --streams) streams=$2; shift ;;
     --events) events=$2; shift ;;
+    --warmup) warmup=$2; shift ;;
     --no-build) build=0 ;;
     --keep) keep=$2; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "heap: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -54,7 +59,16 @@ SUITE_WRAP[gatewayd]="heaptrack -o $TMP/gateway"
 start_fake_provider
 start_suite daemons || { echo "heap: the suite did not start" >&2; exit 1; }
 
-run_loadgen byok hold --connections "$streams" --events "$events" --interval-ms 1000 --timeout $((events + 60))
+if [ "$warmup" != 0 ]; then
+  run_loadgen byok run --stream --events 50 --connections 16 --warmup 0 --duration "$warmup" >/dev/null
+fi
+held=$(run_loadgen byok hold --connections "$streams" --events "$events" --interval-ms 1000 \
+  --timeout $((events + 60)))
+echo "$held"
+# Per held stream: divided by the streams open at once at the peak (heaptrack slows the daemons, so
+# the first streams may end before the last open).
+open=$(sed -n 's/.*peak_open=\([0-9]*\).*/\1/p' <<<"$held")
+[ -n "$open" ] && [ "$open" -gt 0 ] || open=$streams
 
 # heaptrack writes its file when the profiled daemon exits: stop the daemons themselves.
 for name in relayd gatewayd; do
@@ -67,11 +81,8 @@ for name in relay gateway; do
     sleep 0.1
   done
   echo
-  echo "== $name ($streams streams held)"
+  echo "== $name ($open streams open at once)"
   heaptrack_print -f "$TMP/$name.zst" 2>/dev/null | grep -E '^peak heap memory' || true
-  heaptrack_print -f "$TMP/$name.zst" --print-peaks 1 --print-allocators 0 --print-leaks 0 \
-    --print-temporary 0 --print-histogram 0 2>/dev/null |
-    grep -E '^[0-9.]+[KMG]? (peak memory|consumed)|^    (byok::|grpc_core::[A-Za-z]+::[A-Za-z]+\()' |
-    head -30 | cut -c1-160 || true  # head closes the pipe early
+  python3 "$here/lib/heap_breakdown.py" "$TMP/$name.zst" "$open" | cut -c1-200 || true
 done
 if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$TMP"/*.zst "$keep"/; fi

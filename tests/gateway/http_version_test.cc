@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -27,10 +29,20 @@ using byok::testing::TestHttpClient;
 
 constexpr char kEvents[] = "data: {\"n\":0}\n\ndata: {\"n\":1}\n\ndata: {\"n\":2}\n\n";
 
-// Writes an SSE head and three events, then finishes.
+class ThreeEvents;
+
+// Where a stream that waits after its first event is kept until the test releases it.
+struct HeldStream {
+  std::mutex mu;
+  ThreeEvents* stream = nullptr;
+  std::condition_variable arrived;
+};
+
+// Writes an SSE head and three events, then finishes; with `held`, waits after the first event until
+// released.
 class ThreeEvents : public grpc::ServerWriteReactor<RelayResponse> {
  public:
-  ThreeEvents() {
+  explicit ThreeEvents(HeldStream* held = nullptr) : held_(held) {
     auto* head = queue_.emplace_back().mutable_head();
     head->set_status(200);
     auto* ct = head->add_headers();
@@ -43,9 +55,17 @@ class ThreeEvents : public grpc::ServerWriteReactor<RelayResponse> {
   }
   void OnWriteDone(bool ok) override {
     if (!ok) return Finish(grpc::Status::CANCELLED);
+    if (held_ != nullptr && ++written_ == 2) {  // the head, then the first event
+      std::lock_guard<std::mutex> lock(held_->mu);
+      held_->stream = this;
+      held_->arrived.notify_all();
+      return;
+    }
     Next();
   }
   void OnDone() override { delete this; }
+  // Writes the rest (a held stream).
+  void Release() { Next(); }
 
  private:
   void Next() {
@@ -56,17 +76,32 @@ class ThreeEvents : public grpc::ServerWriteReactor<RelayResponse> {
     StartWrite(&message_);
   }
 
+  HeldStream* held_;
+  int written_ = 0;
   std::mutex mu_;
   std::vector<RelayResponse> queue_;
   RelayResponse message_;
 };
 
+// A request whose body names the model "hold" gets a stream held after its first event.
 class StreamingRelay final : public byok::relay::v1::Relay::CallbackService {
  public:
   grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext*,
-                                                 const RelayRequest*) override {
-    return new ThreeEvents();
+                                                 const RelayRequest* request) override {
+    return new ThreeEvents(absl::StrContains(request->body(), "\"hold\"") ? &held : nullptr);
   }
+
+  // Waits for the held stream to have written its first event, and releases it.
+  bool ReleaseHeld() {
+    std::unique_lock<std::mutex> lock(held.mu);
+    if (!held.arrived.wait_for(lock, std::chrono::seconds(10), [&] { return held.stream != nullptr; })) {
+      return false;
+    }
+    std::exchange(held.stream, nullptr)->Release();
+    return true;
+  }
+
+  HeldStream held;
 };
 
 class HttpVersionTest : public ::testing::Test {
@@ -91,6 +126,11 @@ class HttpVersionTest : public ::testing::Test {
     gateway_ = *std::move(server);
   }
   void TearDown() override {
+    {
+      // A stream still held would keep the server's shutdown waiting.
+      std::lock_guard<std::mutex> lock(relay_.held.mu);
+      if (relay_.held.stream != nullptr) std::exchange(relay_.held.stream, nullptr)->Release();
+    }
     if (gateway_) gateway_->Shutdown(absl::Seconds(1));
     if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
   }
@@ -142,6 +182,42 @@ TEST_F(HttpVersionTest, Http11ClientGetsChunksAndKeepsTheConnection) {
     EXPECT_EQ(r->Header("transfer-encoding"), "chunked");
     EXPECT_EQ(r->body, kEvents);
   }
+}
+
+TEST_F(HttpVersionTest, ARequestSentWhileAResponseStreamsIsAnsweredAfterIt) {
+  // The session watches a streaming connection without a read buffer of its own; what the client
+  // sends meanwhile (its next request) is kept and read once the stream ended.
+  auto client = TestHttpClient::Connect(gateway_->port());
+  ASSERT_TRUE(client.ok());
+  byok::testing::TestRequest request;
+  request.method = "POST";
+  request.target = "/relay/openai/v1/chat/completions";
+  request.headers = {{"x-relay-token", "tok"}, {"Content-Type", "application/json"}};
+  request.body = "{\"model\":\"hold\"}";
+  ASSERT_TRUE((*client)->Send(request).ok());
+  auto head = (*client)->ReadHead();
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->status, 200);
+  auto first = (*client)->ReadBodyPiece();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, "data: {\"n\":0}\n\n");
+
+  request.body = "{\"model\":\"m\"}";
+  ASSERT_TRUE((*client)->Send(request).ok());
+  ASSERT_TRUE(relay_.ReleaseHeld());
+  std::string body = *first;
+  while (true) {
+    auto piece = (*client)->ReadBodyPiece();
+    ASSERT_TRUE(piece.ok()) << piece.status();
+    if (piece->empty()) break;
+    body += *piece;
+  }
+  EXPECT_EQ(body, kEvents);
+
+  auto second = (*client)->ReadResponse();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, kEvents);
 }
 
 }  // namespace

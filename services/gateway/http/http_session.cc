@@ -30,6 +30,8 @@ namespace {
 // After refusing a request whose body was not read, read (and drop) at most this much for at most this
 // long before closing, so the client sees the answer instead of a reset.
 constexpr std::size_t kMaxDrainBytes = 4 * 1024 * 1024;
+// What one read takes of what a client sends while its response streams (or while it is drained).
+constexpr std::size_t kWatchReadBytes = 512;
 constexpr auto kDrainTime = std::chrono::seconds(1);
 // Bytes asked of the socket per read while a request head is incomplete.
 constexpr std::size_t kHeadReadBytes = 4096;
@@ -60,7 +62,7 @@ void HttpSession::Run() {
 }
 
 void HttpSession::DoRead() {
-  parser_.emplace();
+  parser_ = std::make_unique<http::request_parser<http::string_body>>();
   parser_->header_limit(state_.config.header_limit_bytes);
   parser_->body_limit(state_.config.body_limit_bytes);
   scanner_.emplace(state_.config.header_limit_bytes);
@@ -382,21 +384,32 @@ void HttpSession::SetClientGone(uint64_t id, std::function<void()> cancel) {
 
 void HttpSession::DoWatch() {
   watch_ = Watch::kWatching;
-  stream_.async_read_some(net::buffer(scratch_),
-                          beast::bind_front_handler(&HttpSession::OnWatch, shared_from_this()));
+  stream_.socket().async_wait(net::socket_base::wait_read,
+                              beast::bind_front_handler(&HttpSession::OnWatch, shared_from_this()));
 }
 
-void HttpSession::OnWatch(beast::error_code ec, std::size_t bytes) {
-  const Watch was = std::exchange(watch_, Watch::kOff);
-  if (bytes > 0) {
-    // The client's next request (pipelined) began while this response streamed: keep it for later,
-    // within the header limit; beyond it the connection ends after this response.
-    if (buffer_.size() + bytes > state_.config.header_limit_bytes) {
-      close_after_ = true;
-    } else {
-      buffer_.commit(net::buffer_copy(buffer_.prepare(bytes), net::buffer(scratch_.data(), bytes)));
-    }
+beast::error_code HttpSession::TakeWatched() {
+  beast::error_code ec;
+  auto& socket = stream_.socket();
+  // Never blocks (the session's other reads and writes are asynchronous, which this does not change).
+  socket.non_blocking(true, ec);
+  if (ec) return ec;
+  const std::size_t bytes = socket.read_some(buffer_.prepare(kWatchReadBytes), ec);
+  if (ec == net::error::would_block || ec == net::error::try_again) return {};  // woken for nothing
+  if (ec) return ec;
+  // The client's next request (pipelined) began while this response streamed: keep it for later,
+  // within the header limit; beyond it the connection ends after this response.
+  if (buffer_.size() + bytes > state_.config.header_limit_bytes) {
+    close_after_ = true;
+  } else {
+    buffer_.commit(bytes);
   }
+  return {};
+}
+
+void HttpSession::OnWatch(beast::error_code ec) {
+  const Watch was = std::exchange(watch_, Watch::kOff);
+  if (!ec) ec = TakeWatched();
   if (streaming()) {
     if (ec) return ClientGone();
     return DoWatch();
@@ -450,7 +463,8 @@ void HttpSession::DoClose() {
 
 void HttpSession::DoDrain() {
   stream_.expires_at(drain_deadline_);
-  stream_.async_read_some(net::buffer(scratch_),
+  // What is drained is dropped: read into the session's buffer, never committed.
+  stream_.async_read_some(buffer_.prepare(kWatchReadBytes),
                           beast::bind_front_handler(&HttpSession::OnDrain, shared_from_this()));
 }
 

@@ -4,7 +4,6 @@
 #ifndef BYOK_SERVICES_GATEWAY_HTTP_HTTP_SESSION_H_
 #define BYOK_SERVICES_GATEWAY_HTTP_HTTP_SESSION_H_
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -92,8 +91,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Answers a request that could not be read (400, 413, 431) and closes after draining a little.
   void Refuse(int status, const std::string& message);
   void OnWrite(bool close, boost::beast::error_code ec, std::size_t bytes);
+  // Waits, holding no buffer, for the client to send something or leave while a response streams.
   void DoWatch();
-  void OnWatch(boost::beast::error_code ec, std::size_t bytes);
+  void OnWatch(boost::beast::error_code ec);
+  // Reads, without waiting, what woke the watch: the client's next request, kept within the header
+  // limit, or its end (returned as the error).
+  boost::beast::error_code TakeWatched();
   void ClientGone();
   bool streaming() const { return phase_ == Phase::kStreaming || phase_ == Phase::kEndingStream; }
   // Writes one streamed piece (framed as a chunk when chunked); OnStreamWrite follows.
@@ -111,7 +114,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   ServerState& state_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  // Only while a request is read: a session whose response streams holds no parser.
+  std::unique_ptr<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::optional<RequestHeadScanner> scanner_;
 
   bool first_request_ = true;
@@ -140,7 +144,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   };
   Watch watch_ = Watch::kOff;
   std::function<void()> on_client_gone_;
-  std::array<char, 512> scratch_{};
   std::size_t drained_ = 0;
   std::chrono::steady_clock::time_point drain_deadline_;
 };
