@@ -29,7 +29,7 @@ ClientRequest Post(std::string path, std::string body = "{}",
 
 ResolvedBaseUrl Base(const char* url) { return ResolvedBaseUrl{*http::ParseBaseUrl(url), false}; }
 
-std::string Header(const PreparedRequest& p, const char* name) {
+std::string Header(const UpstreamRequest& p, const char* name) {
   const std::string* v = http::FindHeader(p.headers, name);
   return v == nullptr ? "<absent>" : *v;
 }
@@ -97,12 +97,12 @@ TEST(CheckRequest, LoggedModelAndStream) {
   EXPECT_EQ(r.status().message(), "Model \"Anthropic/ claude-x \" is not permitted on this relay.");
 }
 
-PreparedRequest Prepare(const char* provider, ClientRequest request, const char* base = "https://api.example.com") {
+UpstreamRequest Prepare(const char* provider, ClientRequest request, const char* base = "https://api.example.com") {
   absl::StatusOr<CheckedRequest> checked = CheckRequest(provider, request, {});
   EXPECT_THAT(checked, IsOk());
-  absl::StatusOr<PreparedRequest> p = PrepareRequest(*checked, Base(base), std::move(request), "sk-test-key");
+  absl::StatusOr<UpstreamRequest> p = PrepareRequest(*checked, Base(base), std::move(request), "sk-test-key");
   EXPECT_THAT(p, IsOk());
-  return p.ok() ? *std::move(p) : PreparedRequest{};
+  return p.ok() ? *std::move(p) : UpstreamRequest{};
 }
 
 TEST(PrepareRequest, KeyGoesWhereTheProviderWantsItAndClientCredentialsNever) {
@@ -113,13 +113,13 @@ TEST(PrepareRequest, KeyGoesWhereTheProviderWantsItAndClientCredentialsNever) {
                                             {"x-goog-api-key", "evil"},
                                             {"cookie", "a=b"},
                                             {"openai-organization", "org"}};
-  PreparedRequest openai = Prepare("openai", Post("v1/chat/completions", "{}", hostile));
+  UpstreamRequest openai = Prepare("openai", Post("v1/chat/completions", "{}", hostile));
   EXPECT_EQ(Header(openai, "authorization"), "Bearer sk-test-key");
   for (const char* dropped : {"xi-api-key", "x-api-key", "x-goog-api-key", "cookie", "openai-organization"}) {
     EXPECT_EQ(Header(openai, dropped), "<absent>") << dropped;
   }
   EXPECT_EQ(Header(Prepare("anthropic", Post("v1/messages", "{}", hostile)), "x-api-key"), "sk-test-key");
-  PreparedRequest google = Prepare("google", Post("v1beta/models/g:generateContent", "{}", hostile));
+  UpstreamRequest google = Prepare("google", Post("v1beta/models/g:generateContent", "{}", hostile));
   EXPECT_EQ(Header(google, "x-goog-api-key"), "sk-test-key");
   EXPECT_EQ(google.target.find("key="), std::string::npos);
   EXPECT_EQ(Header(Prepare("elevenlabs", Post("v1/text-to-speech/v", "{}", hostile)), "xi-api-key"),
@@ -130,7 +130,7 @@ TEST(PrepareRequest, KeyGoesWhereTheProviderWantsItAndClientCredentialsNever) {
 }
 
 TEST(PrepareRequest, AnthropicVersionDefaultsAndBetaPasses) {
-  PreparedRequest p = Prepare("anthropic", Post("v1/messages"));
+  UpstreamRequest p = Prepare("anthropic", Post("v1/messages"));
   EXPECT_EQ(Header(p, "anthropic-version"), "2023-06-01");
   EXPECT_EQ(Header(p, "anthropic-beta"), "<absent>");
   EXPECT_EQ(Header(p, "content-type"), "application/json");
@@ -149,7 +149,7 @@ TEST(PrepareRequest, OpenRouterRefererAndTitle) {
   EXPECT_EQ(Header(Prepare("openrouter", Post("api/v1/chat/completions")), "http-referer"),
             "https://github.com/avikalpg/byok-relay");
   EXPECT_EQ(Header(Prepare("openrouter", Post("api/v1/chat/completions")), "x-title"), "<absent>");
-  PreparedRequest p = Prepare("openrouter", Post("api/v1/chat/completions", "{}",
+  UpstreamRequest p = Prepare("openrouter", Post("api/v1/chat/completions", "{}",
                                                  {{"x-relay-referer", "https://b.example"},
                                                   {"x-title", "My App"}}));
   EXPECT_EQ(Header(p, "http-referer"), "https://b.example");
@@ -176,10 +176,10 @@ TEST(PrepareRequest, ContentTypeOfRawBodiesIsTheClients) {
 TEST(PrepareRequest, TargetKeepsTheClientsQueryAndBodyBytes) {
   ClientRequest r = Post("v1/listen", std::string("audio\0\xff\r\n", 9), {{"content-type", "audio/wav"}});
   r.query = "model=nova-2&smart_format=true";
-  PreparedRequest p = Prepare("deepgram", r, "https://api.example.com/base");
+  UpstreamRequest p = Prepare("deepgram", r, "https://api.example.com/base");
   EXPECT_EQ(p.target, "/base/v1/listen?model=nova-2&smart_format=true");
   EXPECT_EQ(p.body, r.body);
-  EXPECT_TRUE(p.binary_provider);
+  EXPECT_TRUE(FindProvider("deepgram")->binary_responses);  // its answers pass as bytes
 
   r = Post("v1/listen%3Fmodel=nova-2");
   r.query = "x=1";
@@ -198,7 +198,7 @@ TEST(PrepareRequest, AKeyThatCouldSplitAHeaderIsRefusedWithoutShowingIt) {
   ClientRequest r = Post("v1/chat/completions");
   absl::StatusOr<CheckedRequest> checked = CheckRequest("openai", r, {});
   ASSERT_THAT(checked, IsOk());
-  absl::StatusOr<PreparedRequest> p =
+  absl::StatusOr<UpstreamRequest> p =
       PrepareRequest(*checked, Base("https://api.example.com"), r, "sk-abc\r\nx-evil: 1");
   ASSERT_THAT(p, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(p.status().message().find("sk-abc"), absl::string_view::npos);
@@ -224,7 +224,7 @@ TEST(RelayPolicy, OpenAiCompatibleBaseUrlChecksInOrder) {
 }
 
 TEST(PrepareKeyCheckRequest, UsesTheVerificationTargets) {
-  absl::StatusOr<PreparedRequest> p =
+  absl::StatusOr<UpstreamRequest> p =
       PrepareKeyCheckRequest(*FindProvider("groq"), Base("https://api.groq.com"), "gsk_x");
   ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->method, "GET");
@@ -261,7 +261,7 @@ TEST(TestUpstreamOverride, RedirectsOnlyTestRequestsThatPresentTheToken) {
     return policy->Prepare(*checked, std::move(request), "sk-test-key", client_base_url, "");
   };
 
-  absl::StatusOr<PreparedRequest> p =
+  absl::StatusOr<UpstreamRequest> p =
       prepare("anthropic", "v1/messages", {{"x-relay-e2e-base-url-token", "e2e-token-123"}});
   ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->host, "127.0.0.1");
@@ -285,7 +285,7 @@ TEST(TestUpstreamOverride, RedirectsOnlyTestRequestsThatPresentTheToken) {
               "https://llm.example.com");
   ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->host, "127.0.0.1");
-  EXPECT_FALSE(p->check_addresses);
+  EXPECT_FALSE(p->address_guard);  // no address check
 
   // Anywhere but NODE_ENV=test the variables do nothing.
   for (const char* node_env : {"production", "development", ""}) {
