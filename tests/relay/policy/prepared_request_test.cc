@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "services/relay/policy/relay_policy.h"
+#include "services/relay/policy/routing.h"
 #include "tests/relay/policy/test_env.h"
 #include "tests/testing/status_matchers.h"
 
@@ -95,6 +96,90 @@ TEST(CheckRequest, LoggedModelAndStream) {
   r = CheckRequest("anthropic", unified, ModelAllowlist::Parse("claude-x"));
   ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(r.status().message(), "Model \"Anthropic/ claude-x \" is not permitted on this relay.");
+}
+
+ClientRequest Unified(std::string body) {
+  ClientRequest r = Post("", std::move(body));
+  r.unified = true;
+  return r;
+}
+
+// The relay routes a unified request itself: the original's order (model required, routable, allowed
+// by its raw string), then only the model's bytes change in the body.
+TEST(CheckUnifiedRequest, RefusesInTheOriginalsOrder) {
+  const ModelAllowlist allow = ModelAllowlist::Parse("anthropic/*,gpt-4o*");
+  for (const char* body : {"", "{}", R"({"messages":[]})", R"({"model":""})", R"({"model":null})", "[1]",
+                           R"([{"model":"gpt-4o"}])"}) {
+    ClientRequest r = Unified(body);
+    absl::StatusOr<CheckedRequest> checked = CheckUnifiedRequest(r, allow);
+    ASSERT_THAT(checked, StatusIs(absl::StatusCode::kInvalidArgument)) << body;
+    EXPECT_EQ(checked.status().message(), kModelRequired) << body;
+  }
+  // Not routable comes before not permitted ("o3" is in neither the table nor the list).
+  ClientRequest r = Unified(R"({"model":"o3"})");
+  absl::StatusOr<CheckedRequest> checked = CheckUnifiedRequest(r, allow);
+  ASSERT_THAT(checked, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(checked.status().message(), CannotRouteMessage(nlohmann::json("o3")));
+  // The raw string is what the list sees: "openai/gpt-4o" routes to gpt-4o but is not listed.
+  r = Unified(R"({"model":"openai/gpt-4o"})");
+  checked = CheckUnifiedRequest(r, allow);
+  ASSERT_THAT(checked, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(checked.status().message(), "Model \"openai/gpt-4o\" is not permitted on this relay.");
+  // A body a direct caller sent that is not JSON.
+  r = Unified("{oops");
+  EXPECT_THAT(CheckUnifiedRequest(r, allow), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CheckUnifiedRequest, RoutesAndChangesOnlyTheModelsBytes) {
+  ClientRequest r = Unified(R"({ "max_tokens" : 8, "model":"Anthropic/ claude-x ", "t": 1.50, "stream":true })");
+  absl::StatusOr<CheckedRequest> checked = CheckUnifiedRequest(r, ModelAllowlist::Parse("anthropic/*"));
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->provider->name, "anthropic");
+  EXPECT_EQ(checked->forward_path, "/v1/messages");
+  EXPECT_TRUE(checked->json_body);
+  EXPECT_TRUE(checked->stream);
+  EXPECT_EQ(checked->logged_model, "Anthropic/ claude-x ");
+  EXPECT_EQ(r.raw_model, "Anthropic/ claude-x ");
+  EXPECT_EQ(r.body, R"({ "max_tokens" : 8, "model":"claude-x", "t": 1.50, "stream":true })");
+
+  // A name that routes as it is keeps every byte; Gemini's path follows "stream".
+  const std::string gemini = R"({"model":"gemini-2.0-flash","stream":true,"contents":[]})";
+  r = Unified(gemini);
+  checked = CheckUnifiedRequest(r, {});
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->provider->name, "google");
+  EXPECT_EQ(checked->forward_path, "/v1beta/models/gemini-2.0-flash:streamGenerateContent");
+  EXPECT_EQ(r.body, gemini);
+
+  // Through PrepareRequest: the routed path, no client query, the spliced body.
+  r = Unified(R"({"model":"groq/llama-3.1-8b","messages":[]})");
+  r.query = "x=1";
+  checked = CheckUnifiedRequest(r, {});
+  ASSERT_THAT(checked, IsOk());
+  absl::StatusOr<UpstreamRequest> upstream = PrepareRequest(*checked, Base("https://api.example.com"), r, "gsk_k");
+  ASSERT_THAT(upstream, IsOk());
+  EXPECT_EQ(upstream->target, "/openai/v1/chat/completions");
+  EXPECT_EQ(upstream->body, R"({"model":"llama-3.1-8b","messages":[]})");
+  EXPECT_EQ(Header(*upstream, "authorization"), "Bearer gsk_k");
+}
+
+TEST(RelayPolicy, ChecksAUnifiedRequestItsCallerRoutedAsBefore) {
+  RelayPolicy policy(*PolicyConfig::Load(TestEnv({{"ALLOWED_MODELS", "anthropic/*"}})));
+  // Routed by the caller (provider and path set): the body is not routed again.
+  ClientRequest routed = Unified(R"({"model":"claude-x"})");
+  routed.path = "/v1/messages";
+  routed.raw_model = "anthropic/claude-x";
+  absl::StatusOr<CheckedRequest> checked = policy.Check("anthropic", routed);
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->forward_path, "/v1/messages");
+  EXPECT_EQ(routed.body, R"({"model":"claude-x"})");
+  // No provider: the relay routes it.
+  ClientRequest raw = Unified(R"({"model":"anthropic/claude-x"})");
+  checked = policy.Check("", raw);
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->provider->name, "anthropic");
+  EXPECT_EQ(raw.body, R"({"model":"claude-x"})");
+  EXPECT_EQ(checked->logged_model, "anthropic/claude-x");
 }
 
 UpstreamRequest Prepare(const char* provider, ClientRequest request, const char* base = "https://api.example.com") {
