@@ -22,35 +22,10 @@ namespace {
 // A JSON response is kept (up to this size) only to read its token counts.
 constexpr size_t kMaxUsageJsonBytes = 256 * 1024;
 
-UpstreamRequest ToUpstream(PreparedRequest prepared, const trace::RequestContext& trace) {
-  UpstreamRequest out;
-  out.tls = prepared.tls;
-  out.host = std::move(prepared.host);
-  out.port = prepared.port;
-  out.host_header = std::move(prepared.host_header);
-  out.method = std::move(prepared.method);
-  out.target = std::move(prepared.target);
-  out.headers.reserve(prepared.headers.size());
-  for (auto& field : prepared.headers) {
-    // The trace goes on in this hop's own headers, never in ones the client chose.
-    if (absl::EqualsIgnoreCase(field.name, trace::kTraceparentHeader) ||
-        absl::EqualsIgnoreCase(field.name, trace::kTracestateHeader)) {
-      continue;
-    }
-    out.headers.emplace_back(std::move(field.name), std::move(field.value));
-  }
-  out.headers.emplace_back(trace::kTraceparentHeader, trace.Traceparent());
-  if (!trace.tracestate.empty()) out.headers.emplace_back(trace::kTracestateHeader, trace.tracestate);
-  out.body = std::move(prepared.body);
-  if (prepared.check_addresses) {
-    // A client-chosen host: every address it resolves to must be public (compat.md §5's last two checks).
-    out.address_guard = [](const std::string& address) {
-      if (CheckAddress(address).ok()) return absl::OkStatus();
-      return absl::InvalidArgumentError(kBaseUrlResolvesPrivate);
-    };
-    out.resolve_failure = absl::InvalidArgumentError(kBaseUrlUnresolved);
-  }
-  return out;
+// The trace goes on in this hop's own headers (the policy's closed list never holds the client's).
+void AddTraceHeaders(const trace::RequestContext& trace, UpstreamRequest& request) {
+  request.headers.push_back({std::string(trace::kTraceparentHeader), trace.Traceparent()});
+  if (!trace.tracestate.empty()) request.headers.push_back({std::string(trace::kTracestateHeader), trace.tracestate});
 }
 
 // The client's x-relay-base-url: its own field, else the header.
@@ -76,9 +51,10 @@ RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* c
                           kRelayDomain));
     return;
   }
-  // The original's order: provider, path, model allowlist; then the key; then the base URL.
-  // Built once: the checks read it, and the upstream request is made from it (moved, not copied again).
-  client_ = MakeClientRequest();
+  // The original's order: provider, path, model allowlist (unified: model required, routable,
+  // allowlist); then the key; then the base URL. Built once: the checks read it (a unified one is
+  // routed here, its body parsed once), and the upstream request is made from it by move.
+  client_ = TakeClientRequest();
   absl::StatusOr<CheckedRequest> checked = deps_.policy->Check(request_->provider(), client_);
   if (!checked.ok()) {
     if (checked.status().code() == absl::StatusCode::kPermissionDenied &&
@@ -93,7 +69,7 @@ RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* c
   // Not under the lock: gRPC may run the callback inline when the call fails at once. gRPC keeps the
   // reactor alive until this constructor has returned, even if the call finished meanwhile.
   std::shared_ptr<PendingResolve> resolve = deps_.vault->ResolveKey(
-      request_->token(), request_->provider(),
+      request_->token(), checked_.provider->name,
       [this](absl::StatusOr<vault::v1::ResolveKeyResponse> resolved) {
         OnKeyResolved(std::move(resolved));
       });
@@ -106,19 +82,27 @@ RelayReactor::RelayReactor(const RelayDeps& deps, grpc::CallbackServerContext* c
   if (cancel_now) resolve->Cancel();
 }
 
-ClientRequest RelayReactor::MakeClientRequest() const {
+ClientRequest RelayReactor::TakeClientRequest() {
   ClientRequest client;
   client.method = request_->method();
   client.path = request_->path();
   client.query = request_->query();
   client.unified = request_->unified();
   client.raw_model = request_->model();
-  client.headers.reserve(request_->headers_size());
+  // The one header policy: only the closed list is read (IsReadClientHeader), and PrepareRequest
+  // decides what of it is sent.
   for (const auto& h : request_->headers()) {
-    client.headers.push_back({absl::AsciiStrToLower(h.name()), h.value()});
+    std::string name = absl::AsciiStrToLower(h.name());
+    if (IsReadClientHeader(name)) client.headers.push_back({std::move(name), h.value()});
   }
-  client.body = request_->body();
+  // Moved, not copied: gRPC allocates the request as a mutable message and reads it no more once the
+  // handler has it (it only destroys it after OnDone); the reactor reads its other fields until then.
+  client.body = std::move(*const_cast<v1::RelayRequest*>(request_)->mutable_body());
   return client;
+}
+
+const std::string& RelayReactor::ProviderName() const {
+  return checked_.provider != nullptr ? checked_.provider->name : request_->provider();
 }
 
 void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved) {
@@ -126,7 +110,7 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
     // The vault's "no key stored" (its code differs between versions): the original's 400 text.
     if (resolved.status().code() == absl::StatusCode::kNotFound ||
         resolved.status().code() == absl::StatusCode::kFailedPrecondition) {
-      return FinishOnce(WithReason(absl::FailedPreconditionError(NoKeyMessage(request_->provider())),
+      return FinishOnce(WithReason(absl::FailedPreconditionError(NoKeyMessage(checked_.provider->name)),
                                    reason::kKeyNotFound, kVaultDomain));
     }
     // The vault's own reason (a token's), or the relay's VAULT_UNAVAILABLE: the gateway tells a
@@ -135,13 +119,12 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
   }
   user_id_ = resolved->user_id();
 
-  absl::StatusOr<PreparedRequest> prepared =
+  absl::StatusOr<UpstreamRequest> upstream =
       deps_.policy->Prepare(checked_, std::move(client_), resolved->key(),
                             ClientBaseUrl(*request_), resolved->base_url());
   WipeString(resolved->mutable_key());
-  if (!prepared.ok()) return FinishOnce(prepared.status());
-  binary_provider_ = prepared->binary_provider;
-  stream_requested_ = prepared->stream;
+  if (!upstream.ok()) return FinishOnce(upstream.status());
+  AddTraceHeaders(trace_, *upstream);
 
   {
     absl::MutexLock lock(&mu_);
@@ -151,7 +134,7 @@ void RelayReactor::OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> r
       upstream_started_ = absl::Now();
       // Under the lock: an upstream callback that comes quickly waits until call_ is set. Start only
       // queues work, so no callback runs inline.
-      call_ = deps_.upstream->Start(ToUpstream(*std::move(prepared), trace_), this);
+      call_ = deps_.upstream->Start(*std::move(upstream), this);
       return;
     }
   }
@@ -185,7 +168,7 @@ void RelayReactor::FillHead(UpstreamHead head) {
     int64_t length = 0;
     if (name == "content-length" && absl::SimpleAtoi(value, &length) && length >= 0) content_length = length;
   }
-  mode_ = ChooseResponseMode(binary_provider_, stream_requested_, head.status, content_type);
+  mode_ = ChooseResponseMode(checked_.provider->binary_responses, checked_.stream, head.status, content_type);
   if (mode_ == ResponseMode::kNoContent) {
     out->set_content_length(0);
   } else if (content_length.has_value() && mode_ != ResponseMode::kSse) {
@@ -394,7 +377,7 @@ absl::Status WithUpstreamReason(const absl::Status& status) {
 void RelayReactor::Complete(const absl::Status& status, bool send_unsent) {
   {
     trace::ScopedContext scope(&trace_);
-    log::Debug("relay", "%s %s -> %d, %s", request_->provider(), request_->method(), upstream_status_,
+    log::Debug("relay", "%s %s -> %d, %s", ProviderName(), request_->method(), upstream_status_,
                status.ok() ? "ok" : absl::StatusCodeToString(status.code()));
   }
   // Nothing of `this` may be touched after Finish: OnDone may delete it at once.
@@ -414,7 +397,7 @@ void RelayReactor::Complete(const absl::Status& status, bool send_unsent) {
 void RelayReactor::RecordUsage(const absl::Status& status, std::function<void()> then) {
   vault::v1::RecordUsageRequest usage;
   usage.set_user_id(user_id_);
-  usage.set_provider(request_->provider());
+  usage.set_provider(checked_.provider->name);
   usage.set_model(checked_.logged_model.value_or(""));
   // 502 for every failure after forwarding: unreachable, timed out, broken off (compat.md §10.5).
   const int status_code = status.ok() && upstream_status_ != 0 ? upstream_status_ : 502;

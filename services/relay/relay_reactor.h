@@ -73,8 +73,10 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   void OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved);
   // Moves to `to`; false (and logged) for an impossible transition.
   bool Advance(Phase to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The client request as the policy reads it.
-  ClientRequest MakeClientRequest() const;
+  // The client request as the policy reads it, its body moved out of the gRPC request.
+  ClientRequest TakeClientRequest();
+  // The checked provider's name; before the checks, the one the caller named.
+  const std::string& ProviderName() const;
   // Fills response_'s head from the provider's (kept until the first piece or the end goes out).
   void FillHead(UpstreamHead head) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Finishes the RPC once: at once, or after the write in flight completes. A failure goes out with
@@ -126,8 +128,6 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   std::string user_id_;
   // True once the request went upstream: only such requests are recorded (compat.md §10.5).
   bool forwarded_ = false;
-  bool binary_provider_ = false;
-  bool stream_requested_ = false;
   // Set from upstream callbacks (one at a time, under mu_) and read once the upstream call ended.
   int upstream_status_ = 0;
   ResponseMode mode_ = ResponseMode::kText;

@@ -22,19 +22,7 @@ class KeyCheck : public UpstreamHandler {
   KeyCheck(grpc::ServerUnaryReactor* reactor, v1::CheckKeyResponse* response)
       : reactor_(reactor), response_(response) {}
 
-  void Start(UpstreamClient& client, PreparedRequest prepared) {
-    UpstreamRequest request;
-    request.tls = prepared.tls;
-    request.host = std::move(prepared.host);
-    request.port = prepared.port;
-    request.host_header = std::move(prepared.host_header);
-    request.method = std::move(prepared.method);
-    request.target = std::move(prepared.target);
-    for (auto& f : prepared.headers) request.headers.emplace_back(std::move(f.name), std::move(f.value));
-    request.body = std::move(prepared.body);
-    if (prepared.check_addresses) {
-      request.address_guard = [](const std::string& address) { return CheckAddress(address); };
-    }
+  void Start(UpstreamClient& client, UpstreamRequest request) {
     absl::MutexLock lock(&mu_);
     call_ = client.Start(std::move(request), this);
   }
@@ -120,7 +108,7 @@ grpc::ServerUnaryReactor* RelayService::CheckKey(grpc::CallbackServerContext* co
         kRelayDomain)));
     return reactor;
   }
-  absl::StatusOr<PreparedRequest> prepared =
+  absl::StatusOr<UpstreamRequest> prepared =
       deps_.policy->PrepareKeyCheck(request->provider(), request->key(), request->base_url());
   if (!prepared.ok() && prepared.status().code() == absl::StatusCode::kFailedPrecondition) {
     // No verification endpoint (common/providers): the key counts as accepted, as in the original.

@@ -249,6 +249,40 @@ TEST_F(RelayBridgeTest, StreamsPiecesWithSseHeadersAndKeepsTheConnection) {
   EXPECT_EQ(r->body, "{\"part\":0}{\"part\":1}{\"part\":2}");
 }
 
+TEST_F(RelayBridgeTest, TheUnifiedBodyGoesToTheRelayUnrouted) {
+  // The relay routes POST /relay: the gateway sends the body as the client sent it, naming no provider,
+  // path or model.
+  const std::string body = R"({ "model" : "Anthropic/claude-x", "t": 1.50, "messages":[] })";
+  TestRequest request;
+  request.method = "POST";
+  request.target = "/relay";
+  request.headers = {{"x-relay-token", "tok"}, {"Content-Type", "application/json"}, {"Cookie", "a=b"}};
+  request.body = body;
+  auto r = Fetch(gateway_->port(), request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200) << r->body;
+  RelayRequest seen = relay_.last();
+  EXPECT_TRUE(seen.unified());
+  EXPECT_EQ(seen.provider(), "");
+  EXPECT_EQ(seen.path(), "");
+  EXPECT_EQ(seen.model(), "");
+  EXPECT_EQ(seen.body(), body);
+  std::vector<std::string> names;
+  for (const auto& h : seen.headers()) names.push_back(h.name());
+  EXPECT_THAT(names, ::testing::ElementsAre("content-type"));
+
+  // A body the gateway does not read as JSON is {} (compat.md §3.14: the original's 400 for the model).
+  request.headers = {{"x-relay-token", "tok"}, {"Content-Type", "text/plain"}};
+  r = Fetch(gateway_->port(), request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(relay_.last().body(), "{}");
+  request.headers = {{"x-relay-token", "tok"}, {"Content-Type", "application/json"}};
+  request.body = "";
+  r = Fetch(gateway_->port(), request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(relay_.last().body(), "{}");
+}
+
 TEST_F(RelayBridgeTest, ProviderBreakAfterStartIsAnSseErrorEvent) {
   auto r = Fetch(gateway_->port(), Relay("/sse-break"));
   ASSERT_TRUE(r.ok()) << r.status();

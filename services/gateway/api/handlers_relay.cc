@@ -1,19 +1,16 @@
 // The relay routes: POST /relay/{provider}/{path...} and the unified POST /relay (compat.md §3.14,
 // §3.15). The provider route's path allowlist is checked here before the relay limiter (so a refused
-// path costs no relay quota); the unified route is routed here, after the limiter. Both end in one
-// streamed Relay RPC (relay_call.cc), where the relay runs the remaining checks in the original's order.
-#include <nlohmann/json.hpp>
-
+// path costs no relay quota). The unified route's body goes to the relay as the client sent it: the
+// relay routes it. Both end in one streamed Relay RPC (relay_call.cc), where the relay runs the
+// remaining checks in the original's order.
 #include "absl/strings/str_cat.h"
 #include "common/http/headers.h"
 #include "services/gateway/api/api.h"
 #include "services/gateway/api/handlers_common.h"
 #include "services/gateway/backends/relay_call.h"
 #include "services/relay/policy/forward_path.h"
-#include "services/relay/policy/json_splice.h"
 #include "services/relay/policy/prepared_request.h"
 #include "services/relay/policy/provider_table.h"
-#include "services/relay/policy/routing.h"
 
 namespace byok::gateway {
 namespace {
@@ -90,31 +87,15 @@ void Api::ProviderRelay(Call call) {
 }
 
 void Api::UnifiedRelay(Call call) {
-  static const nlohmann::json kEmpty = nlohmann::json::object();
-  const nlohmann::json& body = call.body ? *call.body : kEmpty;
-  absl::StatusOr<relay::UnifiedRoute> route = relay::RouteUnified(body);
-  if (!route.ok()) return call.writer->Send(JsonError(400, route.status().message()));
-  const std::string& raw_model = body.at("model").get_ref<const std::string&>();
-
   RelayRequest request = BaseRelayRequest(call.request, call.token);
-  request.set_provider(route->provider);
-  request.set_path(route->path);
-  request.set_unified(true);
-  request.set_model(raw_model);
-  if (route->name == raw_model) {
+  request.set_unified(true);  // no provider, path or model: the relay routes the body
+  // ReadBody's verdict: a body it did not read as JSON (another content type, none) counts as {}, as
+  // the original's (compat.md §3.14: hence the 400 for the missing model). A JSON body it read whole
+  // (it is valid: malformed JSON was refused before the token) goes as sent; an empty one is {} too.
+  if (call.body != nullptr && !call.body->empty()) {
     request.set_body(std::move(call.request.body));
   } else {
-    // Only the model's bytes change: every other byte reaches the provider as the client sent it.
-    const std::string routed = nlohmann::json(route->name).dump(-1, ' ', false,
-                                                                nlohmann::json::error_handler_t::replace);
-    std::optional<std::string> spliced = relay::ReplaceTopLevelValue(call.request.body, "model", routed);
-    if (spliced.has_value()) {
-      request.set_body(*std::move(spliced));
-    } else {
-      nlohmann::json copy = body;
-      copy["model"] = route->name;
-      request.set_body(copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    }
+    request.set_body("{}");
   }
   StartRelayCall(backends_, std::move(request), call.writer);
 }

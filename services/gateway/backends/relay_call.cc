@@ -120,13 +120,13 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
         case grpc::StatusCode::UNAVAILABLE:
         case grpc::StatusCode::DEADLINE_EXCEEDED:
         case grpc::StatusCode::ABORTED:
-          log::Info("gateway", "relay call for %s failed: %s", request_.provider(),
+          log::Info("gateway", "relay call for %s failed: %s", Target(),
                     status.error_message());
           break;
         case grpc::StatusCode::INTERNAL:
         case grpc::StatusCode::UNKNOWN:
         case grpc::StatusCode::DATA_LOSS:
-          log::Warn("gateway", "relay call for %s failed: %s", request_.provider(),
+          log::Warn("gateway", "relay call for %s failed: %s", Target(),
                     status.error_message());
           break;
         default:  // the client's own errors (bad token, path, model) and cancellations
@@ -165,6 +165,12 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
     if (head.has_content_length() && head.content_length() <= static_cast<int64_t>(kMaxGatheredBytes)) {
       whole_length_ = head.content_length();
     }
+  }
+
+  // What the call was for, in a log line: the provider, or the unified route (the relay routed it).
+  const std::string& Target() const {
+    static const std::string kUnified = "POST /relay";
+    return request_.provider().empty() ? kUnified : request_.provider();
   }
 
   // Asks the relay for the next message without writing anything to the browser.

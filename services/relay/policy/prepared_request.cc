@@ -1,10 +1,16 @@
 #include "services/relay/policy/prepared_request.h"
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/http/path.h"
+#include "common/json/json_nesting.h"
 #include "services/relay/policy/forward_path.h"
+#include "services/relay/policy/json_splice.h"
+#include "services/relay/policy/routing.h"
+#include "services/relay/policy/ssrf_guard.h"
 
 namespace byok::relay {
 namespace {
@@ -34,17 +40,25 @@ std::optional<std::string> ClientHeader(const std::vector<http::HeaderField>& he
   return clean;
 }
 
-void FillOrigin(const ProviderSpec& provider, const ResolvedBaseUrl& base, PreparedRequest& out) {
-  out.provider = provider.name;
+void FillOrigin(const ResolvedBaseUrl& base, UpstreamRequest& out) {
   out.tls = base.url.tls();
   out.host = base.url.host;
   out.port = base.url.port;
   out.host_header = base.url.Authority();
-  out.check_addresses = base.check_addresses;
 }
 
-void AddKey(const ProviderSpec& provider, absl::string_view key, PreparedRequest& out) {
+void AddKey(const ProviderSpec& provider, absl::string_view key, UpstreamRequest& out) {
   out.headers.push_back({provider.key_header, absl::StrCat(provider.key_prefix, key)});
+}
+
+// The body with its top-level "model" naming `routed`: only the model's bytes change (key order,
+// spacing and number spelling stay the client's). `doc` is the parsed `body`.
+std::string WithRoutedModel(std::string body, const nlohmann::json& doc, const std::string& routed) {
+  const std::string value = nlohmann::json(routed).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (std::optional<std::string> spliced = ReplaceTopLevelValue(body, "model", value)) return *std::move(spliced);
+  nlohmann::json copy = doc;  // not reached for a parsed object with "model"; kept whole all the same
+  copy["model"] = routed;
+  return copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -104,12 +118,46 @@ absl::StatusOr<CheckedRequest> CheckRequest(absl::string_view provider_name, con
   return out;
 }
 
-absl::StatusOr<PreparedRequest> PrepareRequest(const CheckedRequest& checked, const ResolvedBaseUrl& base,
+absl::StatusOr<CheckedRequest> CheckUnifiedRequest(ClientRequest& request, const ModelAllowlist& allowed_models) {
+  std::optional<nlohmann::json> doc =
+      request.body.empty() ? nlohmann::json::object() : ::byok::json::ParseBounded(request.body);
+  if (!doc.has_value()) return absl::InvalidArgumentError("the request body is not valid JSON");
+  absl::StatusOr<UnifiedRoute> route = RouteUnified(*doc);
+  if (!route.ok()) return route.status();
+  request.raw_model = doc->find("model")->get<std::string>();  // RouteUnified routes only a string
+
+  CheckedRequest out;
+  out.provider = FindProvider(route->provider);
+  if (out.provider == nullptr) return absl::InvalidArgumentError(UnsupportedProviderMessage(route->provider));
+  out.forward_path = std::move(route->path);
+  // Routing only chooses allowed paths; checked all the same, as for every other request.
+  if (!ForwardPathAllowed(*out.provider, out.forward_path)) {
+    return absl::PermissionDeniedError(PathNotPermittedMessage(out.forward_path, out.provider->name));
+  }
+  out.json_body = true;
+  out.stream = route->stream;
+  out.logged_model = request.raw_model;
+  if (!allowed_models.AllowsUnifiedModel(request.raw_model)) {
+    return absl::PermissionDeniedError(NotPermittedMessage(request.raw_model));
+  }
+  if (route->name != request.raw_model) request.body = WithRoutedModel(std::move(request.body), *doc, route->name);
+  return out;
+}
+
+absl::StatusOr<UpstreamRequest> PrepareRequest(const CheckedRequest& checked, const ResolvedBaseUrl& base,
                                                ClientRequest request, absl::string_view key) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   const ProviderSpec& provider = *checked.provider;
-  PreparedRequest out;
-  FillOrigin(provider, base, out);
+  UpstreamRequest out;
+  FillOrigin(base, out);
+  if (base.check_addresses) {
+    // A client-chosen host: every address it resolves to must be public (compat.md §5's last two checks).
+    out.address_guard = [](const std::string& address) {
+      if (CheckAddress(address).ok()) return absl::OkStatus();
+      return absl::InvalidArgumentError(kBaseUrlResolvesPrivate);
+    };
+    out.resolve_failure = absl::InvalidArgumentError(kBaseUrlUnresolved);
+  }
   out.method = absl::AsciiStrToUpper(request.method);
 
   std::string query = request.unified ? "" : request.query;
@@ -125,8 +173,6 @@ absl::StatusOr<PreparedRequest> PrepareRequest(const CheckedRequest& checked, co
     }
   }
   out.target = UpstreamTarget(base.url.base_path, checked.forward_path, query);
-  out.log_url = absl::StrCat(base.url.scheme, "://", out.host_header,
-                             out.target.substr(0, out.target.find('?')));
 
   // The closed list of compat.md §4: nothing else of the client's reaches the provider.
   std::optional<std::string> content_type = ClientHeader(request.headers, "content-type");
@@ -150,24 +196,24 @@ absl::StatusOr<PreparedRequest> PrepareRequest(const CheckedRequest& checked, co
     if (auto title = ClientHeader(request.headers, "x-title")) out.headers.push_back({"x-title", *title});
   }
   AddKey(provider, key, out);
-  out.binary_provider = provider.binary_responses;
-  out.stream = checked.stream;
   out.body = std::move(request.body);
   return out;
 }
 
-absl::StatusOr<PreparedRequest> PrepareKeyCheckRequest(const ProviderSpec& provider,
+absl::StatusOr<UpstreamRequest> PrepareKeyCheckRequest(const ProviderSpec& provider,
                                                        const ResolvedBaseUrl& base, absl::string_view key) {
   const providers::ProviderInfo* info = providers::Find(provider.name);
   if (info == nullptr || info->verify_path.empty()) {
     return absl::FailedPreconditionError("this provider has no key verification");
   }
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  PreparedRequest out;
-  FillOrigin(provider, base, out);
+  UpstreamRequest out;
+  FillOrigin(base, out);
+  if (base.check_addresses) {
+    out.address_guard = [](const std::string& address) { return CheckAddress(address); };
+  }
   out.method = "GET";
   out.target = absl::StrCat(base.url.base_path, info->verify_path);
-  out.log_url = absl::StrCat(base.url.scheme, "://", out.host_header, out.target);
   out.headers.push_back({"accept", "application/json"});
   for (const auto& [name, value] : info->verify_headers) {
     if (!name.empty()) out.headers.push_back({std::string(name), std::string(value)});

@@ -1,5 +1,5 @@
-// Request preparation: a client's relay request checked (compat.md §3.14/§3.15 order) and turned into
-// the exact upstream request.
+// Request preparation: a client's relay request checked (compat.md §3.14/§3.15 order; the unified
+// route is routed here too) and turned into the one upstream request (upstream/upstream_request.h).
 #ifndef BYOK_SERVICES_RELAY_POLICY_PREPARED_REQUEST_H_
 #define BYOK_SERVICES_RELAY_POLICY_PREPARED_REQUEST_H_
 
@@ -14,6 +14,7 @@
 #include "common/http/url.h"
 #include "services/relay/policy/model_policy.h"
 #include "services/relay/policy/provider_table.h"
+#include "services/relay/upstream/upstream_request.h"
 
 namespace byok::relay {
 
@@ -30,16 +31,18 @@ struct ClientRequest {
   // "POST", or "GET" where the provider allows it.
   std::string method;
   // Provider route: what followed "/relay/<provider>/", still percent-encoded, without the query.
-  // Unified route: the forward path routing chose.
+  // Unified route, routed by the caller (the earlier RelayRequest form): the forward path it chose.
+  // Unified route, routed here: empty.
   std::string path;
   // The client's query string without '?' (provider route); passed on (a fix: the original dropped it).
   std::string query;
-  // True for POST /relay: `path` is final and `raw_model` is the client's model string.
+  // True for POST /relay. `raw_model` is the client's model string (CheckUnifiedRequest fills it from
+  // the body; a caller that routed the request itself sends it).
   bool unified = false;
   std::string raw_model;
-  // The client's headers; only the closed list of compat.md §4 is read.
+  // The client's headers of the closed list (IsReadClientHeader), names in lower case.
   std::vector<http::HeaderField> headers;
-  // The body, passed as bytes.
+  // The body, passed as bytes (moved along, never copied).
   std::string body;
 };
 
@@ -68,40 +71,25 @@ std::string NoKeyMessage(absl::string_view provider);
 absl::StatusOr<CheckedRequest> CheckRequest(absl::string_view provider, const ClientRequest& request,
                                             const ModelAllowlist& allowed_models);
 
-// Everything the I/O layer needs to send one upstream request. Holds the provider key in `headers`:
-// never log `headers` or the whole struct.
-struct PreparedRequest {
-  std::string provider;
-  bool tls = true;
-  // Host to resolve and connect to (DNS name, dotted quad, or IPv6 text without brackets), port.
-  std::string host;
-  uint16_t port = 443;
-  // Host header value.
-  std::string host_header;
-  std::string method;
-  // Request target: base path + encoded forward path + query.
-  std::string target;
-  // Headers to send, key included (Host and Content-Length are set by the I/O layer).
-  std::vector<http::HeaderField> headers;
-  std::string body;
-  // The provider's responses are always passed as bytes (elevenlabs, huggingface, deepgram).
-  bool binary_provider = false;
-  // The request asked to stream (JSON "stream": true): SSE when the provider omits Content-Type.
-  bool stream = false;
-  bool check_addresses = false;
-  // Origin and path for logs (never the key or the query).
-  std::string log_url;
-};
+// The unified route's checks before the key, in the original's order (compat.md §3.14): the body is
+// parsed once (bounded; empty means {}), "model" falsy is InvalidArgument kModelRequired, an unroutable
+// one InvalidArgument CannotRouteMessage, a raw model string outside `allowed_models` PermissionDenied
+// NotPermittedMessage. On success `request.raw_model` holds the client's string, `request.body` the
+// routed model's bytes in place of the client's (every other byte kept), and the result names the routed
+// provider and path. InvalidArgument when the body is not JSON (the gateway refuses that before).
+absl::StatusOr<CheckedRequest> CheckUnifiedRequest(ClientRequest& request, const ModelAllowlist& allowed_models);
 
 // Builds the upstream request: key injected the provider's way, the closed header list of compat.md §4
 // (CR, LF and NUL stripped from values), the target with the client's query. InvalidArgument when the
-// stored key could not be sent in a header (the message never holds the key).
-absl::StatusOr<PreparedRequest> PrepareRequest(const CheckedRequest& checked, const ResolvedBaseUrl& base,
+// stored key could not be sent in a header (the message never holds the key). The body is moved from
+// `request`. With `base.check_addresses`, the request carries the address guard (kBaseUrlResolvesPrivate,
+// kBaseUrlUnresolved).
+absl::StatusOr<UpstreamRequest> PrepareRequest(const CheckedRequest& checked, const ResolvedBaseUrl& base,
                                                ClientRequest request, absl::string_view key);
 
 // The provider's key verification GET (common/providers verify_path); FailedPrecondition when the
 // provider has none (the key counts as accepted without a check).
-absl::StatusOr<PreparedRequest> PrepareKeyCheckRequest(const ProviderSpec& provider,
+absl::StatusOr<UpstreamRequest> PrepareKeyCheckRequest(const ProviderSpec& provider,
                                                        const ResolvedBaseUrl& base, absl::string_view key);
 
 // How a key-check response's status reads.

@@ -46,12 +46,12 @@ absl::StatusOr<ResolvedBaseUrl> RelayPolicy::ResolveBaseUrl(const ProviderSpec& 
   return ResolvedBaseUrl{*std::move(url), false};
 }
 
-absl::StatusOr<CheckedRequest> RelayPolicy::Check(absl::string_view provider,
-                                                  const ClientRequest& request) const {
+absl::StatusOr<CheckedRequest> RelayPolicy::Check(absl::string_view provider, ClientRequest& request) const {
+  if (request.unified && provider.empty()) return CheckUnifiedRequest(request, config_.allowed_models);
   return CheckRequest(provider, request, config_.allowed_models);
 }
 
-absl::StatusOr<PreparedRequest> RelayPolicy::Prepare(const CheckedRequest& checked, ClientRequest request,
+absl::StatusOr<UpstreamRequest> RelayPolicy::Prepare(const CheckedRequest& checked, ClientRequest request,
                                                      absl::string_view key,
                                                      absl::string_view client_base_url,
                                                      absl::string_view bound_base_url) const {
@@ -67,7 +67,7 @@ absl::StatusOr<PreparedRequest> RelayPolicy::Prepare(const CheckedRequest& check
   return PrepareRequest(checked, *base, std::move(request), key);
 }
 
-absl::StatusOr<PreparedRequest> RelayPolicy::PrepareKeyCheck(absl::string_view provider_name,
+absl::StatusOr<UpstreamRequest> RelayPolicy::PrepareKeyCheck(absl::string_view provider_name,
                                                              absl::string_view key,
                                                              absl::string_view client_base_url) const {
   absl::StatusOr<const ProviderSpec*> provider = FindProvider(provider_name);

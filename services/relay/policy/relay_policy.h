@@ -57,16 +57,18 @@ class RelayPolicy {
                                                  absl::string_view client_base_url,
                                                  absl::string_view bound_base_url) const;
 
-  // CheckRequest with the configured allowlist: everything decided before the key is looked up.
-  absl::StatusOr<CheckedRequest> Check(absl::string_view provider, const ClientRequest& request) const;
+  // Everything decided before the key is looked up, with the configured allowlist: CheckUnifiedRequest
+  // for a unified request without a provider (the relay routes it: `request` gets the raw model and the
+  // routed body), else CheckRequest (the provider route, and a unified request its caller routed).
+  absl::StatusOr<CheckedRequest> Check(absl::string_view provider, ClientRequest& request) const;
 
   // ResolveBaseUrl + PrepareRequest: what is decided once the key is known.
-  absl::StatusOr<PreparedRequest> Prepare(const CheckedRequest& checked, ClientRequest request,
+  absl::StatusOr<UpstreamRequest> Prepare(const CheckedRequest& checked, ClientRequest request,
                                           absl::string_view key, absl::string_view client_base_url,
                                           absl::string_view bound_base_url) const;
 
   // FindProvider + ResolveBaseUrl + PrepareKeyCheckRequest.
-  absl::StatusOr<PreparedRequest> PrepareKeyCheck(absl::string_view provider, absl::string_view key,
+  absl::StatusOr<UpstreamRequest> PrepareKeyCheck(absl::string_view provider, absl::string_view key,
                                                   absl::string_view client_base_url) const;
 
   // Returns the providers (with effective base URLs), routing rules and allowlist.

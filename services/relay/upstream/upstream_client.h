@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/relay/upstream/upstream_request.h"
 
 namespace byok::relay {
 
@@ -39,32 +40,6 @@ struct UpstreamOptions {
   absl::Duration max_idle_time = absl::Seconds(50);
   // Bytes read from the provider per body piece, at most.
   size_t piece_bytes = 16 * 1024;
-};
-
-// Decides whether one resolved address may be connected to; returns a non-OK status (with a message
-// fit for the client) to refuse it. Receives the address as text ("10.0.0.1", "::1").
-using AddressGuard = std::function<absl::Status(const std::string& address)>;
-
-// One request to a provider, fully prepared (key injected, headers filtered) by the relay's policy.
-struct UpstreamRequest {
-  // https when true, plain http otherwise.
-  bool tls = true;
-  // Host name or IP literal (IPv6 without brackets), and port.
-  std::string host;
-  uint16_t port = 443;
-  // Host header value; empty: made from host and port.
-  std::string host_header;
-  // HTTP method and request target (path with query).
-  std::string method;
-  std::string target;
-  // Headers to send besides Host and Content-Length.
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  // When set, every resolved address must pass it before any connection is made, and the connection
-  // goes to a checked address (the name is never resolved again).
-  AddressGuard address_guard;
-  // With an address_guard: the status to end with when the name does not resolve (default UNAVAILABLE).
-  absl::Status resolve_failure = absl::OkStatus();
 };
 
 // The provider's status line and headers (names in lower case).

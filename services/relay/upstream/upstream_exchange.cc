@@ -85,7 +85,7 @@ Exchange::Exchange(Worker& worker, UpstreamRequest request, UpstreamHandler* han
   }
   http_request_.keep_alive(true);
   // The message holds its own copies now: a long stream keeps no second set of headers (nor the key).
-  std::vector<std::pair<std::string, std::string>>().swap(request_.headers);
+  std::vector<byok::http::HeaderField>().swap(request_.headers);
   std::string().swap(request_.target);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "services/relay/policy/relay_policy.h"
+#include "services/relay/policy/routing.h"
 #include "tests/relay/policy/test_env.h"
 #include "tests/testing/status_matchers.h"
 
@@ -29,7 +30,7 @@ ClientRequest Post(std::string path, std::string body = "{}",
 
 ResolvedBaseUrl Base(const char* url) { return ResolvedBaseUrl{*http::ParseBaseUrl(url), false}; }
 
-std::string Header(const PreparedRequest& p, const char* name) {
+std::string Header(const UpstreamRequest& p, const char* name) {
   const std::string* v = http::FindHeader(p.headers, name);
   return v == nullptr ? "<absent>" : *v;
 }
@@ -97,12 +98,96 @@ TEST(CheckRequest, LoggedModelAndStream) {
   EXPECT_EQ(r.status().message(), "Model \"Anthropic/ claude-x \" is not permitted on this relay.");
 }
 
-PreparedRequest Prepare(const char* provider, ClientRequest request, const char* base = "https://api.example.com") {
+ClientRequest Unified(std::string body) {
+  ClientRequest r = Post("", std::move(body));
+  r.unified = true;
+  return r;
+}
+
+// The relay routes a unified request itself: the original's order (model required, routable, allowed
+// by its raw string), then only the model's bytes change in the body.
+TEST(CheckUnifiedRequest, RefusesInTheOriginalsOrder) {
+  const ModelAllowlist allow = ModelAllowlist::Parse("anthropic/*,gpt-4o*");
+  for (const char* body : {"", "{}", R"({"messages":[]})", R"({"model":""})", R"({"model":null})", "[1]",
+                           R"([{"model":"gpt-4o"}])"}) {
+    ClientRequest r = Unified(body);
+    absl::StatusOr<CheckedRequest> checked = CheckUnifiedRequest(r, allow);
+    ASSERT_THAT(checked, StatusIs(absl::StatusCode::kInvalidArgument)) << body;
+    EXPECT_EQ(checked.status().message(), kModelRequired) << body;
+  }
+  // Not routable comes before not permitted ("o3" is in neither the table nor the list).
+  ClientRequest r = Unified(R"({"model":"o3"})");
+  absl::StatusOr<CheckedRequest> checked = CheckUnifiedRequest(r, allow);
+  ASSERT_THAT(checked, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(checked.status().message(), CannotRouteMessage(nlohmann::json("o3")));
+  // The raw string is what the list sees: "openai/gpt-4o" routes to gpt-4o but is not listed.
+  r = Unified(R"({"model":"openai/gpt-4o"})");
+  checked = CheckUnifiedRequest(r, allow);
+  ASSERT_THAT(checked, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(checked.status().message(), "Model \"openai/gpt-4o\" is not permitted on this relay.");
+  // A body a direct caller sent that is not JSON.
+  r = Unified("{oops");
+  EXPECT_THAT(CheckUnifiedRequest(r, allow), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CheckUnifiedRequest, RoutesAndChangesOnlyTheModelsBytes) {
+  ClientRequest r = Unified(R"({ "max_tokens" : 8, "model":"Anthropic/ claude-x ", "t": 1.50, "stream":true })");
+  absl::StatusOr<CheckedRequest> checked = CheckUnifiedRequest(r, ModelAllowlist::Parse("anthropic/*"));
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->provider->name, "anthropic");
+  EXPECT_EQ(checked->forward_path, "/v1/messages");
+  EXPECT_TRUE(checked->json_body);
+  EXPECT_TRUE(checked->stream);
+  EXPECT_EQ(checked->logged_model, "Anthropic/ claude-x ");
+  EXPECT_EQ(r.raw_model, "Anthropic/ claude-x ");
+  EXPECT_EQ(r.body, R"({ "max_tokens" : 8, "model":"claude-x", "t": 1.50, "stream":true })");
+
+  // A name that routes as it is keeps every byte; Gemini's path follows "stream".
+  const std::string gemini = R"({"model":"gemini-2.0-flash","stream":true,"contents":[]})";
+  r = Unified(gemini);
+  checked = CheckUnifiedRequest(r, {});
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->provider->name, "google");
+  EXPECT_EQ(checked->forward_path, "/v1beta/models/gemini-2.0-flash:streamGenerateContent");
+  EXPECT_EQ(r.body, gemini);
+
+  // Through PrepareRequest: the routed path, no client query, the spliced body.
+  r = Unified(R"({"model":"groq/llama-3.1-8b","messages":[]})");
+  r.query = "x=1";
+  checked = CheckUnifiedRequest(r, {});
+  ASSERT_THAT(checked, IsOk());
+  absl::StatusOr<UpstreamRequest> upstream = PrepareRequest(*checked, Base("https://api.example.com"), r, "gsk_k");
+  ASSERT_THAT(upstream, IsOk());
+  EXPECT_EQ(upstream->target, "/openai/v1/chat/completions");
+  EXPECT_EQ(upstream->body, R"({"model":"llama-3.1-8b","messages":[]})");
+  EXPECT_EQ(Header(*upstream, "authorization"), "Bearer gsk_k");
+}
+
+TEST(RelayPolicy, ChecksAUnifiedRequestItsCallerRoutedAsBefore) {
+  RelayPolicy policy(*PolicyConfig::Load(TestEnv({{"ALLOWED_MODELS", "anthropic/*"}})));
+  // Routed by the caller (provider and path set): the body is not routed again.
+  ClientRequest routed = Unified(R"({"model":"claude-x"})");
+  routed.path = "/v1/messages";
+  routed.raw_model = "anthropic/claude-x";
+  absl::StatusOr<CheckedRequest> checked = policy.Check("anthropic", routed);
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->forward_path, "/v1/messages");
+  EXPECT_EQ(routed.body, R"({"model":"claude-x"})");
+  // No provider: the relay routes it.
+  ClientRequest raw = Unified(R"({"model":"anthropic/claude-x"})");
+  checked = policy.Check("", raw);
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->provider->name, "anthropic");
+  EXPECT_EQ(raw.body, R"({"model":"claude-x"})");
+  EXPECT_EQ(checked->logged_model, "anthropic/claude-x");
+}
+
+UpstreamRequest Prepare(const char* provider, ClientRequest request, const char* base = "https://api.example.com") {
   absl::StatusOr<CheckedRequest> checked = CheckRequest(provider, request, {});
   EXPECT_THAT(checked, IsOk());
-  absl::StatusOr<PreparedRequest> p = PrepareRequest(*checked, Base(base), std::move(request), "sk-test-key");
+  absl::StatusOr<UpstreamRequest> p = PrepareRequest(*checked, Base(base), std::move(request), "sk-test-key");
   EXPECT_THAT(p, IsOk());
-  return p.ok() ? *std::move(p) : PreparedRequest{};
+  return p.ok() ? *std::move(p) : UpstreamRequest{};
 }
 
 TEST(PrepareRequest, KeyGoesWhereTheProviderWantsItAndClientCredentialsNever) {
@@ -113,13 +198,13 @@ TEST(PrepareRequest, KeyGoesWhereTheProviderWantsItAndClientCredentialsNever) {
                                             {"x-goog-api-key", "evil"},
                                             {"cookie", "a=b"},
                                             {"openai-organization", "org"}};
-  PreparedRequest openai = Prepare("openai", Post("v1/chat/completions", "{}", hostile));
+  UpstreamRequest openai = Prepare("openai", Post("v1/chat/completions", "{}", hostile));
   EXPECT_EQ(Header(openai, "authorization"), "Bearer sk-test-key");
   for (const char* dropped : {"xi-api-key", "x-api-key", "x-goog-api-key", "cookie", "openai-organization"}) {
     EXPECT_EQ(Header(openai, dropped), "<absent>") << dropped;
   }
   EXPECT_EQ(Header(Prepare("anthropic", Post("v1/messages", "{}", hostile)), "x-api-key"), "sk-test-key");
-  PreparedRequest google = Prepare("google", Post("v1beta/models/g:generateContent", "{}", hostile));
+  UpstreamRequest google = Prepare("google", Post("v1beta/models/g:generateContent", "{}", hostile));
   EXPECT_EQ(Header(google, "x-goog-api-key"), "sk-test-key");
   EXPECT_EQ(google.target.find("key="), std::string::npos);
   EXPECT_EQ(Header(Prepare("elevenlabs", Post("v1/text-to-speech/v", "{}", hostile)), "xi-api-key"),
@@ -130,7 +215,7 @@ TEST(PrepareRequest, KeyGoesWhereTheProviderWantsItAndClientCredentialsNever) {
 }
 
 TEST(PrepareRequest, AnthropicVersionDefaultsAndBetaPasses) {
-  PreparedRequest p = Prepare("anthropic", Post("v1/messages"));
+  UpstreamRequest p = Prepare("anthropic", Post("v1/messages"));
   EXPECT_EQ(Header(p, "anthropic-version"), "2023-06-01");
   EXPECT_EQ(Header(p, "anthropic-beta"), "<absent>");
   EXPECT_EQ(Header(p, "content-type"), "application/json");
@@ -149,7 +234,7 @@ TEST(PrepareRequest, OpenRouterRefererAndTitle) {
   EXPECT_EQ(Header(Prepare("openrouter", Post("api/v1/chat/completions")), "http-referer"),
             "https://github.com/avikalpg/byok-relay");
   EXPECT_EQ(Header(Prepare("openrouter", Post("api/v1/chat/completions")), "x-title"), "<absent>");
-  PreparedRequest p = Prepare("openrouter", Post("api/v1/chat/completions", "{}",
+  UpstreamRequest p = Prepare("openrouter", Post("api/v1/chat/completions", "{}",
                                                  {{"x-relay-referer", "https://b.example"},
                                                   {"x-title", "My App"}}));
   EXPECT_EQ(Header(p, "http-referer"), "https://b.example");
@@ -176,10 +261,10 @@ TEST(PrepareRequest, ContentTypeOfRawBodiesIsTheClients) {
 TEST(PrepareRequest, TargetKeepsTheClientsQueryAndBodyBytes) {
   ClientRequest r = Post("v1/listen", std::string("audio\0\xff\r\n", 9), {{"content-type", "audio/wav"}});
   r.query = "model=nova-2&smart_format=true";
-  PreparedRequest p = Prepare("deepgram", r, "https://api.example.com/base");
+  UpstreamRequest p = Prepare("deepgram", r, "https://api.example.com/base");
   EXPECT_EQ(p.target, "/base/v1/listen?model=nova-2&smart_format=true");
   EXPECT_EQ(p.body, r.body);
-  EXPECT_TRUE(p.binary_provider);
+  EXPECT_TRUE(FindProvider("deepgram")->binary_responses);  // its answers pass as bytes
 
   r = Post("v1/listen%3Fmodel=nova-2");
   r.query = "x=1";
@@ -198,7 +283,7 @@ TEST(PrepareRequest, AKeyThatCouldSplitAHeaderIsRefusedWithoutShowingIt) {
   ClientRequest r = Post("v1/chat/completions");
   absl::StatusOr<CheckedRequest> checked = CheckRequest("openai", r, {});
   ASSERT_THAT(checked, IsOk());
-  absl::StatusOr<PreparedRequest> p =
+  absl::StatusOr<UpstreamRequest> p =
       PrepareRequest(*checked, Base("https://api.example.com"), r, "sk-abc\r\nx-evil: 1");
   ASSERT_THAT(p, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(p.status().message().find("sk-abc"), absl::string_view::npos);
@@ -224,7 +309,7 @@ TEST(RelayPolicy, OpenAiCompatibleBaseUrlChecksInOrder) {
 }
 
 TEST(PrepareKeyCheckRequest, UsesTheVerificationTargets) {
-  absl::StatusOr<PreparedRequest> p =
+  absl::StatusOr<UpstreamRequest> p =
       PrepareKeyCheckRequest(*FindProvider("groq"), Base("https://api.groq.com"), "gsk_x");
   ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->method, "GET");
@@ -261,7 +346,7 @@ TEST(TestUpstreamOverride, RedirectsOnlyTestRequestsThatPresentTheToken) {
     return policy->Prepare(*checked, std::move(request), "sk-test-key", client_base_url, "");
   };
 
-  absl::StatusOr<PreparedRequest> p =
+  absl::StatusOr<UpstreamRequest> p =
       prepare("anthropic", "v1/messages", {{"x-relay-e2e-base-url-token", "e2e-token-123"}});
   ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->host, "127.0.0.1");
@@ -285,7 +370,7 @@ TEST(TestUpstreamOverride, RedirectsOnlyTestRequestsThatPresentTheToken) {
               "https://llm.example.com");
   ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->host, "127.0.0.1");
-  EXPECT_FALSE(p->check_addresses);
+  EXPECT_FALSE(p->address_guard);  // no address check
 
   // Anywhere but NODE_ENV=test the variables do nothing.
   for (const char* node_env : {"production", "development", ""}) {
