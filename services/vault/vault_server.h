@@ -25,7 +25,9 @@ class TokenHasher;
 class VaultCore;
 class VaultService;
 class PeriodicTask;
+class StoreExecutor;
 class SystemClock;
+class UsageCommit;
 
 }  // namespace byok::vault
 
@@ -84,6 +86,10 @@ class VaultServer {
   std::unique_ptr<ChangeFeed> changes_;
   std::unique_ptr<PgChangeRelay> change_relay_;  // on PostgreSQL only
   std::unique_ptr<VaultCore> core_;
+  // The store threads and the usage group commit: after core_ (their tasks use it), before the
+  // service and the server (whose calls queue on them); Shutdown stops them after the server.
+  std::unique_ptr<StoreExecutor> executor_;
+  std::unique_ptr<UsageCommit> usage_;
   std::unique_ptr<VaultService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PeriodicTask> purger_;
