@@ -68,8 +68,9 @@ class VaultServer {
   // VaultServer is destroyed.
   grpc::Server& in_process_server() { return *server_; }
 
-  // Ends every WatchKeyChanges stream, stops accepting calls, lets calls in flight finish for up to
-  // `grace`, then cancels the rest; stops the purge thread. Idempotent. Clients that keep an idle
+  // Ends every WatchKeyChanges stream, stops accepting calls, lets calls in flight (queued for the
+  // store threads included) finish for up to `grace`, then cancels the rest, which the store threads
+  // answer without store work; stops the store threads and the purge thread. Idempotent. Clients that keep an idle
   // channel open also hold the shutdown until
   // `grace` has passed (gRPC waits for their connections to close).
   void Shutdown(absl::Duration grace);
