@@ -1,6 +1,7 @@
 #include "services/relay/usage_batcher.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "common/logging.h"
@@ -15,6 +16,7 @@ UsageBatcher::UsageBatcher(SendFn send, UsageBatcherOptions options)
 UsageBatcher::~UsageBatcher() { Drain(absl::ZeroDuration()); }
 
 void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> settled) {
+  std::optional<v1::RecordUsageBatchRequest> batch;
   {
     absl::MutexLock lock(&mu_);
     if (stopped_ || static_cast<int>(pending_.size()) >= options_.max_pending) {
@@ -24,22 +26,57 @@ void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> sett
     } else {
       if (pending_.empty()) {
         oldest_at_ = absl::Now();
-        changed_.SignalAll();  // the thread now has a deadline to keep
+        if (!in_flight_ && !settled) changed_.SignalAll();  // the thread now has a deadline to keep
       }
       pending_.push_back(std::move(record));
       if (settled) {
         waiting_.push_back(std::move(settled));
-        changed_.SignalAll();  // due at once
+        // Due at once: sent from this thread when the way is free (no hop through the batcher's
+        // thread); else it rides the next batch, sent when the one in flight is answered.
+        batch = TakeDueBatch();
+        if (!batch.has_value() && !in_flight_) changed_.SignalAll();  // a retry's time to keep
+      } else if (static_cast<int>(pending_.size()) == options_.max_batch) {
+        changed_.SignalAll();
       }
-      if (static_cast<int>(pending_.size()) == options_.max_batch) changed_.SignalAll();
-      return;
+      settled = nullptr;
     }
   }
+  if (batch.has_value()) Send(*std::move(batch));
   if (settled) settled();
 }
 
 void UsageBatcher::Settle(std::vector<std::function<void()>> waiters) {
   for (auto& w : waiters) w();
+}
+
+std::optional<v1::RecordUsageBatchRequest> UsageBatcher::TakeDueBatch() {
+  if (in_flight_ || pending_.empty() || waiting_.empty() || stopped_ || absl::Now() < retry_at_) {
+    return std::nullopt;
+  }
+  return TakeBatch();
+}
+
+v1::RecordUsageBatchRequest UsageBatcher::TakeBatch() {
+  v1::RecordUsageBatchRequest batch;
+  const int n = std::min<int>(static_cast<int>(pending_.size()), options_.max_batch);
+  batch.mutable_records()->Reserve(n);
+  for (int i = 0; i < n; ++i) {
+    *batch.add_records() = std::move(pending_.front());
+    pending_.pop_front();
+  }
+  // What is left waits at most one more interval. Waiters all ride this batch: a waiter's record is
+  // never behind more than one full batch, and they are released together when it is answered.
+  oldest_at_ = absl::Now();
+  in_flight_ = true;
+  in_flight_waiters_ = std::move(waiting_);
+  waiting_.clear();
+  return batch;
+}
+
+void UsageBatcher::Send(v1::RecordUsageBatchRequest batch) {
+  send_(std::move(batch), [this](v1::RecordUsageBatchRequest sent, const absl::Status& status) {
+    OnSent(std::move(sent), status);
+  });
 }
 
 void UsageBatcher::Run() {
@@ -56,42 +93,33 @@ void UsageBatcher::Run() {
       changed_.WaitWithDeadline(&mu_, due);
       continue;
     }
-    v1::RecordUsageBatchRequest batch;
-    const int n = std::min<int>(static_cast<int>(pending_.size()), options_.max_batch);
-    batch.mutable_records()->Reserve(n);
-    for (int i = 0; i < n; ++i) {
-      *batch.add_records() = std::move(pending_.front());
-      pending_.pop_front();
-    }
-    // What is left waits at most one more interval. Waiters all ride this batch: a waiter's record is
-    // never behind more than one full batch, and they are released together when it is answered.
-    oldest_at_ = absl::Now();
-    in_flight_ = true;
-    in_flight_waiters_ = std::move(waiting_);
-    waiting_.clear();
+    v1::RecordUsageBatchRequest batch = TakeBatch();
     mu_.Unlock();
-    send_(std::move(batch), [this](v1::RecordUsageBatchRequest sent, const absl::Status& status) {
-      OnSent(std::move(sent), status);
-    });
+    Send(std::move(batch));
     mu_.Lock();
   }
 }
 
 void UsageBatcher::OnSent(v1::RecordUsageBatchRequest batch, const absl::Status& status) {
   std::vector<std::function<void()>> waiters;
+  std::optional<v1::RecordUsageBatchRequest> next;
   {
     absl::MutexLock lock(&mu_);
     waiters = std::move(in_flight_waiters_);
     in_flight_waiters_.clear();
     Requeue(std::move(batch), status);
+    // Records whose requests wait go now, from this thread (the batcher's thread would be one more
+    // hop); the others are the thread's, on their interval.
+    next = TakeDueBatch();
+    if (!next.has_value() && (!pending_.empty() || draining_)) changed_.SignalAll();
   }
   // A retried record is recorded later; its request has waited long enough.
   Settle(std::move(waiters));
+  if (next.has_value()) Send(*std::move(next));
 }
 
 void UsageBatcher::Requeue(v1::RecordUsageBatchRequest batch, const absl::Status& status) {
   in_flight_ = false;
-  changed_.SignalAll();
   if (status.ok()) return;
   if (absl::IsUnavailable(status) && !stopped_) {
     // Nothing was stored: queue the batch again, ahead of newer records, within the bound.

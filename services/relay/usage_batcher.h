@@ -1,13 +1,17 @@
 // Collects the relay's usage records and hands them to the vault in batches: one RPC and one database
 // transaction per batch instead of one per relayed request. A record whose request waits for it (a
 // response ends only once its record is stored, so a later GET /stats counts it) is sent at once, with
-// every record that arrived meanwhile: requests that end together share one call (a group commit).
+// every record that arrived meanwhile, from the caller's thread when no batch is in flight; else it
+// rides the next batch, which the answer to the one in flight sends (from gRPC's thread): requests
+// that end together share one call (a group commit), and the batcher's own thread only sends records
+// no request waits for (on their interval), retries and the drain.
 #ifndef BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
 #define BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -29,8 +33,9 @@ struct UsageBatcherOptions {
   int max_pending = 100'000;
 };
 
-// Thread-safe. Owns one thread that sends; `send` is called from it, one batch at a time, and must call
-// its `done` exactly once (from any thread), in bounded time (the vault call's deadline). A batch that fails with UNAVAILABLE (the vault could not
+// Thread-safe. Owns one thread; `send` is called from it, from Add's caller or from a `done`, one batch
+// at a time, never under the batcher's lock, and must call its `done` exactly once (from any thread,
+// possibly before `send` returns), in bounded time (the vault call's deadline). A batch that fails with UNAVAILABLE (the vault could not
 // be reached, so nothing was stored) is queued again; other failures are logged and the batch dropped.
 class UsageBatcher {
  public:
@@ -45,8 +50,9 @@ class UsageBatcher {
   ~UsageBatcher();
 
   // Queues one record; never blocks on the vault. `settled`, when given, makes the record due at once
-  // and runs (on another thread, never under the batcher's lock) when the vault has answered the call
-  // that carried it, whatever the answer, or when the record is dropped.
+  // (sent from this thread when no batch is in flight) and runs, never under the batcher's lock, when
+  // the vault has answered the call that carried it, whatever the answer, or when the record is
+  // dropped; when `send` answers at once, that is before Add returns.
   void Add(vault::v1::RecordUsageRequest record, std::function<void()> settled = nullptr);
 
   // Sends everything queued and waits up to `timeout` for the vault to answer; then stops the thread.
@@ -58,6 +64,13 @@ class UsageBatcher {
 
  private:
   void Run();
+  // The next batch when a waited-for record is pending and nothing is in flight (nor a retry due
+  // later); marks it in flight.
+  std::optional<vault::v1::RecordUsageBatchRequest> TakeDueBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes up to max_batch pending records, and every waiter, into the batch now in flight.
+  vault::v1::RecordUsageBatchRequest TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls send_ (never under the lock).
+  void Send(vault::v1::RecordUsageBatchRequest batch) ABSL_LOCKS_EXCLUDED(mu_);
   void OnSent(vault::v1::RecordUsageBatchRequest batch, const absl::Status& status);
   // After a send: queues the batch again after UNAVAILABLE, counts it dropped after other failures.
   void Requeue(vault::v1::RecordUsageBatchRequest batch, const absl::Status& status)

@@ -193,6 +193,21 @@ class KeyStore {
   // skipped. Returns how many were stored.
   virtual absl::StatusOr<int64_t> RecordUsageBatch(absl::Span<const UsageRecord> records) = 0;
 
+  // Group commit: appends several callers' batches in one transaction (all or none), skipping records
+  // of users that no longer exist; returns how many of each batch were stored, in order. This default
+  // stores each batch in its own transaction; stores override it to share one.
+  virtual absl::StatusOr<std::vector<int64_t>> RecordUsageBatches(
+      absl::Span<const absl::Span<const UsageRecord>> batches) {
+    std::vector<int64_t> stored;
+    stored.reserve(batches.size());
+    for (absl::Span<const UsageRecord> batch : batches) {
+      absl::StatusOr<int64_t> n = RecordUsageBatch(batch);
+      if (!n.ok()) return n.status();
+      stored.push_back(*n);
+    }
+    return stored;
+  }
+
   // Returns aggregates over `scope`; "last 7/30 days" and the daily series count from `now`.
   virtual absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) = 0;
 

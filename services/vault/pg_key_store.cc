@@ -379,13 +379,25 @@ absl::Status PgKeyStore::RecordUsage(const UsageRecord& usage) {
 }
 
 absl::StatusOr<int64_t> PgKeyStore::RecordUsageBatch(absl::Span<const UsageRecord> records) {
+  const absl::Span<const UsageRecord> one[] = {records};
+  BYOK_ASSIGN_OR_RETURN(std::vector<int64_t> stored, RecordUsageBatches(one));
+  return stored.front();
+}
+
+absl::StatusOr<std::vector<int64_t>> PgKeyStore::RecordUsageBatches(
+    absl::Span<const absl::Span<const UsageRecord>> batches) {
   BYOK_ASSIGN_OR_RETURN(PgPool::Lease conn, pool_.Acquire());
   PgTransaction tx(*conn);
   BYOK_RETURN_IF_ERROR(tx.Begin());
-  int64_t stored = 0;
-  for (const UsageRecord& usage : records) {
-    BYOK_ASSIGN_OR_RETURN(bool inserted, InsertUsage(*conn, usage));
-    if (inserted) ++stored;
+  std::vector<int64_t> stored;
+  stored.reserve(batches.size());
+  for (absl::Span<const UsageRecord> batch : batches) {
+    int64_t n = 0;
+    for (const UsageRecord& usage : batch) {
+      BYOK_ASSIGN_OR_RETURN(bool inserted, InsertUsage(*conn, usage));
+      if (inserted) ++n;
+    }
+    stored.push_back(n);
   }
   BYOK_RETURN_IF_ERROR(tx.Commit());
   return stored;

@@ -55,6 +55,8 @@ class PgKeyStore : public KeyStore {
                                          absl::string_view new_ciphertext, uint32_t new_version) override;
   absl::Status RecordUsage(const UsageRecord& usage) override;
   absl::StatusOr<int64_t> RecordUsageBatch(absl::Span<const UsageRecord> records) override;
+  absl::StatusOr<std::vector<int64_t>> RecordUsageBatches(
+      absl::Span<const absl::Span<const UsageRecord>> batches) override;
   absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) override;
   absl::Status Import(const ImportData& data) override;
   absl::StatusOr<ImportData> Export() override;

@@ -363,16 +363,29 @@ absl::Status SqliteKeyStore::RecordUsage(const UsageRecord& usage) {
 }
 
 absl::StatusOr<int64_t> SqliteKeyStore::RecordUsageBatch(absl::Span<const UsageRecord> records) {
+  const absl::Span<const UsageRecord> one[] = {records};
+  BYOK_ASSIGN_OR_RETURN(std::vector<int64_t> stored, RecordUsageBatches(one));
+  return stored.front();
+}
+
+absl::StatusOr<std::vector<int64_t>> SqliteKeyStore::RecordUsageBatches(
+    absl::Span<const absl::Span<const UsageRecord>> batches) {
   absl::MutexLock lock(&mu_);
-  // One transaction: one WAL append for the whole batch instead of one per record.
+  // One transaction: one WAL append for every batch instead of one per record or per batch.
   SqliteTransaction tx(*db_);
   BYOK_RETURN_IF_ERROR(tx.Begin());
-  int64_t stored = 0;
-  for (const UsageRecord& usage : records) {
-    BYOK_ASSIGN_OR_RETURN(bool inserted, InsertUsage(usage));
-    if (inserted) ++stored;
+  std::vector<int64_t> stored;
+  stored.reserve(batches.size());
+  for (absl::Span<const UsageRecord> batch : batches) {
+    int64_t n = 0;
+    for (const UsageRecord& usage : batch) {
+      BYOK_ASSIGN_OR_RETURN(bool inserted, InsertUsage(usage));
+      if (inserted) ++n;
+    }
+    stored.push_back(n);
   }
   BYOK_RETURN_IF_ERROR(tx.Commit());
+  ++usage_transactions_;
   return stored;
 }
 

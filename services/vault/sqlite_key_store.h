@@ -2,6 +2,8 @@
 #ifndef BYOK_SERVICES_VAULT_SQLITE_KEY_STORE_H_
 #define BYOK_SERVICES_VAULT_SQLITE_KEY_STORE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -56,6 +58,8 @@ class SqliteKeyStore : public KeyStore {
                                          absl::string_view new_ciphertext, uint32_t new_version) override;
   absl::Status RecordUsage(const UsageRecord& usage) override;
   absl::StatusOr<int64_t> RecordUsageBatch(absl::Span<const UsageRecord> records) override;
+  absl::StatusOr<std::vector<int64_t>> RecordUsageBatches(
+      absl::Span<const absl::Span<const UsageRecord>> batches) override;
   absl::StatusOr<UsageStats> GetStats(const StatsScope& scope, absl::Time now) override;
   absl::Status Import(const ImportData& data) override;
   absl::StatusOr<ImportData> Export() override;
@@ -68,6 +72,9 @@ class SqliteKeyStore : public KeyStore {
 
   // Returns the highest applied migration (for tests and diagnostics).
   absl::StatusOr<int> SchemaVersion();
+
+  // Usage transactions committed since open (RecordUsageBatch(es) calls; for tests of group commit).
+  int64_t usage_transactions() const { return usage_transactions_.load(std::memory_order_relaxed); }
 
  private:
   explicit SqliteKeyStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
@@ -87,6 +94,7 @@ class SqliteKeyStore : public KeyStore {
 
   absl::Mutex mu_;
   const std::unique_ptr<SqliteDb> db_ ABSL_PT_GUARDED_BY(mu_);
+  std::atomic<int64_t> usage_transactions_{0};
 };
 
 }  // namespace byok::vault

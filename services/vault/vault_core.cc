@@ -398,8 +398,8 @@ absl::Status VaultCore::RecordUsage(const v1::RecordUsageRequest& request,
   return status;
 }
 
-absl::Status VaultCore::RecordUsageBatch(const v1::RecordUsageBatchRequest& request,
-                                         v1::RecordUsageBatchResponse* response) {
+absl::StatusOr<std::vector<UsageRecord>> VaultCore::CheckUsageBatch(
+    const v1::RecordUsageBatchRequest& request) const {
   if (request.records_size() < 1 || request.records_size() > kMaxUsageBatch) {
     return absl::InvalidArgumentError(
         absl::StrCat("records must hold 1 to ", kMaxUsageBatch, " usage records"));
@@ -415,8 +415,20 @@ absl::Status VaultCore::RecordUsageBatch(const v1::RecordUsageBatchRequest& requ
     }
     records.push_back(*std::move(usage));
   }
-  BYOK_ASSIGN_OR_RETURN(int64_t stored, TimedStoreCall("record_usage", [&] { return store_.RecordUsageBatch(records); }));
-  response->set_recorded(static_cast<int32_t>(stored));
+  return records;
+}
+
+absl::StatusOr<std::vector<int64_t>> VaultCore::StoreUsageBatches(
+    absl::Span<const absl::Span<const UsageRecord>> batches) {
+  return TimedStoreCall("record_usage", [&] { return store_.RecordUsageBatches(batches); });
+}
+
+absl::Status VaultCore::RecordUsageBatch(const v1::RecordUsageBatchRequest& request,
+                                         v1::RecordUsageBatchResponse* response) {
+  BYOK_ASSIGN_OR_RETURN(std::vector<UsageRecord> records, CheckUsageBatch(request));
+  const absl::Span<const UsageRecord> one[] = {records};
+  BYOK_ASSIGN_OR_RETURN(std::vector<int64_t> stored, StoreUsageBatches(one));
+  response->set_recorded(static_cast<int32_t>(stored.front()));
   return absl::OkStatus();
 }
 

@@ -78,6 +78,13 @@ class VaultCore {
   // Appends up to kMaxUsageBatch records in one transaction, skipping users that are gone.
   absl::Status RecordUsageBatch(const v1::RecordUsageBatchRequest& request,
                                 v1::RecordUsageBatchResponse* response);
+  // RecordUsageBatch in two steps, so that calls arriving together share one transaction (group
+  // commit, usage_commit.h): CheckUsageBatch validates a request and stamps its records with the time
+  // of arrival (no store access); StoreUsageBatches stores several checked batches at once and
+  // returns how many records of each were stored.
+  absl::StatusOr<std::vector<UsageRecord>> CheckUsageBatch(const v1::RecordUsageBatchRequest& request) const;
+  absl::StatusOr<std::vector<int64_t>> StoreUsageBatches(
+      absl::Span<const absl::Span<const UsageRecord>> batches);
   // Aggregates usage for the token's user or for an app.
   absl::Status GetStats(const v1::GetStatsRequest& request, v1::GetStatsResponse* response);
   // Re-encrypts up to batch_size rows not under the current key version; skips and counts rows that

@@ -14,6 +14,19 @@ const prometheus::Histogram::BucketBoundaries& StoreBuckets() {
   return *buckets;
 }
 
+// Waits for a store thread: nothing when idle, milliseconds when busy, a second is overload.
+const prometheus::Histogram::BucketBoundaries& QueueBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25, 1};
+  return *buckets;
+}
+
+// RecordUsageBatch calls sharing one transaction: 1 when idle, a few per relay when busy.
+const prometheus::Histogram::BucketBoundaries& CommitBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64};
+  return *buckets;
+}
+
 }  // namespace
 
 VaultMetrics* VaultMetrics::Get() {
@@ -35,7 +48,22 @@ VaultMetrics::VaultMetrics()
                                 .Name("byok_vault_audit_write_failures_total")
                                 .Help("Key events that could not be written to the audit trail")
                                 .Register(*metrics::Registry())
-                                .Add({})) {}
+                                .Add({})),
+      queue_wait_(prometheus::BuildHistogram()
+                      .Name("byok_vault_store_queue_wait_seconds")
+                      .Help("Time a call's store work waited for one of the vault's store threads")
+                      .Register(*metrics::Registry())
+                      .Add({}, QueueBuckets())),
+      refused_(prometheus::BuildCounter()
+                   .Name("byok_vault_store_refused_total")
+                   .Help("Calls answered without store work: queue full, deadline passed or call "
+                         "cancelled while queued, shutdown")
+                   .Register(*metrics::Registry())),
+      usage_commit_calls_(prometheus::BuildHistogram()
+                              .Name("byok_vault_store_usage_commit_calls")
+                              .Help("RecordUsageBatch calls whose records one transaction stored")
+                              .Register(*metrics::Registry())
+                              .Add({}, CommitBuckets())) {}
 
 void VaultMetrics::StoreCall(const char* op, absl::Duration elapsed) {
   store_.Add({{"op", op}}, StoreBuckets()).Observe(absl::ToDoubleSeconds(elapsed));
@@ -44,5 +72,11 @@ void VaultMetrics::StoreCall(const char* op, absl::Duration elapsed) {
 void VaultMetrics::DecryptFailed() { decrypt_failures_.Increment(); }
 
 void VaultMetrics::AuditWriteFailed() { audit_write_failures_.Increment(); }
+
+void VaultMetrics::StoreQueued(absl::Duration wait) { queue_wait_.Observe(absl::ToDoubleSeconds(wait)); }
+
+void VaultMetrics::StoreRefused(const char* why) { refused_.Add({{"why", why}}).Increment(); }
+
+void VaultMetrics::UsageCommitted(int calls) { usage_commit_calls_.Observe(calls); }
 
 }  // namespace byok::vault

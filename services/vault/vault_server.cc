@@ -6,6 +6,7 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -26,6 +27,8 @@
 #include "services/vault/periodic_task.h"
 #include "services/vault/pg_change_relay.h"
 #include "services/vault/key_store_factory.h"
+#include "services/vault/store_executor.h"
+#include "services/vault/usage_commit.h"
 #include "services/vault/token.h"
 #include "services/vault/vault_core.h"
 #include "services/vault/vault_secrets.h"
@@ -37,6 +40,9 @@ namespace {
 
 // Changes one subscriber may have queued before it is sent KIND_RESET instead.
 constexpr size_t kChangeQueueLimit = 1024;
+// Calls waiting for a store thread before more are answered UNAVAILABLE (a few seconds of work at
+// the store's pace; a relay's usage batcher retries UNAVAILABLE).
+constexpr int kStoreQueueLimit = 1024;
 
 absl::StatusOr<AdoptionReport> Adopt(const VaultConfig& config, const crypto::KeyringAead& keyring,
                                      const TokenHasher& hasher, bool dry_run) {
@@ -121,8 +127,14 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   policy.domain = kVaultDomain;
   CallerPolicy callers(std::move(policy));
   const bool trusts_everyone = callers.trusts_everyone();
+  // SQLite writes one at a time, so one store thread; PostgreSQL as many as its connections.
+  StoreExecutorOptions threads;
+  threads.threads = shared_store ? std::max(config.database_pool_size, 1) : 1;
+  threads.max_queued = kStoreQueueLimit;
+  s->executor_ = std::make_unique<StoreExecutor>(threads);
+  s->usage_ = std::make_unique<UsageCommit>(*s->core_, *s->executor_);
   s->service_ = std::make_unique<VaultService>(
-      *s->core_, std::move(callers),
+      *s->core_, *s->executor_, *s->usage_, std::move(callers),
       VaultCallers{config.resolve_callers, config.admin_callers, config.app_callers},
       s->changes_.get());
 
@@ -197,8 +209,12 @@ void VaultServer::Shutdown(absl::Duration grace) {
     }
     // Subscribers' streams never end by themselves: end them first so they do not hold the grace.
     if (changes_ != nullptr) changes_->Close();
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    const absl::Time deadline = absl::Now() + grace;
+    // Calls queued for the store keep running during the grace; after it gRPC cancels them and the
+    // store threads answer each without store work, so this returns in bounded time.
+    server_->Shutdown(absl::ToChronoTime(deadline));
     server_->Wait();
+    if (executor_ != nullptr) executor_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
   }
   if (purger_ != nullptr) purger_->Stop();
 }

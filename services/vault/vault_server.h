@@ -25,7 +25,9 @@ class TokenHasher;
 class VaultCore;
 class VaultService;
 class PeriodicTask;
+class StoreExecutor;
 class SystemClock;
+class UsageCommit;
 
 }  // namespace byok::vault
 
@@ -66,8 +68,9 @@ class VaultServer {
   // VaultServer is destroyed.
   grpc::Server& in_process_server() { return *server_; }
 
-  // Ends every WatchKeyChanges stream, stops accepting calls, lets calls in flight finish for up to
-  // `grace`, then cancels the rest; stops the purge thread. Idempotent. Clients that keep an idle
+  // Ends every WatchKeyChanges stream, stops accepting calls, lets calls in flight (queued for the
+  // store threads included) finish for up to `grace`, then cancels the rest, which the store threads
+  // answer without store work; stops the store threads and the purge thread. Idempotent. Clients that keep an idle
   // channel open also hold the shutdown until
   // `grace` has passed (gRPC waits for their connections to close).
   void Shutdown(absl::Duration grace);
@@ -84,6 +87,10 @@ class VaultServer {
   std::unique_ptr<ChangeFeed> changes_;
   std::unique_ptr<PgChangeRelay> change_relay_;  // on PostgreSQL only
   std::unique_ptr<VaultCore> core_;
+  // The store threads and the usage group commit: after core_ (their tasks use it), before the
+  // service and the server (whose calls queue on them); Shutdown stops them after the server.
+  std::unique_ptr<StoreExecutor> executor_;
+  std::unique_ptr<UsageCommit> usage_;
   std::unique_ptr<VaultService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PeriodicTask> purger_;

@@ -2,10 +2,15 @@
 #ifndef BYOK_SERVICES_VAULT_VAULT_SERVICE_H_
 #define BYOK_SERVICES_VAULT_VAULT_SERVICE_H_
 
+#include <optional>
+
+#include "absl/functional/any_invocable.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
 #include "common/caller_policy.h"
 #include "services/vault/call_context.h"
 #include "services/vault/change_feed.h"
+#include "services/vault/store_executor.h"
+#include "services/vault/usage_commit.h"
 #include "services/vault/vault_core.h"
 
 namespace byok::vault {
@@ -17,20 +22,29 @@ struct VaultCallers {
   std::vector<std::string> apps = {"gateway"};      // CreateUser, GetStats by app_id
 };
 
-// Answers each unary RPC inside its reaction: the work is a few statements on a local database, short
-// enough not to hold the library's threads noticeably. Every RPC first asks `policy` whether its
-// caller may use it: methods on a user's token need nothing more; CreateUser and GetStats by app need
-// an app credential or service identity; ResolveKey, RecordUsage, RecordUsageBatch, Rewrap and
-// ListAuditEvents a service identity. Every failure carries an ErrorInfo (domain vault.byok-relay).
+// Every unary RPC first asks `policy` whether its caller may use it, on gRPC's thread: methods on a
+// user's token need nothing more; CreateUser and GetStats by app need an app credential or service
+// identity; ResolveKey, RecordUsage, RecordUsageBatch, Rewrap and ListAuditEvents a service identity.
+// The work itself, which reads or writes the store, runs on `executor`'s threads, never on gRPC's
+// (store_executor.h); the call finishes from there. A call whose deadline passes, or that is cancelled,
+// while it waits is answered DEADLINE_EXCEEDED / CANCELLED without touching the store; with the queue
+// full it is answered UNAVAILABLE (nothing done: retry). RecordUsageBatch calls go through `usage`,
+// which stores calls that wait together in one transaction (usage_commit.h). Every failure carries an
+// ErrorInfo (domain vault.byok-relay).
 // Methods that make key events run with the call's CallInfo current (call_context.h): the caller's
 // name (CallerPolicy::CallerName) and its x-request-id, for the audit trail.
 // WatchKeyChanges streams `changes` (UNIMPLEMENTED without one) to the same callers as ResolveKey.
-// Thread-safe; `core` and `changes` must outlive it.
+// Thread-safe; `core`, `executor`, `usage` and `changes` must outlive it.
 class VaultService final : public v1::Vault::CallbackService {
  public:
-  VaultService(VaultCore& core, CallerPolicy policy, VaultCallers callers = {},
-               ChangeFeed* changes = nullptr)
-      : core_(core), policy_(std::move(policy)), callers_(std::move(callers)), changes_(changes) {}
+  VaultService(VaultCore& core, StoreExecutor& executor, UsageCommit& usage, CallerPolicy policy,
+               VaultCallers callers = {}, ChangeFeed* changes = nullptr)
+      : core_(core),
+        executor_(executor),
+        usage_(usage),
+        policy_(std::move(policy)),
+        callers_(std::move(callers)),
+        changes_(changes) {}
 
   grpc::ServerUnaryReactor* CreateUser(grpc::CallbackServerContext* context,
                                        const v1::CreateUserRequest* request,
@@ -78,7 +92,20 @@ class VaultService final : public v1::Vault::CallbackService {
   // Who made the call and its request id, for the key events the handler's work makes.
   CallInfo DescribeCall(const grpc::CallbackServerContext& context) const;
 
+  // Queues `work` (the status the call finishes with) on the executor, run with `call` current when
+  // given, and finishes `reactor` with its result, or with the reason it did not run.
+  grpc::ServerUnaryReactor* OnStore(grpc::CallbackServerContext* context,
+                                    grpc::ServerUnaryReactor* reactor, std::optional<CallInfo> call,
+                                    absl::AnyInvocable<absl::Status() &&> work);
+  grpc::ServerUnaryReactor* OnStore(grpc::CallbackServerContext* context,
+                                    std::optional<CallInfo> call,
+                                    absl::AnyInvocable<absl::Status() &&> work) {
+    return OnStore(context, context->DefaultReactor(), std::move(call), std::move(work));
+  }
+
   VaultCore& core_;
+  StoreExecutor& executor_;
+  UsageCommit& usage_;
   const CallerPolicy policy_;
   const VaultCallers callers_;
   ChangeFeed* const changes_;

@@ -38,6 +38,7 @@ class FakeSender {
       {
         absl::MutexLock lock(&mu_);
         batches_.push_back(batch);
+        senders_.push_back(std::this_thread::get_id());
         if (next_ < answers_.size()) status = answers_[next_++];
         if (hold_) {
           held_ = [batch, status, done = std::move(done)]() mutable { done(std::move(batch), status); };
@@ -70,9 +71,24 @@ class FakeSender {
     return batches_;
   }
 
+  // The thread each batch was sent from.
+  std::vector<std::thread::id> senders() {
+    absl::MutexLock lock(&mu_);
+    return senders_;
+  }
+
+  // The threads Release() answers from.
+  std::vector<std::thread::id> releasers() {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::thread::id> ids;
+    for (const std::thread& t : threads_) ids.push_back(t.get_id());
+    return ids;
+  }
+
  private:
   absl::Mutex mu_;
   std::vector<v1::RecordUsageBatchRequest> batches_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread::id> senders_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::Status> answers_ ABSL_GUARDED_BY(mu_);
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;
   const bool hold_;
@@ -150,6 +166,32 @@ TEST(UsageBatcherTest, AWaitedRecordGoesAtOnceAndItsWaiterRunsAfterTheAnswer) {
   batcher.Drain(absl::ZeroDuration());
   batcher.Add(Record(3), [&] { dropped_settled.Notify(); });
   EXPECT_TRUE(dropped_settled.HasBeenNotified());
+}
+
+// No hop through the batcher's thread for a waited-for record: with nothing in flight it is sent
+// from the caller's thread; records whose requests wait while a batch is in flight go together, sent
+// from the thread that gets that batch's answer.
+TEST(UsageBatcherTest, AWaitedRecordIsSentFromTheCallersThreadOrTheAnswersThread) {
+  FakeSender sender({}, /*hold=*/true);
+  UsageBatcher batcher(sender.Fn(), Options(absl::Hours(1)));
+  absl::Notification first, second, third;
+  batcher.Add(Record(0), [&] { first.Notify(); });
+  ASSERT_EQ(sender.batches().size(), 1u) << "not sent before Add returned";
+  EXPECT_EQ(sender.senders()[0], std::this_thread::get_id());
+  batcher.Add(Record(1), [&] { second.Notify(); });
+  batcher.Add(Record(2), [&] { third.Notify(); });
+  EXPECT_EQ(sender.batches().size(), 1u) << "a second batch went while one was in flight";
+  sender.Release(absl::ZeroDuration());
+  ASSERT_EQ(sender.WaitForBatches(2), 2u);
+  EXPECT_TRUE(first.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(UserIds(sender.batches()[1]), (std::vector<std::string>{"u1", "u2"}));
+  EXPECT_EQ(sender.senders()[1], sender.releasers()[0]);
+  EXPECT_FALSE(second.HasBeenNotified()) << "released before its batch was answered";
+  sender.Release(absl::ZeroDuration());
+  EXPECT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_TRUE(third.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  batcher.Drain(absl::Seconds(5));
+  EXPECT_EQ(batcher.dropped(), 0);
 }
 
 TEST(UsageBatcherTest, ABatchTheVaultCouldNotTakeIsSentAgain) {
