@@ -29,7 +29,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   c.port = static_cast<int>(port);
   BYOK_ASSIGN_OR_RETURN(int64_t threads, env.GetInt("BYOK_GATEWAY_THREADS", c.threads, 1, 256));
   c.threads = static_cast<int>(threads);
-  BYOK_ASSIGN_OR_RETURN(c.token_cache, vault::LoadAnswerCacheOptions(env, "BYOK_GATEWAY_TOKEN_CACHE"));
+  BYOK_ASSIGN_OR_RETURN(c.token_cache, vault::LoadAnswerCacheOptions(
+                                    env, {"BYOK_GATEWAY_TOKEN_CACHE_ENTRIES", "BYOK_GATEWAY_TOKEN_CACHE_TTL_SECONDS"}));
   c.vault_addr = env.GetString("BYOK_VAULT_ADDR", c.vault_addr);
   c.relay_addr = env.GetString("BYOK_RELAY_ADDR", c.relay_addr);
   BYOK_RETURN_IF_ERROR(GrpcTarget("BYOK_VAULT_ADDR", c.vault_addr).status());

@@ -44,7 +44,8 @@ absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
   }
   BYOK_ASSIGN_OR_RETURN(int64_t flush_ms, env.GetInt("BYOK_RELAY_USAGE_FLUSH_MS", 200, 1, 60'000));
   config.usage.flush_interval = absl::Milliseconds(flush_ms);
-  BYOK_ASSIGN_OR_RETURN(config.key_cache, vault::LoadAnswerCacheOptions(env, "BYOK_RELAY_KEY_CACHE"));
+  BYOK_ASSIGN_OR_RETURN(config.key_cache, vault::LoadAnswerCacheOptions(
+                                    env, {"BYOK_RELAY_KEY_CACHE_ENTRIES", "BYOK_RELAY_KEY_CACHE_TTL_SECONDS"}));
   BYOK_ASSIGN_OR_RETURN(config.policy, PolicyConfig::Load(env));
   BYOK_ASSIGN_OR_RETURN(config.tls, LoadMutualTls(env));
   BYOK_ASSIGN_OR_RETURN(config.service, LoadServiceAuth(env));

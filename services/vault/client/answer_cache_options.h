@@ -1,6 +1,7 @@
 // The settings of an answer cache (answer_cache.h) and the one place they are read from the
-// environment: <prefix>_ENTRIES and <prefix>_TTL_SECONDS, for the relay's keys and the gateway's
-// tokens alike.
+// environment, for the relay's keys and the gateway's tokens alike. Callers spell out both variable
+// names, so each setting the suite reads appears in the code as written (and is checked against the
+// README's configuration table).
 #ifndef BYOK_SERVICES_VAULT_CLIENT_ANSWER_CACHE_OPTIONS_H_
 #define BYOK_SERVICES_VAULT_CLIENT_ANSWER_CACHE_OPTIONS_H_
 
@@ -21,9 +22,14 @@ struct AnswerCacheOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
-// Reads <prefix>_ENTRIES (0 to 10,000,000; 0 turns the cache off; default 10000) and
-// <prefix>_TTL_SECONDS (1 to 86400; default 60). A bad value is an error naming the variable.
-absl::StatusOr<AnswerCacheOptions> LoadAnswerCacheOptions(const Env& env, absl::string_view prefix);
+// The two variables of one cache.
+struct AnswerCacheVars {
+  const char* entries;      // 0 to 10,000,000; 0 turns the cache off; default 10000
+  const char* ttl_seconds;  // 1 to 86400; default 60
+};
+
+// Reads both. A bad value is an error naming its variable.
+absl::StatusOr<AnswerCacheOptions> LoadAnswerCacheOptions(const Env& env, const AnswerCacheVars& vars);
 
 }  // namespace byok::vault
 

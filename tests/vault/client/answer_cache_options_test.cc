@@ -12,7 +12,8 @@ using ::byok::testing::StatusIs;
 using ::testing::HasSubstr;
 
 absl::StatusOr<AnswerCacheOptions> Load(absl::flat_hash_map<std::string, std::string> vars) {
-  return LoadAnswerCacheOptions(Env(std::move(vars)), "BYOK_TEST_CACHE");
+  return LoadAnswerCacheOptions(Env(std::move(vars)),
+                                {"BYOK_TEST_CACHE_ENTRIES", "BYOK_TEST_CACHE_TTL_SECONDS"});
 }
 
 TEST(LoadAnswerCacheOptionsTest, DefaultsToTenThousandEntriesForSixtySeconds) {
