@@ -56,7 +56,7 @@ class RelayEndToEndTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (relay_ == nullptr) GTEST_SKIP() << "suite set-up failed";
+    if (relay_ == nullptr) FAIL() << "the daemons did not start (see the set-up messages above)";
     // Drain what earlier tests left, so WaitForRequest sees this test's requests.
     while (fake_->WaitForRequest(absl::ZeroDuration()).has_value()) {
     }

@@ -76,7 +76,7 @@ class RelayUnifiedTest : public ::testing::Test {
     delete fake_;
   }
   void SetUp() override {
-    if (relay_ == nullptr) GTEST_SKIP() << "suite set-up failed";
+    if (relay_ == nullptr) FAIL() << "the daemons did not start (see the set-up messages above)";
     while (fake_->WaitForRequest(absl::ZeroDuration()).has_value()) {
     }
   }
