@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/relay/relay_daemons.h"
 #include "tests/relay/relay_suite.h"
 #include "tests/testing/fake_provider/fake_provider.h"
 
@@ -54,54 +55,25 @@ Refusal RunForTrailer(v1::Relay::Stub& stub, const v1::RelayRequest& request) {
   return r;
 }
 
-class RelayUnifiedTest : public ::testing::Test {
+// The shared relay fixture (relay_daemons.h), with ALLOWED_MODELS set so the relay's own model
+// check can refuse.
+class RelayUnifiedTest : public RelayDaemonsTest {
  protected:
-  static void SetUpTestSuite() {
-    auto fake = FakeProvider::Start({});
-    ASSERT_TRUE(fake.ok()) << fake.status();
-    fake_ = fake->release();
-    auto vault = VaultProcess::Start();
-    ASSERT_TRUE(vault.ok()) << vault.status();
-    vault_ = vault->release();
-    std::map<std::string, std::string> env = AllProvidersAt(fake_->base_url());
-    env["BYOK_VAULT_ADDR"] = vault_->address();
-    env["ALLOWED_MODELS"] = kAllowedModels;
-    auto relay = RelayProcess::Start(env);
-    ASSERT_TRUE(relay.ok()) << relay.status();
-    relay_ = relay->release();
-  }
-  static void TearDownTestSuite() {
-    delete relay_;
-    delete vault_;
-    delete fake_;
-  }
-  void SetUp() override {
-    if (relay_ == nullptr) FAIL() << "the daemons did not start (see the set-up messages above)";
-    while (fake_->WaitForRequest(absl::ZeroDuration()).has_value()) {
-    }
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(StartWithVault({{"ALLOWED_MODELS", kAllowedModels}})); }
   std::string Token(const std::string& provider) {
-    auto token = vault_->CreateUserWithKey(provider, absl::StrCat("sk-", provider, "-unified-0123"));
+    auto token = vault().CreateUserWithKey(provider, absl::StrCat("sk-", provider, "-unified-0123"));
     EXPECT_TRUE(token.ok()) << token.status();
     return token.ok() ? *token : "";
   }
-
-  static FakeProvider* fake_;
-  static VaultProcess* vault_;
-  static RelayProcess* relay_;
 };
-
-FakeProvider* RelayUnifiedTest::fake_ = nullptr;
-VaultProcess* RelayUnifiedTest::vault_ = nullptr;
-RelayProcess* RelayUnifiedTest::relay_ = nullptr;
 
 TEST_F(RelayUnifiedTest, TheRelayRoutesTheRawBody) {
   const std::string token = Token("anthropic");
   RelayResult result = RunRelay(
-      relay_->stub(), Unified(token, R"({ "max_tokens" : 8, "model":"Anthropic/claude-3-5-haiku-x", "t": 1.50 })"));
+      relay().stub(), Unified(token, R"({ "max_tokens" : 8, "model":"Anthropic/claude-3-5-haiku-x", "t": 1.50 })"));
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.head.status(), 200);
-  std::optional<RecordedRequest> seen = fake_->WaitForRequest(absl::Seconds(10));
+  std::optional<RecordedRequest> seen = fake().WaitForRequest(absl::Seconds(10));
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->target, "/v1/messages");
   // Only the model's bytes changed.
@@ -112,10 +84,10 @@ TEST_F(RelayUnifiedTest, TheRelayRoutesTheRawBody) {
   // Gemini: the dynamic path, streamed for "stream": true; a name that routes as it is keeps its bytes.
   const std::string google = Token("google");
   const std::string body = R"({"model":"gemini-2.0-flash","stream":true,"contents":[]})";
-  result = RunRelay(relay_->stub(), Unified(google, body));
+  result = RunRelay(relay().stub(), Unified(google, body));
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.Header("content-type"), "text/event-stream");
-  seen = fake_->WaitForRequest(absl::Seconds(10));
+  seen = fake().WaitForRequest(absl::Seconds(10));
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->target, "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse");
   EXPECT_EQ(seen->body, body);
@@ -128,24 +100,24 @@ TEST_F(RelayUnifiedTest, RefusalsComeFromTheRelayInTheOriginalsOrder) {
       "google, groq, openrouter, mistral, elevenlabs, huggingface, deepgram, openai-compatible. See GET /models "
       "for the full routing table.";
   // 1. No token, whatever the body.
-  Refusal r = RunForTrailer(relay_->stub(), Unified("", "{oops"));
+  Refusal r = RunForTrailer(relay().stub(), Unified("", "{oops"));
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   // 3. Model missing (an unroutable, unlisted model elsewhere in the body does not matter).
   for (const char* body : {"{}", R"({"model":null,"x":{"model":"o3"}})", R"({"model":""})"}) {
-    r = RunForTrailer(relay_->stub(), Unified(token, body));
+    r = RunForTrailer(relay().stub(), Unified(token, body));
     EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << body;
     EXPECT_EQ(r.status.error_message(), kModelRequired) << body;
   }
   // 4. Cannot route, before the allowlist ("o3" is not allowed either).
-  r = RunForTrailer(relay_->stub(), Unified(token, R"({"model":"o3"})"));
+  r = RunForTrailer(relay().stub(), Unified(token, R"({"model":"o3"})"));
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(r.status.error_message(), absl::StrCat("Cannot route model \"o3", cannot_route_tail));
-  r = RunForTrailer(relay_->stub(), Unified(token, R"({"model":["gpt-4o"]})"));
+  r = RunForTrailer(relay().stub(), Unified(token, R"({"model":["gpt-4o"]})"));
   EXPECT_EQ(r.status.error_message(), absl::StrCat("Cannot route model \"gpt-4o", cannot_route_tail));
   // 5. The raw string against ALLOWED_MODELS, before the key: "openai/gpt-4o" routes to gpt-4o, which
   // is listed, but the raw string is not; no anthropic key either.
   for (const char* model : {"openai/gpt-4o", "claude-3-5-haiku"}) {
-    r = RunForTrailer(relay_->stub(), Unified(token, absl::StrCat(R"({"model":")", model, R"("})")));
+    r = RunForTrailer(relay().stub(), Unified(token, absl::StrCat(R"({"model":")", model, R"("})")));
     EXPECT_EQ(r.status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << model;
     EXPECT_EQ(r.status.error_message(), absl::StrCat("Model \"", model, "\" is not permitted on this relay."));
     EXPECT_EQ(nlohmann::json::parse(r.allowed_models, nullptr, false),
@@ -153,15 +125,15 @@ TEST_F(RelayUnifiedTest, RefusalsComeFromTheRelayInTheOriginalsOrder) {
         << r.allowed_models;
   }
   // 6. No key stored for the routed provider.
-  r = RunForTrailer(relay_->stub(), Unified(token, R"({"model":"anthropic/claude-3-5-haiku"})"));
+  r = RunForTrailer(relay().stub(), Unified(token, R"({"model":"anthropic/claude-3-5-haiku"})"));
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(r.status.error_message(), "No API key stored for provider \"anthropic\". POST /keys/anthropic first.");
   EXPECT_EQ(r.allowed_models, "");
-  EXPECT_FALSE(fake_->WaitForRequest(absl::ZeroDuration()).has_value());
+  EXPECT_FALSE(fake().WaitForRequest(absl::ZeroDuration()).has_value());
   // 7. Forwarded.
-  RelayResult ok = RunRelay(relay_->stub(), Unified(token, R"({"model":"gpt-4o-mini","messages":[]})"));
+  RelayResult ok = RunRelay(relay().stub(), Unified(token, R"({"model":"gpt-4o-mini","messages":[]})"));
   ASSERT_TRUE(ok.status.ok()) << ok.status.error_message();
-  std::optional<RecordedRequest> seen = fake_->WaitForRequest(absl::Seconds(10));
+  std::optional<RecordedRequest> seen = fake().WaitForRequest(absl::Seconds(10));
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->target, "/v1/chat/completions");
   EXPECT_EQ(seen->body, R"({"model":"gpt-4o-mini","messages":[]})");
