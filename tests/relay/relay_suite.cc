@@ -37,7 +37,7 @@ absl::StatusOr<std::unique_ptr<VaultProcess>> VaultProcess::Start() {
   v->port_ = byok::testing::PickUnusedPort();
   std::map<std::string, std::string> env = {
       {"ENCRYPTION_SECRET", NewSecret()},
-      {"DB_PATH", v->dir_.path() + "/relay.db"},
+      {"DB_PATH", v->database_path()},
       {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", v->port_)},
       {"BYOK_SERVICE_TOKEN", byok::testing::kTestServiceToken},
       {"LOG_LEVEL", "warn"}};

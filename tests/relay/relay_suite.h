@@ -22,6 +22,8 @@ class VaultProcess {
 
   int port() const { return port_; }
   std::string address() const;
+  // The vault's SQLite database file.
+  std::string database_path() const { return dir_.path() + "/relay.db"; }
   vault::v1::Vault::Stub& stub() { return *stub_; }
 
   // Creates a user and stores `key` for `provider` (bound to `base_url` when set); returns the token.
