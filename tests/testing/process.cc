@@ -118,6 +118,12 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   std::vector<std::string> env_store;
   const char* system_path = std::getenv("PATH");
   env_store.push_back(absl::StrCat("PATH=", system_path != nullptr ? system_path : "/usr/bin:/bin"));
+  // A sanitizer build's child runs under the test's sanitizer options (suppressions, halt_on_error):
+  // a report in a daemon then fails the test that started it instead of going unread.
+  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && env.find(name) == env.end()) env_store.push_back(absl::StrCat(name, "=", value));
+  }
   for (const auto& [name, value] : env) env_store.push_back(absl::StrCat(name, "=", value));
   std::vector<char*> argv;
   for (std::string& a : argv_store) argv.push_back(a.data());

@@ -46,7 +46,8 @@ class TempDir {
 // destruction if still running. Not thread-safe.
 class ChildProcess {
  public:
-  // Starts `path` with `args`. The child's environment is exactly `env` plus PATH.
+  // Starts `path` with `args`. The child's environment is exactly `env` plus PATH and the test's own
+  // sanitizer options (ASAN_OPTIONS, LSAN_OPTIONS, TSAN_OPTIONS, UBSAN_OPTIONS) when set.
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(
       const std::string& path, const std::vector<std::string>& args,
       const std::map<std::string, std::string>& env);
