@@ -150,6 +150,33 @@ TEST_F(GatewayServerTest, TokenAndBodyChecksInTheOriginalsOrder) {
   EXPECT_EQ(Json(*r)["error"], "x-relay-token header required");
 }
 
+// The relay paths only check a JSON body (they send its bytes on) but refuse exactly what the other
+// routes refuse, at the same point: before the token.
+TEST_F(GatewayServerTest, RelayPathsRefuseTheSameMalformedJsonBeforeTheToken) {
+  StartWith({});
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  for (const char* path : {"/relay", "/relay/", "/Relay", "/relay/openai/v1/chat/completions",
+                           "/RELAY/openai/v1/chat/completions"}) {
+    for (const char* type : {"application/json", "application/json; charset=utf-8"}) {
+      for (const std::string& body : std::vector<std::string>{
+               "{not json", "\"text\"", "42", "{}{}", "[1,]", "{\"model\":\"x\"} x", " ", deep,
+               "\xEF\xBB\xBF{}"}) {
+        auto r = Fetch(port_, "POST", path, {{"Content-Type", type}}, body);
+        ASSERT_TRUE(r.ok()) << r.status();
+        EXPECT_EQ(r->status, 400) << path << " " << body.substr(0, 20);
+        EXPECT_EQ(Json(*r)["code"], "invalid_json") << path << " " << body.substr(0, 20);
+      }
+      for (const char* body : {"{}", "[]", "[1]", " {\"model\":\"gpt-4o\"}\n",
+                               "[[[[[[[[[[]]]]]]]]]]"}) {
+        auto r = Fetch(port_, "POST", path, {{"Content-Type", type}}, body);
+        ASSERT_TRUE(r.ok()) << r.status();
+        EXPECT_EQ(r->status, 401) << path << " " << body;
+        EXPECT_EQ(Json(*r)["error"], "x-relay-token header required") << path << " " << body;
+      }
+    }
+  }
+}
+
 TEST_F(GatewayServerTest, BackendsDownGive503WithFixedPhrasesAndHealthSaysWhich) {
   StartWith({});
   auto r = Fetch(port_, "GET", "/keys", {{"x-relay-token", "t"}});

@@ -283,6 +283,37 @@ TEST_F(RelayBridgeTest, TheUnifiedBodyGoesToTheRelayUnrouted) {
   EXPECT_EQ(relay_.last().body(), "{}");
 }
 
+TEST_F(RelayBridgeTest, AnEmptyJsonBodyOnTheUnifiedRouteIsSentAsAnEmptyObject) {
+  // The gateway only checks a relay body; the shape of what it checked decides: an object or array
+  // with anything in it goes as sent, an empty one (or a body not read as JSON) goes as {}.
+  struct Case {
+    std::string target;
+    std::string content_type;
+    std::string body;
+    std::string sent;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"/relay", "application/json", "[]", "{}"},
+           {"/relay", "application/json", " { }\n", "{}"},
+           {"/relay", "application/json; charset=utf-8", "[[]]", "[[]]"},
+           {"/relay", "application/json", R"([{"model":"gpt-4o"}])", R"([{"model":"gpt-4o"}])"},
+           {"/Relay", "application/json", R"({"model":"gpt-4o"})", R"({"model":"gpt-4o"})"},
+           {"/relay/", "application/json", R"({"model":"gpt-4o"})", R"({"model":"gpt-4o"})"},
+           {"/relay/", "text/plain", R"({"model":"gpt-4o"})", "{}"},
+       }) {
+    TestRequest request;
+    request.method = "POST";
+    request.target = c.target;
+    request.headers = {{"x-relay-token", "tok"}, {"Content-Type", c.content_type}};
+    request.body = c.body;
+    auto r = Fetch(gateway_->port(), request);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200) << c.target << " " << c.body << " " << r->body;
+    EXPECT_TRUE(relay_.last().unified()) << c.target;
+    EXPECT_EQ(relay_.last().body(), c.sent) << c.target << " " << c.content_type << " " << c.body;
+  }
+}
+
 TEST_F(RelayBridgeTest, ProviderBreakAfterStartIsAnSseErrorEvent) {
   auto r = Fetch(gateway_->port(), Relay("/sse-break"));
   ASSERT_TRUE(r.ok()) << r.status();

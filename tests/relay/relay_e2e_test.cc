@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/relay/relay_daemons.h"
 #include "tests/relay/relay_suite.h"
 #include "tests/testing/fake_provider/fake_provider.h"
 #include "tests/testing/case_name.h"
@@ -17,7 +18,6 @@
 namespace byok::relay::testing {
 namespace {
 
-using ::byok::testing::FakeProvider;
 using ::byok::testing::RecordedRequest;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -30,52 +30,20 @@ std::string Chat(absl::string_view model, bool stream) {
                       R"(,"messages":[{"role":"user","content":"hi"}]})");
 }
 
-// One vault, one fake provider and one relay pointing every provider at the fake, shared by the tests
-// of this file (each test uses its own users).
-class RelayEndToEndTest : public ::testing::Test {
+// One vault, one fake provider and one relay pointing every provider at the fake, for each test.
+class RelayEndToEndTest : public RelayDaemonsTest {
  protected:
-  static void SetUpTestSuite() {
-    auto fake = FakeProvider::Start({});
-    ASSERT_TRUE(fake.ok()) << fake.status();
-    fake_ = fake->release();
-    auto vault = VaultProcess::Start();
-    ASSERT_TRUE(vault.ok()) << vault.status();
-    vault_ = vault->release();
-    std::map<std::string, std::string> env = AllProvidersAt(fake_->base_url());
-    env["BYOK_VAULT_ADDR"] = vault_->address();
-    env["BYOK_UPSTREAM_HEADERS_TIMEOUT_MS"] = "700";
-    env["BYOK_UPSTREAM_IDLE_TIMEOUT_MS"] = "2000";
-    auto relay = RelayProcess::Start(env);
-    ASSERT_TRUE(relay.ok()) << relay.status();
-    relay_ = relay->release();
-  }
-  static void TearDownTestSuite() {
-    delete relay_;
-    delete vault_;
-    delete fake_;
-  }
-
   void SetUp() override {
-    if (relay_ == nullptr) FAIL() << "the daemons did not start (see the set-up messages above)";
-    // Drain what earlier tests left, so WaitForRequest sees this test's requests.
-    while (fake_->WaitForRequest(absl::ZeroDuration()).has_value()) {
-    }
+    ASSERT_NO_FATAL_FAILURE(StartWithVault({{"BYOK_UPSTREAM_HEADERS_TIMEOUT_MS", "700"},
+                                            {"BYOK_UPSTREAM_IDLE_TIMEOUT_MS", "2000"}}));
   }
 
   std::string Token(const std::string& provider, const std::string& key) {
-    auto token = vault_->CreateUserWithKey(provider, key);
+    auto token = vault().CreateUserWithKey(provider, key);
     EXPECT_TRUE(token.ok()) << token.status();
     return token.ok() ? *token : "";
   }
-
-  static FakeProvider* fake_;
-  static VaultProcess* vault_;
-  static RelayProcess* relay_;
 };
-
-FakeProvider* RelayEndToEndTest::fake_ = nullptr;
-VaultProcess* RelayEndToEndTest::vault_ = nullptr;
-RelayProcess* RelayEndToEndTest::relay_ = nullptr;
 
 // How one provider expects its key, and a request it serves.
 struct KeyCase {
@@ -95,7 +63,7 @@ TEST_P(ProviderKeyTest, KeyArrivesAsTheProviderExpectsAndNeverInTheUrl) {
   const std::string key = absl::StrCat("sk-", c.provider, "-0123456789abcdef");
   const std::string token = Token(c.provider, key);
   RelayResult result = RunRelay(
-      relay_->stub(),
+      relay().stub(),
       MakeRequest(token, c.provider, c.path, c.body,
                   {{"content-type", "application/json"},
                    {"authorization", absl::StrCat("Bearer ", kHostile)},
@@ -113,7 +81,7 @@ TEST_P(ProviderKeyTest, KeyArrivesAsTheProviderExpectsAndNeverInTheUrl) {
     EXPECT_EQ(result.pieces, 1);
   }
 
-  std::optional<RecordedRequest> seen = fake_->WaitForRequest(kWait);
+  std::optional<RecordedRequest> seen = fake().WaitForRequest(kWait);
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->Header(c.key_header), c.key_prefix + key);
   EXPECT_EQ(seen->HeaderCount(c.key_header), 1);
@@ -163,7 +131,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(RelayEndToEndTest, BinaryAudioArrivesByteForByte) {
   const std::string token = Token("elevenlabs", "sk-audio-0123456789");
   RelayResult result =
-      RunRelay(relay_->stub(), MakeRequest(token, "elevenlabs", "/v1/text-to-speech/voice123",
+      RunRelay(relay().stub(), MakeRequest(token, "elevenlabs", "/v1/text-to-speech/voice123",
                                            R"({"text":"hi","model_id":"eleven_turbo_v2"})"));
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.Header("content-type"), "audio/mpeg");
@@ -177,7 +145,7 @@ TEST_F(RelayEndToEndTest, SsePiecesArriveBeforeTheProviderFinishes) {
   const std::string token = Token("openai", "sk-stream-0123456789");
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
-  auto reader = relay_->stub().Relay(
+  auto reader = relay().stub().Relay(
       &context, MakeRequest(token, "openai", "/v1/chat/completions", Chat("fake-hold", true)));
   v1::RelayResponse message;
   // The provider is holding its stream open after the first event; that event is already here, in
@@ -188,7 +156,7 @@ TEST_F(RelayEndToEndTest, SsePiecesArriveBeforeTheProviderFinishes) {
   EXPECT_FALSE(message.head().has_content_length());
   EXPECT_THAT(message.body(), HasSubstr("Hello"));
   EXPECT_THAT(message.body(), Not(HasSubstr("[DONE]")));
-  fake_->Release();
+  fake().Release();
   std::string rest;
   while (reader->Read(&message)) rest += message.body();
   EXPECT_TRUE(reader->Finish().ok());
@@ -199,14 +167,14 @@ TEST_F(RelayEndToEndTest, CancellingTheCallClosesTheProviderConnection) {
   const std::string token = Token("anthropic", "sk-cancel-0123456789");
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
-  auto reader = relay_->stub().Relay(
+  auto reader = relay().stub().Relay(
       &context, MakeRequest(token, "anthropic", "/v1/messages", Chat("fake-slow-1000-20", true)));
   v1::RelayResponse message;
   ASSERT_TRUE(reader->Read(&message));  // head
   ASSERT_TRUE(reader->Read(&message));  // first event
   const absl::Time cancelled_at = absl::Now();
   context.TryCancel();
-  std::optional<absl::Time> closed_at = fake_->WaitForClientClosed(kWait);
+  std::optional<absl::Time> closed_at = fake().WaitForClientClosed(kWait);
   ASSERT_TRUE(closed_at.has_value());
   EXPECT_LT(*closed_at - cancelled_at, absl::Milliseconds(100));
   while (reader->Read(&message)) {
@@ -216,7 +184,7 @@ TEST_F(RelayEndToEndTest, CancellingTheCallClosesTheProviderConnection) {
 
 TEST_F(RelayEndToEndTest, HeadersTimeoutIsDeadlineExceeded) {
   const std::string token = Token("openai", "sk-timeout");
-  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+  RelayResult result = RunRelay(relay().stub(), MakeRequest(token, "openai", "/v1/chat/completions",
                                                             Chat("fake-stall-headers", true)));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_THAT(result.status.error_message(), HasSubstr("response headers"));
@@ -225,7 +193,7 @@ TEST_F(RelayEndToEndTest, HeadersTimeoutIsDeadlineExceeded) {
 
 TEST_F(RelayEndToEndTest, StalledStreamIsCutWithDeadlineExceeded) {
   const std::string token = Token("openai", "sk-stall-0123456789");
-  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+  RelayResult result = RunRelay(relay().stub(), MakeRequest(token, "openai", "/v1/chat/completions",
                                                             Chat("fake-stall-body", true)));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_THAT(result.status.error_message(), HasSubstr("stalled"));
@@ -236,14 +204,14 @@ TEST_F(RelayEndToEndTest, StalledStreamIsCutWithDeadlineExceeded) {
 TEST_F(RelayEndToEndTest, BrokenStreamIsAborted) {
   const std::string token = Token("openai", "sk-break-0123456789");
   RelayResult result = RunRelay(
-      relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions", Chat("fake-break", true)));
+      relay().stub(), MakeRequest(token, "openai", "/v1/chat/completions", Chat("fake-break", true)));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_THAT(result.body, HasSubstr("Hello"));
 }
 
 TEST_F(RelayEndToEndTest, ASmallWholeAnswerIsOneMessageWithItsDeclaredLength) {
   const std::string token = Token("openai", "sk-whole-0123456789");
-  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+  RelayResult result = RunRelay(relay().stub(), MakeRequest(token, "openai", "/v1/chat/completions",
                                                             Chat("gpt-4o", false)));
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.head.status(), 200);
@@ -255,7 +223,7 @@ TEST_F(RelayEndToEndTest, ASmallWholeAnswerIsOneMessageWithItsDeclaredLength) {
 
 TEST_F(RelayEndToEndTest, ProviderErrorsPassThroughWithUsefulHeaders) {
   const std::string token = Token("openai", "sk-429-0123456789");
-  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+  RelayResult result = RunRelay(relay().stub(), MakeRequest(token, "openai", "/v1/chat/completions",
                                                             Chat("fake-429", false)));
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.head.status(), 429);
@@ -265,31 +233,31 @@ TEST_F(RelayEndToEndTest, ProviderErrorsPassThroughWithUsefulHeaders) {
 }
 
 TEST_F(RelayEndToEndTest, WrongKeyGetsTheProviders401) {
-  fake_->SetAcceptedKeys({"sk-the-right-one"});
+  fake().SetAcceptedKeys({"sk-the-right-one"});
   const std::string token = Token("openai", "sk-the-wrong-one");
-  RelayResult result = RunRelay(relay_->stub(), MakeRequest(token, "openai", "/v1/chat/completions",
+  RelayResult result = RunRelay(relay().stub(), MakeRequest(token, "openai", "/v1/chat/completions",
                                                             Chat("gpt-4o", false)));
-  fake_->SetAcceptedKeys({});
+  fake().SetAcceptedKeys({});
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.head.status(), 401);
 }
 
 TEST_F(RelayEndToEndTest, RefusesWithoutAStoredKeyOrAValidToken) {
   const std::string token = Token("openai", "sk-only-openai");
-  RelayResult no_key = RunRelay(relay_->stub(), MakeRequest(token, "anthropic", "/v1/messages",
+  RelayResult no_key = RunRelay(relay().stub(), MakeRequest(token, "anthropic", "/v1/messages",
                                                             Chat("claude", false)));
   EXPECT_EQ(no_key.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(no_key.status.error_message(),
             "No API key stored for provider \"anthropic\". POST /keys/anthropic first.");
-  RelayResult bad_token = RunRelay(relay_->stub(),
+  RelayResult bad_token = RunRelay(relay().stub(),
                                    MakeRequest(std::string(64, 'a'), "openai",
                                                "/v1/chat/completions", Chat("gpt-4o", false)));
   EXPECT_EQ(bad_token.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  RelayResult unknown = RunRelay(relay_->stub(),
+  RelayResult unknown = RunRelay(relay().stub(),
                                  MakeRequest(token, "nope", "/v1/chat/completions", "{}"));
   EXPECT_EQ(unknown.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(unknown.status.error_message(), "Unsupported provider: nope");
-  EXPECT_FALSE(fake_->WaitForRequest(absl::ZeroDuration()).has_value());
+  EXPECT_FALSE(fake().WaitForRequest(absl::ZeroDuration()).has_value());
 }
 
 TEST_F(RelayEndToEndTest, UnifiedRequestGoesToItsPathWithTheRawModelChecked) {
@@ -298,25 +266,25 @@ TEST_F(RelayEndToEndTest, UnifiedRequestGoesToItsPathWithTheRawModelChecked) {
       MakeRequest(token, "anthropic", "/v1/messages", Chat("claude-3-5-sonnet", true));
   request.set_unified(true);
   request.set_model("anthropic/claude-3-5-sonnet");
-  RelayResult result = RunRelay(relay_->stub(), request);
+  RelayResult result = RunRelay(relay().stub(), request);
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.head.status(), 200);
   EXPECT_EQ(result.Header("content-type"), "text/event-stream");
-  std::optional<RecordedRequest> seen = fake_->WaitForRequest(kWait);
+  std::optional<RecordedRequest> seen = fake().WaitForRequest(kWait);
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->target, "/v1/messages");
   EXPECT_EQ(seen->body, Chat("claude-3-5-sonnet", true));
 }
 
 TEST_F(RelayEndToEndTest, CheckKeyAndDescribeRoutes) {
-  fake_->SetAcceptedKeys({"sk-good"});
+  fake().SetAcceptedKeys({"sk-good"});
   for (const auto& [key, valid] : {std::pair{"sk-good", true}, std::pair{"sk-bad", false}}) {
     grpc::ClientContext c;
     v1::CheckKeyRequest check;
     check.set_provider("openai");
     check.set_key(key);
     v1::CheckKeyResponse answer;
-    grpc::Status s = relay_->stub().CheckKey(&c, check, &answer);
+    grpc::Status s = relay().stub().CheckKey(&c, check, &answer);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(answer.valid(), valid) << key;
     EXPECT_EQ(answer.status(), valid ? 200 : 401);
@@ -324,34 +292,34 @@ TEST_F(RelayEndToEndTest, CheckKeyAndDescribeRoutes) {
       EXPECT_THAT(answer.body_start(), HasSubstr("Incorrect API key"));
     }
   }
-  fake_->SetAcceptedKeys({});
-  auto check_seen = fake_->WaitForRequest(kWait);
+  fake().SetAcceptedKeys({});
+  auto check_seen = fake().WaitForRequest(kWait);
   ASSERT_TRUE(check_seen.has_value());
   EXPECT_EQ(check_seen->method, "GET");
   EXPECT_EQ(check_seen->target, "/v1/models");
 
   grpc::ClientContext c3;
   v1::DescribeRoutesResponse routes;
-  ASSERT_TRUE(relay_->stub().DescribeRoutes(&c3, {}, &routes).ok());
+  ASSERT_TRUE(relay().stub().DescribeRoutes(&c3, {}, &routes).ok());
   EXPECT_EQ(routes.providers_size(), 10);
   ASSERT_EQ(routes.routes_size(), 9);
   EXPECT_EQ(routes.routes(2).pattern(), "^claude-");
 
   // A provider without a verification endpoint is accepted unchecked.
-  while (fake_->WaitForRequest(absl::ZeroDuration()).has_value()) {
+  while (fake().WaitForRequest(absl::ZeroDuration()).has_value()) {
   }
   grpc::ClientContext c4;
   v1::CheckKeyRequest unchecked;
   unchecked.set_provider("deepgram");
   unchecked.set_key("dg-anything-at-all");
   v1::CheckKeyResponse unchecked_answer;
-  ASSERT_TRUE(relay_->stub().CheckKey(&c4, unchecked, &unchecked_answer).ok());
+  ASSERT_TRUE(relay().stub().CheckKey(&c4, unchecked, &unchecked_answer).ok());
   EXPECT_TRUE(unchecked_answer.valid());
   EXPECT_TRUE(unchecked_answer.skipped());
-  EXPECT_FALSE(fake_->WaitForRequest(absl::ZeroDuration()).has_value());
+  EXPECT_FALSE(fake().WaitForRequest(absl::ZeroDuration()).has_value());
   // Every provider is overridden to the fake here; DescribeRoutes still shows only public URLs.
   for (const auto& p : routes.providers()) {
-    EXPECT_NE(p.base_url(), fake_->base_url()) << p.name();
+    EXPECT_NE(p.base_url(), fake().base_url()) << p.name();
     // openai-compatible has no default: its base URL comes with each key or request.
     if (p.name() != "openai-compatible") {
       EXPECT_THAT(p.base_url(), ::testing::StartsWith("https://")) << p.name();

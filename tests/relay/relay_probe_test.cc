@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/relay/relay_daemons.h"
 #include "tests/relay/relay_suite.h"
 #include "tests/testing/fake_provider/fake_provider.h"
 #include "tests/testing/fake_provider/test_certificates.h"
@@ -40,78 +41,51 @@ bool OnlyLoopback() {
   return interfaces == 1 && loopback;
 }
 
-class RelayProbeTest : public ::testing::Test {
+// The shared fixture's plain fake (every provider's base URL) and vault, an https fake beside them, and a
+// relay that trusts the https fake's CA; one set per test.
+class RelayProbeTest : public RelayDaemonsTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!OnlyLoopback()) return;
-    auto certs = byok::testing::MakeTestCertificates();
-    ASSERT_TRUE(certs.ok());
-    FakeProviderOptions tls;
-    tls.tls_cert_pem = certs->cert_pem;
-    tls.tls_key_pem = certs->key_pem;
-    auto tls_fake = FakeProvider::Start(tls);
-    auto plain_fake = FakeProvider::Start({});
-    ASSERT_TRUE(tls_fake.ok() && plain_fake.ok());
-    tls_fake_ = tls_fake->release();
-    plain_fake_ = plain_fake->release();
-    auto vault = VaultProcess::Start();
-    ASSERT_TRUE(vault.ok()) << vault.status();
-    vault_ = vault->release();
-    ca_path_ = new std::string(dir_.path() + "/ca.pem");
-    std::ofstream(*ca_path_) << certs->ca_pem;
-
-    std::map<std::string, std::string> env = AllProvidersAt(plain_fake_->base_url());
-    // The client's base URL decides for openai-compatible; anthropic goes to the https fake, which
-    // shows that a probe let through by a wrong guard would really have connected.
-    env.erase("BYOK_PROVIDER_OPENAI_COMPATIBLE_BASE_URL");
-    env["BYOK_PROVIDER_ANTHROPIC_BASE_URL"] = absl::StrCat("https://localhost:", tls_fake_->port());
-    env["BYOK_UPSTREAM_CA_FILE"] = *ca_path_;
-    env["BYOK_UPSTREAM_CONNECT_TIMEOUT_MS"] = "1000";
-    env["BYOK_VAULT_ADDR"] = vault_->address();
-    auto relay = RelayProcess::Start(env);
-    ASSERT_TRUE(relay.ok()) << relay.status();
-    relay_ = relay->release();
-  }
-  static void TearDownTestSuite() {
-    delete relay_;
-    delete vault_;
-    delete plain_fake_;
-    delete tls_fake_;
-    delete ca_path_;
-  }
   void SetUp() override {
     if (!OnlyLoopback()) {
       GTEST_SKIP() << "not inside a private network namespace with only loopback: run through "
                       "ctest (tests/relay/in_private_netns.sh, needs root for unshare -n)";
     }
-    ASSERT_NE(relay_, nullptr) << "suite set-up failed";
+    auto certs = byok::testing::MakeTestCertificates();
+    ASSERT_TRUE(certs.ok());
+    FakeProviderOptions tls;
+    tls.tls_cert_pem = certs->cert_pem;
+    tls.tls_key_pem = certs->key_pem;
+    auto started = FakeProvider::Start(tls);
+    ASSERT_TRUE(started.ok()) << started.status();
+    tls_fake_ = *std::move(started);
+    const std::string ca_path = dir_.path() + "/ca.pem";
+    std::ofstream(ca_path) << certs->ca_pem;
+
+    ASSERT_NO_FATAL_FAILURE(StartWithVault({
+        // The client's base URL decides for openai-compatible (an empty value is unset); anthropic
+        // goes to the https fake, which shows that a probe let through by a wrong guard would really
+        // have connected.
+        {"BYOK_PROVIDER_OPENAI_COMPATIBLE_BASE_URL", ""},
+        {"BYOK_PROVIDER_ANTHROPIC_BASE_URL", absl::StrCat("https://localhost:", tls_fake().port())},
+        {"BYOK_UPSTREAM_CA_FILE", ca_path},
+        {"BYOK_UPSTREAM_CONNECT_TIMEOUT_MS", "1000"},
+    }));
   }
 
   // Nothing reached either fake provider.
-  static void ExpectNothingArrived() {
-    EXPECT_EQ(plain_fake_->Requests().size(), plain_fake_served_);
-    EXPECT_TRUE(tls_fake_->Requests().empty());
-    EXPECT_EQ(tls_fake_->connections_accepted(), tls_connections_allowed_);
+  void ExpectNothingArrived() {
+    EXPECT_TRUE(fake().Requests().empty());
+    EXPECT_TRUE(tls_fake().Requests().empty());
+    EXPECT_EQ(tls_fake().connections_accepted(), 0);
   }
 
-  static byok::testing::TempDir dir_;
-  static std::string* ca_path_;
-  static FakeProvider* tls_fake_;
-  static FakeProvider* plain_fake_;
-  static VaultProcess* vault_;
-  static RelayProcess* relay_;
-  static int tls_connections_allowed_;
-  static size_t plain_fake_served_;
-};
+  FakeProvider& tls_fake() { return *tls_fake_; }
 
-byok::testing::TempDir RelayProbeTest::dir_;
-std::string* RelayProbeTest::ca_path_ = nullptr;
-FakeProvider* RelayProbeTest::tls_fake_ = nullptr;
-FakeProvider* RelayProbeTest::plain_fake_ = nullptr;
-VaultProcess* RelayProbeTest::vault_ = nullptr;
-RelayProcess* RelayProbeTest::relay_ = nullptr;
-int RelayProbeTest::tls_connections_allowed_ = 0;
-size_t RelayProbeTest::plain_fake_served_ = 0;
+ private:
+  byok::testing::TempDir dir_;
+  // Stops before the fixture's relay; the relay calls nothing once its test is over.
+  std::unique_ptr<FakeProvider> tls_fake_;
+};
 
 // A path refusal: 403's status with the original's phrase.
 bool PathRefused(const grpc::Status& s) {
@@ -142,7 +116,7 @@ std::string LoopbackNameFromHosts() {
 }
 
 TEST_F(RelayProbeTest, PathTraversalProbesAreRefused) {
-  auto token = vault_->CreateUserWithKey("openai", "sk-probe-paths");
+  auto token = vault().CreateUserWithKey("openai", "sk-probe-paths");
   ASSERT_TRUE(token.ok());
   struct Probe {
     std::string provider;
@@ -167,9 +141,9 @@ TEST_F(RelayProbeTest, PathTraversalProbesAreRefused) {
       {"google", "POST", "/v1beta/models/gemini/../../files:generateContent"},
   };
   for (const Probe& p : probes) {
-    auto t = p.provider == "openai" ? token : vault_->CreateUserWithKey(p.provider, "sk-probe-key-0123");
+    auto t = p.provider == "openai" ? token : vault().CreateUserWithKey(p.provider, "sk-probe-key-0123");
     ASSERT_TRUE(t.ok());
-    RelayResult r = RunRelay(relay_->stub(), MakeRequest(*t, p.provider, p.path, kChat, {}, p.method));
+    RelayResult r = RunRelay(relay().stub(), MakeRequest(*t, p.provider, p.path, kChat, {}, p.method));
     EXPECT_TRUE(PathRefused(r.status)) << p.path << " -> " << r.status.error_code() << " "
                                        << r.status.error_message();
   }
@@ -179,20 +153,18 @@ TEST_F(RelayProbeTest, PathTraversalProbesAreRefused) {
 TEST_F(RelayProbeTest, WhatIsCheckedIsWhatIsSent) {
   // The original's forward path: decoded twice, then normalised. A probe that normalises into an
   // allowed path goes there, and only there.
-  auto token = vault_->CreateUserWithKey("openai", "sk-probe-normalised");
+  auto token = vault().CreateUserWithKey("openai", "sk-probe-normalised");
   ASSERT_TRUE(token.ok());
-  RelayResult r = RunRelay(relay_->stub(),
+  RelayResult r = RunRelay(relay().stub(),
                            MakeRequest(*token, "openai", "/v1/files%3F/../chat/completions", kChat));
   EXPECT_TRUE(r.status.ok()) << r.status.error_message();
-  std::vector<byok::testing::RecordedRequest> seen = plain_fake_->Requests();
+  std::vector<byok::testing::RecordedRequest> seen = fake().Requests();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].target, "/v1/chat/completions");
-  // Forget it, so the other tests' ExpectNothingArrived holds.
-  plain_fake_served_ = 1;
 }
 
 TEST_F(RelayProbeTest, SsrfProbesAreRefused) {
-  const std::string port = std::to_string(tls_fake_->port());
+  const std::string port = std::to_string(tls_fake().port());
   std::vector<std::string> base_urls = {
       absl::StrCat("https://127.0.0.1:", port),
       absl::StrCat("https://127.1:", port),
@@ -209,7 +181,7 @@ TEST_F(RelayProbeTest, SsrfProbesAreRefused) {
       "https://100.64.0.1",
       "https://192.168.1.1",
       absl::StrCat("https://localhost:", port),  // a name that resolves to loopback
-      absl::StrCat("http://localhost:", plain_fake_->port()),
+      absl::StrCat("http://localhost:", fake().port()),
       absl::StrCat("https://user:secret@localhost:", port),
       "file:///etc/passwd",
       "https://no-such-host.invalid",  // no DNS in here: "could not be resolved safely"
@@ -217,13 +189,13 @@ TEST_F(RelayProbeTest, SsrfProbesAreRefused) {
   if (std::string name = LoopbackNameFromHosts(); !name.empty()) {
     base_urls.push_back(absl::StrCat("https://", name, ":", port));  // resolves to loopback
   }
-  auto token = vault_->CreateUserWithKey("openai-compatible", "sk-probe-ssrf");
+  auto token = vault().CreateUserWithKey("openai-compatible", "sk-probe-ssrf");
   ASSERT_TRUE(token.ok());
   for (const std::string& url : base_urls) {
     v1::RelayRequest request =
         MakeRequest(*token, "openai-compatible", "/v1/chat/completions", kChat);
     request.set_base_url(url);
-    RelayResult r = RunRelay(relay_->stub(), request);
+    RelayResult r = RunRelay(relay().stub(), request);
     EXPECT_TRUE(BaseUrlRefused(r.status)) << url << " -> " << r.status.error_code() << " "
                                           << r.status.error_message();
   }
@@ -231,12 +203,12 @@ TEST_F(RelayProbeTest, SsrfProbesAreRefused) {
 }
 
 TEST_F(RelayProbeTest, AKeyBoundToABaseUrlIgnoresTheClientsBaseUrl) {
-  auto token = vault_->CreateUserWithKey("openai-compatible", "sk-probe-bound",
+  auto token = vault().CreateUserWithKey("openai-compatible", "sk-probe-bound",
                                          "https://llm.example.test/v1");
   ASSERT_TRUE(token.ok()) << token.status();
   v1::RelayRequest request = MakeRequest(*token, "openai-compatible", "/v1/chat/completions", kChat);
-  request.set_base_url(absl::StrCat("https://localhost:", tls_fake_->port(), "/v1"));
-  RelayResult r = RunRelay(relay_->stub(), request);
+  request.set_base_url(absl::StrCat("https://localhost:", tls_fake().port(), "/v1"));
+  RelayResult r = RunRelay(relay().stub(), request);
   // The bound host cannot be resolved in here: the call fails, and it never went to the client's URL.
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << r.status.error_message();
   EXPECT_EQ(r.status.error_message(), "x-relay-base-url hostname could not be resolved safely");
@@ -246,15 +218,14 @@ TEST_F(RelayProbeTest, AKeyBoundToABaseUrlIgnoresTheClientsBaseUrl) {
 TEST_F(RelayProbeTest, TheHttpsFakeIsReachableWhereTheOperatorAllowsIt) {
   // Control: the operator's override to the same https fake works, so the refusals above are the
   // guard's doing and not an unreachable fake.
-  auto token = vault_->CreateUserWithKey("anthropic", "sk-probe-control");
+  auto token = vault().CreateUserWithKey("anthropic", "sk-probe-control");
   ASSERT_TRUE(token.ok());
-  RelayResult r = RunRelay(relay_->stub(),
+  RelayResult r = RunRelay(relay().stub(),
                            MakeRequest(*token, "anthropic", "/v1/messages",
                                        R"({"model":"claude-3-5-haiku","max_tokens":8})"));
   EXPECT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_EQ(r.head.status(), 200);
-  ASSERT_EQ(tls_fake_->Requests().size(), 1u);
-  tls_connections_allowed_ = tls_fake_->connections_accepted();
+  ASSERT_EQ(tls_fake().Requests().size(), 1u);
 }
 
 }  // namespace

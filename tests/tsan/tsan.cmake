@@ -28,9 +28,13 @@ set(_byok_wrapped
   _ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE
   _ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE
 )
+# --undefined: the wrappers are wanted from the start of every link, not only once one of our objects
+# has called a wrapped function. Abseil's own shared libraries call them too (libabsl_cordz_info locks a
+# Mutex), and they come after every static library on the link line: without it an executable whose
+# own code takes no Abseil lock (http_test) never pulls the wrappers out of the archive, and its link
+# fails on the shared libraries' references to __wrap_...
 foreach(sym ${_byok_wrapped})
-  add_link_options(LINKER:--wrap=${sym})
+  add_link_options(LINKER:--wrap=${sym} LINKER:--undefined=__wrap_${sym})
 endforeach()
-# Every target made after this point links the annotations (static libraries pass them on, so they
-# land after every library that calls Abseil on the link line).
+# Every target made after this point links the annotations.
 link_libraries(byok_tsan_sync)

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/json/json_check.h"
 #include "common/json/json_nesting.h"
 #include "services/gateway/gateway_metrics.h"
 #include "services/gateway/api/handlers_common.h"
@@ -166,16 +167,28 @@ Api::Outcome Api::ReadBody(Call& call) {
   if (absl::StartsWith(r.path, "/relay/") && !absl::StrContains(content_type, "application/json")) {
     return std::nullopt;
   }
-  call.body = std::make_shared<nlohmann::json>(nlohmann::json::object());
+  // The relay routes send the bytes as received: they need the verdict on a JSON body, not its
+  // document. (Routes match without regard to case, so this test does too.)
+  const bool relay =
+      absl::EqualsIgnoreCase(r.path, "/relay") || absl::StartsWithIgnoreCase(r.path, "/relay/");
+  if (!relay) call.body = std::make_shared<nlohmann::json>(nlohmann::json::object());
   if (r.body.empty() || MediaType(content_type) != "application/json") return std::nullopt;
   // Strict, as the original's parser: an object or an array at the top. Bounded, so that nothing later
   // can recurse over an attacker's nesting.
   absl::string_view text = absl::StripLeadingAsciiWhitespace(r.body);
-  std::optional<nlohmann::json> parsed;
-  if (!text.empty() && (text.front() == '{' || text.front() == '[')) {
-    parsed = ::byok::json::ParseBounded(r.body);
+  if (text.empty() || (text.front() != '{' && text.front() != '[')) {
+    return JsonError(400, phrase::kInvalidJson, "invalid_json");
   }
+  if (relay) {
+    absl::StatusOr<::byok::json::JsonShape> shape = ::byok::json::CheckJson(r.body);
+    if (!shape.ok()) return JsonError(400, phrase::kInvalidJson, "invalid_json");
+    call.json_shape = *shape;
+    return std::nullopt;
+  }
+  std::optional<nlohmann::json> parsed = ::byok::json::ParseBounded(r.body);
   if (!parsed.has_value()) return JsonError(400, phrase::kInvalidJson, "invalid_json");
+  call.json_shape =
+      parsed->empty() ? ::byok::json::JsonShape::kEmpty : ::byok::json::JsonShape::kHasElements;
   *call.body = *std::move(parsed);
   return std::nullopt;
 }

@@ -4,7 +4,8 @@
 // The chain, as Handle runs it:
 //   1. security headers   helmet's defaults, on every response
 //   2. CORS               grant headers; any OPTIONS is answered here with 204
-//   3. body               JSON parsed (bounded; 400 when malformed), or raw for /relay/* non-JSON bodies
+//   3. body               JSON parsed (bounded; 400 when malformed), only checked on the relay paths
+//                         (they send the bytes on), or raw for /relay/* non-JSON bodies
 //                         (413 comes earlier, from the HTTP layer, before the body is read)
 //   4. global limit       per client address; 429
 //   5. route              404 `Cannot <METHOD> <path>`
@@ -24,6 +25,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "absl/time/time.h"
+#include "common/json/json_check.h"
 #include "services/gateway/backends/backends.h"
 #include "services/gateway/gateway_config.h"
 #include "services/gateway/http/http_types.h"
@@ -70,10 +72,14 @@ class Api {
     HeaderList headers;
     // The matched route; its params are still percent-encoded (each one decodes).
     RouteMatch match;
-    // The body as JSON: the object or array of an application/json body, or {} when there is no body
-    // or it is not JSON. Null when the body stays raw (a /relay/* body whose Content-Type is not JSON);
-    // request.body always holds the bytes as received.
+    // The body as JSON, for the routes that read its fields: the object or array of an application/json
+    // body, or {} when there is no body or it is not JSON. Null on the relay paths (/relay, /relay/*),
+    // which send the bytes on and need no document of them. request.body always holds the bytes as
+    // received.
     std::shared_ptr<nlohmann::json> body;
+    // Whether the object or array of an application/json body holds anything (on every path, the relay's
+    // too); nullopt when the body was not read as JSON (none, another Content-Type, raw /relay/* bytes).
+    std::optional<::byok::json::JsonShape> json_shape;
     // Token routes: the relay token (x-relay-token; else Authorization: Bearer).
     std::string token;
     // Relay routes: whose token it is, as the vault's Authenticate said.

@@ -90,9 +90,9 @@ void Api::UnifiedRelay(Call call) {
   RelayRequest request = BaseRelayRequest(call.request, call.token);
   request.set_unified(true);  // no provider, path or model: the relay routes the body
   // ReadBody's verdict: a body it did not read as JSON (another content type, none) counts as {}, as
-  // the original's (compat.md §3.14: hence the 400 for the missing model). A JSON body it read whole
+  // the original's (compat.md §3.14: hence the 400 for the missing model). A JSON body it checked
   // (it is valid: malformed JSON was refused before the token) goes as sent; an empty one is {} too.
-  if (call.body != nullptr && !call.body->empty()) {
+  if (call.json_shape == ::byok::json::JsonShape::kHasElements) {
     request.set_body(std::move(call.request.body));
   } else {
     request.set_body("{}");
