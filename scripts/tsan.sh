@@ -20,14 +20,15 @@ build_dir="$root/build-tsan"
 #     (KeyChangeWatch)                      real VaultServer; not ChangeStreamPostgresTest)
 #   rate limiters                         gateway_unit_test (RateLimiterTest)
 #   HTTP sessions, framing, streams       gateway_http_test (HttpFraming*, HttpVersion*)
+#   body coalescing                       http_test (BodyCoalescer)
 #   the relay call's end (last write and  relay_usage_wait_test (RelayUsageWaitTest: byok-relayd and
 #     usage record on two threads)          byok-vaultd built with TSan, run with these options)
 tests=(tsan_annotation_test relay_upstream_test relay_unit_test gateway_unit_test gateway_http_test
-       vault_client_test token_cache_test vault_changes_test relay_usage_wait_test)
+       vault_client_test token_cache_test vault_changes_test relay_usage_wait_test http_test)
 regex='^(TsanAnnotationTest|UpstreamClientTest|UsageBatcherTest|UsageParserTest|KeyCacheTest|TokenHashTest'
 regex+='|AnswerCacheThreadsTest|LoadAnswerCacheOptionsTest|TokenCacheTest|ChangeFeedTest|ChangeFeedThreadsTest'
 regex+='|ChangeForTest|ChangeStreamTest|RateLimiterTest|HttpFramingTest'
-regex+='|Codings/TransferEncodingTest|HttpVersionTest|Responses/RelayUsageWaitTest)\.'
+regex+='|Codings/TransferEncodingTest|HttpVersionTest|BodyCoalescer|Responses/RelayUsageWaitTest)\.'
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBYOK_TSAN=ON \
