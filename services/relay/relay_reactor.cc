@@ -231,9 +231,9 @@ void RelayReactor::OnWriteDone(bool ok) {
     absl::MutexLock lock(&mu_);
     last = std::exchange(last_write_, false);
   }
-  // The call's last message is written (or the caller is gone): the status follows, once the usage
-  // record is stored too.
-  if (last) return StepBeforeFinishDone();
+  // The call's last message is written (or the caller is gone): the status follows. Outside the
+  // lock, as OnDone may delete this at once.
+  if (last) return Finish(grpc::Status::OK);
   std::shared_ptr<UpstreamCall> call;
   bool write = false;
   bool next = false;
@@ -324,29 +324,11 @@ void RelayReactor::End(Ending ending) {
   const bool went_upstream = forwarded_ && status.code() != absl::StatusCode::kInvalidArgument;
   if (went_upstream) CountUpstream(status, ending.cancelled_by_client);
   // Recorded only when the request went upstream and the client did not leave (compat.md §10.5).
-  if (!went_upstream || ending.cancelled_by_client) return Complete(status, ending.send_unsent);
-  if (!ending.send_unsent) {
-    RecordUsage(status, [this, status] { Complete(status, /*send_unsent=*/false); });
+  if (went_upstream && !ending.cancelled_by_client) {
+    RecordUsage(status, [this, status, send_unsent = ending.send_unsent] { Complete(status, send_unsent); });
     return;
   }
-  // The last message leaves while the vault stores the record, and the RPC finishes once both are
-  // done. The gateway ends the browser's response only at the RPC's end, so a GET /stats after it
-  // still counts the request.
-  {
-    absl::MutexLock lock(&mu_);
-    steps_before_finish_ = 1;  // the usage record; Complete adds the last write
-  }
-  Complete(status, /*send_unsent=*/true);
-  RecordUsage(status, [this] { StepBeforeFinishDone(); });
-}
-
-void RelayReactor::StepBeforeFinishDone() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (--steps_before_finish_ > 0) return;
-  }
-  // Outside the lock: OnDone may delete this at once.
-  Finish(grpc::Status::OK);
+  Complete(status, ending.send_unsent);
 }
 
 bool RelayReactor::CanAdvance(Phase from, Phase to) {
@@ -405,7 +387,6 @@ void RelayReactor::Complete(const absl::Status& status, bool send_unsent) {
     {
       absl::MutexLock lock(&mu_);
       last_write_ = true;
-      ++steps_before_finish_;
     }
     StartWrite(&response_);
   } else {

@@ -92,11 +92,8 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   Ending EndNow(absl::Status status, bool held) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Counts and records the request, then completes the RPC.
   void End(Ending ending);
-  // Ends the RPC (FinishOnce's last step): sends the held message, or finishes with `status`.
+  // Ends the RPC (FinishOnce's last step, after the usage record is stored when there is one).
   void Complete(const absl::Status& status, bool send_unsent);
-  // One of the steps the successful end waits for (the last write, the usage record) is done; the
-  // last one finishes the RPC.
-  void StepBeforeFinishDone();
   // Records the request's usage; `then` runs once the vault has it (the response ends after it, so a
   // later GET /stats counts the request, as the original's synchronous write did).
   void RecordUsage(const absl::Status& status, std::function<void()> then);
@@ -120,9 +117,6 @@ class RelayReactor : public grpc::ServerWriteReactor<v1::RelayResponse>, public 
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   // The call's last message is in flight; its completion finishes the RPC (Complete).
   bool last_write_ ABSL_GUARDED_BY(mu_) = false;
-  // What a successful end still waits for before Finish: the last write and, when the request is
-  // recorded, its usage record (both may be in flight at once).
-  int steps_before_finish_ ABSL_GUARDED_BY(mu_) = 0;
   // kFinishing: the status the call ends with.
   absl::Status finish_status_ ABSL_GUARDED_BY(mu_);
   // Body pieces between the provider and the write in flight.
