@@ -76,6 +76,12 @@ std::shared_ptr<grpc::Channel> VaultChannel(const std::string& address,
   return CreateServiceChannel(target, std::move(credentials), args, service_token);
 }
 
+// The stream takes several batches unanswered (usage_stream.h); the vault reads at most 64 ahead.
+UsageBatcherOptions WithStreamWindow(UsageBatcherOptions options) {
+  options.max_in_flight = 32;
+  return options;
+}
+
 }  // namespace
 
 void WipeString(std::string* text) {
@@ -94,9 +100,13 @@ VaultClient::VaultClient(std::shared_ptr<grpc::Channel> channel, absl::Duration 
     : channel_(std::move(channel)),
       stub_(v1::Vault::NewStub(channel_)),
       timeout_(timeout),
+      usage_stream_(stub_, timeout_,
+                    [this](v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {
+                      SendUsageBatch(std::move(batch), std::move(done));
+                    }),
       usage_([this](v1::RecordUsageBatchRequest batch,
-                    UsageBatcher::Done done) { SendUsage(std::move(batch), std::move(done)); },
-             usage) {}
+                    UsageBatcher::Done done) { usage_stream_.Send(std::move(batch), std::move(done)); },
+             WithStreamWindow(usage)) {}
 
 std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
     const std::string& token, const std::string& provider,
@@ -133,7 +143,7 @@ void VaultClient::RecordUsage(v1::RecordUsageRequest request, std::function<void
   usage_.Add(std::move(request), std::move(settled));
 }
 
-void VaultClient::SendUsage(v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {
+void VaultClient::SendUsageBatch(v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {
   struct Call {
     grpc::ClientContext context;
     v1::RecordUsageBatchRequest request;
