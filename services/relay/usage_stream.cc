@@ -47,8 +47,11 @@ class UsageStream::Call final : public grpc::ClientBidiReactor<v1::StreamUsageRe
   }
   void OnWriteDone(bool ok) override { owner_.OnWritten(*this, ok); }
   void OnDone(const grpc::Status& status) override {
-    owner_.OnEnded(*this, FromGrpcStatus(status));
-    self_.reset();  // last: may delete this
+    UsageStream& owner = owner_;
+    owner.OnEnded(*this, FromGrpcStatus(status));
+    std::shared_ptr<Call> self = std::move(self_);
+    self.reset();  // may delete this (the context with it)
+    owner.CallGone();  // last: the owner may go now
   }
 
   // Guarded by the owner's mu_.
@@ -79,7 +82,7 @@ UsageStream::~UsageStream() {
     call = call_;
     changed_.SignalAll();
   }
-  if (call != nullptr) call->Cancel();
+  if (call != nullptr) CancelCall(*call);
   {
     absl::MutexLock lock(&mu_);
     while (alive_ > 0) changed_.Wait(&mu_);
@@ -166,7 +169,7 @@ void UsageStream::OnWritten(Call& call, bool ok) {
     absl::MutexLock lock(&mu_);
     call.writing = false;
     // A failed write means the stream broke: its reads end too, and OnEnded hands everything back.
-    if (ok && TakeWrite(call)) write = call_;
+    if (ok && call_.get() == &call && TakeWrite(call)) write = call_;
     MaybeRelease(call);
   }
   if (write != nullptr) write->Write();
@@ -182,6 +185,18 @@ void UsageStream::MaybeRelease(Call& call) {
   if (!call.reads_ended || call.writing || call.released) return;
   call.released = true;
   call.RemoveHold();  // OnDone follows (on another thread or inline: it takes no lock held here)
+}
+
+void UsageStream::CancelCall(Call& call) {
+  {
+    // Only while the call is held open: once the hold is gone the call may be over (and gRPC's
+    // call object freed) before OnDone clears call_. The extra hold keeps it until TryCancel returns.
+    absl::MutexLock lock(&mu_);
+    if (call.released) return;
+    call.AddHold();
+  }
+  call.Cancel();  // outside the lock: it may run reactions inline
+  call.RemoveHold();
 }
 
 void UsageStream::OnEnded(Call& call, const absl::Status& status) {
@@ -215,8 +230,11 @@ void UsageStream::OnEnded(Call& call, const absl::Status& status) {
     const bool refused = absl::IsUnauthenticated(status) || absl::IsPermissionDenied(status);
     for (Entry& e : entries) e.done(std::move(e.batch), refused ? status : Broken());
   }
+}
+
+void UsageStream::CallGone() {
   absl::MutexLock lock(&mu_);
-  --alive_;  // last touch of this object from the call
+  --alive_;
   changed_.SignalAll();
 }
 
@@ -236,7 +254,7 @@ void UsageStream::Watch() {
     std::shared_ptr<Call> late = call_;
     log::Warn("relay", "the vault did not answer a usage batch in time; reopening the usage stream");
     mu_.Unlock();
-    late->Cancel();
+    CancelCall(*late);
     mu_.Lock();
     while (call_ == late) changed_.Wait(&mu_);
   }

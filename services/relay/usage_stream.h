@@ -68,8 +68,12 @@ class UsageStream {
   void OnWritten(Call& call, bool ok);
   void OnReadsEnded(Call& call);
   void OnEnded(Call& call, const absl::Status& status);
+  // The call's object is gone: the destructor may return once every call's is.
+  void CallGone();
   // Releases the call's hold once its reads ended and no write is outstanding (then OnDone may run).
   void MaybeRelease(Call& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Cancels `call` if it is still held open (the destructor, the watchdog).
+  void CancelCall(Call& call) ABSL_LOCKS_EXCLUDED(mu_);
   void Watch();
 
   const std::shared_ptr<vault::v1::Vault::Stub> stub_;
@@ -86,7 +90,7 @@ class UsageStream {
   absl::Time reopen_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   int opened_ ABSL_GUARDED_BY(mu_) = 0;
-  int alive_ ABSL_GUARDED_BY(mu_) = 0;  // calls whose OnEnded has not returned yet
+  int alive_ ABSL_GUARDED_BY(mu_) = 0;  // calls whose object may still exist (until CallGone)
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread watchdog_;
 };

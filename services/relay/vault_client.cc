@@ -76,12 +76,6 @@ std::shared_ptr<grpc::Channel> VaultChannel(const std::string& address,
   return CreateServiceChannel(target, std::move(credentials), args, service_token);
 }
 
-// The stream takes several batches unanswered (usage_stream.h); the vault reads at most 64 ahead.
-UsageBatcherOptions WithStreamWindow(UsageBatcherOptions options) {
-  options.max_in_flight = 32;
-  return options;
-}
-
 }  // namespace
 
 void WipeString(std::string* text) {
@@ -106,7 +100,7 @@ VaultClient::VaultClient(std::shared_ptr<grpc::Channel> channel, absl::Duration 
                     }),
       usage_([this](v1::RecordUsageBatchRequest batch,
                     UsageBatcher::Done done) { usage_stream_.Send(std::move(batch), std::move(done)); },
-             WithStreamWindow(usage)) {}
+             usage) {}
 
 std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
     const std::string& token, const std::string& provider,

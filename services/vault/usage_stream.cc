@@ -85,20 +85,24 @@ void UsageStreamReactor::Hold() {
 }
 
 void UsageStreamReactor::OnReadDone(bool ok) {
+  std::optional<v1::StreamUsageRequest> taken;
   {
     absl::MutexLock lock(&mu_);
-    reading_ = false;
     if (!ok) {
       // The relay half-closed (or left): answer what is committing, then finish.
       if (phase_ == Phase::kOpen) {
         phase_ = Phase::kDraining;
         drain_status_ = grpc::Status::OK;
       }
-    } else if (phase_ != Phase::kOpen) {
-      ok = false;  // closing: the batch is not taken, so not answered (the relay sends it again)
+    } else if (phase_ == Phase::kOpen) {
+      // Out of request_ and counted before the next read may start (from another thread's Pump).
+      taken = std::move(request_);
+      ++committing_;
     }
+    // Else closing: the batch is not taken, so not answered (the relay sends it again).
+    reading_ = false;
   }
-  if (ok) Take(std::move(request_));
+  if (taken.has_value()) Take(*std::move(taken));
   Pump();
 }
 
@@ -108,12 +112,10 @@ void UsageStreamReactor::Take(v1::StreamUsageRequest request) {
   batch_request.mutable_records()->Swap(request.mutable_records());
   absl::StatusOr<std::vector<UsageRecord>> records = core_.CheckUsageBatch(batch_request);
   if (!records.ok()) {
-    Answer(Failed(sequence, records.status()));
-    return;
-  }
-  {
     absl::MutexLock lock(&mu_);
-    ++committing_;
+    --committing_;
+    answers_.push_back(Failed(sequence, records.status()));
+    return;
   }
   UsageCommit::Batch batch;
   batch.records = *std::move(records);
@@ -136,11 +138,6 @@ void UsageStreamReactor::Take(v1::StreamUsageRequest request) {
     ReleaseIfDone();
   };
   usage_.Add(std::move(batch));
-}
-
-void UsageStreamReactor::Answer(v1::StreamUsageResponse answer) {
-  absl::MutexLock lock(&mu_);
-  answers_.push_back(std::move(answer));
 }
 
 void UsageStreamReactor::Pump() {

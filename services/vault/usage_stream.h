@@ -86,10 +86,9 @@ class UsageStreamReactor final
   // was called (or is due after the write in flight); nothing more is written.
   enum class Phase { kOpen, kDraining, kFinished };
 
-  // One batch read: checked and queued for the shared transaction, or answered at once.
+  // One batch read (counted in committing_ already): checked and queued for the shared
+  // transaction, or answered at once.
   void Take(v1::StreamUsageRequest request);
-  // Queues `answer` to be written.
-  void Answer(v1::StreamUsageResponse answer);
   // Starts what is due (the next write, the next read, or Finish), outside the lock.
   void Pump();
   void FinishWith(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -110,7 +109,7 @@ class UsageStreamReactor final
   bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
   // How the stream finishes once drained: OK after the relay's half-close, UNAVAILABLE at shutdown.
   grpc::Status drain_status_ ABSL_GUARDED_BY(mu_);
-  int committing_ ABSL_GUARDED_BY(mu_) = 0;  // batches queued on UsageCommit, not yet answered
+  int committing_ ABSL_GUARDED_BY(mu_) = 0;  // batches read and not yet answered (queued or checking)
   std::deque<v1::StreamUsageResponse> answers_ ABSL_GUARDED_BY(mu_);  // to be written, in order
   bool done_ ABSL_GUARDED_BY(mu_) = false;  // OnDone ran
   // Callers using this outside the streams' lock: the creator until Begin returns, and Close.

@@ -112,8 +112,18 @@ TEST_F(RelayUsageStreamTest, WaitedRecordsAreStoredWhenSettledOverOneStream) {
     RecordAndWait(client);
     EXPECT_EQ(Total(), i);  // stored before `settled` ran: a GET /stats right after counts it
   }
-  // Requests that end together: their records leave together while a write is outstanding, and
-  // each one's `settled` still runs once, after it is stored.
+  EXPECT_EQ(client.usage_streams_opened(), 1);
+}
+
+// With several batches in flight (UsageBatcherOptions::max_in_flight), records of requests that end
+// together are written without waiting for earlier answers, and those handed over while a write is
+// outstanding leave together; each one's `settled` still runs once, after it is stored.
+TEST_F(RelayUsageStreamTest, PipelinedRecordsAreEachSettledOnceAfterTheyAreStored) {
+  StartVault(0);
+  NewUser();
+  UsageBatcherOptions options;
+  options.max_in_flight = 8;
+  VaultClient client(address(), grpc::InsecureChannelCredentials(), absl::Seconds(5), options);
   constexpr int kThreads = 8, kEach = 25;
   std::atomic<int> settled{0};
   std::vector<std::thread> threads;
@@ -131,15 +141,20 @@ TEST_F(RelayUsageStreamTest, WaitedRecordsAreStoredWhenSettledOverOneStream) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(settled.load(), kThreads * kEach);
-  EXPECT_EQ(Total(), 5 + kThreads * kEach);
+  EXPECT_EQ(Total(), kThreads * kEach);
   EXPECT_EQ(client.usage_streams_opened(), 1);
 }
 
-TEST_F(RelayUsageStreamTest, ABrokenStreamLosesNoRecord) {
+// With one batch in flight (the default) and with several.
+class RelayUsageStreamBreakTest : public RelayUsageStreamTest,
+                                  public ::testing::WithParamInterface<int> {};
+
+TEST_P(RelayUsageStreamBreakTest, ABrokenStreamLosesNoRecord) {
   StartVault(0);
   NewUser();
   UsageBatcherOptions options;
   options.flush_interval = absl::Milliseconds(50);
+  options.max_in_flight = GetParam();
   VaultClient client(address(), grpc::InsecureChannelCredentials(), absl::Seconds(5), options);
   RecordAndWait(client);
   ASSERT_EQ(Total(), 1);
@@ -164,6 +179,8 @@ TEST_F(RelayUsageStreamTest, ABrokenStreamLosesNoRecord) {
   EXPECT_EQ(settled.load(), kDuring + kAway);
   EXPECT_GE(client.usage_streams_opened(), 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(InFlight, RelayUsageStreamBreakTest, ::testing::Values(1, 8));
 
 // A vault from before StreamUsage: only RecordUsageBatch (every other method UNIMPLEMENTED).
 class UnaryOnlyVault final : public v1::Vault::CallbackService {

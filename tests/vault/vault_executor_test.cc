@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
@@ -61,25 +62,29 @@ class ThreadSink : public KeyEventSink {
   std::vector<bool> on_worker_;
 };
 
-// Holds the executor's only worker until Release(), so calls queue behind it.
+// Holds the executor's only worker until Release(), so calls queue behind it. The task shares the
+// notifications, so the worker may leave them after the Blocker is gone.
 class Blocker {
  public:
-  explicit Blocker(StoreExecutor& executor) {
+  explicit Blocker(StoreExecutor& executor) : state_(std::make_shared<State>()) {
     EXPECT_THAT(executor.Submit(absl::InfiniteFuture(),
-                                [this](absl::Status) {
-                                  running_.Notify();
-                                  release_.WaitForNotification();
+                                [state = state_](absl::Status) {
+                                  state->running.Notify();
+                                  state->release.WaitForNotification();
                                 }),
                 IsOk());
-    running_.WaitForNotification();
+    state_->running.WaitForNotification();
   }
   ~Blocker() { Release(); }
   void Release() {
-    if (!release_.HasBeenNotified()) release_.Notify();
+    if (!state_->release.HasBeenNotified()) state_->release.Notify();
   }
 
  private:
-  absl::Notification running_, release_;
+  struct State {
+    absl::Notification running, release;
+  };
+  std::shared_ptr<State> state_;
 };
 
 class VaultExecutorTest : public ::testing::Test {
@@ -377,16 +382,20 @@ TEST_F(VaultExecutorTest, StreamUsageHoldsAtMostItsCapOfBatchesUnanswered) {
   grpc::ClientContext context;
   SetDeadline(context, absl::Seconds(20));
   auto stream = stub_->StreamUsage(&context);
-  // The in-process transport completes a write only once the vault reads it: write from a thread.
   std::atomic<int> written{0};
-  std::thread writer([&] {
-    for (int i = 1; i <= kSent; ++i) {
-      if (!stream->Write(StreamBatch(i, Batch({alice})))) break;
-      written.fetch_add(1);
-    }
-  });
+  std::thread writer;
+  absl::Cleanup join_writer = [&writer] {
+    if (writer.joinable()) writer.join();
+  };
   {
     Blocker blocker(*executor_);
+    // The in-process transport completes a write only once the vault reads it: write from a thread.
+    writer = std::thread([&] {
+      for (int i = 1; i <= kSent; ++i) {
+        if (!stream->Write(StreamBatch(i, Batch({alice})))) break;
+        written.fetch_add(1);
+      }
+    });
     for (int i = 0; i < 1000 && usage_->waiting() < UsageStreams::kMaxBatchesInFlight; ++i) {
       absl::SleepFor(absl::Milliseconds(5));
     }
@@ -399,11 +408,13 @@ TEST_F(VaultExecutorTest, StreamUsageHoldsAtMostItsCapOfBatchesUnanswered) {
   std::set<uint64_t> answered;
   for (int i = 0; i < kSent; ++i) {
     v1::StreamUsageResponse answer;
-    ASSERT_TRUE(stream->Read(&answer));
+    ASSERT_TRUE(stream->Read(&answer)) << "answers read " << i << ", batches written " << written.load()
+                                       << ", waiting " << usage_->waiting() << ", queued "
+                                       << executor_->queued();
     EXPECT_EQ(answer.recorded(), 1);
     answered.insert(answer.sequence());
   }
-  writer.join();
+  std::move(join_writer).Invoke();
   EXPECT_EQ(answered.size(), static_cast<size_t>(kSent));
   stream->WritesDone();
   EXPECT_THAT(FromGrpcStatus(stream->Finish()), IsOk());
