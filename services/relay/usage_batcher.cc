@@ -16,7 +16,7 @@ UsageBatcher::UsageBatcher(SendFn send, UsageBatcherOptions options)
 UsageBatcher::~UsageBatcher() { Drain(absl::ZeroDuration()); }
 
 void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> settled) {
-  std::optional<v1::RecordUsageBatchRequest> batch;
+  std::optional<Outgoing> batch;
   {
     absl::MutexLock lock(&mu_);
     if (stopped_ || static_cast<int>(pending_.size()) >= options_.max_pending) {
@@ -26,7 +26,7 @@ void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> sett
     } else {
       if (pending_.empty()) {
         oldest_at_ = absl::Now();
-        if (!in_flight_ && !settled) changed_.SignalAll();  // the thread now has a deadline to keep
+        if (MayTake() && !settled) changed_.SignalAll();  // the thread now has a deadline to keep
       }
       pending_.push_back(std::move(record));
       if (settled) {
@@ -34,7 +34,7 @@ void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> sett
         // Due at once: sent from this thread when the way is free (no hop through the batcher's
         // thread); else it rides the next batch, sent when the one in flight is answered.
         batch = TakeDueBatch();
-        if (!batch.has_value() && !in_flight_) changed_.SignalAll();  // a retry's time to keep
+        if (!batch.has_value() && MayTake()) changed_.SignalAll();  // a retry's time to keep
       } else if (static_cast<int>(pending_.size()) == options_.max_batch) {
         changed_.SignalAll();
       }
@@ -49,15 +49,16 @@ void UsageBatcher::Settle(std::vector<std::function<void()>> waiters) {
   for (auto& w : waiters) w();
 }
 
-std::optional<v1::RecordUsageBatchRequest> UsageBatcher::TakeDueBatch() {
-  if (in_flight_ || pending_.empty() || waiting_.empty() || stopped_ || absl::Now() < retry_at_) {
+std::optional<UsageBatcher::Outgoing> UsageBatcher::TakeDueBatch() {
+  if (!MayTake() || pending_.empty() || waiting_.empty() || stopped_ || absl::Now() < retry_at_) {
     return std::nullopt;
   }
   return TakeBatch();
 }
 
-v1::RecordUsageBatchRequest UsageBatcher::TakeBatch() {
-  v1::RecordUsageBatchRequest batch;
+UsageBatcher::Outgoing UsageBatcher::TakeBatch() {
+  Outgoing out;
+  v1::RecordUsageBatchRequest& batch = out.batch;
   const int n = std::min<int>(static_cast<int>(pending_.size()), options_.max_batch);
   batch.mutable_records()->Reserve(n);
   for (int i = 0; i < n; ++i) {
@@ -67,22 +68,23 @@ v1::RecordUsageBatchRequest UsageBatcher::TakeBatch() {
   // What is left waits at most one more interval. Waiters all ride this batch: a waiter's record is
   // never behind more than one full batch, and they are released together when it is answered.
   oldest_at_ = absl::Now();
-  in_flight_ = true;
-  in_flight_waiters_ = std::move(waiting_);
+  ++in_flight_;
+  out.waiters = std::move(waiting_);
   waiting_.clear();
-  return batch;
+  return out;
 }
 
-void UsageBatcher::Send(v1::RecordUsageBatchRequest batch) {
-  send_(std::move(batch), [this](v1::RecordUsageBatchRequest sent, const absl::Status& status) {
-    OnSent(std::move(sent), status);
+void UsageBatcher::Send(Outgoing out) {
+  send_(std::move(out.batch), [this, waiters = std::move(out.waiters)](
+                                  v1::RecordUsageBatchRequest sent, const absl::Status& status) mutable {
+    OnSent(std::move(sent), status, std::move(waiters));
   });
 }
 
 void UsageBatcher::Run() {
   absl::MutexLock lock(&mu_);
   while (!stopped_) {
-    if (in_flight_ || pending_.empty()) {
+    if (!MayTake() || pending_.empty()) {
       changed_.Wait(&mu_);
       continue;
     }
@@ -93,20 +95,18 @@ void UsageBatcher::Run() {
       changed_.WaitWithDeadline(&mu_, due);
       continue;
     }
-    v1::RecordUsageBatchRequest batch = TakeBatch();
+    Outgoing batch = TakeBatch();
     mu_.Unlock();
     Send(std::move(batch));
     mu_.Lock();
   }
 }
 
-void UsageBatcher::OnSent(v1::RecordUsageBatchRequest batch, const absl::Status& status) {
-  std::vector<std::function<void()>> waiters;
-  std::optional<v1::RecordUsageBatchRequest> next;
+void UsageBatcher::OnSent(v1::RecordUsageBatchRequest batch, const absl::Status& status,
+                          std::vector<std::function<void()>> waiters) {
+  std::optional<Outgoing> next;
   {
     absl::MutexLock lock(&mu_);
-    waiters = std::move(in_flight_waiters_);
-    in_flight_waiters_.clear();
     Requeue(std::move(batch), status);
     // Records whose requests wait go now, from this thread (the batcher's thread would be one more
     // hop); the others are the thread's, on their interval.
@@ -119,7 +119,7 @@ void UsageBatcher::OnSent(v1::RecordUsageBatchRequest batch, const absl::Status&
 }
 
 void UsageBatcher::Requeue(v1::RecordUsageBatchRequest batch, const absl::Status& status) {
-  in_flight_ = false;
+  --in_flight_;
   if (status.ok()) return;
   if (absl::IsUnavailable(status) && !stopped_) {
     // Nothing was stored: queue the batch again, ahead of newer records, within the bound.
@@ -144,7 +144,7 @@ void UsageBatcher::Drain(absl::Duration timeout) {
     draining_ = true;
     changed_.SignalAll();
     const absl::Time deadline = absl::Now() + timeout;
-    while ((!pending_.empty() || in_flight_) && absl::Now() < deadline) {
+    while ((!pending_.empty() || in_flight_ > 0) && absl::Now() < deadline) {
       changed_.WaitWithDeadline(&mu_, deadline);
     }
     stopped_ = true;
@@ -158,7 +158,7 @@ void UsageBatcher::Drain(absl::Duration timeout) {
   thread_.join();
   // A batch still in flight refers to this object until its `done`: bounded by the call's deadline.
   absl::MutexLock lock(&mu_);
-  while (in_flight_) changed_.Wait(&mu_);
+  while (in_flight_ > 0) changed_.Wait(&mu_);
 }
 
 int64_t UsageBatcher::dropped() const {

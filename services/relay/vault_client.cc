@@ -94,8 +94,12 @@ VaultClient::VaultClient(std::shared_ptr<grpc::Channel> channel, absl::Duration 
     : channel_(std::move(channel)),
       stub_(v1::Vault::NewStub(channel_)),
       timeout_(timeout),
+      usage_stream_(stub_, timeout_,
+                    [this](v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {
+                      SendUsageBatch(std::move(batch), std::move(done));
+                    }),
       usage_([this](v1::RecordUsageBatchRequest batch,
-                    UsageBatcher::Done done) { SendUsage(std::move(batch), std::move(done)); },
+                    UsageBatcher::Done done) { usage_stream_.Send(std::move(batch), std::move(done)); },
              usage) {}
 
 std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
@@ -133,7 +137,7 @@ void VaultClient::RecordUsage(v1::RecordUsageRequest request, std::function<void
   usage_.Add(std::move(request), std::move(settled));
 }
 
-void VaultClient::SendUsage(v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {
+void VaultClient::SendUsageBatch(v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {
   struct Call {
     grpc::ClientContext context;
     v1::RecordUsageBatchRequest request;

@@ -15,6 +15,7 @@
 #include "common/crypto/secret_bytes.h"
 #include "services/relay/key_cache.h"
 #include "services/relay/usage_batcher.h"
+#include "services/relay/usage_stream.h"
 
 namespace grpc {
 class ClientContext;
@@ -56,8 +57,9 @@ class VaultClient {
       const std::string& token, const std::string& provider,
       std::function<void(absl::StatusOr<vault::v1::ResolveKeyResponse>)> done);
 
-  // Queues one finished request's usage record; it reaches the vault with the next batch
-  // (RecordUsageBatch), at once when `settled` is given. Never blocks. `settled` runs, on another
+  // Queues one finished request's usage record; it reaches the vault with the next batch, over the
+  // vault's usage stream (usage_stream.h; RecordUsageBatch with an older vault), at once when
+  // `settled` is given. Never blocks. `settled` runs, on another
   // thread, once the vault has answered for the record (see UsageBatcher::Add).
   void RecordUsage(vault::v1::RecordUsageRequest request, std::function<void()> settled = nullptr);
 
@@ -65,17 +67,22 @@ class VaultClient {
   // once no request runs any more).
   void DrainUsage(absl::Duration timeout) { usage_.Drain(timeout); }
 
+  // Usage streams opened so far (for tests).
+  int usage_streams_opened() const { return usage_stream_.streams_opened(); }
+
   // The channel to the vault (for watching its connectivity).
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
-  void SendUsage(vault::v1::RecordUsageBatchRequest batch, UsageBatcher::Done done);
+  // One RecordUsageBatch call (the fallback for a vault without StreamUsage).
+  void SendUsageBatch(vault::v1::RecordUsageBatchRequest batch, UsageBatcher::Done done);
 
   std::shared_ptr<grpc::Channel> channel_;
   std::shared_ptr<vault::v1::Vault::Stub> stub_;
   absl::Duration timeout_;
   KeyCache* cache_ = nullptr;
-  UsageBatcher usage_;  // last: its thread uses the members above
+  UsageStream usage_stream_;
+  UsageBatcher usage_;  // last: its thread uses the members above, and it drains before they go
 };
 
 // Overwrites `text`'s bytes before it is freed (for plaintext keys).

@@ -174,6 +174,10 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
       "byok_vault_change_subscribers", "Open WatchKeyChanges subscriptions (relays and gateways keeping caches)",
       [feed = s->changes_.get()] { return static_cast<double>(feed->subscribers()); });
 
+  s->usage_streams_gauge_ = metrics::AddScrapedGauge(
+      "byok_vault_usage_streams", "Open StreamUsage streams (relays sending usage records)",
+      [service = s->service_.get()] { return static_cast<double>(service->usage_streams()); });
+
   VaultCore* core = s->core_.get();
   s->purger_ = std::make_unique<PeriodicTask>(
       [core] {
@@ -209,6 +213,8 @@ void VaultServer::Shutdown(absl::Duration grace) {
     }
     // Subscribers' streams never end by themselves: end them first so they do not hold the grace.
     if (changes_ != nullptr) changes_->Close();
+    // Relays' usage streams neither: they finish once their committing batches are answered.
+    if (service_ != nullptr) service_->CloseUsageStreams();
     const absl::Time deadline = absl::Now() + grace;
     // Calls queued for the store keep running during the grace; after it gRPC cancels them and the
     // store threads answer each without store work, so this returns in bounded time.

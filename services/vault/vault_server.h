@@ -68,7 +68,7 @@ class VaultServer {
   // VaultServer is destroyed.
   grpc::Server& in_process_server() { return *server_; }
 
-  // Ends every WatchKeyChanges stream, stops accepting calls, lets calls in flight (queued for the
+  // Ends every WatchKeyChanges and StreamUsage stream, stops accepting calls, lets calls in flight (queued for the
   // store threads included) finish for up to `grace`, then cancels the rest, which the store threads
   // answer without store work; stops the store threads and the purge thread. Idempotent. Clients that keep an idle
   // channel open also hold the shutdown until
@@ -98,6 +98,7 @@ class VaultServer {
   std::unique_ptr<metrics::ScrapedGauge> keys_gauge_;
   std::unique_ptr<metrics::ScrapedGauge> users_gauge_;
   std::unique_ptr<metrics::ScrapedGauge> subscribers_gauge_;  // reads changes_
+  std::unique_ptr<metrics::ScrapedGauge> usage_streams_gauge_;  // reads service_
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -222,3 +222,13 @@ grpc::ServerWriteReactor<v1::WatchKeyChangesResponse>* VaultService::WatchKeyCha
 }
 
 }  // namespace byok::vault
+
+namespace byok::vault {
+
+grpc::ServerBidiReactor<v1::StreamUsageRequest, v1::StreamUsageResponse>* VaultService::StreamUsage(
+    grpc::CallbackServerContext* context) {
+  return usage_streams_.Start(core_, usage_,
+                              policy_.CheckService(*context, callers_.resolvers, "StreamUsage"));
+}
+
+}  // namespace byok::vault

@@ -10,6 +10,7 @@
 #include "services/vault/call_context.h"
 #include "services/vault/change_feed.h"
 #include "services/vault/store_executor.h"
+#include "services/vault/usage_stream.h"
 #include "services/vault/usage_commit.h"
 #include "services/vault/vault_core.h"
 
@@ -34,6 +35,8 @@ struct VaultCallers {
 // Methods that make key events run with the call's CallInfo current (call_context.h): the caller's
 // name (CallerPolicy::CallerName) and its x-request-id, for the audit trail.
 // WatchKeyChanges streams `changes` (UNIMPLEMENTED without one) to the same callers as ResolveKey.
+// StreamUsage (usage_stream.h) takes RecordUsageBatch's batches over one stream per relay, from the
+// same callers as RecordUsageBatch, through the same group commit.
 // Thread-safe; `core`, `executor`, `usage` and `changes` must outlive it.
 class VaultService final : public v1::Vault::CallbackService {
  public:
@@ -87,6 +90,14 @@ class VaultService final : public v1::Vault::CallbackService {
                                             v1::ListAuditEventsResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchKeyChangesResponse>* WatchKeyChanges(
       grpc::CallbackServerContext* context, const v1::WatchKeyChangesRequest* request) override;
+  grpc::ServerBidiReactor<v1::StreamUsageRequest, v1::StreamUsageResponse>* StreamUsage(
+      grpc::CallbackServerContext* context) override;
+
+  // Ends the open StreamUsage streams (UNAVAILABLE once their committing batches are answered) and
+  // refuses new ones: called when shutdown begins, since a relay's stream never ends by itself.
+  void CloseUsageStreams() { usage_streams_.Close(); }
+  // StreamUsage streams open now.
+  int usage_streams() const { return usage_streams_.open(); }
 
  private:
   // Who made the call and its request id, for the key events the handler's work makes.
@@ -109,6 +120,7 @@ class VaultService final : public v1::Vault::CallbackService {
   const CallerPolicy policy_;
   const VaultCallers callers_;
   ChangeFeed* const changes_;
+  UsageStreams usage_streams_;
 };
 
 }  // namespace byok::vault

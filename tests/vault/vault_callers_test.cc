@@ -185,6 +185,24 @@ std::vector<Method> Methods() {
          return s.RecordUsageBatch(c, q, &r);
        },
        K::kResolver},
+      {"StreamUsage",
+       [](Stub& s, grpc::ClientContext* c, const User& u, const std::string&) {
+         // One batch over the stream; a refused caller's stream ends with the refusal.
+         auto stream = s.StreamUsage(c);
+         v1::StreamUsageRequest q;
+         q.set_sequence(1);
+         v1::RecordUsageRequest* record = q.add_records();
+         record->set_user_id(u.user_id);
+         record->set_provider("openai");
+         record->set_status(200);
+         v1::StreamUsageResponse r;
+         if (stream->Write(q) && stream->Read(&r) && r.error_code() != 0) {
+           return grpc::Status(static_cast<grpc::StatusCode>(r.error_code()), r.error_message());
+         }
+         stream->WritesDone();
+         return stream->Finish();
+       },
+       K::kResolver},
       {"Rewrap",
        [](Stub& s, grpc::ClientContext* c, const User&, const std::string&) {
          v1::RewrapRequest q;

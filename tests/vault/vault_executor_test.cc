@@ -2,7 +2,7 @@
 // its StoreExecutor and UsageCommit, on an in-memory SQLite store. Store work runs on the executor's
 // threads; a call whose deadline passes while it waits never touches the store; a full queue answers
 // UNAVAILABLE; RecordUsageBatch calls that wait together share one transaction, each answered with
-// its own count.
+// its own count; StreamUsage batches go through the same group commit.
 #include <grpcpp/client_context.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -10,11 +10,14 @@
 #include <atomic>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "byok/vault/v1/vault.grpc.pb.h"
@@ -28,6 +31,7 @@
 #include "services/vault/store_executor.h"
 #include "services/vault/token.h"
 #include "services/vault/usage_commit.h"
+#include "services/vault/usage_stream.h"
 #include "services/vault/vault_core.h"
 #include "services/vault/vault_service.h"
 #include "tests/testing/process.h"
@@ -58,25 +62,29 @@ class ThreadSink : public KeyEventSink {
   std::vector<bool> on_worker_;
 };
 
-// Holds the executor's only worker until Release(), so calls queue behind it.
+// Holds the executor's only worker until Release(), so calls queue behind it. The task shares the
+// notifications, so the worker may leave them after the Blocker is gone.
 class Blocker {
  public:
-  explicit Blocker(StoreExecutor& executor) {
+  explicit Blocker(StoreExecutor& executor) : state_(std::make_shared<State>()) {
     EXPECT_THAT(executor.Submit(absl::InfiniteFuture(),
-                                [this](absl::Status) {
-                                  running_.Notify();
-                                  release_.WaitForNotification();
+                                [state = state_](absl::Status) {
+                                  state->running.Notify();
+                                  state->release.WaitForNotification();
                                 }),
                 IsOk());
-    running_.WaitForNotification();
+    state_->running.WaitForNotification();
   }
   ~Blocker() { Release(); }
   void Release() {
-    if (!release_.HasBeenNotified()) release_.Notify();
+    if (!state_->release.HasBeenNotified()) state_->release.Notify();
   }
 
  private:
-  absl::Notification running_, release_;
+  struct State {
+    absl::Notification running, release;
+  };
+  std::shared_ptr<State> state_;
 };
 
 class VaultExecutorTest : public ::testing::Test {
@@ -276,6 +284,141 @@ TEST_F(VaultExecutorTest, AnInvalidBatchIsRefusedBeforeItWaits) {
   EXPECT_EQ(stub_->RecordUsageBatch(&context, empty, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(usage_->transactions(), 0);
+}
+
+// StreamUsage (usage_stream.h) over the same service: each batch is answered once its transaction
+// committed (a GetStats right after the answer counts it), batches of one stream that wait together
+// share a transaction, an invalid batch is answered with its error and the stream goes on, and a
+// stream holds at most UsageStreams::kMaxBatchesInFlight batches unanswered.
+v1::StreamUsageRequest StreamBatch(uint64_t sequence, const v1::RecordUsageBatchRequest& batch) {
+  v1::StreamUsageRequest request;
+  request.set_sequence(sequence);
+  *request.mutable_records() = batch.records();
+  return request;
+}
+
+int64_t TotalRequests(v1::Vault::Stub& stub, const std::string& token) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::GetStatsRequest request;
+  request.set_token(token);
+  v1::GetStatsResponse stats;
+  EXPECT_THAT(FromGrpcStatus(stub.GetStats(&context, request, &stats)), IsOk());
+  return stats.total_requests();
+}
+
+TEST_F(VaultExecutorTest, StreamUsageAnswersEachBatchOnceItsTransactionCommitted) {
+  std::string token;
+  const std::string alice = NewUser(&token);
+  grpc::ClientContext context;
+  SetDeadline(context, absl::Seconds(20));
+  auto stream = stub_->StreamUsage(&context);
+  int64_t sent = 0;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(stream->Write(StreamBatch(i, Batch(std::vector<std::string>(i, alice)))));
+    sent += static_cast<int64_t>(i);
+    v1::StreamUsageResponse answer;
+    ASSERT_TRUE(stream->Read(&answer));
+    EXPECT_EQ(answer.sequence(), i);
+    EXPECT_EQ(answer.error_code(), 0) << answer.error_message();
+    EXPECT_EQ(answer.recorded(), static_cast<int32_t>(i));
+    EXPECT_EQ(TotalRequests(*stub_, token), sent);  // stored before the answer was written
+  }
+  // Two batches read while the store thread is busy wait together: one transaction for both.
+  const int64_t before = store_->usage_transactions();
+  {
+    Blocker blocker(*executor_);
+    ASSERT_TRUE(stream->Write(StreamBatch(4, Batch({alice}))));
+    ASSERT_TRUE(stream->Write(StreamBatch(5, Batch({alice, "gone-user"}))));
+    for (int i = 0; i < 1000 && usage_->waiting() < 2; ++i) absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_EQ(usage_->waiting(), 2);
+  }
+  std::map<uint64_t, int32_t> recorded;
+  for (int i = 0; i < 2; ++i) {
+    v1::StreamUsageResponse answer;
+    ASSERT_TRUE(stream->Read(&answer));
+    recorded[answer.sequence()] = answer.recorded();
+  }
+  EXPECT_EQ(recorded, (std::map<uint64_t, int32_t>{{4, 1}, {5, 1}}));
+  EXPECT_EQ(store_->usage_transactions() - before, 1);
+  stream->WritesDone();
+  EXPECT_THAT(FromGrpcStatus(stream->Finish()), IsOk());
+  EXPECT_EQ(TotalRequests(*stub_, token), sent + 2);
+}
+
+TEST_F(VaultExecutorTest, StreamUsageAnswersAnInvalidBatchAndGoesOn) {
+  std::string token;
+  const std::string alice = NewUser(&token);
+  grpc::ClientContext context;
+  SetDeadline(context, absl::Seconds(20));
+  auto stream = stub_->StreamUsage(&context);
+  v1::RecordUsageBatchRequest bad = Batch({alice, alice});
+  bad.mutable_records(1)->set_provider("no-such-provider");
+  ASSERT_TRUE(stream->Write(StreamBatch(7, bad)));
+  ASSERT_TRUE(stream->Write(StreamBatch(8, v1::RecordUsageBatchRequest())));  // no record
+  ASSERT_TRUE(stream->Write(StreamBatch(9, Batch({alice}))));
+  v1::StreamUsageResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));
+  EXPECT_EQ(answer.sequence(), 7u);
+  EXPECT_EQ(answer.error_code(), static_cast<int32_t>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_THAT(answer.error_message(), ::testing::HasSubstr("records[1]"));
+  EXPECT_EQ(answer.recorded(), 0);
+  ASSERT_TRUE(stream->Read(&answer));
+  EXPECT_EQ(answer.sequence(), 8u);
+  EXPECT_EQ(answer.error_code(), static_cast<int32_t>(grpc::StatusCode::INVALID_ARGUMENT));
+  ASSERT_TRUE(stream->Read(&answer));
+  EXPECT_EQ(answer.sequence(), 9u);
+  EXPECT_EQ(answer.error_code(), 0) << answer.error_message();
+  EXPECT_EQ(answer.recorded(), 1);
+  EXPECT_EQ(TotalRequests(*stub_, token), 1);  // nothing of the invalid batch
+  stream->WritesDone();
+  EXPECT_THAT(FromGrpcStatus(stream->Finish()), IsOk());
+}
+
+TEST_F(VaultExecutorTest, StreamUsageHoldsAtMostItsCapOfBatchesUnanswered) {
+  std::string token;
+  const std::string alice = NewUser(&token);
+  constexpr int kSent = UsageStreams::kMaxBatchesInFlight + 36;
+  grpc::ClientContext context;
+  SetDeadline(context, absl::Seconds(20));
+  auto stream = stub_->StreamUsage(&context);
+  std::atomic<int> written{0};
+  std::thread writer;
+  absl::Cleanup join_writer = [&writer] {
+    if (writer.joinable()) writer.join();
+  };
+  {
+    Blocker blocker(*executor_);
+    // The in-process transport completes a write only once the vault reads it: write from a thread.
+    writer = std::thread([&] {
+      for (int i = 1; i <= kSent; ++i) {
+        if (!stream->Write(StreamBatch(i, Batch({alice})))) break;
+        written.fetch_add(1);
+      }
+    });
+    for (int i = 0; i < 1000 && usage_->waiting() < UsageStreams::kMaxBatchesInFlight; ++i) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ASSERT_EQ(usage_->waiting(), UsageStreams::kMaxBatchesInFlight);
+    // The rest stay unread while none is answered.
+    absl::SleepFor(absl::Milliseconds(200));
+    EXPECT_EQ(usage_->waiting(), UsageStreams::kMaxBatchesInFlight);
+    EXPECT_LE(written.load(), UsageStreams::kMaxBatchesInFlight + 1);
+  }
+  std::set<uint64_t> answered;
+  for (int i = 0; i < kSent; ++i) {
+    v1::StreamUsageResponse answer;
+    ASSERT_TRUE(stream->Read(&answer)) << "answers read " << i << ", batches written " << written.load()
+                                       << ", waiting " << usage_->waiting() << ", queued "
+                                       << executor_->queued();
+    EXPECT_EQ(answer.recorded(), 1);
+    answered.insert(answer.sequence());
+  }
+  std::move(join_writer).Invoke();
+  EXPECT_EQ(answered.size(), static_cast<size_t>(kSent));
+  stream->WritesDone();
+  EXPECT_THAT(FromGrpcStatus(stream->Finish()), IsOk());
+  EXPECT_EQ(TotalRequests(*stub_, token), kSent);
 }
 
 // UsageCommit on its own: a batch whose deadline passed, or whose call was cancelled, before the
