@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <limits>
 #include <thread>
 
@@ -77,6 +78,7 @@ std::string RunCancelStreams(const LoadOptions& options) {
   ControlClient control(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), options.control_port));
   LatencySamples close_delay;
   int closed = 0, ran_on = 0, failed = 0;
+  std::string first_failure;
   double ran_on_ms_total = 0;
   std::int64_t run_deadline = NowNs() + static_cast<std::int64_t>(options.timeout_s * 1e9);
   std::string prefix = "c" + std::to_string(NowNs() % 1000000000) + "n";
@@ -97,7 +99,17 @@ std::string RunCancelStreams(const LoadOptions& options) {
       http::read_some(socket, buffer, parser, ec);
     }
     if (ec || parser.is_done() || parser.get().result_int() != 200) {
-      ++failed;
+      if (failed++ == 0) {
+        // Why the first one failed, for the report (one word: the line is key=value pairs).
+        if (ec) {
+          first_failure = ec.message();
+        } else if (parser.is_done()) {
+          first_failure = "ended_before_" + std::to_string(options.after_events) + "_events";
+        } else {
+          first_failure = "status_" + std::to_string(parser.get().result_int());
+        }
+        std::replace(first_failure.begin(), first_failure.end(), ' ', '_');
+      }
       continue;
     }
     std::int64_t left_ns = NowNs();
@@ -128,6 +140,7 @@ std::string RunCancelStreams(const LoadOptions& options) {
   line.Add("close_ms_p50", close_delay.PercentileUs(0.5) / 1000.0);
   line.Add("close_ms_max", close_delay.PercentileUs(1.0) / 1000.0);
   line.Add("ran_on_ms_avg", ran_on ? ran_on_ms_total / ran_on : 0.0);
+  if (!first_failure.empty()) line.Add("first_failure", first_failure);
   return line.str();
 }
 
