@@ -42,22 +42,15 @@ if ! command -v heaptrack >/dev/null || ! command -v heaptrack_print >/dev/null;
   echo "heap: heaptrack is not installed (apt-get install heaptrack)" >&2
   exit 1
 fi
-if [ $build = 1 ]; then
-  "$ROOT/scripts/build.sh" --target byok-bench-fake-provider byok-bench-loadgen \
-    byok-vaultd byok-relayd byok-gatewayd >&2
-fi
+[ $build = 1 ] && build_bench_targets
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-TMP=$(mktemp -d /tmp/byok-heap.XXXXXX)
-trap 'stop_all; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
+make_bench_tmp heap
 
 # shellcheck disable=SC2034,SC2154  # read by start_suite (lib/targets.sh)
 SUITE_WRAP[relayd]="heaptrack -o $TMP/relay"
 # shellcheck disable=SC2034,SC2154
 SUITE_WRAP[gatewayd]="heaptrack -o $TMP/gateway"
-start_fake_provider
-start_suite daemons || { echo "heap: the suite did not start" >&2; exit 1; }
+start_bench_suite heap daemons
 
 if [ "$warmup" != 0 ]; then
   run_loadgen byok run --stream --events 50 --connections 16 --warmup 0 --duration "$warmup" >/dev/null

@@ -42,17 +42,9 @@ if ! command -v perf >/dev/null || ! perf record -e cpu-clock -o /dev/null true 
   echo "         valgrind --tool=callgrind for an instruction-level profile)" >&2
   exit 1
 fi
-if [ $build = 1 ]; then
-  "$ROOT/scripts/build.sh" --target byok-bench-fake-provider byok-bench-loadgen byok-relay \
-    byok-vaultd byok-relayd byok-gatewayd >&2
-fi
-
-TMP=$(mktemp -d /tmp/byok-profile.XXXXXX)
-trap 'stop_all; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
-
-start_fake_provider
-start_suite "$suite_mode" || { echo "profile: the suite did not start" >&2; exit 1; }
+[ $build = 1 ] && build_bench_targets
+make_bench_tmp profile
+start_bench_suite profile "$suite_mode"
 pids=""
 for spec in ${TARGET_PIDS[byok]}; do pids+="${spec#*=},"; done
 

@@ -34,17 +34,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-if [ $build = 1 ]; then
-  "$ROOT/scripts/build.sh" --target byok-bench-fake-provider byok-bench-loadgen byok-relay \
-    byok-vaultd byok-relayd byok-gatewayd >&2
-fi
-
-TMP=$(mktemp -d /tmp/byok-switches.XXXXXX)
-trap 'stop_all; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
-
-start_fake_provider
-start_suite "$suite_mode" || { echo "switches: the suite did not start" >&2; exit 1; }
+[ $build = 1 ] && build_bench_targets
+make_bench_tmp switches
+start_bench_suite switches "$suite_mode"
 
 # One line per process and thread name: "<process>/<thread name> <switches so far>".
 snapshot() {

@@ -13,6 +13,27 @@ FAKE_PORT=""
 FAKE_PID=""
 PROVIDER_KEY="sk-bench$(openssl rand -hex 20)"
 
+# For the single-purpose scripts (profile.sh, heap.sh, switches.sh), which share this set-up:
+# builds the fake provider, the load generator and the suite's executables.
+build_bench_targets() {
+  "$ROOT/scripts/build.sh" --target byok-bench-fake-provider byok-bench-loadgen byok-relay \
+    byok-vaultd byok-relayd byok-gatewayd >&2
+}
+
+# Makes TMP, removed at exit with everything started; $1 names the calling script.
+make_bench_tmp() {
+  TMP=$(mktemp -d "/tmp/byok-$1.XXXXXX")
+  trap 'stop_all; rm -rf "$TMP"' EXIT
+  trap 'exit 130' INT TERM
+}
+
+# Starts the fake provider and the suite in mode $2 (daemons, all-in-one); exits with a message naming
+# $1 when the suite does not start.
+start_bench_suite() {
+  start_fake_provider
+  start_suite "$2" || { echo "$1: the suite did not start" >&2; exit 1; }
+}
+
 start_fake_provider() {
   start_bg fake-provider "$TMP/fake-provider.log" \
     "$BIN/byok-bench-fake-provider" --port 0 --port-file "$TMP/fake.port" --threads 1 --key "$PROVIDER_KEY"
