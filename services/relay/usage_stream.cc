@@ -24,8 +24,13 @@ absl::Status Broken() { return absl::UnavailableError("the usage stream to the v
 }  // namespace
 
 // One stream attempt. Holds itself (self_) until OnDone; a hold (AddHold) keeps the call from
-// ending while UsageStream may still write to it from outside a reaction. Its flags are guarded by
+// ending while UsageStream may still write to it from outside a reaction. Its state is guarded by
 // the owner's mutex.
+//
+// The message buffer out_ is gRPC's from StartWrite until OnWriteDone, and the issuing thread reads it
+// (serialises it) inside StartWrite. OnWriteDone may run on another thread before StartWrite has
+// returned; the buffer is free only once both happened, each recorded under the owner's mutex, so
+// that its next filling is ordered after the last read by a lock rather than by gRPC's internals.
 class UsageStream::Call final : public grpc::ClientBidiReactor<v1::StreamUsageRequest, v1::StreamUsageResponse> {
  public:
   explicit Call(UsageStream& owner) : owner_(owner) {}
@@ -54,8 +59,15 @@ class UsageStream::Call final : public grpc::ClientBidiReactor<v1::StreamUsageRe
     owner.CallGone();  // last: the owner may go now
   }
 
+  enum class WriteState {
+    kIdle,             // out_ is free
+    kIssuing,          // filled; StartWrite has not returned
+    kIssuingAnswered,  // OnWriteDone came before StartWrite returned (write_ok holds its result)
+    kInFlight,         // StartWrite returned; OnWriteDone to come
+  };
   // Guarded by the owner's mu_.
-  bool writing = false;       // a write is outstanding (gRPC borrows out_)
+  WriteState write_state = WriteState::kIdle;
+  bool write_ok = false;      // the result OnWriteDone left in kIssuingAnswered
   bool reads_ended = false;   // the stream is over: no more writes
   bool released = false;      // the hold was removed
   v1::StreamUsageRequest out_;
@@ -116,14 +128,14 @@ void UsageStream::Send(v1::RecordUsageBatchRequest batch, UsageBatcher::Done don
     }
   }
   if (open != nullptr) open->Start(open);
-  if (write != nullptr) write->Write();
+  if (write != nullptr) Issue(std::move(write));
   if (done == nullptr) return;
   if (unary) return unary_(std::move(batch), std::move(done));
   done(std::move(batch), absl::UnavailableError("the usage stream to the vault is reconnecting"));
 }
 
 bool UsageStream::TakeWrite(Call& call) {
-  if (call.writing || call.reads_ended || queued_.empty()) return false;
+  if (call.write_state != Call::WriteState::kIdle || call.reads_ended || queued_.empty()) return false;
   Unanswered message;
   call.out_.Clear();
   const uint64_t sequence = next_sequence_++;
@@ -142,8 +154,29 @@ bool UsageStream::TakeWrite(Call& call) {
   message.written_at = absl::Now();
   if (unanswered_.empty()) changed_.SignalAll();  // the watchdog has a deadline to keep
   unanswered_.emplace(sequence, std::move(message));
-  call.writing = true;
+  call.write_state = Call::WriteState::kIssuing;
   return true;
+}
+
+void UsageStream::Issue(std::shared_ptr<Call> call) {
+  for (;;) {
+    call->Write();
+    absl::MutexLock lock(&mu_);
+    if (call->write_state == Call::WriteState::kIssuing) {
+      call->write_state = Call::WriteState::kInFlight;  // OnWriteDone frees the buffer
+      return;
+    }
+    // Answered already: the buffer is free now; the next write, if any, is this thread's.
+    if (!AfterWrite(*call, call->write_ok)) return;
+  }
+}
+
+bool UsageStream::AfterWrite(Call& call, bool ok) {
+  call.write_state = Call::WriteState::kIdle;
+  // A failed write means the stream broke: its reads end too, and OnEnded hands everything back.
+  const bool next = ok && call_.get() == &call && TakeWrite(call);
+  if (!next) MaybeRelease(call);
+  return next;
 }
 
 void UsageStream::OnAnswer(Call& /*call*/, const v1::StreamUsageResponse& answer) {
@@ -167,12 +200,15 @@ void UsageStream::OnWritten(Call& call, bool ok) {
   std::shared_ptr<Call> write;
   {
     absl::MutexLock lock(&mu_);
-    call.writing = false;
-    // A failed write means the stream broke: its reads end too, and OnEnded hands everything back.
-    if (ok && call_.get() == &call && TakeWrite(call)) write = call_;
-    MaybeRelease(call);
+    if (call.write_state == Call::WriteState::kIssuing) {
+      // StartWrite has not returned yet: its thread frees the buffer (Issue).
+      call.write_state = Call::WriteState::kIssuingAnswered;
+      call.write_ok = ok;
+      return;
+    }
+    if (AfterWrite(call, ok)) write = call_;
   }
-  if (write != nullptr) write->Write();
+  if (write != nullptr) Issue(std::move(write));
 }
 
 void UsageStream::OnReadsEnded(Call& call) {
@@ -182,7 +218,7 @@ void UsageStream::OnReadsEnded(Call& call) {
 }
 
 void UsageStream::MaybeRelease(Call& call) {
-  if (!call.reads_ended || call.writing || call.released) return;
+  if (!call.reads_ended || call.write_state != Call::WriteState::kIdle || call.released) return;
   call.released = true;
   call.RemoveHold();  // OnDone follows (on another thread or inline: it takes no lock held here)
 }

@@ -61,8 +61,12 @@ class UsageStream {
     absl::Time written_at;
   };
 
-  // The next message for `call` when no write is outstanding and batches wait; null otherwise.
+  // Fills `call`'s next message when its buffer is free and batches wait; true if it did.
   bool TakeWrite(Call& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the message TakeWrite filled, and the next ones while the writes finish before this returns.
+  void Issue(std::shared_ptr<Call> call) ABSL_LOCKS_EXCLUDED(mu_);
+  // A write finished (`ok`: it went out): takes the next one if it may. True if one was taken.
+  bool AfterWrite(Call& call, bool ok) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The Call's reactions.
   void OnAnswer(Call& call, const vault::v1::StreamUsageResponse& answer);
   void OnWritten(Call& call, bool ok);
