@@ -133,45 +133,63 @@ void UsageStreamReactor::Take(v1::StreamUsageRequest request) {
       absl::MutexLock lock(&mu_);
       --committing_;
       answers_.push_back(std::move(answer));
+      // Once committing_ may be 0, OnDone on another thread could delete this: held until Release.
+      ++holds_;
     }
     Pump();
-    ReleaseIfDone();
+    Release();
   };
   usage_.Add(std::move(batch));
 }
 
 void UsageStreamReactor::Pump() {
-  bool read = false, write = false;
-  std::optional<grpc::Status> finish;
-  {
+  for (;;) {
+    bool read = false, write = false;
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      const bool idle = write_ == Write::kIdle;
+      if (phase_ == Phase::kDraining && committing_ == 0 && answers_.empty() && idle) {
+        FinishWith(drain_status_);
+      }
+      if (phase_ == Phase::kFinished) {
+        if (idle && !finish_started_ && finish_.has_value()) {
+          finish_started_ = true;
+          finish = finish_;
+        }
+      } else {
+        if (idle && !answers_.empty()) {
+          writing_message_ = std::move(answers_.front());
+          answers_.pop_front();
+          write_ = Write::kIssuing;
+          write = true;
+        }
+        // Bounded: a batch counts from its read until its answer is written.
+        const size_t held =
+            static_cast<size_t>(committing_) + answers_.size() + (write_ == Write::kIdle ? 0 : 1);
+        if (phase_ == Phase::kOpen && !reading_ &&
+            held < static_cast<size_t>(UsageStreams::kMaxBatchesInFlight)) {
+          reading_ = true;
+          read = true;
+        }
+      }
+    }
+    if (read) StartRead(&request_);
+    if (finish.has_value()) Finish(*finish);
+    if (!write) return;
+    StartWrite(&writing_message_);
     absl::MutexLock lock(&mu_);
-    if (phase_ == Phase::kDraining && committing_ == 0 && answers_.empty() && !writing_) {
-      FinishWith(drain_status_);
+    if (write_ == Write::kIssuing) {
+      write_ = Write::kInFlight;  // OnWriteDone frees the buffer and pumps
+      return;
     }
-    if (phase_ == Phase::kFinished) {
-      if (!writing_ && !finish_started_ && finish_.has_value()) {
-        finish_started_ = true;
-        finish = finish_;
-      }
-    } else {
-      if (!writing_ && !answers_.empty()) {
-        writing_message_ = std::move(answers_.front());
-        answers_.pop_front();
-        writing_ = true;
-        write = true;
-      }
-      // Bounded: a batch counts from its read until its answer is written.
-      const size_t held = static_cast<size_t>(committing_) + answers_.size() + (writing_ ? 1 : 0);
-      if (phase_ == Phase::kOpen && !reading_ &&
-          held < static_cast<size_t>(UsageStreams::kMaxBatchesInFlight)) {
-        reading_ = true;
-        read = true;
-      }
-    }
+    WriteEnded(write_ok_);  // answered already: this thread pumps what is due next
   }
-  if (write) StartWrite(&writing_message_);
-  if (read) StartRead(&request_);
-  if (finish.has_value()) Finish(*finish);
+}
+
+void UsageStreamReactor::WriteEnded(bool ok) {
+  write_ = Write::kIdle;
+  if (!ok) FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "the relay left"));
 }
 
 void UsageStreamReactor::FinishWith(grpc::Status status) {
@@ -183,8 +201,13 @@ void UsageStreamReactor::FinishWith(grpc::Status status) {
 void UsageStreamReactor::OnWriteDone(bool ok) {
   {
     absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "the relay left"));
+    if (write_ == Write::kIssuing) {
+      // StartWrite has not returned yet: its thread frees the buffer and pumps (Pump).
+      write_ = Write::kIssuingAnswered;
+      write_ok_ = ok;
+      return;
+    }
+    WriteEnded(ok);
   }
   Pump();
 }

@@ -91,6 +91,8 @@ class UsageStreamReactor final
   void Take(v1::StreamUsageRequest request);
   // Starts what is due (the next write, the next read, or Finish), outside the lock.
   void Pump();
+  // A write finished: the buffer is free; a failed write finishes the stream.
+  void WriteEnded(bool ok) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishWith(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes this when gRPC is done with it and no answer is still to come.
   void ReleaseIfDone(bool release_hold = false) ABSL_LOCKS_EXCLUDED(mu_);
@@ -103,7 +105,12 @@ class UsageStreamReactor final
   absl::Mutex mu_;
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kOpen;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;  // a read is outstanding
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a write is outstanding
+  // The answer buffer's owner. gRPC reads writing_message_ inside StartWrite and may answer
+  // (OnWriteDone, another thread) before StartWrite returns: the buffer is free once both happened,
+  // each recorded under mu_, so its next filling is ordered after gRPC's read by the lock.
+  enum class Write { kIdle, kIssuing, kIssuingAnswered, kInFlight };
+  Write write_ ABSL_GUARDED_BY(mu_) = Write::kIdle;
+  bool write_ok_ ABSL_GUARDED_BY(mu_) = true;  // OnWriteDone's result, kept in kIssuingAnswered
   // Finish is due but waits for the write in flight (never Finish under a write).
   std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
   bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
@@ -112,7 +119,8 @@ class UsageStreamReactor final
   int committing_ ABSL_GUARDED_BY(mu_) = 0;  // batches read and not yet answered (queued or checking)
   std::deque<v1::StreamUsageResponse> answers_ ABSL_GUARDED_BY(mu_);  // to be written, in order
   bool done_ ABSL_GUARDED_BY(mu_) = false;  // OnDone ran
-  // Callers using this outside the streams' lock: the creator until Begin returns, and Close.
+  // Callers using this outside gRPC's reactions: the creator until Begin returns, Close, and an
+  // answer's callback while it pumps.
   int holds_ ABSL_GUARDED_BY(mu_) = 1;
   bool released_ ABSL_GUARDED_BY(mu_) = false;  // deletion decided (exactly once)
 
