@@ -375,6 +375,24 @@ TEST_F(ContractRelayTest, ResponseModes) {
   ASSERT_TRUE(Seen().has_value());
 }
 
+// The chain's headers (security headers, the CORS grant) reach a relayed answer whether it is sent
+// whole or streamed, as they reach every other response (contract_pipeline_test).
+TEST_F(ContractRelayTest, TheChainsHeadersReachWholeAndStreamedAnswers) {
+  for (const char* body : {R"({"model":"gpt-4o-mini"})", R"({"model":"gpt-4o-mini","stream":true})"}) {
+    SCOPED_TRACE(body);
+    auto r = Fetch(suite_->port(),
+                   Post("/relay/openai/v1/chat/completions", body, {{"Origin", "https://app.example"}}));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->Header("x-content-type-options"), "nosniff");
+    EXPECT_THAT(r->Header("content-security-policy"), HasSubstr("default-src 'self'"));
+    EXPECT_EQ(r->Header("x-frame-options"), "SAMEORIGIN");
+    EXPECT_EQ(r->Header("access-control-allow-origin"), "*");  // ALLOWED_ORIGINS defaults to *
+    EXPECT_THAT(r->Header("access-control-expose-headers"), HasSubstr("Retry-After"));
+    ASSERT_TRUE(Seen().has_value());
+  }
+}
+
 // --- POST /relay (§3.14) -------------------------------------------------------------------------------
 
 TEST_F(ContractRelayTest, UnifiedRouteRefusalsUseTheOriginalsPhrases) {

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
@@ -39,14 +41,15 @@ class ChainWriter : public ResponseWriter {
       : inner_(std::move(inner)), headers_(std::move(headers)), head_only_(head_only) {}
 
   void AddHeaders(HeaderList headers) override { inner_->AddHeaders(std::move(headers)); }
+  // A response starts once: the chain's headers are let go of then, not held while a stream lasts.
   void Send(HttpResponse response) override {
-    MergeHeaders(&response.headers, headers_);
+    MergeHeaders(&response.headers, std::exchange(headers_, {}));
     if (head_only_) response.body.clear();
     inner_->Send(std::move(response));
   }
   void StartStream(int status, HeaderList headers, std::string first_chunk,
                    std::function<void(bool)> done) override {
-    MergeHeaders(&headers, headers_);
+    MergeHeaders(&headers, std::exchange(headers_, {}));
     inner_->StartStream(status, std::move(headers), std::move(first_chunk), std::move(done));
   }
   void WriteChunk(std::string data, std::function<void(bool)> done) override {
@@ -58,7 +61,7 @@ class ChainWriter : public ResponseWriter {
 
  private:
   std::shared_ptr<ResponseWriter> inner_;
-  const HeaderList headers_;
+  HeaderList headers_;
   const bool head_only_;
 };
 
@@ -226,7 +229,8 @@ void Api::RunGuards(std::shared_ptr<Call> call, size_t next) {
     }
     if (Outcome answer = RunGuard(guard, *call)) return Reply(*call, *std::move(answer));
   }
-  call->writer = std::make_shared<ChainWriter>(std::move(call->writer), call->headers,
+  // The chain's headers move into the writer: nothing answers through Reply once the guards passed.
+  call->writer = std::make_shared<ChainWriter>(std::move(call->writer), std::move(call->headers),
                                                call->request.method == "HEAD");
   Dispatch(std::move(*call));
 }
