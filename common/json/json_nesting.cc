@@ -7,6 +7,7 @@ absl::Status CheckJsonNesting(absl::string_view text, int max_depth) {
   bool in_string = false;
   bool escaped = false;
   for (char c : text) {
+    if (c == '\0') return absl::InvalidArgumentError("a NUL byte in JSON text");
     if (in_string) {
       if (escaped) {
         escaped = false;

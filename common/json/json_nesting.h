@@ -17,8 +17,10 @@ namespace byok::json {
 // enough that recursion over the parsed document stays far from the stack's limit.
 inline constexpr int kMaxJsonDepth = 128;
 
-// Returns InvalidArgument when arrays and objects in `text` nest deeper than `max_depth`. Looks only at
-// brackets outside strings; says nothing about whether `text` is otherwise valid JSON. O(n), no recursion.
+// Returns InvalidArgument when arrays and objects in `text` nest deeper than `max_depth`, or when `text`
+// holds a NUL byte (no JSON text may, inside a string or out; nlohmann's lexer would take it for the end
+// of the input and accept `{"a":1}` followed by NUL and anything). Otherwise looks only at brackets
+// outside strings; says nothing about whether `text` is otherwise valid JSON. O(n), no recursion.
 absl::Status CheckJsonNesting(absl::string_view text, int max_depth = kMaxJsonDepth);
 
 // Parses `text` when it is valid JSON nested at most `max_depth` deep; nullopt otherwise. Never throws.

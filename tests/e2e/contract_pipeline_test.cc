@@ -100,6 +100,13 @@ TEST_F(ContractPipelineTest, MalformedJsonIs400BeforeAuthentication) {
     EXPECT_EQ(r.status, 400) << body;
     EXPECT_TRUE(Json(r)["error"].is_string()) << r.body;
   }
+  // A NUL byte ends no JSON text: what follows it is not ignored (the original's JSON.parse refuses it).
+  TestResponse nul = Call("POST", "/keys/openai", "", std::string("{\"key\":\"k\"}\0junk", 16));
+  EXPECT_EQ(nul.status, 400);
+  EXPECT_TRUE(Json(nul)["error"].is_string()) << nul.body;
+  // The same for a relayed body, which the gateway checks without parsing it into a document.
+  nul = Call("POST", "/relay/openai/v1/chat/completions", "", std::string("{\"model\":\"m\"}\0junk", 18));
+  EXPECT_EQ(nul.status, 400);
   // A JSON array is JSON: the token check runs next.
   EXPECT_EQ(Call("POST", "/keys/openai", "", "[]").status, 401);
   // Not declared as JSON: not parsed, so the route's own checks answer.

@@ -37,6 +37,8 @@ TEST(CheckJsonTest, RefusesAnythingAfterTheTopValue) {
     EXPECT_FALSE(CheckJson(trailing).ok()) << trailing;
   }
   EXPECT_TRUE(CheckJson("{}  \n\t\r").ok());
+  using std::string_literals::operator""s;
+  EXPECT_FALSE(CheckJson("{\"a\":1}\0junk"s).ok());  // nlohmann's lexer alone stops at the NUL
 }
 
 TEST(CheckJsonTest, RefusesAScalarAtTheTop) {

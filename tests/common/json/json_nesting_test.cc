@@ -34,6 +34,21 @@ TEST(CheckJsonNestingTest, ClosersBeforeOpenersDoNotLowerTheCount) {
   EXPECT_FALSE(CheckJsonNesting("]]]]" + Nested(3, '[', ']'), 2).ok());
 }
 
+TEST(CheckJsonNestingTest, RefusesANulByteAnywhere) {
+  using std::string_literals::operator""s;
+  EXPECT_FALSE(CheckJsonNesting("{\"a\":1}\0junk"s).ok());
+  EXPECT_FALSE(CheckJsonNesting("{\"a\":\"x\0y\"}"s).ok());
+  EXPECT_FALSE(CheckJsonNesting("\0"s).ok());
+}
+
+TEST(ParseBoundedTest, RefusesTextAfterANulByte) {
+  using std::string_literals::operator""s;
+  // nlohmann's lexer alone takes the NUL for the end of the input and accepts the text before it.
+  EXPECT_FALSE(ParseBounded("{\"a\":1}\0junk"s).has_value());
+  EXPECT_FALSE(ParseBounded("{\"a\":1}\0"s).has_value());
+  EXPECT_TRUE(ParseBounded(R"({"a":"\u0000"})").has_value());  // escaped, as JSON allows
+}
+
 TEST(ParseBoundedTest, ParsesValidShallowJson) {
   auto doc = ParseBounded(R"({"model":"gpt-4o","stream":true})");
   ASSERT_TRUE(doc.has_value());
