@@ -10,12 +10,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN="${BYOK_BIN_DIR:-$ROOT/build/bin}"
-here="$ROOT/bench"
-# shellcheck source=lib/procs.sh
-source "$here/lib/procs.sh"
-# shellcheck source=lib/targets.sh
-source "$here/lib/targets.sh"
+# shellcheck source=lib/setup.sh
+source "$ROOT/bench/lib/setup.sh"
 
 stream=()
 conns=16

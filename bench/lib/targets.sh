@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Starts what bench/run.sh measures: the fake provider, the byok-relay suite, the Portkey gateway.
-# Sourced by run.sh (needs lib/procs.sh, BIN, TMP, ROOT). Each start_* fills, for its target name:
+# Sourced by lib/setup.sh (needs lib/procs.sh, BIN, TMP, ROOT). Each start_* fills, for its target name:
 #   TARGET_PORT[t]     where the load generator connects
 #   TARGET_PATH[t]     the chat completions path on that port
 #   TARGET_HEADERS[t]  request headers, one per line
