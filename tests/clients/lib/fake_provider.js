@@ -4,8 +4,9 @@
 //   "...slow..."  a long stream, one token every 150 ms (for Stop)
 //   "...break..." three tokens, then the connection is cut (the relay sends `event: error`)
 //   "...error..." a 429 with the provider's own error body and Retry-After
-// A key containing "bad" is refused with the provider's 401. GET /_fake/requests lists every request
-// and what became of it: running, completed, aborted (the client went away) or broken.
+// A key ending in "-bad" is refused with the provider's 401 (a suffix no random hex key takes by chance;
+// "contains bad" once refused a random test key). GET /_fake/requests lists every request and what
+// became of it: running, completed, aborted (the client went away) or broken.
 import http from 'node:http'
 
 export const REPLY = 'The quick brown fox jumps over the lazy dog, one token at a time.'
@@ -91,7 +92,7 @@ export async function startFakeProvider({ tokenIntervalMs = 60, slowIntervalMs =
     res.on('close', () => { if (record.state === 'running') record.state = 'aborted' })
 
     const key = keyOf(r.provider, req.headers)
-    if (!key || key.includes('bad')) {
+    if (!key || key.endsWith('-bad')) {
       record.state = 'completed'
       return sendJson(res, r.provider === 'google' ? 400 : 401, refusal[r.provider])
     }
