@@ -17,6 +17,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace byok::relay::upstream {
 
@@ -304,8 +306,9 @@ void Exchange::DoReadBody() {
 }
 
 void Exchange::ParseBuffered() {
-  // The piece can hold no more than what is buffered: size it so, and it travels without a copy.
-  piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size()));
+  // The piece can hold no more than what is buffered or waiting on the socket (ParseAhead takes
+  // that too): size it so, and it travels without a copy.
+  piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size() + Waiting()));
   SetBodyBuffer();
   beast::error_code ec;
   const size_t used = parser_->put(connection_->buffer.data(), ec);
@@ -378,6 +381,7 @@ void Exchange::OnReadBody(beast::error_code ec, size_t) {
     return Finish(
         absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
   }
+  ParseAhead();
   const size_t got = piece_.size() - parser_->get().body().size;
   if (got == 0) return DoReadBody();  // framing only (a chunk header); read on
   // A small piece (an SSE event) travels in a string of its own size and the read buffer stays for
@@ -394,6 +398,54 @@ void Exchange::OnReadBody(beast::error_code ec, size_t) {
   handler_->OnUpstreamBody(std::move(piece), last);
   // The whole body is here: end now rather than after a round trip through the consumer's Next().
   if (last && state_ == State::kWaitingConsumer) DoReadBody();
+}
+
+void Exchange::ParseAhead() {
+  // Beast's parser stops after each chunk header and each chunk body, and eager parsing does not help
+  // here (async_read_some would then wait on the socket for a chunk header cut in two instead of
+  // delivering what it has). Parsing on by hand through what has arrived makes the SSE events that
+  // came together one piece: one hand-off to the consumer and one message to the caller, not one per
+  // event.
+  while (!parser_->is_done() && parser_->get().body().size > 0) {
+    if (connection_->buffer.size() == 0 && TakeWaiting() == 0) return;
+    if (AtLastChunk()) return;  // the end is read on the next Next(), as a piece of its own would be
+    beast::error_code ec;
+    const size_t used = parser_->put(connection_->buffer.data(), ec);
+    connection_->buffer.consume(used);
+    if (ec == http::error::need_more) {
+      if (TakeWaiting() == 0) return;  // the rest is still on its way
+      continue;
+    }
+    // A malformed chunk leaves its bytes in the buffer and fails the next parse, which reports it.
+    if (ec || used == 0) return;
+  }
+}
+
+bool Exchange::AtLastChunk() {
+  if (!parser_->chunked()) return false;
+  absl::string_view rest(static_cast<const char*>(connection_->buffer.data().data()),
+                         connection_->buffer.size());
+  absl::ConsumePrefix(&rest, "\r\n");  // the end of the chunk before
+  const size_t zeros = rest.find_first_not_of('0');
+  return zeros > 0 && zeros != absl::string_view::npos && (rest[zeros] == '\r' || rest[zeros] == ';');
+}
+
+size_t Exchange::Waiting() {
+  if (connection_->tls) return 0;  // TLS records may be incomplete: a read could block
+  beast::error_code ec;
+  const size_t waiting = connection_->tcp().socket().available(ec);
+  return ec ? 0 : std::min(waiting, worker_.options.piece_bytes);
+}
+
+size_t Exchange::TakeWaiting() {
+  const size_t waiting = Waiting();
+  if (waiting == 0) return 0;
+  beast::error_code ec;
+  // The bytes are there: the read returns at once.
+  const size_t got = connection_->tcp().socket().read_some(connection_->buffer.prepare(waiting), ec);
+  if (ec) return 0;  // the next asynchronous read meets the error and reports it
+  connection_->buffer.commit(got);
+  return got;
 }
 
 void Exchange::DoCancel() {

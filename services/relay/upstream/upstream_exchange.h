@@ -76,6 +76,14 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   void SetBodyBuffer();
   void DoReadPiece();
   void OnReadBody(boost::beast::error_code ec, size_t bytes);
+  // Parses on, into the same piece, what has arrived beyond the element just parsed.
+  void ParseAhead();
+  // Whether the read buffer begins with the body's last chunk (size zero).
+  bool AtLastChunk();
+  // Plain http: the bytes the socket holds, up to a piece (0 for TLS).
+  size_t Waiting();
+  // Plain http: moves those bytes into the read buffer without waiting; how many.
+  size_t TakeWaiting();
   absl::Status IdleTimeoutError() const;
   void DoCancel();
 
