@@ -71,7 +71,8 @@ TEST_P(ProviderKeyTest, KeyArrivesAsTheProviderExpectsAndNeverInTheUrl) {
                    {"x-goog-api-key", kHostile},
                    {"xi-api-key", kHostile},
                    {"cookie", absl::StrCat("session=", kHostile)}}));
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_TRUE(result.status.ok())
+      << "code " << result.status.error_code() << ": " << result.status.error_message();
   ASSERT_TRUE(result.has_head);
   EXPECT_EQ(result.head.status(), 200) << result.body;
   EXPECT_THAT(result.body, HasSubstr(c.expect_in_body));
