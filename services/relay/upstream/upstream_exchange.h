@@ -78,7 +78,8 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   void OnReadBody(boost::beast::error_code ec, size_t bytes);
   // Parses on, into the same piece, what has arrived beyond the element just parsed.
   void ParseAhead();
-  // Whether the read buffer begins with the body's last chunk (size zero).
+  // Whether the read buffer begins like the body's last chunk (size zero). Mid-chunk, body bytes can
+  // look so too: that only ends a piece early.
   bool AtLastChunk();
   // Plain http: the bytes the socket holds, up to a piece (0 for TLS).
   size_t Waiting();
