@@ -306,9 +306,10 @@ void Exchange::DoReadBody() {
 }
 
 void Exchange::ParseBuffered() {
-  // The piece can hold no more than what is buffered or waiting on the socket (ParseAhead takes
-  // that too): size it so, and it travels without a copy.
-  piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size() + Waiting()));
+  // What the socket already holds joins the buffer first. The piece can hold no more than what is
+  // buffered: size it so, and it travels without a copy.
+  TakeWaiting();
+  piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size()));
   SetBodyBuffer();
   beast::error_code ec;
   const size_t used = parser_->put(connection_->buffer.data(), ec);
@@ -430,19 +431,14 @@ bool Exchange::AtLastChunk() {
   return zeros > 0 && zeros != absl::string_view::npos && (rest[zeros] == '\r' || rest[zeros] == ';');
 }
 
-size_t Exchange::Waiting() {
+size_t Exchange::TakeWaiting() {
   if (connection_->tls) return 0;  // TLS records may be incomplete: a read could block
   beast::error_code ec;
-  const size_t waiting = connection_->tcp().socket().available(ec);
-  return ec ? 0 : std::min(waiting, worker_.options.piece_bytes);
-}
-
-size_t Exchange::TakeWaiting() {
-  const size_t waiting = Waiting();
-  if (waiting == 0) return 0;
-  beast::error_code ec;
+  auto& socket = connection_->tcp().socket();
+  const size_t waiting = std::min(socket.available(ec), worker_.options.piece_bytes);
+  if (ec || waiting == 0) return 0;
   // The bytes are there: the read returns at once.
-  const size_t got = connection_->tcp().socket().read_some(connection_->buffer.prepare(waiting), ec);
+  const size_t got = socket.read_some(connection_->buffer.prepare(waiting), ec);
   if (ec) return 0;  // the next asynchronous read meets the error and reports it
   connection_->buffer.commit(got);
   return got;

@@ -81,9 +81,8 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   // Whether the read buffer begins like the body's last chunk (size zero). Mid-chunk, body bytes can
   // look so too: that only ends a piece early.
   bool AtLastChunk();
-  // Plain http: the bytes the socket holds, up to a piece (0 for TLS).
-  size_t Waiting();
-  // Plain http: moves those bytes into the read buffer without waiting; how many.
+  // Plain http: moves the bytes the socket holds (up to a piece) into the read buffer without
+  // waiting; how many (0 for TLS).
   size_t TakeWaiting();
   absl::Status IdleTimeoutError() const;
   void DoCancel();
