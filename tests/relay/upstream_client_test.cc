@@ -306,19 +306,16 @@ TEST(UpstreamClientTest, ReadsNothingMoreUntilTheConsumerAsks) {
   EXPECT_EQ(collector.WaitForDone().code(), absl::StatusCode::kCancelled);
 }
 
-TEST(UpstreamClientTest, EventsThatArriveTogetherComeAsOnePiece) {
-  auto fake = StartFake();
-  auto client = MakeClient();
+// Starts a fake-burst stream (every event and the body's end in one write, all of it here before the
+// first Next()) and expects every event in one piece, not one per chunk: one hand-off to the consumer
+// and one message to the caller. The body's end is read on the next Next(), as before.
+void ExpectTheBurstInOnePiece(FakeProvider& fake, UpstreamClient& client, UpstreamRequest request) {
   Collector collector(/*auto_next=*/false);
-  // fake-burst: every event and the body's end in one write, all of it here before the first Next().
-  collector.SetCall(client->Start(
-      Post(fake->port(), "/v1/chat/completions", Chat("fake-burst", true)), &collector));
+  collector.SetCall(client.Start(std::move(request), &collector));
   ASSERT_TRUE(collector.WaitForHead());
-  ASSERT_TRUE(fake->WaitForStreamsStarted(1, kWait));
+  ASSERT_TRUE(fake.WaitForStreamsStarted(1, kWait));
   collector.Next();
   ASSERT_TRUE(collector.WaitForPieces(1));
-  // Every event in one piece, not one per chunk: one hand-off to the consumer and one message to the
-  // caller. The body's end is read on the next Next(), as before.
   const std::string body = collector.Body();
   EXPECT_GT(std::count(body.begin(), body.end(), '\n'), 4) << body;
   EXPECT_TRUE(absl::EndsWith(body, "data: [DONE]\n\n")) << body;
@@ -327,6 +324,25 @@ TEST(UpstreamClientTest, EventsThatArriveTogetherComeAsOnePiece) {
   ASSERT_TRUE(collector.WaitForDone().ok());
   EXPECT_EQ(collector.piece_count(), 1u);
   EXPECT_EQ(collector.Body(), body);
+}
+
+TEST(UpstreamClientTest, EventsThatArriveTogetherComeAsOnePiece) {
+  auto fake = StartFake();
+  auto client = MakeClient();
+  ExpectTheBurstInOnePiece(*fake, *client,
+                           Post(fake->port(), "/v1/chat/completions", Chat("fake-burst", true)));
+}
+
+// Over TLS, what one record brought is read on without waiting (the provider's write is one record).
+TEST(UpstreamClientTest, EventsThatArriveTogetherOverTlsComeAsOnePiece) {
+  auto certs = byok::testing::MakeTestCertificates();
+  ASSERT_TRUE(certs.ok());
+  auto fake = StartFake(TlsFake(*certs));
+  TempFile ca(certs->ca_pem);
+  auto client = MakeClient(TrustOnly(ca.path()));
+  ExpectTheBurstInOnePiece(*fake, *client,
+                           Post(fake->port(), "/v1/chat/completions", Chat("fake-burst", true),
+                                /*tls=*/true, "localhost"));
 }
 
 TEST(UpstreamClientTest, TheLastPieceSaysSoAndTheCallEndsWithoutAnotherNext) {

@@ -432,13 +432,21 @@ bool Exchange::AtLastChunk() {
 }
 
 size_t Exchange::TakeWaiting() {
-  if (connection_->tls) return 0;  // TLS records may be incomplete: a read could block
   beast::error_code ec;
-  auto& socket = connection_->tcp().socket();
-  const size_t waiting = std::min(socket.available(ec), worker_.options.piece_bytes);
+  size_t waiting = 0;
+  if (connection_->tls) {
+    // Only what TLS has decrypted already (the rest of the record just read): bytes still in the socket
+    // may be half a record, and reading them could block.
+    waiting = static_cast<size_t>(std::max(0, SSL_pending(connection_->tls->native_handle())));
+  } else {
+    waiting = connection_->tcp().socket().available(ec);
+  }
+  waiting = std::min(waiting, worker_.options.piece_bytes);
   if (ec || waiting == 0) return 0;
   // The bytes are there: the read returns at once.
-  const size_t got = socket.read_some(connection_->buffer.prepare(waiting), ec);
+  size_t got = 0;
+  connection_->WithStream(
+      [&](auto& stream) { got = stream.read_some(connection_->buffer.prepare(waiting), ec); });
   if (ec) return 0;  // the next asynchronous read meets the error and reports it
   connection_->buffer.commit(got);
   return got;

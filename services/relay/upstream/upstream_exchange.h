@@ -81,8 +81,8 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   // Whether the read buffer begins like the body's last chunk (size zero). Mid-chunk, body bytes can
   // look so too: that only ends a piece early.
   bool AtLastChunk();
-  // Plain http: moves the bytes the socket holds (up to a piece) into the read buffer without
-  // waiting; how many (0 for TLS).
+  // Moves what can be read without waiting (up to a piece) into the read buffer: the bytes the socket
+  // holds (plain http) or that TLS has decrypted already; how many.
   size_t TakeWaiting();
   absl::Status IdleTimeoutError() const;
   void DoCancel();
