@@ -7,15 +7,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 build_dir="$root/build"
 sanitize=OFF
+bench=ON
 if [ "${BYOK_SANITIZE:-0}" = "1" ]; then
   build_dir="$root/build-asan"
   sanitize=ON
+  bench=OFF  # the benchmark measures the plain build; its tests run there
 fi
 build_type="${BYOK_BUILD_TYPE:-RelWithDebInfo}"
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$root" -B "$build_dir" -G Ninja \
     -DCMAKE_BUILD_TYPE="$build_type" \
-    -DBYOK_SANITIZE="$sanitize"
+    -DBYOK_SANITIZE="$sanitize" -DBYOK_BUILD_BENCH="$bench"
 fi
 cmake --build "$build_dir" -j "${BYOK_JOBS:-$(nproc)}" "$@"

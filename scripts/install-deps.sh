@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages byok-relay builds and tests with. Does nothing when all are present.
+# lld is the linker (CMakeLists.txt: faster links of the many test executables).
 # The sanitizer runtimes serve BYOK_SANITIZE=1 and scripts/tsan.sh (GCC); clang and its runtime
 # (libFuzzer) serve scripts/fuzz.sh. Node.js runs the browser client's tests, and drives Chromium (through
 # chromium-driver) for the demo page's end-to-end test. PostgreSQL and Redis are the scale-out vault
@@ -8,7 +9,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config lld
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libboost1.74-dev libssl-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
