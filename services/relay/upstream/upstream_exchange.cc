@@ -129,18 +129,13 @@ void Exchange::DoResolve() {
 
 void Exchange::OnConnectTimer(beast::error_code ec) {
   if (ec || state_ != State::kConnecting) return;
-  connect_timed_out_ = true;
+  if (stop_ == Stop::kNone) stop_ = Stop::kConnectTimeout;
   resolver_.cancel();
   if (connection_) connection_->Close();
 }
 
 void Exchange::OnResolve(beast::error_code ec, tcp::resolver::results_type results) {
-  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
-  if (connect_timed_out_) {
-    return Finish(absl::DeadlineExceededError(absl::StrCat(
-        "connecting to the provider timed out after ", Millis(worker_.options.connect_timeout),
-        " ms")));
-  }
+  if (stop_ != Stop::kNone) return Finish(StopStatus());
   if (ec || results.empty()) {
     if (request_.address_guard && !request_.resolve_failure.ok()) return Finish(request_.resolve_failure);
     return Finish(absl::UnavailableError("cannot resolve the provider's host name"));
@@ -177,12 +172,7 @@ void Exchange::DoConnect() {
 }
 
 void Exchange::OnConnect(beast::error_code ec, const tcp::endpoint& endpoint) {
-  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
-  if (connect_timed_out_) {
-    return Finish(absl::DeadlineExceededError(absl::StrCat(
-        "connecting to the provider timed out after ", Millis(worker_.options.connect_timeout),
-        " ms")));
-  }
+  if (stop_ != Stop::kNone) return Finish(StopStatus());
   if (ec) {
     return Finish(
         absl::UnavailableError(absl::StrCat("cannot connect to the provider: ", ec.message())));
@@ -211,12 +201,7 @@ void Exchange::OnConnect(beast::error_code ec, const tcp::endpoint& endpoint) {
 
 void Exchange::OnHandshake(beast::error_code ec) {
   connect_timer_.cancel();
-  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
-  if (connect_timed_out_) {
-    return Finish(absl::DeadlineExceededError(absl::StrCat(
-        "connecting to the provider timed out after ", Millis(worker_.options.connect_timeout),
-        " ms")));
-  }
+  if (stop_ != Stop::kNone) return Finish(StopStatus());
   if (ec) {
     return Finish(absl::UnavailableError(
         absl::StrCat("TLS handshake with the provider failed: ", ec.message())));
@@ -235,7 +220,7 @@ void Exchange::DoWrite() {
 }
 
 void Exchange::OnWrite(beast::error_code ec, size_t) {
-  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (stop_ != Stop::kNone) return Finish(StopStatus());
   if (ec) {
     if (RetryOnFreshConnection(ec)) return;
     if (ec == beast::error::timeout) {
@@ -260,7 +245,7 @@ void Exchange::DoReadHeader() {
 }
 
 void Exchange::OnReadHeader(beast::error_code ec, size_t) {
-  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (stop_ != Stop::kNone) return Finish(StopStatus());
   if (ec) {
     if (RetryOnFreshConnection(ec)) return;
     if (ec == beast::error::timeout) {
@@ -327,7 +312,7 @@ void Exchange::DoWaitReadable() {
   std::string().swap(piece_);
   // Nor a read buffer, when nothing waits in it.
   if (connection_->buffer.size() == 0) connection_->buffer.shrink_to_fit();
-  waiting_readable_ = true;
+  state_ = State::kWaitingReadable;
   connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
   connect_timer_.async_wait(beast::bind_front_handler(&Exchange::OnIdleTimer, shared_from_this()));
   connection_->tcp().socket().async_wait(
@@ -335,16 +320,15 @@ void Exchange::DoWaitReadable() {
 }
 
 void Exchange::OnIdleTimer(beast::error_code ec) {
-  if (ec || !waiting_readable_) return;
-  idle_timed_out_ = true;
+  if (ec || state_ != State::kWaitingReadable) return;
+  if (stop_ == Stop::kNone) stop_ = Stop::kIdleTimeout;
   connection_->Close();
 }
 
 void Exchange::OnReadable(beast::error_code ec) {
-  waiting_readable_ = false;
+  state_ = State::kReadingBody;
   connect_timer_.cancel();
-  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
-  if (idle_timed_out_) return Finish(IdleTimeoutError());
+  if (stop_ != Stop::kNone) return Finish(StopStatus());
   if (ec) {
     return Finish(
         absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
@@ -374,9 +358,23 @@ absl::Status Exchange::IdleTimeoutError() const {
                    Millis(worker_.options.idle_timeout), " ms"));
 }
 
+absl::Status Exchange::StopStatus() const {
+  switch (stop_) {
+    case Stop::kConnectTimeout:
+      return absl::DeadlineExceededError(absl::StrCat("connecting to the provider timed out after ",
+                                                      Millis(worker_.options.connect_timeout), " ms"));
+    case Stop::kIdleTimeout:
+      return IdleTimeoutError();
+    case Stop::kCancelled:
+    case Stop::kNone:
+      break;
+  }
+  return absl::CancelledError("cancelled");
+}
+
 void Exchange::OnReadBody(beast::error_code ec, size_t) {
   if (ec == http::error::need_buffer) ec = {};
-  if (cancelled_) return Finish(absl::CancelledError("cancelled"));
+  if (stop_ != Stop::kNone) return Finish(StopStatus());
   if (ec == beast::error::timeout) return Finish(IdleTimeoutError());
   if (ec) {
     return Finish(
@@ -453,8 +451,8 @@ size_t Exchange::TakeWaiting() {
 }
 
 void Exchange::DoCancel() {
-  if (state_ == State::kDone || cancelled_) return;
-  cancelled_ = true;
+  if (state_ == State::kDone || stop_ == Stop::kCancelled) return;
+  stop_ = Stop::kCancelled;
   connect_timer_.cancel();
   resolver_.cancel();
   if (connection_) connection_->Close();
@@ -464,7 +462,7 @@ void Exchange::DoCancel() {
 }
 
 bool Exchange::RetryOnFreshConnection(beast::error_code ec) {
-  if (!reused_ || cancelled_ || !IsClosedConnection(ec)) return false;
+  if (!reused_ || stop_ != Stop::kNone || !IsClosedConnection(ec)) return false;
   reused_ = false;
   connection_->Close();
   connection_.reset();
@@ -485,7 +483,7 @@ void Exchange::Finish(absl::Status status, bool reusable) {
   state_ = State::kDone;
   connect_timer_.cancel();
   if (connection_) {
-    if (reusable && !cancelled_) {
+    if (reusable && stop_ == Stop::kNone) {
       connection_->tcp().expires_never();
       worker_.pool.Put(std::move(connection_));
     } else {

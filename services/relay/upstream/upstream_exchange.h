@@ -51,7 +51,19 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   void Cancel() override;
 
  private:
-  enum class State { kConnecting, kSending, kWaitingConsumer, kReadingBody, kDone };
+  // kWaitingReadable: plain http, between body pieces, waiting for the provider with no piece buffer.
+  enum class State {
+    kConnecting,
+    kSending,
+    kWaitingConsumer,
+    kReadingBody,
+    kWaitingReadable,
+    kDone
+  };
+  // Why the call is being stopped from outside its own I/O. The socket is closed, the pending operation
+  // completes with an error, and its handler ends the call with this reason instead of that error. A
+  // cancellation overrides a timeout; a timeout never overrides a cancellation.
+  enum class Stop { kNone, kCancelled, kConnectTimeout, kIdleTimeout };
 
   void DoStart();
   void DoResolve();
@@ -85,6 +97,8 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   // holds (plain http) or that TLS has decrypted already; how many.
   size_t TakeWaiting();
   absl::Status IdleTimeoutError() const;
+  // The status a stopped call ends with (stop_ is not kNone).
+  absl::Status StopStatus() const;
   void DoCancel();
 
   // Retries once on a fresh connection when a reused one turned out closed before any response byte.
@@ -97,11 +111,9 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   UpstreamRequest request_;
   UpstreamHandler* handler_;
   State state_ = State::kConnecting;
-  bool cancelled_ = false;
-  bool connect_timed_out_ = false;
+  Stop stop_ = Stop::kNone;
+  // The connection came from the pool (a closed one may be retried once on a fresh connection).
   bool reused_ = false;
-  bool waiting_readable_ = false;
-  bool idle_timed_out_ = false;
 
   boost::asio::ip::tcp::resolver resolver_;
   // Bounds the connect phase, then the quiet waits between body pieces.
