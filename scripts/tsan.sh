@@ -21,13 +21,16 @@ build_dir="$root/build-tsan"
 #   rate limiters                         gateway_unit_test (RateLimiterTest)
 #   HTTP sessions, framing, streams       gateway_http_test (HttpFraming*, HttpVersion*)
 #   body coalescing                       http_test (BodyCoalescer)
+#   the vault's store threads (queue,     vault_executor_test (VaultExecutorTest)
+#     deadlines, group commit)
 #   the relay call's end, which waits for relay_usage_wait_test (RelayUsageWaitTest: byok-relayd and
 #     the vault's answer on another thread  byok-vaultd built with TSan, run with these options)
 tests=(tsan_annotation_test relay_upstream_test relay_unit_test gateway_unit_test gateway_http_test
-       vault_client_test token_cache_test vault_changes_test relay_usage_wait_test http_test)
+       vault_client_test token_cache_test vault_changes_test vault_executor_test relay_usage_wait_test
+       http_test)
 regex='^(TsanAnnotationTest|UpstreamClientTest|UsageBatcherTest|UsageParserTest|KeyCacheTest|TokenHashTest'
 regex+='|AnswerCacheThreadsTest|LoadAnswerCacheOptionsTest|TokenCacheTest|ChangeFeedTest|ChangeFeedThreadsTest'
-regex+='|ChangeForTest|ChangeStreamTest|RateLimiterTest|HttpFramingTest'
+regex+='|ChangeForTest|ChangeStreamTest|VaultExecutorTest|RateLimiterTest|HttpFramingTest'
 regex+='|Codings/TransferEncodingTest|HttpVersionTest|BodyCoalescer|Responses/RelayUsageWaitTest)\.'
 
 if [ ! -f "$build_dir/build.ninja" ]; then
