@@ -23,7 +23,7 @@ def size(text):
 def sites(path):
     out = subprocess.run(
         ['heaptrack_print', '-f', path, '--print-peaks', '1', '--print-allocators', '0',
-         '--print-leaks', '0', '--print-temporary', '0', '--print-histogram', '0',
+         '--print-leaks', '0', '--print-temporary', '0',
          '--peak-limit', '80', '--sub-peak-limit', '12'],
         capture_output=True, text=True, check=True).stdout.splitlines()
     i = 0
