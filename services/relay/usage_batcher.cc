@@ -5,13 +5,17 @@
 #include <utility>
 
 #include "common/logging.h"
+#include "common/thread_name.h"
 
 namespace byok::relay {
 
 namespace v1 = vault::v1;
 
 UsageBatcher::UsageBatcher(SendFn send, UsageBatcherOptions options)
-    : send_(std::move(send)), options_(options), thread_([this] { Run(); }) {}
+    : send_(std::move(send)), options_(options), thread_([this] {
+        NameThisThread("relay-usage");
+        Run();
+      }) {}
 
 UsageBatcher::~UsageBatcher() { Drain(absl::ZeroDuration()); }
 

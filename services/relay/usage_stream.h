@@ -96,6 +96,8 @@ class UsageStream {
   int opened_ ABSL_GUARDED_BY(mu_) = 0;
   int alive_ ABSL_GUARDED_BY(mu_) = 0;  // calls whose object may still exist (until CallGone)
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The watchdog waits with no deadline (nothing unanswered): a first unanswered message must wake it.
+  bool watchdog_idle_ ABSL_GUARDED_BY(mu_) = false;
   std::thread watchdog_;
 };
 

@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace byok::relay {
 namespace {
 
@@ -18,7 +20,10 @@ bool ChannelIsUsable(grpc_connectivity_state state) {
 
 VaultLinkWatch::VaultLinkWatch(std::shared_ptr<grpc::Channel> channel,
                                std::function<void(bool usable)> report)
-    : channel_(std::move(channel)), report_(std::move(report)), thread_([this] { Run(); }) {}
+    : channel_(std::move(channel)), report_(std::move(report)), thread_([this] {
+        NameThisThread("vault-link");
+        Run();
+      }) {}
 
 VaultLinkWatch::~VaultLinkWatch() {
   {

@@ -2,10 +2,15 @@
 
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace byok::vault {
 
 PeriodicTask::PeriodicTask(std::function<void()> task, absl::Duration interval)
-    : task_(std::move(task)), interval_(interval), thread_([this] { Run(); }) {}
+    : task_(std::move(task)), interval_(interval), thread_([this] {
+        NameThisThread("vault-periodic");
+        Run();
+      }) {}
 
 PeriodicTask::~PeriodicTask() { Stop(); }
 

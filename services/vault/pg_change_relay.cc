@@ -15,6 +15,7 @@
 #include "common/crypto/hex.h"
 #include "common/crypto/random.h"
 #include "common/logging.h"
+#include "common/thread_name.h"
 
 namespace byok::vault {
 namespace {
@@ -91,7 +92,10 @@ std::optional<ParsedChange> ParseChangePayload(absl::string_view payload) {
 PgChangeRelay::PgChangeRelay(std::string url, ChangeFeed& feed)
     : url_(std::move(url)), origin_(NewOrigin()), feed_(feed) {
   if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
-  thread_ = std::thread([this] { Listen(); });
+  thread_ = std::thread([this] {
+    NameThisThread("pg-listen");
+    Listen();
+  });
 }
 
 PgChangeRelay::~PgChangeRelay() {

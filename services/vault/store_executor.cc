@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/thread_name.h"
 #include "services/vault/vault_metrics.h"
 
 namespace byok::vault {
@@ -15,7 +16,10 @@ thread_local bool on_worker = false;
 StoreExecutor::StoreExecutor(StoreExecutorOptions options) : options_(options) {
   const int threads = std::max(options_.threads, 1);
   workers_.reserve(threads);
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] {
+    NameThisThread("vault-store");
+    Work();
+  });
 }
 
 StoreExecutor::~StoreExecutor() { Shutdown(absl::ZeroDuration()); }

@@ -48,6 +48,22 @@ std::set<std::string> SocketInodes(pid_t pid) {
   return inodes;
 }
 
+// The names of `pid`'s threads (`/proc/<pid>/task/<tid>/comm`), each once.
+std::set<std::string> ThreadNamesOf(pid_t pid) {
+  std::set<std::string> names;
+  const std::string dir = absl::StrCat("/proc/", pid, "/task");
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (const dirent* entry = ::readdir(d)) {
+    if (entry->d_name[0] == '.') continue;
+    std::ifstream comm(absl::StrCat(dir, "/", entry->d_name, "/comm"));
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  ::closedir(d);
+  return names;
+}
+
 // The local ports of the TCP sockets in LISTEN state (st 0A) that `pid` holds, IPv4 and IPv6.
 std::set<int> ListeningPortsOf(pid_t pid) {
   const std::set<std::string> inodes = SocketInodes(pid);
@@ -243,6 +259,21 @@ TEST_F(ByokRelayAppInProcessTest, NamedVaultAndRelayAddressesAreServedToo) {
                                   R"({"model":"gpt-4o-mini","messages":[]})"));
   ASSERT_TRUE(small.ok());
   EXPECT_EQ(small->status, 200) << small->body;
+}
+
+// In one process the three services' threads are told apart by name (top -H, perf, bench/switches.sh):
+// the gateway's HTTP threads, the relay's upstream and usage threads, the vault's store thread.
+TEST_F(ByokRelayAppInProcessTest, ThreadsAreNamedForTheServiceTheyWorkFor) {
+  ASSERT_NO_FATAL_FAILURE(StartApp());
+  const std::string token = Register();
+  auto small = Fetch(port_, Relay(token, "/relay/openai/v1/chat/completions",
+                                  R"({"model":"gpt-4o-mini","messages":[]})"));
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(small->status, 200) << small->body;
+  const std::set<std::string> names = ThreadNamesOf(app_->pid());
+  for (const char* name : {"gw-http", "relay-upstream", "relay-usage", "vault-store", "key-watch"}) {
+    EXPECT_EQ(names.count(name), 1u) << name << " missing";
+  }
 }
 
 }  // namespace

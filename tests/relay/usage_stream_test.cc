@@ -2,7 +2,8 @@
 // real vault on loopback: a waited-for record is stored when its `settled` runs (a GetStats then counts
 // it) and every record goes over one stream; when the stream breaks (the vault restarts) the records
 // not answered are sent again and none is lost; a vault without StreamUsage (UNIMPLEMENTED) gets
-// RecordUsageBatch calls instead, for good.
+// RecordUsageBatch calls instead, for good; a vault that stops answering has the stream broken after
+// the answer timeout and its batches handed back.
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -21,6 +22,7 @@
 #include "common/crypto/random.h"
 #include "common/grpc_status.h"
 #include "gtest/gtest.h"
+#include "services/relay/usage_stream.h"
 #include "services/relay/vault_client.h"
 #include "services/vault/vault_server.h"
 #include "tests/testing/process.h"
@@ -218,6 +220,118 @@ TEST_F(RelayUsageStreamTest, AnOlderVaultGetsRecordUsageBatchCallsForGood) {
     EXPECT_EQ(client.usage_streams_opened(), 1);  // tried once, then never again
   }
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+}
+
+// A vault that answers the first `answer_first` usage messages of the process and then reads on
+// without answering (a vault stuck in its store).
+class StopsAnsweringVault final : public v1::Vault::CallbackService {
+ public:
+  explicit StopsAnsweringVault(int answer_first) : answer_first_(answer_first) {}
+
+  grpc::ServerBidiReactor<v1::StreamUsageRequest, v1::StreamUsageResponse>* StreamUsage(
+      grpc::CallbackServerContext*) override {
+    return new Reactor(*this);
+  }
+
+ private:
+  // Ping-pong: the next read starts after the answer went out, so a read and a write never overlap.
+  class Reactor final : public grpc::ServerBidiReactor<v1::StreamUsageRequest, v1::StreamUsageResponse> {
+   public:
+    explicit Reactor(StopsAnsweringVault& vault) : vault_(vault) { StartRead(&in_); }
+    void OnReadDone(bool ok) override {
+      if (!ok) return Finish(grpc::Status::OK);
+      if (vault_.answered_.fetch_add(1) >= vault_.answer_first_) return StartRead(&in_);
+      out_.set_sequence(in_.sequence());
+      out_.set_recorded(in_.records_size());
+      StartWrite(&out_);
+    }
+    void OnWriteDone(bool) override { StartRead(&in_); }
+    void OnDone() override { delete this; }
+
+   private:
+    StopsAnsweringVault& vault_;
+    v1::StreamUsageRequest in_;
+    v1::StreamUsageResponse out_;
+  };
+
+  const int answer_first_;
+  std::atomic<int> answered_{0};
+};
+
+class RelayUsageStreamWatchdogTest : public ::testing::Test {
+ protected:
+  static constexpr absl::Duration kAnswerTimeout = absl::Milliseconds(300);
+
+  void Start(int answer_first) {
+    vault_ = std::make_unique<StopsAnsweringVault>(answer_first);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(vault_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    auto stub = std::shared_ptr<v1::Vault::Stub>(v1::Vault::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials())));
+    UsageBatcher::SendFn no_unary = [](v1::RecordUsageBatchRequest, UsageBatcher::Done done) {
+      done({}, absl::InternalError("no unary calls in this test"));
+    };
+    stream_ = std::make_unique<UsageStream>(stub, kAnswerTimeout, std::move(no_unary));
+    // Lets the watchdog thread reach its wait with nothing to watch, so that the first batch must
+    // wake it (without this pause, a batch sent before the thread first looks is seen without one).
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+
+  void TearDown() override {
+    stream_.reset();
+    if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  }
+
+  // Sends a one-record batch; the outcome holds the status its `done` got, and when.
+  struct Outcome {
+    absl::Notification done;
+    absl::Status status;
+    absl::Time at;
+  };
+  std::shared_ptr<Outcome> Send() {
+    auto outcome = std::make_shared<Outcome>();
+    v1::RecordUsageBatchRequest batch;
+    batch.add_records()->set_provider("openai");
+    stream_->Send(std::move(batch), [outcome](v1::RecordUsageBatchRequest, absl::Status status) {
+      outcome->status = std::move(status);
+      outcome->at = absl::Now();
+      outcome->done.Notify();
+    });
+    return outcome;
+  }
+
+  std::unique_ptr<StopsAnsweringVault> vault_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<UsageStream> stream_;
+};
+
+TEST_F(RelayUsageStreamWatchdogTest, AnUnansweredBatchIsHandedBackAfterTheAnswerTimeout) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*answer_first=*/0));
+  const absl::Time sent = absl::Now();
+  std::shared_ptr<Outcome> outcome = Send();
+  ASSERT_TRUE(outcome->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(outcome->status.code(), absl::StatusCode::kUnavailable) << outcome->status;
+  EXPECT_GE(outcome->at - sent, kAnswerTimeout);
+}
+
+// The second batch is written after the first was answered, while the watchdog still waits for the
+// first one's deadline: it must still be handed back once its own deadline passes.
+TEST_F(RelayUsageStreamWatchdogTest, ABatchWrittenWhileTheWatchdogWaitsOnAnEarlierDeadlineIsWatchedToo) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*answer_first=*/1));
+  std::shared_ptr<Outcome> first = Send();
+  ASSERT_TRUE(first->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(first->status.ok()) << first->status;
+  const absl::Time sent = absl::Now();
+  std::shared_ptr<Outcome> second = Send();
+  ASSERT_TRUE(second->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(second->status.code(), absl::StatusCode::kUnavailable) << second->status;
+  EXPECT_GE(second->at - sent, kAnswerTimeout);
+  EXPECT_LT(second->at - sent, 2 * kAnswerTimeout + absl::Seconds(2));
+  EXPECT_EQ(stream_->streams_opened(), 1);
 }
 
 }  // namespace

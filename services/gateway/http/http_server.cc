@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/thread_name.h"
 #include "services/gateway/http/http_session.h"
 
 namespace byok::gateway {
@@ -179,7 +180,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const GatewayConfi
   if (!opened.ok()) return opened;
   impl->listener->Run();
   for (int i = 0; i < config.threads; ++i) {
-    impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+    impl->threads.emplace_back([ioc = &impl->ioc] {
+      NameThisThread("gw-http");
+      ioc->run();
+    });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

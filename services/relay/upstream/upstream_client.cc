@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "services/relay/upstream/upstream_exchange.h"
 
 namespace byok::relay {
@@ -56,7 +57,10 @@ class UpstreamClient::Impl {
       guards_.emplace_back(net::make_work_guard(workers_.back()->ioc));
     }
     for (auto& worker : workers_) {
-      threads_.emplace_back([w = worker.get()] { w->ioc.run(); });
+      threads_.emplace_back([w = worker.get()] {
+        NameThisThread("relay-upstream");
+        w->ioc.run();
+      });
     }
     return absl::OkStatus();
   }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/logging.h"
+#include "common/thread_name.h"
 
 namespace byok::vault {
 
@@ -71,7 +72,10 @@ KeyChangeWatch::KeyChangeWatch(std::shared_ptr<grpc::Channel> channel, KeyChange
     : stub_(v1::Vault::NewStub(std::move(channel))),
       listener_(listener),
       options_(std::move(options)),
-      thread_([this] { Run(); }) {}
+      thread_([this] {
+        NameThisThread("key-watch");
+        Run();
+      }) {}
 
 KeyChangeWatch::~KeyChangeWatch() {
   {
