@@ -103,10 +103,10 @@ std::string RunCancelStreams(const LoadOptions& options) {
         // Why the first one failed, for the report (one word: the line is key=value pairs).
         if (ec) {
           first_failure = ec.message();
-        } else if (parser.is_done()) {
-          first_failure = "ended_before_" + std::to_string(options.after_events) + "_events";
-        } else {
+        } else if (parser.get().result_int() != 200) {
           first_failure = "status_" + std::to_string(parser.get().result_int());
+        } else {
+          first_failure = "ended_before_" + std::to_string(options.after_events) + "_events";
         }
         std::replace(first_failure.begin(), first_failure.end(), ' ', '_');
       }
