@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Counts the context switches each service makes per small relayed request, by kind of thread (its
-# name: gRPC's callback threads are `nexting_thread`, the services' own threads carry the executable's
-# name), at 1 and at 16 connections. On a small machine, thread hand-offs cost more than the work they
+# name: gRPC's callback threads are `nexting_thread`, the services' own threads are named for their
+# work, docs/observability.md#threads), at 1 and at 16 connections. On a small machine, thread hand-offs cost more than the work they
 # hand off: this is the figure that says how many there are.
 #
 #   bench/switches.sh [--connections "1 16"] [--seconds S] [--all-in-one] [--no-build]
