@@ -1,5 +1,6 @@
 #include "common/thread_name.h"
 
+#include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -7,26 +8,25 @@
 namespace byok {
 namespace {
 
-TEST(ThreadNameTest, NamesTheCallingThreadOnly) {
-  const std::string before = ThisThreadName();
-  std::string inside;
+// Names a new thread `name` and returns what the kernel then holds as that thread's name.
+std::string NameSeenInANewThread(const std::string& name) {
+  std::string seen;
   std::thread t([&] {
-    NameThisThread("relay-upstream");
-    inside = ThisThreadName();
+    NameThisThread(name);
+    seen = ThisThreadName();
   });
   t.join();
-  EXPECT_EQ(inside, "relay-upstream");
+  return seen;
+}
+
+TEST(ThreadNameTest, NamesTheCallingThreadOnly) {
+  const std::string before = ThisThreadName();
+  EXPECT_EQ(NameSeenInANewThread("relay-upstream"), "relay-upstream");
   EXPECT_EQ(ThisThreadName(), before);
 }
 
 TEST(ThreadNameTest, KeepsTheFirstFifteenBytesOfALongName) {
-  std::string inside;
-  std::thread t([&] {
-    NameThisThread("a-name-longer-than-fifteen-bytes");
-    inside = ThisThreadName();
-  });
-  t.join();
-  EXPECT_EQ(inside, "a-name-longer-t");
+  EXPECT_EQ(NameSeenInANewThread("a-name-longer-than-fifteen-bytes"), "a-name-longer-t");
 }
 
 }  // namespace

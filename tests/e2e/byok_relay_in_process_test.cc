@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -27,15 +28,25 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
+// The names in `dir` (a /proc folder), without "." and "..".
+std::vector<std::string> EntriesOf(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (const dirent* entry = ::readdir(d)) {
+    if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+  }
+  ::closedir(d);
+  return names;
+}
+
 // The socket inodes among `pid`'s open descriptors.
 std::set<std::string> SocketInodes(pid_t pid) {
   std::set<std::string> inodes;
   const std::string dir = absl::StrCat("/proc/", pid, "/fd");
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return inodes;
-  while (const dirent* entry = ::readdir(d)) {
+  for (const std::string& fd : EntriesOf(dir)) {
     char target[256];
-    const std::string link = absl::StrCat(dir, "/", entry->d_name);
+    const std::string link = absl::StrCat(dir, "/", fd);
     const ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
     if (n <= 0) continue;
     const std::string text(target, static_cast<size_t>(n));
@@ -44,7 +55,6 @@ std::set<std::string> SocketInodes(pid_t pid) {
       inodes.insert(text.substr(8, text.size() - 9));
     }
   }
-  ::closedir(d);
   return inodes;
 }
 
@@ -52,15 +62,11 @@ std::set<std::string> SocketInodes(pid_t pid) {
 std::set<std::string> ThreadNamesOf(pid_t pid) {
   std::set<std::string> names;
   const std::string dir = absl::StrCat("/proc/", pid, "/task");
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (const dirent* entry = ::readdir(d)) {
-    if (entry->d_name[0] == '.') continue;
-    std::ifstream comm(absl::StrCat(dir, "/", entry->d_name, "/comm"));
+  for (const std::string& tid : EntriesOf(dir)) {
+    std::ifstream comm(absl::StrCat(dir, "/", tid, "/comm"));
     std::string name;
     if (std::getline(comm, name)) names.insert(name);
   }
-  ::closedir(d);
   return names;
 }
 
