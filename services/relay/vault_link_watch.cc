@@ -51,7 +51,8 @@ void VaultLinkWatch::Run() {
     }
     // Blocking here makes this thread one of gRPC's pollers (it also serves other calls' I/O, about 3 %
     // of the relay's samples when streaming). It is what notices a vault that went away: with a timed
-    // sleep instead, nothing polls an idle channel's socket and its state stayed READY.
+    // sleep instead, nothing polls an idle channel's socket and its state stayed READY; with a
+    // non-polling completion queue and NotifyOnStateChange, the link never showed usable.
     channel_->WaitForStateChange(state, std::chrono::system_clock::now() + kPollInterval);
   }
 }
