@@ -31,6 +31,10 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
+// The piece a pending TLS read holds: about one event. A TLS read cannot wait without a buffer (Asio
+// may hold received bytes OpenSSL has not seen), so a quiet stream holds this much, not a full piece;
+// the piece grows once the read completed, to take what TLS already decrypted (GrowTlsPiece).
+constexpr size_t kTlsWaitingPieceBytes = 1024;
 
 int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
@@ -343,7 +347,14 @@ void Exchange::SetBodyBuffer() {
 }
 
 void Exchange::DoReadPiece() {
-  if (piece_.size() != worker_.options.piece_bytes) piece_.resize(worker_.options.piece_bytes);
+  if (connection_->tls) {
+    const size_t waiting = std::min(kTlsWaitingPieceBytes, worker_.options.piece_bytes);
+    // Give back a full piece's memory left from the last read before waiting again.
+    if (piece_.capacity() > 2 * waiting) std::string().swap(piece_);
+    piece_.resize(waiting);
+  } else if (piece_.size() != worker_.options.piece_bytes) {
+    piece_.resize(worker_.options.piece_bytes);
+  }
   SetBodyBuffer();
   connection_->tcp().expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
   connection_->WithStream([this](auto& stream) {
@@ -380,6 +391,7 @@ void Exchange::OnReadBody(beast::error_code ec, size_t) {
     return Finish(
         absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
   }
+  if (connection_->tls) GrowTlsPiece();
   ParseAhead();
   const size_t got = piece_.size() - parser_->get().body().size;
   if (got == 0) return DoReadBody();  // framing only (a chunk header); read on
@@ -397,6 +409,15 @@ void Exchange::OnReadBody(beast::error_code ec, size_t) {
   handler_->OnUpstreamBody(std::move(piece), last);
   // The whole body is here: end now rather than after a round trip through the consumer's Next().
   if (last && state_ == State::kWaitingConsumer) DoReadBody();
+}
+
+void Exchange::GrowTlsPiece() {
+  const size_t full = worker_.options.piece_bytes;
+  if (piece_.size() >= full) return;
+  const size_t got = piece_.size() - parser_->get().body().size;
+  piece_.resize(full);
+  parser_->get().body().data = piece_.data() + got;
+  parser_->get().body().size = full - got;
 }
 
 void Exchange::ParseAhead() {

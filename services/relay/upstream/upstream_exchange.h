@@ -88,6 +88,9 @@ class Exchange : public UpstreamCall, public std::enable_shared_from_this<Exchan
   void SetBodyBuffer();
   void DoReadPiece();
   void OnReadBody(boost::beast::error_code ec, size_t bytes);
+  // TLS: after a read completed into the small waiting piece, widens it to a full piece, keeping what
+  // the read put there, so that ParseAhead can take what TLS already decrypted.
+  void GrowTlsPiece();
   // Parses on, into the same piece, what has arrived beyond the element just parsed.
   void ParseAhead();
   // Whether the read buffer begins like the body's last chunk (size zero). Mid-chunk, body bytes can
