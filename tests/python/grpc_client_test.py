@@ -13,6 +13,7 @@ BYOK_BIN_DIR. Every wait is bounded.
 import http.server
 import json
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -38,7 +39,25 @@ DEADLINE_S = 10
 
 
 def free_port():
-    with socket.socket() as s:
+    """A free port on 127.0.0.1 below the kernel's ephemeral range when there is room there: a port
+    from that range (what binding port 0 returns) can meanwhile become the source port of an outgoing
+    connection of a test running beside this one, and the daemon meant to listen on it then fails."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral_start = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_start = 32768
+    rng = random.SystemRandom()
+    if ephemeral_start - 10000 >= 1000:
+        for _ in range(256):
+            port = rng.randrange(10000, ephemeral_start)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <utility>
 
@@ -23,6 +24,14 @@ namespace byok::testing {
 namespace {
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
+
+// The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range), 32768 when unknown.
+int EphemeralPortStart() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  if (range >> low && low > 0) return low;
+  return 32768;
+}
 
 // Returns a socket bound to 127.0.0.1:port (0 for any), or -1.
 int BindLoopback(int port) {
@@ -60,10 +69,31 @@ int ExitCodeFromWaitStatus(int status) {
 }  // namespace
 
 int PickUnusedPort() {
-  // Ports handed out are remembered so that one test process never gets the same port twice.
+  // Ports handed out are remembered so that one test process never gets the same port twice. They come
+  // from below the kernel's ephemeral range when there is room there: a port from that range (what a
+  // bind to port 0 returns) can be taken meanwhile as the source port of any outgoing connection on the
+  // machine (a relay to its fake provider, in a test running beside this one), and the daemon that was
+  // meant to listen on it then fails with "Address already in use".
   static absl::Mutex mu(absl::kConstInit);
   static absl::flat_hash_set<int>* given = new absl::flat_hash_set<int>();
   absl::MutexLock lock(&mu);
+  constexpr int kLowest = 10000;
+  const int ephemeral_start = EphemeralPortStart();
+  if (ephemeral_start - kLowest >= 1000) {
+    // A random port each time, so that test processes running side by side rarely try the same one.
+    static std::mt19937 random(static_cast<uint32_t>(absl::ToUnixMicros(absl::Now())) ^
+                               static_cast<uint32_t>(::getpid()));
+    std::uniform_int_distribution<int> pick(kLowest, ephemeral_start - 1);
+    for (int attempt = 0; attempt < 256; ++attempt) {
+      const int port = pick(random);
+      if (given->contains(port)) continue;
+      int fd = BindLoopback(port);
+      if (fd < 0) continue;
+      ::close(fd);
+      given->insert(port);
+      return port;
+    }
+  }
   for (int attempt = 0; attempt < 64; ++attempt) {
     int fd = BindLoopback(0);
     if (fd < 0) continue;
