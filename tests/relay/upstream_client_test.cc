@@ -12,6 +12,7 @@
 #include <atomic>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -224,6 +225,26 @@ class TempFile {
   std::string path_;
 };
 
+// A TLS fake provider with fresh certificates, and a client that trusts only their CA.
+struct TlsRig {
+  std::unique_ptr<FakeProvider> fake;
+  std::unique_ptr<TempFile> ca;
+  std::unique_ptr<UpstreamClient> client;
+};
+
+// Starts a TlsRig; nullopt (with a test failure) when the certificates cannot be made.
+std::optional<TlsRig> StartTlsRig() {
+  auto certs = byok::testing::MakeTestCertificates();
+  EXPECT_TRUE(certs.ok()) << certs.status();
+  if (!certs.ok()) return std::nullopt;
+  TlsRig rig;
+  rig.fake = StartFake(TlsFake(*certs));
+  rig.ca = std::make_unique<TempFile>(certs->ca_pem);
+  rig.client = MakeClient(TrustOnly(rig.ca->path()));
+  if (rig.fake == nullptr || rig.client == nullptr) return std::nullopt;
+  return rig;
+}
+
 TEST(UpstreamClientTest, StreamsOpenAiSseAndSendsTheRequestAsPrepared) {
   auto fake = StartFake();
   auto client = MakeClient();
@@ -269,11 +290,10 @@ TEST(UpstreamClientTest, PassesBinaryAudioThroughByteForByte) {
 // Over TLS a read waits with a small piece and widens it once data came: a large body still arrives
 // whole, and no piece holds much more memory than its bytes.
 TEST(UpstreamClientTest, PassesBinaryAudioThroughByteForByteOverTls) {
-  auto certs = byok::testing::MakeTestCertificates();
-  ASSERT_TRUE(certs.ok());
-  auto fake = StartFake(TlsFake(*certs));
-  TempFile ca(certs->ca_pem);
-  auto client = MakeClient(TrustOnly(ca.path()));
+  std::optional<TlsRig> rig = StartTlsRig();
+  ASSERT_TRUE(rig.has_value());
+  FakeProvider* fake = rig->fake.get();
+  UpstreamClient* client = rig->client.get();
   Collector collector;
   ASSERT_TRUE(RunCall(*client,
                       Post(fake->port(), "/v1/audio/speech", R"({"input":"hi"})", /*tls=*/true,
@@ -360,11 +380,10 @@ TEST(UpstreamClientTest, EventsThatArriveTogetherComeAsOnePiece) {
 
 // Over TLS, what one record brought is read on without waiting (the provider's write is one record).
 TEST(UpstreamClientTest, EventsThatArriveTogetherOverTlsComeAsOnePiece) {
-  auto certs = byok::testing::MakeTestCertificates();
-  ASSERT_TRUE(certs.ok());
-  auto fake = StartFake(TlsFake(*certs));
-  TempFile ca(certs->ca_pem);
-  auto client = MakeClient(TrustOnly(ca.path()));
+  std::optional<TlsRig> rig = StartTlsRig();
+  ASSERT_TRUE(rig.has_value());
+  FakeProvider* fake = rig->fake.get();
+  UpstreamClient* client = rig->client.get();
   ExpectTheBurstInOnePiece(*fake, *client,
                            Post(fake->port(), "/v1/chat/completions", Chat("fake-burst", true),
                                 /*tls=*/true, "localhost"));
@@ -376,11 +395,10 @@ TEST(UpstreamClientTest, EventsThatArriveTogetherOverTlsComeAsOnePiece) {
 // of one build against another, not the figure against a target).
 TEST(UpstreamClientBenchmark, DISABLED_HeldTlsStreamHeap) {
   mallopt(M_ARENA_MAX, 1);  // every thread in the main arena, so that mallinfo2 sees all of it
-  auto certs = byok::testing::MakeTestCertificates();
-  ASSERT_TRUE(certs.ok());
-  auto fake = StartFake(TlsFake(*certs));
-  TempFile ca(certs->ca_pem);
-  auto client = MakeClient(TrustOnly(ca.path()));
+  std::optional<TlsRig> rig = StartTlsRig();
+  ASSERT_TRUE(rig.has_value());
+  FakeProvider* fake = rig->fake.get();
+  UpstreamClient* client = rig->client.get();
   {  // one stream first, so that the pools, threads and TLS contexts exist before the measurement
     Collector warm;
     ASSERT_TRUE(RunCall(*client, Post(fake->port(), "/v1/chat/completions", Chat("gpt-4o", true),
