@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -46,14 +45,13 @@ bool IsResourceExhaustion(const beast::error_code& ec) {
          ec == net::error::no_buffer_space || ec == net::error::no_memory;                // ENOBUFS, ENOMEM
 }
 
-// Accepts connections and starts a session for each, on the event loops in turn (on a loop that several
-// threads run, each session gets a strand of its own). The acceptor and the backoff state live on a
-// strand of the first loop.
+// Accepts connections and starts a session, on its own strand, for each. The acceptor and the backoff
+// state live on one strand.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(std::vector<net::io_context*> loops, bool shared_loop, ServerState& state)
-      : loops_(std::move(loops)), shared_loop_(shared_loop), strand_(net::make_strand(*loops_.front())),
-        acceptor_(strand_), backoff_timer_(strand_), state_(state) {}
+  Listener(net::io_context& ioc, ServerState& state)
+      : ioc_(ioc), strand_(net::make_strand(ioc)), acceptor_(strand_), backoff_timer_(strand_),
+        state_(state) {}
 
   absl::Status Open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -89,14 +87,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   using Clock = std::chrono::steady_clock;
 
   void DoAccept() {
-    net::io_context& loop = *loops_[next_loop_];
-    next_loop_ = (next_loop_ + 1) % loops_.size();
-    auto on_accept = beast::bind_front_handler(&Listener::OnAccept, shared_from_this());
-    if (shared_loop_) {
-      acceptor_.async_accept(net::make_strand(loop), std::move(on_accept));
-    } else {
-      acceptor_.async_accept(loop.get_executor(), std::move(on_accept));
-    }
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
   void OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -142,9 +134,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     });
   }
 
-  const std::vector<net::io_context*> loops_;
-  const bool shared_loop_;
-  size_t next_loop_ = 0;
+  net::io_context& ioc_;
   net::strand<net::io_context::executor_type> strand_;
   tcp::acceptor acceptor_;
   net::steady_timer backoff_timer_;
@@ -157,36 +147,19 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 }  // namespace
 
-// One event loop per thread (BYOK_GATEWAY_THREADS), each connection staying on one of them: a request's
-// steps are never handed between the gateway's threads (a loop shared by two threads cost 5.8 context
-// switches per small request in those threads at one connection, 2.5 with a loop each). With the rate
-// limits in Redis a request blocks its thread for a Redis round trip; then the threads share one loop,
-// so that the others take up the waiting thread's connections.
 struct HttpServer::Impl {
   Impl(const GatewayConfig& config, Api& api)
-      : state(config, api),
-        threads_count(std::max(config.threads, 1)),
-        shared_loop(config.redis.has_value()) {
-    const int loop_count = shared_loop ? 1 : threads_count;
-    for (int i = 0; i < loop_count; ++i) {
-      loops.push_back(std::make_unique<net::io_context>(shared_loop ? threads_count : 1));
-      work.emplace_back(loops.back()->get_executor());
-    }
-    std::vector<net::io_context*> raw;
-    for (auto& loop : loops) raw.push_back(loop.get());
-    listener = std::make_shared<Listener>(std::move(raw), shared_loop, state);
-  }
+      : state(config, api), ioc(config.threads), work(ioc.get_executor()),
+        listener(std::make_shared<Listener>(ioc, state)) {}
 
-  // Declared before the loops: sessions destroyed with a loop still refer to it.
+  // Declared before the io_context: sessions destroyed with the io_context still refer to it.
   ServerState state;
-  const int threads_count;
-  const bool shared_loop;
-  std::vector<std::unique_ptr<net::io_context>> loops;
+  net::io_context ioc;
   // The threads serve until Stop, even with nothing pending: once the acceptor is closed (shutdown), a
   // session may have no I/O pending while its request still waits for a backend call to end (a
   // cancelled relay call's OnDone comes on a gRPC thread, then posts the stream's end). Without this,
   // run() could return in between and that post would never run: WaitIdle waited out its grace.
-  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
+  net::executor_work_guard<net::io_context::executor_type> work;
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> threads;
   bool stopped = false;
@@ -206,8 +179,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const GatewayConfi
       impl->listener->Open(tcp::endpoint(address, static_cast<unsigned short>(config.port)));
   if (!opened.ok()) return opened;
   impl->listener->Run();
-  for (int i = 0; i < impl->threads_count; ++i) {
-    impl->threads.emplace_back([ioc = impl->loops[i % impl->loops.size()].get()] {
+  for (int i = 0; i < config.threads; ++i) {
+    impl->threads.emplace_back([ioc = &impl->ioc] {
       NameThisThread("gw-http");
       ioc->run();
     });
@@ -232,8 +205,8 @@ bool HttpServer::WaitIdle(absl::Duration timeout) {
 void HttpServer::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
-  for (auto& guard : impl_->work) guard.reset();
-  for (auto& loop : impl_->loops) loop->stop();
+  impl_->work.reset();
+  impl_->ioc.stop();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();
 }

@@ -1,7 +1,6 @@
-// The HTTP/1.1 side of the gateway (Boost.Beast, asynchronous): a listener, one session per connection,
-// and a fixed number of event loops, one thread each; a connection stays on the loop it was given.
-// Hands each complete request to the Api and writes what it answers, whole or streamed. Beast stays
-// inside http_server.cc.
+// The HTTP/1.1 side of the gateway (Boost.Beast, asynchronous): a listener, one session per connection
+// on its own strand, a fixed pool of threads. Hands each complete request to the Api and writes what it
+// answers, whole or streamed. Beast stays inside http_server.cc.
 #ifndef BYOK_SERVICES_GATEWAY_HTTP_HTTP_SERVER_H_
 #define BYOK_SERVICES_GATEWAY_HTTP_HTTP_SERVER_H_
 

@@ -39,8 +39,8 @@ struct ServerState {
 };
 
 // One connection. Lives as long as a completion handler or a ResponseWriter refers to it. Every call
-// that touches a member arrives on the connection's event loop, which one thread runs (SessionWriter
-// posts there; completion handlers run there).
+// that touches a member arrives on the connection's strand (SessionWriter posts there; completion
+// handlers run there).
 //
 // A streamed response: a piece that finds no write in flight goes to the socket at once, and the
 // producer is told at once that it may send the next; pieces that come while a write is in flight are
@@ -65,8 +65,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Starts reading the first request.
   void Run();
 
-  // The ResponseWriter calls, on the connection's loop; `id` names the request they answer, so a late
-  // call for a finished request is ignored.
+  // The ResponseWriter calls, on the strand; `id` names the request they answer, so a late call for a
+  // finished request is ignored.
   void AddHeaders(uint64_t id, HeaderList headers);
   void DoSend(uint64_t id, HttpResponse response);
   void DoStartStream(uint64_t id, int status, HeaderList headers, std::string first_chunk,
@@ -76,7 +76,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void DoAbortStream(uint64_t id);
   void SetClientGone(uint64_t id, std::function<void()> cancel);
 
-  // Returns the connection's executor (for posting onto its loop).
+  // Returns the strand executor (for posting onto it).
   boost::beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
 
  private:
@@ -148,7 +148,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::chrono::steady_clock::time_point drain_deadline_;
 };
 
-// The ResponseWriter handed to the Api for one request: posts each call onto the session's loop.
+// The ResponseWriter handed to the Api for one request: posts each call onto the session's strand.
 class SessionWriter : public ResponseWriter {
  public:
   SessionWriter(std::shared_ptr<HttpSession> session, uint64_t id)

@@ -51,7 +51,7 @@ HttpResponse JsonError(int status, absl::string_view message, absl::string_view 
 HttpResponse JsonResponse(std::string json, int status = 200);
 
 // Answers one request. Every method may be called from any thread (gRPC callbacks); the implementation
-// moves the work onto the connection's event loop. Exactly one of Send or StartStream is called per request.
+// moves the work onto the connection's strand. Exactly one of Send or StartStream is called per request.
 class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
@@ -65,8 +65,8 @@ class ResponseWriter {
   virtual void Send(HttpResponse response) = 0;
 
   // Starts a chunked response with `status`, `headers` and, when not empty, its first chunk (written
-  // together); `done(ok)` runs (on the connection's loop) once the writer takes the next piece, with ok
-  // false when the client is gone.
+  // together); `done(ok)` runs (on the strand) once the writer takes the next piece, with ok false when
+  // the client is gone.
   virtual void StartStream(int status, HeaderList headers, std::string first_chunk,
                            std::function<void(bool ok)> done) = 0;
 
@@ -82,8 +82,8 @@ class ResponseWriter {
   // truncated body instead of a complete one.
   virtual void AbortStream() = 0;
 
-  // Registers `cancel`, run at most once (on the connection's loop) when the client disconnects before
-  // the response finished. Replaces an earlier one.
+  // Registers `cancel`, run at most once (on the strand) when the client disconnects before the response
+  // finished. Replaces an earlier one.
   virtual void OnClientGone(std::function<void()> cancel) = 0;
 };
 
