@@ -81,8 +81,8 @@ int PickUnusedPort() {
   const int ephemeral_start = EphemeralPortStart();
   if (ephemeral_start - kLowest >= 1000) {
     // A random port each time, so that test processes running side by side rarely try the same one.
-    static std::mt19937 random(static_cast<uint32_t>(absl::ToUnixMicros(absl::Now())) ^
-                               static_cast<uint32_t>(::getpid()));
+    // Seeded by the kernel: test processes started in the same microsecond get different sequences.
+    static std::mt19937 random{std::random_device{}()};
     std::uniform_int_distribution<int> pick(kLowest, ephemeral_start - 1);
     for (int attempt = 0; attempt < 256; ++attempt) {
       const int port = pick(random);
