@@ -1,5 +1,10 @@
 #include "tests/testing/process.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -44,6 +49,31 @@ TEST(PickUnusedPortTest, NeverRepeatsAPort) {
   int b = PickUnusedPort();
   EXPECT_NE(a, b);
   EXPECT_GT(a, 0);
+}
+
+// Ports come from below the kernel's ephemeral range when it leaves room there (outgoing connections
+// take their source ports from that range, so a daemon's port could be taken before it listens), and
+// each is free: it can be bound at once.
+TEST(PickUnusedPortTest, PicksFreePortsBelowTheEphemeralRange) {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int ephemeral_start = 0;
+  ASSERT_TRUE(range >> ephemeral_start);
+  const bool room_below = ephemeral_start - 10000 >= 1000;
+  for (int i = 0; i < 20; ++i) {
+    const int port = PickUnusedPort();
+    if (room_below) {
+      EXPECT_GE(port, 10000);
+      EXPECT_LT(port, ephemeral_start);
+    }
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << "port " << port;
+    ::close(fd);
+  }
 }
 
 TEST(TempDirTest, RemovesItsFolder) {
