@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <string>
+#include <utility>
 
 namespace byok {
 
@@ -10,6 +11,13 @@ void NameThisThread(absl::string_view name) {
   // The kernel's limit: 16 bytes with the terminating NUL.
   std::string name_z(name.substr(0, 15));
   pthread_setname_np(pthread_self(), name_z.c_str());
+}
+
+std::thread StartNamedThread(absl::string_view name, std::function<void()> body) {
+  return std::thread([name = std::string(name), body = std::move(body)] {
+    NameThisThread(name);
+    body();
+  });
 }
 
 std::string ThisThreadName() {

@@ -12,10 +12,9 @@ namespace byok::relay {
 namespace v1 = vault::v1;
 
 UsageBatcher::UsageBatcher(SendFn send, UsageBatcherOptions options)
-    : send_(std::move(send)), options_(options), thread_([this] {
-        NameThisThread("relay-usage");
-        Run();
-      }) {}
+    : send_(std::move(send)),
+      options_(options),
+      thread_(StartNamedThread("relay-usage", [this] { Run(); })) {}
 
 UsageBatcher::~UsageBatcher() { Drain(absl::ZeroDuration()); }
 

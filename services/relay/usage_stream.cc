@@ -85,10 +85,7 @@ UsageStream::UsageStream(std::shared_ptr<v1::Vault::Stub> stub, absl::Duration a
     : stub_(std::move(stub)),
       answer_timeout_(answer_timeout),
       unary_(std::move(unary)),
-      watchdog_([this] {
-        NameThisThread("usage-watchdog");
-        Watch();
-      }) {}
+      watchdog_(StartNamedThread("usage-watchdog", [this] { Watch(); })) {}
 
 UsageStream::~UsageStream() {
   std::shared_ptr<Call> call;

@@ -20,10 +20,9 @@ bool ChannelIsUsable(grpc_connectivity_state state) {
 
 VaultLinkWatch::VaultLinkWatch(std::shared_ptr<grpc::Channel> channel,
                                std::function<void(bool usable)> report)
-    : channel_(std::move(channel)), report_(std::move(report)), thread_([this] {
-        NameThisThread("vault-link");
-        Run();
-      }) {}
+    : channel_(std::move(channel)),
+      report_(std::move(report)),
+      thread_(StartNamedThread("vault-link", [this] { Run(); })) {}
 
 VaultLinkWatch::~VaultLinkWatch() {
   {

@@ -7,10 +7,9 @@
 namespace byok::vault {
 
 PeriodicTask::PeriodicTask(std::function<void()> task, absl::Duration interval)
-    : task_(std::move(task)), interval_(interval), thread_([this] {
-        NameThisThread("vault-periodic");
-        Run();
-      }) {}
+    : task_(std::move(task)),
+      interval_(interval),
+      thread_(StartNamedThread("vault-periodic", [this] { Run(); })) {}
 
 PeriodicTask::~PeriodicTask() { Stop(); }
 

@@ -92,10 +92,7 @@ std::optional<ParsedChange> ParseChangePayload(absl::string_view payload) {
 PgChangeRelay::PgChangeRelay(std::string url, ChangeFeed& feed)
     : url_(std::move(url)), origin_(NewOrigin()), feed_(feed) {
   if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
-  thread_ = std::thread([this] {
-    NameThisThread("pg-listen");
-    Listen();
-  });
+  thread_ = StartNamedThread("pg-listen", [this] { Listen(); });
 }
 
 PgChangeRelay::~PgChangeRelay() {

@@ -16,10 +16,7 @@ thread_local bool on_worker = false;
 StoreExecutor::StoreExecutor(StoreExecutorOptions options) : options_(options) {
   const int threads = std::max(options_.threads, 1);
   workers_.reserve(threads);
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] {
-    NameThisThread("vault-store");
-    Work();
-  });
+  for (int i = 0; i < threads; ++i) workers_.push_back(StartNamedThread("vault-store", [this] { Work(); }));
 }
 
 StoreExecutor::~StoreExecutor() { Shutdown(absl::ZeroDuration()); }

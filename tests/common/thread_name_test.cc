@@ -29,5 +29,12 @@ TEST(ThreadNameTest, KeepsTheFirstFifteenBytesOfALongName) {
   EXPECT_EQ(NameSeenInANewThread("a-name-longer-than-fifteen-bytes"), "a-name-longer-t");
 }
 
+TEST(ThreadNameTest, StartsAThreadUnderItsName) {
+  std::string seen;
+  std::thread t = StartNamedThread("vault-store", [&] { seen = ThisThreadName(); });
+  t.join();
+  EXPECT_EQ(seen, "vault-store");
+}
+
 }  // namespace
 }  // namespace byok

@@ -180,10 +180,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const GatewayConfi
   if (!opened.ok()) return opened;
   impl->listener->Run();
   for (int i = 0; i < config.threads; ++i) {
-    impl->threads.emplace_back([ioc = &impl->ioc] {
-      NameThisThread("gw-http");
-      ioc->run();
-    });
+    impl->threads.push_back(StartNamedThread("gw-http", [ioc = &impl->ioc] { ioc->run(); }));
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -57,10 +57,7 @@ class UpstreamClient::Impl {
       guards_.emplace_back(net::make_work_guard(workers_.back()->ioc));
     }
     for (auto& worker : workers_) {
-      threads_.emplace_back([w = worker.get()] {
-        NameThisThread("relay-upstream");
-        w->ioc.run();
-      });
+      threads_.push_back(StartNamedThread("relay-upstream", [w = worker.get()] { w->ioc.run(); }));
     }
     return absl::OkStatus();
   }

@@ -72,10 +72,7 @@ KeyChangeWatch::KeyChangeWatch(std::shared_ptr<grpc::Channel> channel, KeyChange
     : stub_(v1::Vault::NewStub(std::move(channel))),
       listener_(listener),
       options_(std::move(options)),
-      thread_([this] {
-        NameThisThread("key-watch");
-        Run();
-      }) {}
+      thread_(StartNamedThread("key-watch", [this] { Run(); })) {}
 
 KeyChangeWatch::~KeyChangeWatch() {
   {
