@@ -172,11 +172,13 @@ void HttpSession::Dispatch() {
                                  std::string(field.value()));
   }
   request.body = std::move(req.body());
-  beast::error_code ec;
-  auto remote = stream_.socket().remote_endpoint(ec);
-  std::string peer = ec ? std::string("unknown") : remote.address().to_string();
+  if (peer_.empty()) {
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    peer_ = ec ? std::string("unknown") : remote.address().to_string();
+  }
   request.client_address =
-      ClientAddress(peer, request.Header("x-forwarded-for"), state_.config.trust_proxy);
+      ClientAddress(peer_, request.Header("x-forwarded-for"), state_.config.trust_proxy);
 
   keep_alive_ = req.keep_alive();
   version_ = req.version();
@@ -392,7 +394,7 @@ beast::error_code HttpSession::TakeWatched() {
   beast::error_code ec;
   auto& socket = stream_.socket();
   // Never blocks (the session's other reads and writes are asynchronous, which this does not change).
-  socket.non_blocking(true, ec);
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);  // a system call each time it is set
   if (ec) return ec;
   const std::size_t bytes = socket.read_some(buffer_.prepare(kWatchReadBytes), ec);
   if (ec == net::error::would_block || ec == net::error::try_again) return {};  // woken for nothing

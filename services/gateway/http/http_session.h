@@ -118,6 +118,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::unique_ptr<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::optional<RequestHeadScanner> scanner_;
 
+  // The client's address, asked of the socket once per connection, not once per request.
+  std::string peer_;
   bool first_request_ = true;
   uint64_t request_id_ = 0;
   Phase phase_ = Phase::kIdle;
