@@ -315,8 +315,8 @@ void Exchange::ParseBuffered() {
 
 void Exchange::DoWaitReadable() {
   std::string().swap(piece_);
-  // Nor a read buffer, when nothing waits in it.
-  if (connection_->buffer.size() == 0) connection_->buffer.shrink_to_fit();
+  // Nor a read buffer: at most what waits in it (often the CRLF that ends the last chunk).
+  connection_->buffer.shrink_to_fit();
   state_ = State::kWaitingReadable;
   connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
   connect_timer_.async_wait(beast::bind_front_handler(&Exchange::OnIdleTimer, shared_from_this()));
