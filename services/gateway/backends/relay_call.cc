@@ -70,8 +70,14 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       ReleaseHold();
       return;
     }
-    // The relay answered, so it has the request: a long stream does not keep its body.
-    if (!request_.body().empty()) std::string().swap(*request_.mutable_body());
+    // The relay answered, so it has the request: a long stream keeps none of it (the body, nor the
+    // user's token and headers), only the provider its log lines name.
+    if (!request_released_) {
+      RelayRequest kept;
+      kept.set_provider(request_.provider());
+      request_.Swap(&kept);
+      request_released_ = true;
+    }
     if (message_.has_head()) {
       if (head_seen_) return Fail("the relay sent a second response head");
       TakeHead(message_.head());
@@ -206,6 +212,7 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
   const absl::Time started_ = absl::Now();
   std::shared_ptr<trace::BackendWaits> waits_;  // the request's, for its access line
   RelayRequest request_;
+  bool request_released_ = false;  // request_ holds the provider alone
   RelayResponse message_;
   std::shared_ptr<ResponseWriter> writer_;
   std::shared_ptr<RelayCall> self_;
