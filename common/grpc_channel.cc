@@ -122,6 +122,17 @@ std::shared_ptr<grpc::Channel> BalancedChannel(absl::string_view target,
   return grpc::CreateCustomChannel(uri, std::move(credentials), args);
 }
 
+void AddKeepaliveArguments(grpc::ChannelArguments* args, int keepalive_ms) {
+  args->SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_ms);
+  args->SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+}
+
+void AddServerKeepalivePolicy(grpc::ServerBuilder& builder, int keepalive_ms) {
+  // Half the callers' interval: their timers are not exact. Pings more frequent than that still count
+  // as abuse.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, keepalive_ms / 2);
+}
+
 void AddServerBalancingArguments(grpc::ServerBuilder& builder) {
   // gRPC adds +-10 % jitter, so the callers' reconnects do not all land at once.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, kMaxConnectionAgeMs);

@@ -47,6 +47,21 @@ void AddServerBalancingArguments(grpc::ServerBuilder& builder);
 
 inline constexpr int kMaxConnectionAgeMs = 2 * 60 * 1000;
 
+// Callers ping a connection every kKeepaliveTimeMs while a call is open on it, so that a long silent
+// stream (the gateway's subscription to the vault's key changes) notices a peer that vanished; a ping
+// unanswered for kKeepaliveTimeoutMs ends the connection.
+inline constexpr int kKeepaliveTimeMs = 30 * 1000;
+inline constexpr int kKeepaliveTimeoutMs = 10 * 1000;
+
+// Adds that keepalive, a ping every `keepalive_ms`, to a caller's `args`.
+void AddKeepaliveArguments(grpc::ChannelArguments* args, int keepalive_ms = kKeepaliveTimeMs);
+
+// Server side of the same: accepts the pings of callers that ping every `keepalive_ms`. gRPC's default
+// takes more than one ping per five minutes on a connection that sends no data as abuse and ends the
+// connection (GOAWAY "too_many_pings", after four pings), failing every call on it: a silent stream
+// then cost a caller's requests running on the same connection.
+void AddServerKeepalivePolicy(grpc::ServerBuilder& builder, int keepalive_ms = kKeepaliveTimeMs);
+
 }  // namespace byok
 
 #endif  // BYOK_COMMON_GRPC_CHANNEL_H_

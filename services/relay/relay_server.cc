@@ -85,6 +85,7 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayConfig conf
   EnableServerReflection(config.reflection);
   grpc::ServerBuilder builder;
   if (!links.called_in_process) AddServerBalancingArguments(builder);  // callers find new replicas
+  AddServerKeepalivePolicy(builder);  // callers' keepalive on silent streams
   const bool listens = !links.called_in_process || !config.listen_address.empty();
   if (listens) builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);

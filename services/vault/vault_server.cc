@@ -145,6 +145,7 @@ absl::StatusOr<std::unique_ptr<VaultServer>> VaultServer::Start(VaultConfig conf
   // kernel splitting calls between two databases); an address in use must fail start-up instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   if (!links.called_in_process) AddServerBalancingArguments(builder);  // callers find new replicas
+  AddServerKeepalivePolicy(builder);  // callers' keepalive on silent streams
   const bool listens = !links.called_in_process || !config.listen_address.empty();
   if (listens) builder.AddListeningPort(config.listen_address, ServerCredentialsFor(config.tls), &s->port_);
   builder.RegisterService(s->service_.get());

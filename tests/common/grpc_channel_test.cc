@@ -9,7 +9,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "byok/relay/v1/relay.grpc.pb.h"
 #include "tests/gateway/token_vault.h"
 #include "tests/testing/process.h"
 
@@ -140,6 +142,87 @@ TEST(BalancedChannelTest, ADnsTargetReachesItsReplica) {
                                                  grpc::InsecureChannelCredentials(),
                                                  grpc::ChannelArguments()));
   ASSERT_TRUE(WaitUntilAllServe(*stub, {&a}, absl::Seconds(5)));
+}
+
+// A relay whose streams stay silent until the caller leaves, as a change feed with no changes does.
+class SilentRelay final : public byok::relay::v1::Relay::CallbackService {
+  grpc::ServerWriteReactor<byok::relay::v1::RelayResponse>* Relay(
+      grpc::CallbackServerContext*, const byok::relay::v1::RelayRequest*) override {
+    class Silent : public grpc::ServerWriteReactor<byok::relay::v1::RelayResponse> {
+      void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+      void OnDone() override { delete this; }
+    };
+    return new Silent;
+  }
+};
+
+// What a caller that pings every `keepalive_ms` saw while it held one silent stream and, twice, waited
+// six pings' time and then made five calls on the same connection.
+struct KeepaliveOutcome {
+  int failed_calls = 0;
+  grpc::Status stream;  // CANCELLED: still open when the caller left
+};
+
+KeepaliveOutcome HoldSilentStreamAndCall(bool server_accepts_keepalive, int keepalive_ms) {
+  SilentRelay relay;
+  gateway::TokenVault vault;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&relay);
+  builder.RegisterService(&vault);
+  if (server_accepts_keepalive) AddServerKeepalivePolicy(builder, keepalive_ms);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  grpc::ChannelArguments args;
+  AddKeepaliveArguments(&args, keepalive_ms);
+  auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                           grpc::InsecureChannelCredentials(), args);
+
+  class Reader : public grpc::ClientReadReactor<byok::relay::v1::RelayResponse> {
+   public:
+    void OnReadDone(bool ok) override {
+      if (ok) StartRead(&message);
+    }
+    void OnDone(const grpc::Status& s) override {
+      status = s;
+      done.Notify();
+    }
+    byok::relay::v1::RelayResponse message;
+    grpc::Status status;
+    absl::Notification done;
+  } reader;
+  grpc::ClientContext ctx;
+  byok::relay::v1::RelayRequest request;
+  byok::relay::v1::Relay::NewStub(channel)->async()->Relay(&ctx, &request, &reader);
+  reader.StartRead(&reader.message);
+  reader.StartCall();
+
+  KeepaliveOutcome outcome;
+  auto vault_stub = v1::Vault::NewStub(channel);
+  for (int round = 0; round < 2; ++round) {
+    absl::SleepFor(absl::Milliseconds(6 * keepalive_ms));
+    for (int i = 0; i < 5; ++i) {
+      if (!Call(*vault_stub).ok()) ++outcome.failed_calls;
+    }
+  }
+  if (!reader.done.HasBeenNotified()) ctx.TryCancel();
+  reader.done.WaitForNotification();
+  outcome.stream = reader.status;
+  server->Shutdown(std::chrono::system_clock::now());
+  return outcome;
+}
+
+TEST(KeepaliveTest, AServerAcceptsItsCallersPingsOnASilentStream) {
+  // With gRPC's default server policy the pings on a connection whose server sends nothing end it
+  // (GOAWAY too_many_pings): the calls on it fail, the stream breaks. With the policy the servers set,
+  // nothing fails and the stream stays open until the caller leaves. (A ping a second: gRPC sends
+  // none more often; the suite's callers ping every 30 s, which would make this test minutes long.)
+  KeepaliveOutcome with_policy = HoldSilentStreamAndCall(true, 1000);
+  EXPECT_EQ(with_policy.failed_calls, 0);
+  EXPECT_EQ(with_policy.stream.error_code(), grpc::StatusCode::CANCELLED) << with_policy.stream.error_message();
+  KeepaliveOutcome without = HoldSilentStreamAndCall(false, 1000);
+  EXPECT_TRUE(without.failed_calls > 0 || without.stream.error_code() == grpc::StatusCode::UNAVAILABLE)
+      << without.failed_calls << " " << without.stream.error_message();
 }
 
 }  // namespace

@@ -14,8 +14,6 @@
 namespace byok::gateway {
 namespace {
 
-constexpr int kKeepaliveTimeMs = 30000;
-constexpr int kKeepaliveTimeoutMs = 10000;
 // A stream body piece may be as large as the relay chooses; requests carry up to the body limit.
 constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
 
@@ -54,8 +52,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, grpc::Serv
                                           const crypto::SecretBytes& service_token, Calls calls) {
   grpc::ChannelArguments args = MessageArguments(calls);
   if (in_process != nullptr) return CreateInProcessServiceChannel(*in_process, args, service_token);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  AddKeepaliveArguments(&args);
   // Round-robin over every replica the target names, with bounded reconnect backoff; the service
   // token on every call.
   std::string uri = BalancedTarget(target, &args);
