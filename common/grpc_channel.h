@@ -58,7 +58,7 @@ void AddKeepaliveArguments(grpc::ChannelArguments* args, int keepalive_ms = kKee
 
 // Server side of the same: accepts the pings of callers that ping every `keepalive_ms`. gRPC's default
 // takes more than one ping per five minutes on a connection that sends no data as abuse and ends the
-// connection (GOAWAY "too_many_pings", after four pings), failing every call on it: a silent stream
+// connection (GOAWAY "too_many_pings", after a few pings), failing every call on it: a silent stream
 // then cost a caller's requests running on the same connection.
 void AddServerKeepalivePolicy(grpc::ServerBuilder& builder, int keepalive_ms = kKeepaliveTimeMs);
 
