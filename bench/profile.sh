@@ -41,10 +41,7 @@ fi
 [ $build = 1 ] && build_bench_targets
 make_bench_tmp profile
 start_bench_suite profile "$suite_mode"
-pids=""
-for spec in ${TARGET_PIDS[byok]}; do pids+="${spec#*=},"; done
-
-perf record -e cpu-clock -F 999 -g -p "${pids%,}" -o "$TMP/perf.data" -- sleep "$((seconds + 1))" \
+perf record -e cpu-clock -F 999 -g -p "$(target_pid_list byok)" -o "$TMP/perf.data" -- sleep "$((seconds + 1))" \
   >"$TMP/perf.log" 2>&1 &
 perf_pid=$!
 STARTED_PIDS+=("$perf_pid")

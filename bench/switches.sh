@@ -46,19 +46,6 @@ fi
 make_bench_tmp switches
 start_bench_suite switches "$suite_mode"
 
-# One line per process and thread name: "<process>/<thread name> <switches so far>".
-snapshot() {
-  local spec pid t
-  for spec in ${TARGET_PIDS[byok]}; do
-    pid=${spec#*=}
-    for t in /proc/"$pid"/task/*; do
-      [ -r "$t/status" ] || continue
-      printf '%s/%s %s\n' "${spec%%=*}" "$(tr ' ' _ <"$t/comm")" \
-        "$(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "$t/status")"
-    done
-  done | awk '{ n[$1] += $2 } END { for (k in n) print k, n[k] }' | sort
-}
-
 # "<thread id> <process>/<thread name>" for every thread of the suite now.
 threads() {
   local spec t
@@ -69,14 +56,21 @@ threads() {
   done
 }
 
-pids=""
-for spec in ${TARGET_PIDS[byok]}; do pids+="${spec#*=},"; done
+# One line per process and thread name: "<process>/<thread name> <switches so far>".
+snapshot() {
+  local tid kind
+  threads | while read -r tid kind; do
+    [ -r "/proc/$tid/status" ] || continue
+    echo "$kind $(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "/proc/$tid/status")"
+  done | awk '{ n[$1] += $2 } END { for (k in n) print k, n[k] }' | sort
+}
+
 for conns in $conns_list; do
   snapshot >"$TMP/before"
   threads >"$TMP/threads"
   perf_pid=""
   if [ $syscalls = 1 ]; then
-    perf stat --per-thread -x, -e raw_syscalls:sys_enter -p "${pids%,}" -o "$TMP/syscalls" &
+    perf stat --per-thread -x, -e raw_syscalls:sys_enter -p "$(target_pid_list byok)" -o "$TMP/syscalls" &
     perf_pid=$!
     sleep 0.3
   fi

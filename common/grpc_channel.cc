@@ -111,6 +111,7 @@ std::string BalancedTarget(absl::string_view target, grpc::ChannelArguments* arg
   args->SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
   args->SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
   args->SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  AddKeepaliveArguments(args);
   // An invalid target was refused at start-up; should one get here, gRPC reports it on every call.
   return uri.ok() ? *std::move(uri) : std::string(target);
 }

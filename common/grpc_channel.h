@@ -29,13 +29,13 @@ namespace byok {
 // the variable, for the error message.
 absl::StatusOr<std::string> GrpcTarget(absl::string_view name, absl::string_view value);
 
-// Adds round_robin load balancing and bounded reconnect backoff to `args` and returns the URI to
-// create the channel with, for `target` as configured (validated earlier with GrpcTarget). For callers
+// Adds round_robin load balancing, bounded reconnect backoff and keepalive pings (AddKeepaliveArguments)
+// to `args` and returns the URI to create the channel with, for `target` as configured (validated earlier with GrpcTarget). For callers
 // that create the channel themselves (with interceptors: the service token).
 std::string BalancedTarget(absl::string_view target, grpc::ChannelArguments* args);
 
 // Creates a channel to `target` (as configured; validated earlier with GrpcTarget) with `args` plus
-// round_robin load balancing and bounded reconnect backoff (BalancedTarget).
+// what BalancedTarget adds.
 std::shared_ptr<grpc::Channel> BalancedChannel(absl::string_view target,
                                                std::shared_ptr<grpc::ChannelCredentials> credentials,
                                                grpc::ChannelArguments args);

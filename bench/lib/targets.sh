@@ -125,6 +125,13 @@ start_suite() {
   register_user "$port" "$target" || return 1
 }
 
+# target_pid_list TARGET : the process ids of TARGET_PIDS[TARGET], comma-separated (for perf -p).
+target_pid_list() {
+  local spec list=""
+  for spec in ${TARGET_PIDS[$1]}; do list+="${spec#*=},"; done
+  echo "${list%,}"
+}
+
 # wait_healthy URL SECONDS : waits for a 200 from the suite's /health (vault and relay ready).
 wait_healthy() {
   local i code

@@ -68,13 +68,12 @@ class Answered : public PendingResolve {
 };
 
 // Round-robin over every vault replica the address names, reconnecting soon after a restart. Pings
-// while a call is open: the key-change subscription is silent when nothing changes, and a vault gone
-// without closing the connection (a partition) is then noticed within about 40 s (common/grpc_channel.h).
+// while a call is open (BalancedTarget): the key-change subscription is silent when nothing changes,
+// and a vault gone without closing the connection (a partition) is then noticed within about 40 s.
 std::shared_ptr<grpc::Channel> VaultChannel(const std::string& address,
                                             std::shared_ptr<grpc::ChannelCredentials> credentials,
                                             const crypto::SecretBytes& service_token) {
   grpc::ChannelArguments args;
-  AddKeepaliveArguments(&args);
   std::string target = BalancedTarget(address, &args);
   return CreateServiceChannel(target, std::move(credentials), args, service_token);
 }

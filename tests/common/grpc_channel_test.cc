@@ -144,6 +144,23 @@ TEST(BalancedChannelTest, ADnsTargetReachesItsReplica) {
   ASSERT_TRUE(WaitUntilAllServe(*stub, {&a}, absl::Seconds(5)));
 }
 
+// The integer value of `key` in `args`, or -1.
+int IntArgument(const grpc::ChannelArguments& args, absl::string_view key) {
+  const grpc_channel_args c = args.c_channel_args();
+  for (size_t i = 0; i < c.num_args; ++i) {
+    if (key == c.args[i].key && c.args[i].type == GRPC_ARG_INTEGER) return c.args[i].value.integer;
+  }
+  return -1;
+}
+
+TEST(BalancedTargetTest, EveryServiceChannelPingsAtTheIntervalServersAccept) {
+  // The gateway's and the relay's channels to the services are all set up by BalancedTarget.
+  grpc::ChannelArguments args;
+  BalancedTarget("127.0.0.1:1", &args);
+  EXPECT_EQ(IntArgument(args, GRPC_ARG_KEEPALIVE_TIME_MS), kKeepaliveTimeMs);
+  EXPECT_EQ(IntArgument(args, GRPC_ARG_KEEPALIVE_TIMEOUT_MS), kKeepaliveTimeoutMs);
+}
+
 // A relay whose streams stay silent until the caller leaves, as a change feed with no changes does.
 class SilentRelay final : public byok::relay::v1::Relay::CallbackService {
   grpc::ServerWriteReactor<byok::relay::v1::RelayResponse>* Relay(

@@ -52,9 +52,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, grpc::Serv
                                           const crypto::SecretBytes& service_token, Calls calls) {
   grpc::ChannelArguments args = MessageArguments(calls);
   if (in_process != nullptr) return CreateInProcessServiceChannel(*in_process, args, service_token);
-  AddKeepaliveArguments(&args);
-  // Round-robin over every replica the target names, with bounded reconnect backoff; the service
-  // token on every call.
+  // Round-robin over every replica the target names, with bounded reconnect backoff and keepalive
+  // pings; the service token on every call.
   std::string uri = BalancedTarget(target, &args);
   return CreateServiceChannel(uri, ChannelCredentialsFor(tls), args, service_token);
 }

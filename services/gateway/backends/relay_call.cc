@@ -70,16 +70,9 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
       ReleaseHold();
       return;
     }
-    // The relay answered, so it has the request: a long stream keeps none of it (the body, nor the
-    // user's token and headers), only the provider its log lines name.
-    if (!request_released_) {
-      RelayRequest kept;
-      kept.set_provider(request_.provider());
-      request_.Swap(&kept);
-      request_released_ = true;
-    }
     if (message_.has_head()) {
       if (head_seen_) return Fail("the relay sent a second response head");
+      ReleaseRequest();
       TakeHead(message_.head());
     } else if (!head_seen_) {
       return Fail("the relay sent a body before the response head");
@@ -151,6 +144,14 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
   // Largest answer gathered to be sent whole; a longer one streams.
   static constexpr size_t kMaxGatheredBytes = 256 * 1024;
 
+  // The relay answered (its first message is the head), so it has the request: a long stream keeps
+  // none of it (the body, nor the user's token and headers), only the provider its log lines name.
+  void ReleaseRequest() {
+    RelayRequest kept;
+    kept.set_provider(request_.provider());
+    request_.Swap(&kept);
+  }
+
   void TakeHead(const byok::relay::v1::ResponseHead& head) {
     head_seen_ = true;
     status_ = head.status();
@@ -212,7 +213,6 @@ class RelayCall : public grpc::ClientReadReactor<RelayResponse>,
   const absl::Time started_ = absl::Now();
   std::shared_ptr<trace::BackendWaits> waits_;  // the request's, for its access line
   RelayRequest request_;
-  bool request_released_ = false;  // request_ holds the provider alone
   RelayResponse message_;
   std::shared_ptr<ResponseWriter> writer_;
   std::shared_ptr<RelayCall> self_;
