@@ -11,6 +11,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/optional/optional.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -296,9 +297,11 @@ void Exchange::DoReadBody() {
 }
 
 void Exchange::ParseBuffered() {
-  // What the socket already holds joins the buffer first. The piece can hold no more than what is
-  // buffered: size it so, and it travels without a copy.
-  TakeWaiting();
+  // What the socket already holds joins the buffer first, unless the buffer holds the rest of a body
+  // of known length (a small response read with its head), where the read would find nothing. The
+  // piece can hold no more than what is buffered: size it so, and it travels without a copy.
+  const boost::optional<uint64_t> remaining = parser_->content_length_remaining();
+  if (!remaining || *remaining > connection_->buffer.size()) TakeWaiting();
   piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size()));
   SetBodyBuffer();
   beast::error_code ec;
