@@ -28,6 +28,22 @@ void Connection::Close() {
   socket.close(ec);
 }
 
+void Connection::ExpiresAfter(std::chrono::steady_clock::duration after) {
+  if (tls) {
+    tls->expires_after(after);
+  } else {
+    plain->expires_after(after);
+  }
+}
+
+void Connection::ExpiresNever() {
+  if (tls) {
+    tls->expires_never();
+  } else {
+    plain->expires_never();
+  }
+}
+
 std::unique_ptr<Connection> ConnectionPool::Take(const std::string& key) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;

@@ -5,7 +5,6 @@
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
 #include <memory>
@@ -14,15 +13,14 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "services/relay/upstream/tls_socket.h"
 
 namespace byok::relay::upstream {
 
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
-
-// One connection to a provider. Exactly one of `plain` and `tls` is engaged once connected.
+// One connection to a provider: its TCP stream, and the TLS session over it for https.
 struct Connection {
   std::optional<boost::beast::tcp_stream> plain;
-  std::optional<TlsStream> tls;
+  std::unique_ptr<TlsSocket> tls;
   // Bytes read from the socket but not parsed yet; kept with the connection across requests.
   boost::beast::flat_buffer buffer;
   // The pool key: scheme, host, port (and the checked address for guarded targets).
@@ -30,9 +28,12 @@ struct Connection {
   std::chrono::steady_clock::time_point idle_since;
 
   // Returns the TCP layer.
-  boost::beast::tcp_stream& tcp() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
+  boost::beast::tcp_stream& tcp() { return *plain; }
   // Closes the socket at once; pending operations complete with operation_aborted.
   void Close();
+  // A deadline for the stream's next operations (they end with beast::error::timeout), or none.
+  void ExpiresAfter(std::chrono::steady_clock::duration after);
+  void ExpiresNever();
 
   // Runs `f` with the stream the HTTP exchange uses.
   template <class F>

@@ -1,17 +1,13 @@
 #include "services/relay/upstream/upstream_exchange.h"
 
-#include <openssl/ssl.h>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/optional/optional.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -33,26 +29,8 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
-// The piece a pending TLS read holds: about one event. A TLS read cannot wait without a buffer (Asio
-// may hold received bytes OpenSSL has not seen), so a quiet stream holds this much, not a full piece;
-// the piece grows once the read completed, to take what TLS already decrypted (GrowTlsPiece).
-constexpr size_t kTlsWaitingPieceBytes = 1024;
 
 int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
-
-// Sets the TLS server name (SNI). OpenSSL's macro casts the old way; keep that out of our warnings.
-bool SetServerName(SSL* ssl, const std::string& host) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-  return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
-#pragma GCC diagnostic pop
-}
-
-bool IsIpLiteral(const std::string& host) {
-  beast::error_code ec;
-  net::ip::make_address(host, ec);
-  return !ec;
-}
 
 std::string HostHeader(const UpstreamRequest& r) {
   std::string host = r.host.find(':') != std::string::npos ? absl::StrCat("[", r.host, "]") : r.host;
@@ -192,16 +170,11 @@ void Exchange::OnConnect(beast::error_code ec, const tcp::endpoint& endpoint) {
     connect_timer_.cancel();
     return DoWrite();
   }
-  connection_->tls.emplace(std::move(*connection_->plain), worker_.tls);
-  connection_->plain.reset();
-  TlsStream& tls = *connection_->tls;
-  if (!IsIpLiteral(request_.host) &&
-      !SetServerName(tls.native_handle(), request_.host)) {
-    return Finish(absl::InternalError("cannot set the TLS server name"));
-  }
-  tls.set_verify_mode(ssl::verify_peer);
-  tls.set_verify_callback(ssl::host_name_verification(request_.host));
-  tls.async_handshake(ssl::stream_base::client,
+  absl::StatusOr<std::unique_ptr<TlsSocket>> tls =
+      TlsSocket::Make(*connection_->plain, worker_.tls.native_handle(), request_.host);
+  if (!tls.ok()) return Finish(tls.status());
+  connection_->tls = *std::move(tls);
+  connection_->tls->async_handshake(
                       beast::bind_front_handler(&Exchange::OnHandshake, shared_from_this()));
 }
 
@@ -218,7 +191,7 @@ void Exchange::OnHandshake(beast::error_code ec) {
 void Exchange::DoWrite() {
   state_ = State::kSending;
   // One deadline covers sending the request and receiving the response headers.
-  connection_->tcp().expires_after(absl::ToChronoNanoseconds(worker_.options.headers_timeout));
+  connection_->ExpiresAfter(absl::ToChronoNanoseconds(worker_.options.headers_timeout));
   connection_->WithStream([this](auto& stream) {
     http::async_write(stream, http_request_,
                       beast::bind_front_handler(&Exchange::OnWrite, shared_from_this()));
@@ -286,13 +259,12 @@ void Exchange::DoReadBody() {
     return Finish(absl::OkStatus(), reusable);
   }
   state_ = State::kReadingBody;
-  // TLS keeps already-received records inside the TLS layer where a readiness wait cannot see them,
-  // so TLS reads at once.
-  if (connection_->tls) return DoReadPiece();
-  // Plain http: parse what is already here (often only the CRLF that ends a chunk), then wait for the
-  // provider to send more before taking a piece buffer, so a quiet stream (a model thinking) holds
-  // no body buffer at all.
-  if (connection_->buffer.size() > 0) return ParseBuffered();
+  // Parse what is already here (often only the CRLF that ends a chunk), then wait for the provider to
+  // send more before taking a piece buffer, so a quiet stream (a model thinking) holds no body buffer
+  // at all. Bytes TLS holds already are here too: a wait on the socket would not see them.
+  if (connection_->buffer.size() > 0 || (connection_->tls && connection_->tls->has_pending())) {
+    return ParseBuffered();
+  }
   DoWaitReadable();
 }
 
@@ -301,7 +273,8 @@ void Exchange::ParseBuffered() {
   // of known length (a small response read with its head), where the read would find nothing. The
   // piece can hold no more than what is buffered: size it so, and it travels without a copy.
   const boost::optional<uint64_t> remaining = parser_->content_length_remaining();
-  if (!remaining || *remaining > connection_->buffer.size()) TakeWaiting();
+  beast::error_code taken;
+  if (!remaining || *remaining > connection_->buffer.size()) TakeWaiting(&taken);
   piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size()));
   SetBodyBuffer();
   beast::error_code ec;
@@ -309,8 +282,10 @@ void Exchange::ParseBuffered() {
   connection_->buffer.consume(used);
   const size_t got = piece_.size() - parser_->get().body().size;
   if (got == 0 && (ec == http::error::need_more || (!ec && used == 0))) {
-    // An incomplete chunk header or nothing usable yet: what follows has to come from the socket.
-    return used > 0 ? DoReadBody() : DoWaitReadable();
+    // An incomplete chunk header or nothing usable yet: what follows has to come from the socket. A
+    // connection that failed (closed, cut, a TLS error) is read once more, and that read reports it.
+    if (used > 0) return DoReadBody();
+    return taken && taken != net::error::would_block ? DoReadPiece() : DoWaitReadable();
   }
   if (ec == http::error::need_more) ec = {};
   OnReadBody(ec, used);
@@ -320,6 +295,7 @@ void Exchange::DoWaitReadable() {
   std::string().swap(piece_);
   // Nor a read buffer: at most what waits in it (often the CRLF that ends the last chunk).
   connection_->buffer.shrink_to_fit();
+  if (connection_->tls) connection_->tls->ReleaseBuffers();
   state_ = State::kWaitingReadable;
   connect_timer_.expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
   connect_timer_.async_wait(beast::bind_front_handler(&Exchange::OnIdleTimer, shared_from_this()));
@@ -341,6 +317,9 @@ void Exchange::OnReadable(beast::error_code ec) {
     return Finish(
         absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
   }
+  // Over TLS, readable may mean records that carry no data (a session ticket): read what TLS gives
+  // without waiting, and wait again holding nothing if that is nothing.
+  if (connection_->tls) return ParseBuffered();
   DoReadPiece();
 }
 
@@ -351,16 +330,9 @@ void Exchange::SetBodyBuffer() {
 }
 
 void Exchange::DoReadPiece() {
-  if (connection_->tls) {
-    const size_t waiting = std::min(kTlsWaitingPieceBytes, worker_.options.piece_bytes);
-    // Give back a full piece's memory left from the last read before waiting again.
-    if (piece_.capacity() > 2 * waiting) std::string().swap(piece_);
-    piece_.resize(waiting);
-  } else if (piece_.size() != worker_.options.piece_bytes) {
-    piece_.resize(worker_.options.piece_bytes);
-  }
+  if (piece_.size() != worker_.options.piece_bytes) piece_.resize(worker_.options.piece_bytes);
   SetBodyBuffer();
-  connection_->tcp().expires_after(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
+  connection_->ExpiresAfter(absl::ToChronoNanoseconds(worker_.options.idle_timeout));
   connection_->WithStream([this](auto& stream) {
     http::async_read_some(stream, connection_->buffer, *parser_,
                           beast::bind_front_handler(&Exchange::OnReadBody, shared_from_this()));
@@ -395,7 +367,6 @@ void Exchange::OnReadBody(beast::error_code ec, size_t) {
     return Finish(
         absl::AbortedError(absl::StrCat("the provider's response broke off: ", ec.message())));
   }
-  if (connection_->tls) GrowTlsPiece();
   ParseAhead();
   const size_t got = piece_.size() - parser_->get().body().size;
   if (got == 0) return DoReadBody();  // framing only (a chunk header); read on
@@ -413,15 +384,6 @@ void Exchange::OnReadBody(beast::error_code ec, size_t) {
   handler_->OnUpstreamBody(std::move(piece), last);
   // The whole body is here: end now rather than after a round trip through the consumer's Next().
   if (last && state_ == State::kWaitingConsumer) DoReadBody();
-}
-
-void Exchange::GrowTlsPiece() {
-  const size_t full = worker_.options.piece_bytes;
-  if (piece_.size() >= full) return;
-  const size_t got = piece_.size() - parser_->get().body().size;
-  piece_.resize(full);
-  parser_->get().body().data = piece_.data() + got;
-  parser_->get().body().size = full - got;
 }
 
 void Exchange::ParseAhead() {
@@ -454,29 +416,30 @@ bool Exchange::AtLastChunk() {
   return zeros > 0 && zeros != absl::string_view::npos && (rest[zeros] == '\r' || rest[zeros] == ';');
 }
 
-size_t Exchange::TakeWaiting() {
+size_t Exchange::TakeWaiting(beast::error_code* error) {
   beast::error_code ec;
   size_t got = 0;
   if (connection_->tls) {
-    // Only what TLS has decrypted already (the rest of the record just read): bytes still in the socket
-    // may be half a record, and reading them could block.
-    const size_t waiting = std::min(
-        static_cast<size_t>(std::max(0, SSL_pending(connection_->tls->native_handle()))),
-        worker_.options.piece_bytes);
-    if (waiting == 0) return 0;
-    got = connection_->tls->read_some(connection_->buffer.prepare(waiting), ec);
+    // What TLS decrypted already, or records the socket holds; never a wait (the socket is
+    // non-blocking, and TLS says would_block for half a record). Room for a full piece, as TLS may
+    // have that much decrypted; DoWaitReadable gives it back if nothing came.
+    got = connection_->tls->read_some(connection_->buffer.prepare(worker_.options.piece_bytes), ec);
   } else {
     // One non-blocking read takes what the socket holds or finds nothing: one system call, where
     // asking first how much waits (FIONREAD) cost a second one for every read, most of the relay's
     // system calls on a stream. The socket's asynchronous operations do not change with the mode.
     auto& socket = connection_->tcp().socket();
     if (!socket.non_blocking()) socket.non_blocking(true, ec);
-    if (ec) return 0;
+    if (ec) {
+      if (error != nullptr) *error = ec;
+      return 0;
+    }
     got = socket.read_some(
         connection_->buffer.prepare(beast::read_size(connection_->buffer, worker_.options.piece_bytes)),
         ec);
   }
   // Nothing there (would_block), or an error: the next asynchronous read finds the connection broken.
+  if (error != nullptr) *error = ec;
   if (ec) return 0;
   connection_->buffer.commit(got);
   return got;
@@ -516,7 +479,7 @@ void Exchange::Finish(absl::Status status, bool reusable) {
   connect_timer_.cancel();
   if (connection_) {
     if (reusable && stop_ == Stop::kNone) {
-      connection_->tcp().expires_never();
+      connection_->ExpiresNever();
       worker_.pool.Put(std::move(connection_));
     } else {
       connection_->Close();
