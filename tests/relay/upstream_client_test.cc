@@ -16,6 +16,7 @@
 #include <optional>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -244,6 +245,51 @@ TEST(UpstreamClientTest, RefusedConnectionIsUnavailable) {
   Collector collector;
   absl::Status s = RunCall(*client, Post(ntohs(addr.sin_port), "/v1/chat/completions", "{}"), collector);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+}
+
+// A provider whose chunk header never ends (Beast's parser puts no bound on one): the response fails
+// once the connection's read buffer is full, rather than the relay keeping all the provider sends.
+TEST(UpstreamClientTest, AChunkHeaderThatNeverEndsFailsTheResponse) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::atomic<size_t> sent{0};
+  std::thread provider([listener, &sent] {
+    const int c = accept(listener, nullptr, nullptr);
+    if (c < 0) return;
+    const timeval limit{15, 0};  // bounds the test if the client neither reads nor closes
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+    char request[4096];
+    static_cast<void>(recv(c, request, sizeof(request), 0));
+    const std::string head =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        "10;ext=";
+    const std::string filler(16 * 1024, 'a');
+    ssize_t n = send(c, head.data(), head.size(), MSG_NOSIGNAL);
+    for (int i = 0; n > 0 && i < 512; ++i) {  // 8 MiB at most, and the connection stays open
+      n = send(c, filler.data(), filler.size(), MSG_NOSIGNAL);
+      if (n > 0) sent += static_cast<size_t>(n);
+    }
+    while (recv(c, request, sizeof(request), 0) > 0) {
+    }
+    close(c);
+  });
+  auto client = MakeClient();
+  Collector collector;
+  absl::Status s = RunCall(
+      *client, Post(ntohs(addr.sin_port), "/v1/chat/completions", Chat("gpt-4o", true)), collector);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAborted) << s;
+  client.reset();
+  provider.join();
+  close(listener);
+  EXPECT_LT(sent.load(), 8u * 1024 * 1024);  // the client stopped reading before the end
 }
 
 TEST(UpstreamClientTest, BrokenStreamIsAborted) {

@@ -29,6 +29,10 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
+// What a connection's read buffer may hold beyond a piece: a response head, or chunk framing. Body
+// bytes leave it for pieces as they are parsed; bytes that parse as nothing (a chunk header that never
+// ends, which Beast's parser does not bound) fail the response instead of growing the buffer.
+constexpr size_t kReadBufferSlackBytes = kHeaderLimitBytes;
 
 int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
@@ -148,6 +152,7 @@ void Exchange::OnResolve(beast::error_code ec, tcp::resolver::results_type resul
 void Exchange::DoConnect() {
   state_ = State::kConnecting;
   connection_ = std::make_unique<Connection>();
+  connection_->buffer.max_size(kReadBufferSlackBytes + worker_.options.piece_bytes);
   if (PoolObserver* o = CurrentPoolObserver()) o->ConnectionOpened();
   connection_->plain.emplace(worker_.ioc);
   // Only ever the addresses resolved (and checked) above: the name is not resolved again.
@@ -269,26 +274,33 @@ void Exchange::DoReadBody() {
 }
 
 void Exchange::ParseBuffered() {
-  // What the socket already holds joins the buffer first, unless the buffer holds the rest of a body
-  // of known length (a small response read with its head), where the read would find nothing. The
-  // piece can hold no more than what is buffered: size it so, and it travels without a copy.
-  const boost::optional<uint64_t> remaining = parser_->content_length_remaining();
-  beast::error_code taken;
-  if (!remaining || *remaining > connection_->buffer.size()) TakeWaiting(&taken);
-  piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size()));
-  SetBodyBuffer();
-  beast::error_code ec;
-  const size_t used = parser_->put(connection_->buffer.data(), ec);
-  connection_->buffer.consume(used);
-  const size_t got = piece_.size() - parser_->get().body().size;
-  if (got == 0 && (ec == http::error::need_more || (!ec && used == 0))) {
-    // An incomplete chunk header or nothing usable yet: what follows has to come from the socket. A
-    // connection that failed (closed, cut, a TLS error) is read once more, and that read reports it.
-    if (used > 0) return DoReadBody();
-    return taken && taken != net::error::would_block ? DoReadPiece() : DoWaitReadable();
+  for (;;) {
+    // What the socket already holds joins the buffer first, unless the buffer holds the rest of a
+    // body of known length (a small response read with its head), where the read would find nothing.
+    // The piece can hold no more than what is buffered: size it so, and it travels without a copy.
+    const boost::optional<uint64_t> remaining = parser_->content_length_remaining();
+    beast::error_code taken;
+    size_t took = 0;
+    if (!remaining || *remaining > connection_->buffer.size()) took = TakeWaiting(&taken);
+    piece_.resize(std::min(worker_.options.piece_bytes, connection_->buffer.size()));
+    SetBodyBuffer();
+    beast::error_code ec;
+    const size_t used = parser_->put(connection_->buffer.data(), ec);
+    connection_->buffer.consume(used);
+    const size_t got = piece_.size() - parser_->get().body().size;
+    if (got == 0 && (ec == http::error::need_more || (!ec && used == 0))) {
+      // An incomplete chunk header or nothing usable yet. Bytes just taken may be followed by more
+      // that TLS holds already (the end of one chunk and the next chunk's header come as records of
+      // their own), which a wait on the socket would never see: take until nothing comes, then
+      // wait. A connection that failed (closed, cut, a TLS error) is read once more, and that read
+      // reports it.
+      if (used > 0) return DoReadBody();
+      if (took > 0) continue;
+      return taken && taken != net::error::would_block ? DoReadPiece() : DoWaitReadable();
+    }
+    if (ec == http::error::need_more) ec = {};
+    return OnReadBody(ec, used);
   }
-  if (ec == http::error::need_more) ec = {};
-  OnReadBody(ec, used);
 }
 
 void Exchange::DoWaitReadable() {
@@ -419,11 +431,17 @@ bool Exchange::AtLastChunk() {
 size_t Exchange::TakeWaiting(beast::error_code* error) {
   beast::error_code ec;
   size_t got = 0;
+  const size_t room = std::min(worker_.options.piece_bytes,
+                               connection_->buffer.max_size() - connection_->buffer.size());
+  if (room == 0) {
+    if (error != nullptr) *error = http::error::buffer_overflow;
+    return 0;
+  }
   if (connection_->tls) {
     // What TLS decrypted already, or records the socket holds; never a wait (the socket is
     // non-blocking, and TLS says would_block for half a record). Room for a full piece, as TLS may
     // have that much decrypted; DoWaitReadable gives it back if nothing came.
-    got = connection_->tls->read_some(connection_->buffer.prepare(worker_.options.piece_bytes), ec);
+    got = connection_->tls->read_some(connection_->buffer.prepare(room), ec);
   } else {
     // One non-blocking read takes what the socket holds or finds nothing: one system call, where
     // asking first how much waits (FIONREAD) cost a second one for every read, most of the relay's
@@ -434,9 +452,7 @@ size_t Exchange::TakeWaiting(beast::error_code* error) {
       if (error != nullptr) *error = ec;
       return 0;
     }
-    got = socket.read_some(
-        connection_->buffer.prepare(beast::read_size(connection_->buffer, worker_.options.piece_bytes)),
-        ec);
+    got = socket.read_some(connection_->buffer.prepare(beast::read_size(connection_->buffer, room)), ec);
   }
   // Nothing there (would_block), or an error: the next asynchronous read finds the connection broken.
   if (error != nullptr) *error = ec;
