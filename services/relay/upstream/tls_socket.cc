@@ -116,6 +116,8 @@ absl::StatusOr<std::unique_ptr<TlsSocket>> TlsSocket::Make(boost::beast::tcp_str
   } else if (SSL_set1_host(ssl, host.c_str()) != 1 || !SetServerName(ssl, host)) {
     return absl::InternalError("cannot set the TLS server name");
   }
+  // As browsers match names: a wildcard stands for a whole label ("*.example.com"), never part of one.
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   return socket;
 }
 
