@@ -228,14 +228,17 @@ struct TlsRig {
 };
 
 // Starts a TlsRig; nullopt (with a test failure) when the certificates cannot be made.
-inline std::optional<TlsRig> StartTlsRig() {
+// The client has `options` besides trusting the fake's CA alone.
+inline std::optional<TlsRig> StartTlsRig(UpstreamOptions options = {}) {
   auto certs = byok::testing::MakeTestCertificates();
   EXPECT_TRUE(certs.ok()) << certs.status();
   if (!certs.ok()) return std::nullopt;
   TlsRig rig;
   rig.fake = StartFake(TlsFake(*certs));
   rig.ca = std::make_unique<TempFile>(certs->ca_pem);
-  rig.client = MakeClient(TrustOnly(rig.ca->path()));
+  options.ca_file = rig.ca->path();
+  options.use_system_roots = false;
+  rig.client = MakeClient(std::move(options));
   if (rig.fake == nullptr || rig.client == nullptr) return std::nullopt;
   return rig;
 }

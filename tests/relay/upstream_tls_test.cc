@@ -44,21 +44,6 @@ using upstream_testing::TlsRig;
 using upstream_testing::TrustOnly;
 using upstream_testing::With;
 
-// A TLS rig whose client has `options` besides trusting the fake's CA.
-std::optional<TlsRig> StartTlsRigWith(UpstreamOptions options) {
-  auto certs = byok::testing::MakeTestCertificates();
-  EXPECT_TRUE(certs.ok()) << certs.status();
-  if (!certs.ok()) return std::nullopt;
-  TlsRig rig;
-  rig.fake = StartFake(TlsFake(*certs));
-  rig.ca = std::make_unique<TempFile>(certs->ca_pem);
-  options.ca_file = rig.ca->path();
-  options.use_system_roots = false;
-  rig.client = MakeClient(std::move(options));
-  if (rig.fake == nullptr || rig.client == nullptr) return std::nullopt;
-  return rig;
-}
-
 UpstreamRequest TlsPost(const FakeProvider& fake, std::string target, std::string body) {
   return Post(fake.port(), std::move(target), std::move(body), /*tls=*/true, "localhost");
 }
@@ -160,7 +145,7 @@ TEST(UpstreamClientTest, CertificateForAnotherNameIsRefused) {
 TEST(UpstreamClientTest, ReusesKeepAliveTlsConnections) {
   UpstreamOptions options;
   options.threads = 1;
-  std::optional<TlsRig> rig = StartTlsRigWith(options);
+  std::optional<TlsRig> rig = StartTlsRig(options);
   ASSERT_TRUE(rig.has_value());
   for (int i = 0; i < 3; ++i) {
     Collector collector;
@@ -194,7 +179,7 @@ TEST(UpstreamClientTest, SendsALargeRequestBodyWholeOverTls) {
 TEST(UpstreamClientTest, HeadersTimeoutOverTlsIsDeadlineExceeded) {
   UpstreamOptions options;
   options.headers_timeout = absl::Milliseconds(300);
-  std::optional<TlsRig> rig = StartTlsRigWith(options);
+  std::optional<TlsRig> rig = StartTlsRig(options);
   ASSERT_TRUE(rig.has_value());
   Collector collector;
   const absl::Time start = absl::Now();
@@ -209,7 +194,7 @@ TEST(UpstreamClientTest, HeadersTimeoutOverTlsIsDeadlineExceeded) {
 TEST(UpstreamClientTest, IdleTimeoutCutsAStalledTlsStreamButNotASlowOne) {
   UpstreamOptions options;
   options.idle_timeout = absl::Milliseconds(300);
-  std::optional<TlsRig> rig = StartTlsRigWith(options);
+  std::optional<TlsRig> rig = StartTlsRig(options);
   ASSERT_TRUE(rig.has_value());
   Collector collector;
   absl::Status s = RunCall(
