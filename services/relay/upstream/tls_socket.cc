@@ -188,8 +188,12 @@ TlsSocket::Want TlsSocket::Interpret(int result, error_code& ec) {
       return Want::kDone;
     }
     default: {
+      // Always an error: a failure OpenSSL queued no reason for must not read as success (a
+      // handshake that "completed" would send the request, key and all, on an unverified session).
       const unsigned long queued = ERR_get_error();  // NOLINT(runtime/int): OpenSSL's type
-      if (ERR_GET_REASON(queued) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      if (queued == 0) {
+        ec = net::ssl::error::unexpected_result;
+      } else if (ERR_GET_REASON(queued) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         ec = net::ssl::error::stream_truncated;
       } else {
         ec = error_code(static_cast<int>(queued), net::error::get_ssl_category());
