@@ -4,9 +4,10 @@
 # prints each one's peak heap, that heap per held stream by holder (gRPC's call arena, gRPC's other
 # per-call state, the suite's code) and the largest allocation sites per held stream.
 #
-#   bench/heap.sh [--streams N] [--events E] [--warmup S] [--no-build] [--keep DIR]
+#   bench/heap.sh [--streams N] [--events E] [--warmup S] [--tls] [--no-build] [--keep DIR]
 #   (--warmup S: seconds of 50-event streams at 16 connections first, 2 by default, as bench/run.sh's
 #    earlier scenarios do: gRPC sizes a new call's arena from the calls that completed before it;
+#    --tls: the fake provider speaks https, as every real provider does;
 #    --keep DIR keeps the heaptrack files there, for heaptrack_print or heaptrack_gui)
 #
 # Needs heaptrack (Debian: heaptrack). Starts and stops everything itself, loopback only.
@@ -28,7 +29,8 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift ;;
     --no-build) build=0 ;;
     --keep) keep=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tls) FAKE_TLS=1 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "heap: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

@@ -4,9 +4,11 @@
 //                               request_options.h)
 //   GET  /_bench/stats          requests, streams, aborted streams, open connections
 //   GET  /_bench/stream/<id>    what happened to a tracked stream (running/completed/aborted, when)
+// With --tls-cert and --tls-key it speaks https instead (as every real provider does).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "bench/common/rlimit.h"
@@ -30,13 +33,17 @@ struct Flags {
   int threads = 1;
   std::string key;
   std::string port_file;
+  std::string tls_cert;  // PEM chain and key: https when both are set
+  std::string tls_key;
 };
 
 void PrintUsage() {
   std::printf(
       "usage: byok-bench-fake-provider [--address A] [--port P] [--threads N] [--key K] [--port-file F]\n"
+      "                                [--tls-cert PEM --tls-key PEM]\n"
       "  --port 0 (default) picks a free port; it is printed and written to --port-file.\n"
-      "  --key K answers 401 to requests without 'Authorization: Bearer K'.\n");
+      "  --key K answers 401 to requests without 'Authorization: Bearer K'.\n"
+      "  --tls-cert, --tls-key: serve https with this certificate chain and key.\n");
 }
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
@@ -48,16 +55,19 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
     else if (arg == "--threads") flags.threads = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--key") flags.key = value();
     else if (arg == "--port-file") flags.port_file = value();
+    else if (arg == "--tls-cert") flags.tls_cert = value();
+    else if (arg == "--tls-key") flags.tls_key = value();
     else return false;
   }
-  return true;
+  return flags.tls_cert.empty() == flags.tls_key.empty();
 }
 
 // Accepts connections for as long as the io_context runs; each gets its own strand.
 class Listener {
  public:
-  Listener(net::io_context& ioc, const tcp::endpoint& endpoint, byok::bench::ProviderShared& shared)
-      : ioc_(ioc), acceptor_(ioc), shared_(shared) {
+  Listener(net::io_context& ioc, const tcp::endpoint& endpoint, byok::bench::ProviderShared& shared,
+           net::ssl::context* tls)
+      : ioc_(ioc), acceptor_(ioc), shared_(shared), tls_(tls) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -74,7 +84,7 @@ class Listener {
   void on_accept(boost::system::error_code ec, tcp::socket socket) {
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
-      byok::bench::StartProviderSession(std::move(socket), shared_);
+      byok::bench::StartProviderSession(std::move(socket), shared_, tls_);
     }
     if (acceptor_.is_open()) do_accept();
   }
@@ -82,6 +92,7 @@ class Listener {
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
   byok::bench::ProviderShared& shared_;
+  net::ssl::context* tls_;
 };
 
 }  // namespace
@@ -101,7 +112,14 @@ int main(int argc, char** argv) {
     net::io_context ioc(flags.threads);
     byok::bench::ProviderShared shared;
     shared.expected_key = flags.key;
-    Listener listener(ioc, tcp::endpoint(net::ip::make_address(flags.address), flags.port), shared);
+    std::optional<net::ssl::context> tls;
+    if (!flags.tls_cert.empty()) {
+      tls.emplace(net::ssl::context::tls_server);
+      tls->use_certificate_chain_file(flags.tls_cert);
+      tls->use_private_key_file(flags.tls_key, net::ssl::context::pem);
+    }
+    Listener listener(ioc, tcp::endpoint(net::ip::make_address(flags.address), flags.port), shared,
+                      tls ? &*tls : nullptr);
     listener.do_accept();
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int) { ioc.stop(); });

@@ -3,10 +3,13 @@
 #include <cstdio>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
@@ -66,22 +69,40 @@ const char* StateName(StreamState state) {
   return "unknown";
 }
 
-class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
+// Stream: tcp::socket (plain http), or ssl::stream<tcp::socket> (https, after its handshake).
+template <class Stream>
+class ProviderSession : public std::enable_shared_from_this<ProviderSession<Stream>> {
  public:
-  ProviderSession(tcp::socket socket, ProviderShared& shared)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(shared) {
+  template <class... Args>
+  explicit ProviderSession(ProviderShared& shared, Args&&... stream_args)
+      : socket_(std::forward<Args>(stream_args)...), timer_(socket_.get_executor()), shared_(shared) {
     ++shared_.open_connections;
   }
   ~ProviderSession() { --shared_.open_connections; }
 
-  void Run() { do_read(); }
+  void Run() {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      do_read();
+    } else {
+      socket_.async_handshake(net::ssl::stream_base::server,
+                              beast::bind_front_handler(&ProviderSession::on_handshake, self()));
+    }
+  }
 
  private:
+  std::shared_ptr<ProviderSession> self() { return this->shared_from_this(); }
+  auto& tcp_socket() { return beast::get_lowest_layer(socket_); }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) return close();
+    do_read();
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
     http::async_read(socket_, buffer_, *parser_,
-                     beast::bind_front_handler(&ProviderSession::on_read, shared_from_this()));
+                     beast::bind_front_handler(&ProviderSession::on_read, self()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -125,7 +146,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   void write_simple(std::string response) {
     out_ = std::move(response);
     net::async_write(socket_, net::buffer(out_),
-                     beast::bind_front_handler(&ProviderSession::on_simple_written, shared_from_this()));
+                     beast::bind_front_handler(&ProviderSession::on_simple_written, self()));
   }
 
   void on_simple_written(beast::error_code ec, std::size_t) {
@@ -163,7 +184,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
 
   void write_out() {
     net::async_write(socket_, net::buffer(out_),
-                     beast::bind_front_handler(&ProviderSession::on_stream_written, shared_from_this()));
+                     beast::bind_front_handler(&ProviderSession::on_stream_written, self()));
   }
 
   void on_stream_written(beast::error_code ec, std::size_t) {
@@ -173,7 +194,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
     out_.clear();
     if (options_.interval_ms > 0 && events_sent_ < options_.events) {
       timer_.expires_after(std::chrono::milliseconds(options_.interval_ms));
-      timer_.async_wait(beast::bind_front_handler(&ProviderSession::on_timer, shared_from_this()));
+      timer_.async_wait(beast::bind_front_handler(&ProviderSession::on_timer, self()));
       return;
     }
     append_next_piece();
@@ -194,7 +215,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
     // The watch read is still pending: cancel it; its handler goes on with the next request.
     if (watch_pending_) {
       beast::error_code ignored;
-      socket_.cancel(ignored);
+      tcp_socket().cancel(ignored);
       return;
     }
     do_read();
@@ -205,7 +226,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
   void do_watch() {
     watch_pending_ = true;
     socket_.async_read_some(buffer_.prepare(kWatchBytes),
-                            beast::bind_front_handler(&ProviderSession::on_watch, shared_from_this()));
+                            beast::bind_front_handler(&ProviderSession::on_watch, self()));
   }
 
   void on_watch(beast::error_code ec, std::size_t n) {
@@ -216,7 +237,7 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
       return do_read();
     }
     if (streaming_) return abort_stream();
-    if (ec == net::error::operation_aborted && socket_.is_open()) return do_read();
+    if (ec == net::error::operation_aborted && tcp_socket().is_open()) return do_read();
     close();
   }
 
@@ -231,11 +252,11 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
 
   void close() {
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    tcp_socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_socket().close(ignored);
   }
 
-  tcp::socket socket_;
+  Stream socket_;
   net::steady_timer timer_;
   ProviderShared& shared_;
   beast::flat_buffer buffer_;
@@ -251,8 +272,13 @@ class ProviderSession : public std::enable_shared_from_this<ProviderSession> {
 
 }  // namespace
 
-void StartProviderSession(tcp::socket socket, ProviderShared& shared) {
-  std::make_shared<ProviderSession>(std::move(socket), shared)->Run();
+void StartProviderSession(tcp::socket socket, ProviderShared& shared, net::ssl::context* tls) {
+  if (tls == nullptr) {
+    std::make_shared<ProviderSession<tcp::socket>>(shared, std::move(socket))->Run();
+  } else {
+    std::make_shared<ProviderSession<net::ssl::stream<tcp::socket>>>(shared, std::move(socket), *tls)
+        ->Run();
+  }
 }
 
 }  // namespace byok::bench

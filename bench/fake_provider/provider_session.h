@@ -8,6 +8,7 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "bench/fake_provider/stream_registry.h"
 
@@ -23,8 +24,9 @@ struct ProviderShared {
   std::atomic<std::int64_t> open_connections{0};
 };
 
-// Starts serving `socket` (which must run on a strand) until the client leaves. `shared` must
-// outlive every session.
-void StartProviderSession(boost::asio::ip::tcp::socket socket, ProviderShared& shared);
+// Starts serving `socket` (which must run on a strand) until the client leaves, over TLS when `tls`
+// is set (a server context). `shared` and `tls` must outlive every session.
+void StartProviderSession(boost::asio::ip::tcp::socket socket, ProviderShared& shared,
+                          boost::asio::ssl::context* tls);
 
 }  // namespace byok::bench

@@ -11,6 +11,10 @@ declare -A TARGET_PORT TARGET_PATH TARGET_HEADERS TARGET_PIDS
 declare -A SUITE_WRAP
 FAKE_PORT=""
 FAKE_PID=""
+# FAKE_TLS=1 (before start_fake_provider): the fake provider speaks https with a certificate made for the
+# run, and the suite trusts it (BYOK_UPSTREAM_CA_FILE). The load generator speaks plain http only, so
+# the "direct" target is then unusable.
+FAKE_TLS=${FAKE_TLS:-0}
 PROVIDER_KEY="sk-bench$(openssl rand -hex 20)"
 
 # For the single-purpose scripts (profile.sh, heap.sh, switches.sh), which share this set-up:
@@ -35,8 +39,16 @@ start_bench_suite() {
 }
 
 start_fake_provider() {
+  local tls=()
+  if [ "$FAKE_TLS" = 1 ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
+      -addext subjectAltName=DNS:localhost -keyout "$TMP/fake-key.pem" -out "$TMP/fake-cert.pem" \
+      >/dev/null 2>&1 || { echo "bench: cannot make the fake provider's certificate" >&2; exit 1; }
+    tls=(--tls-cert "$TMP/fake-cert.pem" --tls-key "$TMP/fake-key.pem")
+  fi
   start_bg fake-provider "$TMP/fake-provider.log" \
-    "$BIN/byok-bench-fake-provider" --port 0 --port-file "$TMP/fake.port" --threads 1 --key "$PROVIDER_KEY"
+    "$BIN/byok-bench-fake-provider" --port 0 --port-file "$TMP/fake.port" --threads 1 --key "$PROVIDER_KEY" \
+    "${tls[@]}"
   FAKE_PID=$LAST_PID
   wait_file "$TMP/fake.port" 10 || { echo "bench: the fake provider did not start" >&2; exit 1; }
   FAKE_PORT=$(cat "$TMP/fake.port")
@@ -68,7 +80,12 @@ suite_env() {
   echo "RATE_LIMIT_GLOBAL=0"
   echo "RATE_LIMIT_RELAY=0"
   echo "RATE_LIMIT_REGISTER=0"
-  echo "BYOK_PROVIDER_OPENAI_BASE_URL=http://127.0.0.1:$FAKE_PORT"
+  if [ "$FAKE_TLS" = 1 ]; then
+    echo "BYOK_PROVIDER_OPENAI_BASE_URL=https://localhost:$FAKE_PORT"
+    echo "BYOK_UPSTREAM_CA_FILE=$TMP/fake-cert.pem"
+  else
+    echo "BYOK_PROVIDER_OPENAI_BASE_URL=http://127.0.0.1:$FAKE_PORT"
+  fi
   echo "BYOK_VAULT_ADDR=127.0.0.1:$(free_port)"
   echo "BYOK_RELAY_ADDR=127.0.0.1:$(free_port)"
   echo "PORT=$(free_port)"
