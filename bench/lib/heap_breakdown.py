@@ -5,8 +5,9 @@
 
 Reads heaptrack_print's peak report (the allocations live at the moment of peak heap), keeps each
 allocation site that holds memory in proportion to the streams (called at least STREAMS/2 times), and
-sorts them into what gRPC holds per call (its call arena, the rest of its per-call state) and what the
-suite's code holds. Prints bytes per held stream for each, largest first.
+sorts them into what gRPC holds per call (its call arena, the rest of its per-call state), what OpenSSL
+holds (TLS sessions to providers, bench/heap.sh --tls) and what the suite's code holds. Prints bytes per
+held stream for each, largest first.
 """
 import re
 import subprocess
@@ -35,7 +36,9 @@ def sites(path):
         frames = []
         while i < len(out) and out[i].startswith('    '):
             line = out[i].strip()
-            if not line.startswith('in ') and not line.startswith('at /usr'):
+            if line.startswith('in ') and re.search(r'/lib(crypto|ssl)\.so', line) and frames:
+                frames[-1] += ' [OpenSSL]'  # its frames often have no symbol, only the library
+            elif not line.startswith('in ') and not line.startswith('at /usr'):
                 frames.append(line)
             i += 1
         yield size(m.group(1)), int(m.group(2)), frames
@@ -45,6 +48,8 @@ def holder(frames):
     ours = next((f for f in frames if f.startswith('at ../') or 'byok::' in f), None)
     if any('Arena::CreateWithAlloc' in f or 'Arena::AllocZone' in f for f in frames[:3]):
         return 'gRPC call arena', ours
+    if any(f.endswith('[OpenSSL]') for f in frames[:3]):
+        return 'OpenSSL (TLS sessions)', ours
     grpc_core = ('grpc_core::', 'gpr_', 'grpc_slice', 'grpc::internal::MetadataMap', '0x')
     if ours is None or any(f.startswith(grpc_core) for f in frames[:3]):
         return 'gRPC, other per-call state', ours
