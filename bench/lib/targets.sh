@@ -11,9 +11,10 @@ declare -A TARGET_PORT TARGET_PATH TARGET_HEADERS TARGET_PIDS
 declare -A SUITE_WRAP
 FAKE_PORT=""
 FAKE_PID=""
-# FAKE_TLS=1 (before start_fake_provider): the fake provider speaks https with a certificate made for the
-# run, and the suite trusts it (BYOK_UPSTREAM_CA_FILE). The load generator speaks plain http only, so
-# the "direct" target is then unusable.
+# FAKE_TLS=1 (before start_fake_provider, or in the environment of profile.sh and switches.sh): the fake
+# provider speaks https with a certificate made for the run, and the suite trusts it
+# (BYOK_UPSTREAM_CA_FILE). The load generator speaks plain http only, so the "direct" target is then
+# unusable.
 FAKE_TLS=${FAKE_TLS:-0}
 PROVIDER_KEY="sk-bench$(openssl rand -hex 20)"
 
