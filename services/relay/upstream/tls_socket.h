@@ -14,6 +14,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_prefix.hpp>
 #include <boost/beast/core/error.hpp>
@@ -78,9 +79,8 @@ class TlsSocket {
   // The socket and what guards a wait; shared with the deadline timer's handler, which may run after
   // this object is gone.
   struct Deadline;
-  struct HandshakeOp;
-  struct ReadOp;
-  struct WriteOp;
+  template <class Attempt, bool kSized>
+  struct Op;
   // Write pieces joined up to this size; larger ones go as they are.
   static constexpr size_t kJoinBytes = 16 * 1024;
 
@@ -117,59 +117,57 @@ struct TlsSocket::Deadline {
   bool timed_out = false;
 };
 
-// Each operation retries its OpenSSL call until it completes, waiting on the socket in between.
-struct TlsSocket::HandshakeOp {
+// One operation: retries its OpenSSL call (`attempt`, which sets the bytes moved) until it completes,
+// waiting on the socket in between. A call that completes at once completes through the executor, as
+// Asio's own sockets do, never inside the initiating call: Beast loops over writes and reads, and
+// inline completions would nest one call per TLS record on the stack.
+template <class Attempt, bool kSized>
+struct TlsSocket::Op {
+  Op(TlsSocket* s, Attempt a) : socket(s), attempt(std::move(a)) {}
+
   TlsSocket* socket;
-  bool waited = false;
+  Attempt attempt;  // int(size_t& moved): one SSL_* call
+  enum class Step { kStart, kWaited, kPosted } step = Step::kStart;
+  boost::beast::error_code result;
+  size_t moved = 0;
 
   template <class Self>
   void operator()(Self& self, boost::beast::error_code ec = {}) {
-    if (waited && (ec = socket->EndWait(ec))) return self.complete(ec);
-    const Want want = socket->Interpret(socket->Handshake(), ec);
-    if (want == Want::kDone) return self.complete(ec);
-    waited = true;
-    socket->Wait(want, std::move(self));
-  }
-};
-
-struct TlsSocket::ReadOp {
-  TlsSocket* socket;
-  boost::asio::mutable_buffer buffer;
-  bool waited = false;
-
-  template <class Self>
-  void operator()(Self& self, boost::beast::error_code ec = {}) {
-    if (waited && (ec = socket->EndWait(ec))) return self.complete(ec, 0);
-    if (buffer.size() == 0) return self.complete({}, 0);
-    size_t got = 0;
-    const Want want = socket->Interpret(socket->Read(buffer, got), ec);
-    if (want == Want::kDone) return self.complete(ec, got);
-    waited = true;
-    socket->Wait(want, std::move(self));
-  }
-};
-
-struct TlsSocket::WriteOp {
-  TlsSocket* socket;
-  boost::asio::const_buffer direct;  // the first piece, when nothing was joined
-  std::string joined;                // the pieces joined (moves with the operation: no pointer into it)
-  bool waited = false;
-
-  boost::asio::const_buffer buffer() const {
-    return joined.empty() ? direct : boost::asio::buffer(joined);
+    if (step == Step::kPosted) return Complete(self);
+    if (step == Step::kWaited && (result = socket->EndWait(ec))) return Complete(self);
+    const Want want = socket->Interpret(attempt(moved), result);
+    if (want != Want::kDone) {
+      step = Step::kWaited;
+      return socket->Wait(want, std::move(self));
+    }
+    if (step == Step::kStart) {
+      step = Step::kPosted;
+      return boost::asio::post(socket->get_executor(), std::move(self));
+    }
+    Complete(self);
   }
 
   template <class Self>
-  void operator()(Self& self, boost::beast::error_code ec = {}) {
-    if (waited && (ec = socket->EndWait(ec))) return self.complete(ec, 0);
-    if (buffer().size() == 0) return self.complete({}, 0);
-    size_t wrote = 0;
-    const Want want = socket->Interpret(socket->Write(buffer(), wrote), ec);
-    if (want == Want::kDone) return self.complete(ec, wrote);
-    waited = true;
-    socket->Wait(want, std::move(self));
+  void Complete(Self& self) {
+    if constexpr (kSized) {
+      self.complete(result, result ? 0 : moved);
+    } else {
+      self.complete(result);
+    }
   }
 };
+
+// The first non-empty buffer of a sequence (empty if none is).
+template <class Buffer, class Buffers>
+Buffer FirstNonEmpty(const Buffers& buffers) {
+  Buffer first;
+  for (auto it = boost::asio::buffer_sequence_begin(buffers);
+       it != boost::asio::buffer_sequence_end(buffers); ++it) {
+    first = *it;
+    if (first.size() > 0) break;
+  }
+  return first;
+}
 
 template <class Self>
 void TlsSocket::Wait(Want want, Self&& self) {
@@ -191,40 +189,38 @@ void TlsSocket::Wait(Want want, Self&& self) {
 
 template <class Handler>
 auto TlsSocket::async_handshake(Handler&& handler) {
+  auto attempt = [this](size_t&) { return Handshake(); };
   return boost::asio::async_compose<Handler, void(boost::beast::error_code)>(
-      HandshakeOp{this}, handler, tcp_.socket());
+      Op<decltype(attempt), false>(this, std::move(attempt)), handler, tcp_.socket());
 }
 
 template <class MutableBuffers, class Handler>
 auto TlsSocket::async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-  boost::asio::mutable_buffer first;
-  for (auto it = boost::asio::buffer_sequence_begin(buffers);
-       it != boost::asio::buffer_sequence_end(buffers); ++it) {
-    first = *it;
-    if (first.size() > 0) break;
-  }
+  auto attempt = [this, buffer = FirstNonEmpty<boost::asio::mutable_buffer>(buffers)](size_t& got) {
+    return buffer.size() == 0 ? 1 : Read(buffer, got);
+  };
   return boost::asio::async_compose<Handler, void(boost::beast::error_code, size_t)>(
-      ReadOp{this, first}, handler, tcp_.socket());
+      Op<decltype(attempt), true>(this, std::move(attempt)), handler, tcp_.socket());
 }
 
 template <class ConstBuffers, class Handler>
 auto TlsSocket::async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-  WriteOp op{this, {}, {}};
-  for (auto it = boost::asio::buffer_sequence_begin(buffers);
-       it != boost::asio::buffer_sequence_end(buffers); ++it) {
-    op.direct = *it;
-    if (op.direct.size() > 0) break;
-  }
+  const auto first = FirstNonEmpty<boost::asio::const_buffer>(buffers);
   // A small first piece followed by others (a request's head, then its body): joined, they leave as
-  // one TLS record in one write rather than one each.
-  const size_t total = boost::asio::buffer_size(buffers);
-  if (op.direct.size() < total && op.direct.size() < kJoinBytes) {
+  // one TLS record in one write rather than one each. The copy moves with the operation, so the
+  // buffer is taken from it at each call, never kept as a pointer into it.
+  std::string joined;
+  if (first.size() < boost::asio::buffer_size(buffers) && first.size() < kJoinBytes) {
     const auto prefix = boost::beast::buffers_prefix(kJoinBytes, buffers);
-    op.joined.resize(boost::asio::buffer_size(prefix));
-    boost::asio::buffer_copy(boost::asio::buffer(op.joined), prefix);
+    joined.resize(boost::asio::buffer_size(prefix));
+    boost::asio::buffer_copy(boost::asio::buffer(joined), prefix);
   }
+  auto attempt = [this, first, joined = std::move(joined)](size_t& wrote) {
+    const boost::asio::const_buffer buffer = joined.empty() ? first : boost::asio::buffer(joined);
+    return buffer.size() == 0 ? 1 : Write(buffer, wrote);
+  };
   return boost::asio::async_compose<Handler, void(boost::beast::error_code, size_t)>(
-      std::move(op), handler, tcp_.socket());
+      Op<decltype(attempt), true>(this, std::move(attempt)), handler, tcp_.socket());
 }
 
 }  // namespace byok::relay::upstream
