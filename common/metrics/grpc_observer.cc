@@ -60,6 +60,15 @@ struct ServerFamilies {
   }
 };
 
+void Count(const std::string& service, const std::string& method, const std::string& code,
+           absl::Duration elapsed) {
+  if (ServerFamilies* f = ServerFamilies::Get()) {
+    f->calls.Add({{"service", service}, {"method", method}, {"code", code}}).Increment();
+    f->duration.Add({{"service", service}, {"method", method}}, DurationBuckets())
+        .Observe(absl::ToDoubleSeconds(elapsed));
+  }
+}
+
 class Observer : public grpc::experimental::Interceptor {
  public:
   Observer(grpc::experimental::ServerRpcInfo* info, const std::string& service)
@@ -77,11 +86,7 @@ class Observer : public grpc::experimental::Interceptor {
     const absl::Duration elapsed = absl::Now() - started_;
     const std::string method = MethodLabel(info_->method());
     const std::string code = absl::StatusCodeToString(FromGrpcStatus(status).code());
-    if (ServerFamilies* f = ServerFamilies::Get()) {
-      f->calls.Add({{"service", service_}, {"method", method}, {"code", code}}).Increment();
-      f->duration.Add({{"service", service_}, {"method", method}}, DurationBuckets())
-          .Observe(absl::ToDoubleSeconds(elapsed));
-    }
+    Count(service_, method, code, elapsed);
     if (log::Enabled(log::Level::kDebug)) {
       trace::RequestContext context = ContextFromMetadata(info_->server_context()->client_metadata());
       trace::ScopedContext scope(&context);
@@ -117,6 +122,11 @@ std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterfac
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> out;
   out.push_back(std::make_unique<ObserverFactory>(service));
   return out;
+}
+
+void CountServerCall(const std::string& service, const std::string& method, grpc::StatusCode code,
+                     absl::Duration elapsed) {
+  Count(service, method, absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), elapsed);
 }
 
 trace::RequestContext ContextFromMetadata(

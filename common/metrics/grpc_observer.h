@@ -14,6 +14,7 @@
 #include <grpcpp/support/server_interceptor.h>
 #include <grpcpp/support/string_ref.h>
 
+#include "absl/time/time.h"
 #include "common/request_context.h"
 
 namespace byok::metrics {
@@ -22,6 +23,11 @@ namespace byok::metrics {
 // .SetInterceptorCreators). `service` names the server in logs and in the `service` label.
 std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> ServerObservers(
     const std::string& service);
+
+// Counts and times one call of `method` (its short name, e.g. "Relay") that ended with `code`, as the
+// observers do. For calls a service carries inside a stream of its own (RelayMany's requests).
+void CountServerCall(const std::string& service, const std::string& method, grpc::StatusCode code,
+                     absl::Duration elapsed);
 
 // The caller's context from a call's metadata: its request id and trace, continued with a new span
 // (request_context.h's validation applies; what is missing or invalid is made).

@@ -124,6 +124,8 @@ void RelayServer::Shutdown(absl::Duration grace) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);
     }
+    // RelayMany callers move new requests to another replica; the ones running here go on.
+    service_->DrainStreams();
     // Waits for running calls until the deadline, then cancels them; each cancelled stream closes
     // its provider connection and finishes.
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

@@ -93,6 +93,11 @@ grpc::ServerWriteReactor<v1::RelayResponse>* RelayService::Relay(
   return new RelayReactor(deps_, context, request);
 }
 
+grpc::ServerBidiReactor<v1::RelayManyRequest, v1::RelayManyResponse>* RelayService::RelayMany(
+    grpc::CallbackServerContext* context) {
+  return new RelayManyReactor(deps_, context, &streams_);
+}
+
 grpc::ServerUnaryReactor* RelayService::CheckKey(grpc::CallbackServerContext* context,
                                                  const v1::CheckKeyRequest* request,
                                                  v1::CheckKeyResponse* response) {

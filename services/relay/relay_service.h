@@ -1,5 +1,6 @@
 // The byok.relay.v1.Relay gRPC service (callback API): the streaming Relay RPC through RelayReactor,
-// and the unary CheckKey and DescribeRoutes.
+// many relayed requests over one RelayMany stream (RelayManyReactor), and the unary CheckKey and
+// DescribeRoutes.
 #ifndef BYOK_SERVICES_RELAY_RELAY_SERVICE_H_
 #define BYOK_SERVICES_RELAY_RELAY_SERVICE_H_
 
@@ -10,6 +11,7 @@
 #include "byok/relay/v1/relay.grpc.pb.h"
 #include "common/caller_policy.h"
 #include "services/relay/key_check_limiter.h"
+#include "services/relay/relay_many.h"
 #include "services/relay/relay_reactor.h"
 
 namespace byok::relay {
@@ -30,6 +32,8 @@ class RelayService final : public v1::Relay::CallbackService {
 
   grpc::ServerWriteReactor<v1::RelayResponse>* Relay(grpc::CallbackServerContext* context,
                                                      const v1::RelayRequest* request) override;
+  grpc::ServerBidiReactor<v1::RelayManyRequest, v1::RelayManyResponse>* RelayMany(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* CheckKey(grpc::CallbackServerContext* context,
                                      const v1::CheckKeyRequest* request,
                                      v1::CheckKeyResponse* response) override;
@@ -37,11 +41,16 @@ class RelayService final : public v1::Relay::CallbackService {
                                            const v1::DescribeRoutesRequest* request,
                                            v1::DescribeRoutesResponse* response) override;
 
+  // Asks every RelayMany caller to start new requests elsewhere (shutdown begins); running requests
+  // go on.
+  void DrainStreams() { streams_.DrainAll(); }
+
  private:
   RelayDeps deps_;
   const CallerPolicy policy_;
   const std::vector<std::string> check_key_callers_;
   KeyCheckLimiter* const limiter_;
+  RelayManyStreams streams_;
 };
 
 }  // namespace byok::relay

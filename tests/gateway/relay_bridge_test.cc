@@ -184,7 +184,9 @@ class RelayBridgeTest : public ::testing::Test {
                                          {"BYOK_GATEWAY_HOST", "127.0.0.1"},
                                          {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
                                          {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", vault_port)},
-                                         {"BYOK_HEALTH_TIMEOUT_MS", "500"}}));
+                                         {"BYOK_HEALTH_TIMEOUT_MS", "500"},
+                                         // This relay serves Relay calls only: one per request.
+                                         {"BYOK_RELAY_STREAMS", "0"}}));
     ASSERT_TRUE(config.ok());
     auto server = GatewayServer::Start(*std::move(config));
     ASSERT_TRUE(server.ok()) << server.status();

@@ -85,6 +85,10 @@ bool CallRegistry::WaitIdle(absl::Duration timeout) {
 
 RpcError BackendChannel::MakeError(const grpc::Status& status,
                                    const grpc::ClientContext& /*ctx*/) const {
+  return MakeError(status);
+}
+
+RpcError BackendChannel::MakeError(const grpc::Status& status) const {
   RpcError error;
   error.backend = backend_;
   error.code = status.error_code();
@@ -146,7 +150,12 @@ Backends::Backends(const GatewayConfig& config, const InProcessLinks& links)
       relay_(Backend::kRelay, MakeChannel(config.relay_addr, links.relay, config.tls, config.service.token,
                                               Calls::kLongLived)),
       vault_stub_(byok::vault::v1::Vault::NewStub(vault_.channel())),
-      relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {}
+      relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {
+  if (config.relay_streams > 0) {
+    relay_streams_ = std::make_unique<RelayStreams>(relay_stub_.get(), &calls_,
+                                                    RelayStreams::Options{.streams = config.relay_streams});
+  }
+}
 
 void AddWait(trace::BackendWaits* waits, Backend backend, absl::Duration elapsed) {
   if (waits == nullptr) return;

@@ -25,6 +25,7 @@
 #include "common/metrics/grpc_observer.h"
 #include "common/request_context.h"
 #include "services/gateway/api/error_mapping.h"
+#include "services/gateway/backends/relay_streams.h"
 #include "services/gateway/gateway_config.h"
 
 namespace byok::gateway {
@@ -59,6 +60,7 @@ class BackendChannel {
   // Describes a failed call made with `ctx` (after it finished), from the status and its structured
   // details (common/grpc_status.h), never from gRPC's message text.
   RpcError MakeError(const grpc::Status& status, const grpc::ClientContext& ctx) const;
+  RpcError MakeError(const grpc::Status& status) const;
 
   // What a health check found.
   enum class Health {
@@ -92,6 +94,8 @@ class Backends {
   byok::vault::v1::Vault::Stub& vault_stub() { return *vault_stub_; }
   byok::relay::v1::Relay::Stub& relay_stub() { return *relay_stub_; }
   CallRegistry& calls() { return calls_; }
+  // The RelayMany streams relayed requests go over; null with BYOK_RELAY_STREAMS=0.
+  RelayStreams* relay_streams() { return relay_streams_.get(); }
 
  private:
   BackendChannel vault_;
@@ -99,6 +103,7 @@ class Backends {
   std::unique_ptr<byok::vault::v1::Vault::Stub> vault_stub_;
   std::unique_ptr<byok::relay::v1::Relay::Stub> relay_stub_;
   CallRegistry calls_;
+  std::unique_ptr<RelayStreams> relay_streams_;
 };
 
 // Adds `elapsed` to the request's wait on `backend` (for its access line); `waits` may be null.

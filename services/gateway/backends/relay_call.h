@@ -1,7 +1,8 @@
-// One streamed Relay RPC bridged to a browser response: each piece the relay sends goes to the browser
-// as it arrives, the next piece is asked for as soon as the session takes it (pieces that come during a
+// One relayed request bridged to a browser response, over a RelayMany stream (or, with
+// BYOK_RELAY_STREAMS=0, a Relay call of its own): each piece the relay sends goes to the browser as it
+// arrives, the next piece is asked for as soon as the session takes it (pieces that come during a
 // socket write leave together as one write), the session holds back the next read when too much waits
-// for a slow browser (backpressure), and a browser that leaves cancels the RPC at once.
+// for a slow browser (backpressure), and a browser that leaves cancels the request at once.
 #ifndef BYOK_SERVICES_GATEWAY_BACKENDS_RELAY_CALL_H_
 #define BYOK_SERVICES_GATEWAY_BACKENDS_RELAY_CALL_H_
 
@@ -13,7 +14,7 @@
 
 namespace byok::gateway {
 
-// Starts the Relay RPC for `request` and streams its answer to `writer`. `extra_headers` are added to
+// Sends `request` to the relay and streams its answer to `writer`. `extra_headers` are added to
 // the streamed response (CORS, rate limit). Returns at once; the call owns itself until it finished.
 void StartRelayCall(Backends& backends, byok::relay::v1::RelayRequest request,
                     std::shared_ptr<ResponseWriter> writer);

@@ -1,0 +1,397 @@
+#include "services/gateway/backends/relay_streams.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/client_callback.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/clock.h"
+#include "services/gateway/backends/backends.h"
+
+namespace byok::gateway {
+
+using byok::relay::v1::RelayFrame;
+using byok::relay::v1::RelayManyRequest;
+using byok::relay::v1::RelayManyResponse;
+using byok::relay::v1::RelayRequest;
+using byok::relay::v1::RelayResponse;
+
+namespace {
+
+// A message to the relay is closed to more frames past this size (starts carry request bodies).
+constexpr size_t kMaxBatchBytes = 4 * 1024 * 1024;
+
+}  // namespace
+
+// One request on a stream. Its state is the stream's, guarded by the stream's mutex.
+class StreamedRequest final : public RelayTransport, public std::enable_shared_from_this<StreamedRequest> {
+ public:
+  StreamedRequest(std::shared_ptr<RelayStream> on, uint64_t number, RelayReceiver* hears)
+      : stream(std::move(on)), id(number), receiver(hears) {}
+
+  void Read() override;
+  void Cancel() override;
+
+  const std::shared_ptr<RelayStream> stream;
+  const uint64_t id;
+  RelayReceiver* const receiver;
+
+  std::deque<RelayResponse> messages;  // received, not yet delivered (bounded by the credit)
+  bool want = false;                   // the receiver asked for the next message
+  bool delivering = false;             // a call into the receiver is running
+  bool ended = false;                  // `status` is how it ended (the relay's end, the stream's, or Cancel)
+  bool cancelled = false;              // the end is delivered without waiting for a Read
+  bool finished = false;               // OnEnd was delivered
+  grpc::Status status;
+  std::string allowed_models;
+  uint32_t last_size = 0;   // body bytes of the message the receiver holds
+  uint32_t unreturned = 0;  // body bytes taken and not yet given back as credit
+};
+
+class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, RelayManyResponse>,
+                          public std::enable_shared_from_this<RelayStream> {
+ public:
+  RelayStream(byok::relay::v1::Relay::Stub* stub, CallRegistry* registry, absl::Duration max_age)
+      : stub_(stub), registry_(registry), retire_at_(absl::Now() + max_age) {}
+
+  // Starts the call; the stream holds itself until it is done and its requests heard their end.
+  void Open() {
+    self_ = shared_from_this();
+    registry_->Add(&ctx_);
+    stub_->async()->RelayMany(&ctx_, this);
+    AddHold();  // writes start from other threads, whenever a request comes
+    StartRead(&read_);
+    StartCall();
+  }
+
+  // Starts a request; null when the stream takes no new ones (retired, failed).
+  std::shared_ptr<StreamedRequest> Start(RelayRequest& request, const trace::RequestContext* trace,
+                                         RelayReceiver* receiver) {
+    Io io;
+    std::shared_ptr<StreamedRequest> started;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!retiring_ && absl::Now() >= retire_at_) retiring_ = true;
+      if (dead_ || retiring_) {
+        MaybeWrite(io);  // a retired stream that is idle half-closes
+      } else {
+        started = std::make_shared<StreamedRequest>(shared_from_this(), next_id_++, receiver);
+        live_.emplace(started->id, started);
+        ++open_requests_;
+        RelayFrame& frame = AddFrame(request.ByteSizeLong());
+        frame.set_id(started->id);
+        frame.set_credit(RelayStreams::kFirstCredit);
+        if (trace != nullptr) {
+          frame.set_request_id(trace->request_id);
+          frame.set_traceparent(trace->Traceparent());
+          frame.set_tracestate(trace->tracestate);
+        }
+        frame.mutable_start()->Swap(&request);
+        MaybeWrite(io);
+      }
+    }
+    Perform(io);
+    return started;
+  }
+
+  void Read(const std::shared_ptr<StreamedRequest>& r) {
+    Io io;
+    {
+      absl::MutexLock lock(&mu_);
+      if (r->finished) return;
+      r->want = true;
+      if (!r->ended && !dead_) {
+        r->unreturned += r->last_size;
+        if (r->unreturned >= RelayStreams::kCreditReturnBytes) {
+          RelayFrame& frame = AddFrame(0);
+          frame.set_id(r->id);
+          frame.set_credit(r->unreturned);
+          r->unreturned = 0;
+          MaybeWrite(io);
+        }
+      }
+      r->last_size = 0;
+    }
+    Perform(io);
+    Deliver(r);
+  }
+
+  void Cancel(const std::shared_ptr<StreamedRequest>& r) {
+    Io io;
+    {
+      absl::MutexLock lock(&mu_);
+      if (r->finished || r->cancelled) return;
+      r->cancelled = true;
+      r->messages.clear();
+      if (!r->ended) {
+        r->ended = true;
+        r->status = grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled");
+        live_.erase(r->id);
+        if (!dead_) {
+          RelayFrame& frame = AddFrame(0);
+          frame.set_id(r->id);
+          frame.set_cancel(true);
+        }
+        MaybeWrite(io);
+      }
+    }
+    Perform(io);
+    Deliver(r);
+  }
+
+  void OnReadDone(bool ok) override {
+    std::shared_ptr<RelayStream> keep = shared_from_this();
+    std::vector<std::shared_ptr<StreamedRequest>> touched;
+    Io io;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!ok) {
+        dead_ = true;  // the relay finished the stream or it broke: OnDone tells the requests how
+      } else {
+        for (byok::relay::v1::RelayReply& reply : *read_.mutable_replies()) {
+          auto it = live_.find(reply.id());
+          if (it == live_.end()) continue;  // cancelled meanwhile
+          std::shared_ptr<StreamedRequest> r = it->second;
+          if (reply.has_response()) r->messages.push_back(std::move(*reply.mutable_response()));
+          if (reply.has_end()) {
+            const byok::relay::v1::RelayEnd& end = reply.end();
+            r->ended = true;
+            r->status = grpc::Status(static_cast<grpc::StatusCode>(end.code()), end.message(), end.details());
+            r->allowed_models = end.allowed_models();
+            live_.erase(it);
+          }
+          touched.push_back(std::move(r));
+        }
+        if (read_.drain()) retiring_ = true;
+      }
+      MaybeWrite(io);
+    }
+    if (ok) {
+      read_.Clear();
+      StartRead(&read_);
+    }
+    Perform(io);
+    for (const auto& r : touched) Deliver(r);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::shared_ptr<RelayStream> keep = shared_from_this();
+    Io io;
+    {
+      absl::MutexLock lock(&mu_);
+      write_in_flight_ = false;
+      writing_ = RelayManyRequest();  // the bodies it carried go now
+      if (!ok) dead_ = true;          // the stream broke: OnDone follows once the read ends
+      MaybeWrite(io);
+    }
+    Perform(io);
+  }
+
+  void OnWritesDoneDone(bool /*ok*/) override {
+    std::shared_ptr<RelayStream> keep = shared_from_this();
+    Io io;
+    {
+      absl::MutexLock lock(&mu_);
+      write_in_flight_ = false;
+      MaybeWrite(io);
+    }
+    Perform(io);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::shared_ptr<RelayStream> keep = std::move(self_);
+    std::vector<std::shared_ptr<StreamedRequest>> touched;
+    bool remove = false;
+    {
+      absl::MutexLock lock(&mu_);
+      dead_ = true;
+      done_ = true;
+      // Requests still running when the stream ended: the relay went away (or shutdown cancelled
+      // the stream). A stream the relay finished normally has none.
+      const grpc::Status ended = status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay stream ended")
+                                             : status;
+      for (auto& [id, r] : live_) {
+        r->ended = true;
+        r->status = ended;
+        touched.push_back(r);
+      }
+      live_.clear();
+      remove = open_requests_ == 0 && !removed_;
+      removed_ = removed_ || remove;
+    }
+    for (const auto& r : touched) Deliver(r);
+    // Shutdown waits for the registry, then destroys what sessions use: a stream counts as
+    // finished only once every request on it heard its end (Deliver removes it then).
+    if (remove) registry_->Remove(&ctx_);
+  }
+
+  // Hands `r` what it may have now: its next message when it asked, or its end.
+  void Deliver(const std::shared_ptr<StreamedRequest>& r) {
+    for (;;) {
+      std::optional<RelayResponse> message;
+      {
+        absl::MutexLock lock(&mu_);
+        if (r->delivering || r->finished) return;
+        if (r->want && !r->messages.empty()) {
+          message = std::move(r->messages.front());
+          r->messages.pop_front();
+          r->want = false;
+          r->last_size = static_cast<uint32_t>(message->body().size());
+        } else if (r->ended && r->messages.empty() && (r->want || r->cancelled)) {
+          r->finished = true;
+        } else {
+          return;
+        }
+        r->delivering = true;
+      }
+      if (!message.has_value()) {
+        r->receiver->OnEnd(r->status, r->allowed_models);
+        bool remove = false;
+        {
+          absl::MutexLock lock(&mu_);
+          --open_requests_;
+          remove = done_ && open_requests_ == 0 && !removed_;
+          removed_ = removed_ || remove;
+        }
+        if (remove) registry_->Remove(&ctx_);
+        return;
+      }
+      r->receiver->OnMessage(*message);
+      absl::MutexLock lock(&mu_);
+      r->delivering = false;
+    }
+  }
+
+ private:
+  // gRPC operations decided under the lock, started after it.
+  struct Io {
+    bool write = false;
+    bool writes_done = false;
+    bool remove_hold = false;
+  };
+
+  RelayFrame& AddFrame(size_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (out_.empty() || out_bytes_ >= kMaxBatchBytes) {
+      out_.emplace_back();
+      out_bytes_ = 0;
+    }
+    out_bytes_ += bytes + 32;
+    return *out_.back().add_frames();
+  }
+
+  void MaybeWrite(Io& io) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!write_in_flight_ && !dead_ && !writes_done_) {
+      if (!out_.empty()) {
+        writing_ = std::move(out_.front());
+        out_.pop_front();
+        write_in_flight_ = true;
+        io.write = true;
+      } else if (retiring_ && live_.empty()) {
+        writes_done_ = true;  // the relay finishes the stream once it saw this
+        write_in_flight_ = true;
+        io.writes_done = true;
+      }
+    }
+    if (dead_) out_.clear();
+    // Nothing more is started from outside a reaction once the stream is half-closed or dead.
+    if (hold_ && !write_in_flight_ && (dead_ || writes_done_)) {
+      hold_ = false;
+      io.remove_hold = true;
+    }
+  }
+
+  void Perform(const Io& io) {
+    if (io.write) StartWrite(&writing_);
+    if (io.writes_done) StartWritesDone();
+    if (io.remove_hold) RemoveHold();
+  }
+
+  byok::relay::v1::Relay::Stub* const stub_;
+  CallRegistry* const registry_;
+  const absl::Time retire_at_;
+  grpc::ClientContext ctx_;
+  std::shared_ptr<RelayStream> self_;
+  RelayManyResponse read_;  // gRPC's while a read is outstanding
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<StreamedRequest>> live_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  size_t open_requests_ ABSL_GUARDED_BY(mu_) = 0;  // started, OnEnd not yet delivered
+  std::deque<RelayManyRequest> out_ ABSL_GUARDED_BY(mu_);
+  size_t out_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // about the size of out_'s last message
+  RelayManyRequest writing_ ABSL_GUARDED_BY(mu_);  // gRPC's while a write is in flight
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool hold_ ABSL_GUARDED_BY(mu_) = true;
+  bool retiring_ ABSL_GUARDED_BY(mu_) = false;
+  bool dead_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool removed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+void StreamedRequest::Read() { stream->Read(shared_from_this()); }
+
+void StreamedRequest::Cancel() { stream->Cancel(shared_from_this()); }
+
+namespace {
+
+// A request no stream took: it ends UNAVAILABLE at its first Read or Cancel.
+class FailedTransport final : public RelayTransport {
+ public:
+  explicit FailedTransport(RelayReceiver* receiver) : receiver_(receiver) {}
+  void Read() override { End(); }
+  void Cancel() override { End(); }
+
+ private:
+  void End() {
+    if (!ended_.exchange(true)) {
+      receiver_->OnEnd(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no relay stream"), "");
+    }
+  }
+  RelayReceiver* const receiver_;
+  std::atomic<bool> ended_{false};
+};
+
+}  // namespace
+
+RelayStreams::RelayStreams(byok::relay::v1::Relay::Stub* stub, CallRegistry* registry, Options options)
+    : stub_(stub), registry_(registry), options_(options) {
+  slots_.resize(static_cast<size_t>(std::max(1, options_.streams)));
+}
+
+RelayStreams::~RelayStreams() = default;
+
+std::shared_ptr<RelayTransport> RelayStreams::Start(RelayRequest request, const trace::RequestContext* trace,
+                                                    RelayReceiver* receiver) {
+  // A slot's stream refuses only once retired or failed: then a new one takes its place (and the
+  // old one finishes when its requests have). Streams are opened under the lock, so no request
+  // is started on a stream before its call exists.
+  std::shared_ptr<RelayStream> refused;
+  size_t slot = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    slot = next_++ % slots_.size();
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_ptr<RelayStream> stream;
+    {
+      absl::MutexLock lock(&mu_);
+      if (slots_[slot] == nullptr || slots_[slot] == refused) {
+        slots_[slot] = std::make_shared<RelayStream>(stub_, registry_, options_.max_age);
+        slots_[slot]->Open();
+      }
+      stream = slots_[slot];
+    }
+    if (std::shared_ptr<StreamedRequest> started = stream->Start(request, trace, receiver)) return started;
+    refused = std::move(stream);
+  }
+  return std::make_shared<FailedTransport>(receiver);
+}
+
+}  // namespace byok::gateway
