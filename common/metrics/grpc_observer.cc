@@ -126,6 +126,7 @@ std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterfac
 
 void CountServerCall(const std::string& service, const std::string& method, grpc::StatusCode code,
                      absl::Duration elapsed) {
+  if (ServerFamilies::Get() == nullptr) return;  // metrics off: no label to build
   Count(service, method, absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), elapsed);
 }
 

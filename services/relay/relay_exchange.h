@@ -68,6 +68,8 @@ class RelayExchange : public UpstreamHandler {
   void WriteDone(bool ok);
   // The caller left: the upstream call (or the key lookup) stops; the exchange then ends.
   void Cancelled();
+  // When the request came.
+  absl::Time started() const { return started_; }
 
   void OnUpstreamHead(UpstreamHead head) override;
   void OnUpstreamBody(std::string piece, bool last) override;

@@ -35,7 +35,6 @@ class RelayManyReactor::Exchange final : private RequestHolder, public RelayExch
 
   uint64_t id() const { return id_; }
 
-  const absl::Time started = absl::Now();
   int64_t credit;                      // body bytes the caller still takes
   WriteState write = WriteState::kIdle;
   bool cancelled = false;              // by the caller, or the stream is gone
@@ -72,11 +71,6 @@ void RelayManyStreams::DrainAll() {
   absl::MutexLock lock(&mu_);
   draining_ = true;
   for (RelayManyReactor* stream : streams_) stream->Drain();
-}
-
-bool RelayManyStreams::draining() const {
-  absl::MutexLock lock(&mu_);
-  return draining_;
 }
 
 RelayManyReactor::RelayManyReactor(const RelayDeps& deps, grpc::CallbackServerContext* context,
@@ -144,8 +138,7 @@ void RelayManyReactor::Apply(v1::RelayFrame& frame, Actions& actions) {
                                   std::move(*frame.mutable_start()), frame.credit());
     live_.emplace(id, exchange);
     ++exchanges_;
-    ++exchange->pins;
-    actions.start.push_back(exchange);
+    Pin(actions.start, exchange);
     return;
   }
   auto it = live_.find(id);
@@ -155,18 +148,15 @@ void RelayManyReactor::Apply(v1::RelayFrame& frame, Actions& actions) {
     exchange->credit += frame.credit();
     if (exchange->write == WriteState::kAwaitingCredit && exchange->credit > 0) {
       exchange->write = WriteState::kIdle;
-      ++exchange->pins;
-      actions.write_done.push_back(exchange);
+      Pin(actions.write_done, exchange);
     }
   }
   if (frame.cancel() && !exchange->cancelled) {
     exchange->cancelled = true;
-    ++exchange->pins;
-    actions.cancel.push_back(exchange);
+    Pin(actions.cancel, exchange);
     if (exchange->write == WriteState::kAwaitingCredit) {
       exchange->write = WriteState::kIdle;
-      ++exchange->pins;
-      actions.write_failed.push_back(exchange);
+      Pin(actions.write_failed, exchange);
     }
   }
 }
@@ -178,8 +168,7 @@ void RelayManyReactor::Send(Exchange* exchange, v1::RelayResponse* message) {
     if (gone_ || exchange->cancelled) {
       // Nothing more reaches the caller: the write fails at once (the exchange allows it inline,
       // as it allows a transport's completion on another thread before SendMessage returned).
-      ++exchange->pins;
-      actions.write_failed.push_back(exchange);
+      Pin(actions.write_failed, exchange);
     } else {
       const size_t body = message->body().size();
       exchange->credit -= static_cast<int64_t>(body);
@@ -197,7 +186,7 @@ void RelayManyReactor::Send(Exchange* exchange, v1::RelayResponse* message) {
 }
 
 void RelayManyReactor::End(Exchange* exchange, const grpc::Status& status, std::string allowed_models) {
-  metrics::CountServerCall("relay", "Relay", status.error_code(), absl::Now() - exchange->started);
+  metrics::CountServerCall("relay", "Relay", status.error_code(), absl::Now() - exchange->started());
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
@@ -252,15 +241,13 @@ void RelayManyReactor::OnWriteDone(bool ok) {
     absl::MutexLock lock(&mu_);
     write_in_flight_ = false;
     for (Exchange* exchange : writing_.sent) {
-      ++exchange->pins;
       if (!ok || gone_ || exchange->cancelled) {
         exchange->write = WriteState::kIdle;
-        actions.write_failed.push_back(exchange);
+        Pin(actions.write_failed, exchange);
       } else if (exchange->credit > 0) {
         exchange->write = WriteState::kIdle;
-        actions.write_done.push_back(exchange);
+        Pin(actions.write_done, exchange);
       } else {
-        --exchange->pins;
         exchange->write = WriteState::kAwaitingCredit;  // the caller's next credit completes it
       }
     }
@@ -288,13 +275,11 @@ void RelayManyReactor::Abandon(Actions& actions) {
   for (auto& [id, exchange] : live_) {
     if (!exchange->cancelled) {
       exchange->cancelled = true;
-      ++exchange->pins;
-      actions.cancel.push_back(exchange);
+      Pin(actions.cancel, exchange);
     }
     if (exchange->write == WriteState::kQueued || exchange->write == WriteState::kAwaitingCredit) {
       exchange->write = WriteState::kIdle;
-      ++exchange->pins;
-      actions.write_failed.push_back(exchange);
+      Pin(actions.write_failed, exchange);
     }
   }
   queued_.clear();  // never written; their exchanges' writes failed above
@@ -307,6 +292,11 @@ void RelayManyReactor::MaybeFinish(Actions& actions) {
   finished_ = true;
   actions.finish = true;
   actions.cancelled = gone_;
+}
+
+void RelayManyReactor::Pin(std::vector<Exchange*>& list, Exchange* exchange) {
+  ++exchange->pins;
+  list.push_back(exchange);
 }
 
 void RelayManyReactor::Unpin(Exchange* exchange, Actions& actions) {

@@ -34,10 +34,9 @@ class RelayManyStreams {
   void Remove(RelayManyReactor* stream);
   // Asks every open stream, and every later one, to send its caller `drain`.
   void DrainAll();
-  bool draining() const;
 
  private:
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   absl::flat_hash_set<RelayManyReactor*> streams_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -95,6 +94,8 @@ class RelayManyReactor final : public grpc::ServerBidiReactor<v1::RelayManyReque
   void End(Exchange* exchange, const grpc::Status& status, std::string allowed_models);
   // The batch replies go into (a new one when the last is full).
   Batch& OpenBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts `exchange` on an Actions list, pinned: it is not destroyed until Run has called into it.
+  void Pin(std::vector<Exchange*>& list, Exchange* exchange) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An exchange's pin (taken while Actions holds it) is released; it is destroyed when it had ended.
   void Unpin(Exchange* exchange, Actions& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

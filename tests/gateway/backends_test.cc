@@ -25,10 +25,7 @@ class BackendsErrorTest : public ::testing::Test {
       : target_(absl::StrCat("127.0.0.1:", byok::testing::PickUnusedPort())),
         relay_(Backend::kRelay, grpc::CreateChannel(target_, grpc::InsecureChannelCredentials())) {}
 
-  RpcError ErrorFor(const grpc::Status& status) {
-    grpc::ClientContext ctx;
-    return relay_.MakeError(status, ctx);
-  }
+  RpcError ErrorFor(const grpc::Status& status) { return relay_.MakeError(status); }
 
   std::string target_;
   BackendChannel relay_;
@@ -72,7 +69,7 @@ TEST_F(BackendsErrorTest, ACallToNoServerIsNotReached) {
                  });
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
-  RpcError e = relay_.MakeError(status, ctx);
+  RpcError e = relay_.MakeError(status);
   EXPECT_FALSE(e.reached);
   EXPECT_EQ(HttpStatusForRpcError(e), 503);
 }

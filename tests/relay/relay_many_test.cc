@@ -80,6 +80,13 @@ class RelayManyTest : public RelayDaemonsTest {
     return true;
   }
 
+  // Reads until request `id` has its head, or its end (with `until_end`), or the stream ends.
+  static void ReadUntil(Stream& stream, std::map<uint64_t, Answer>& answers, uint64_t id, bool until_end,
+                        bool* drain = nullptr) {
+    while (!(until_end ? answers[id].ended : answers[id].has_head) && ReadInto(stream, answers, drain)) {
+    }
+  }
+
   static int Ended(const std::map<uint64_t, Answer>& answers) {
     int n = 0;
     for (const auto& [id, a] : answers) n += a.ended ? 1 : 0;
@@ -165,8 +172,7 @@ TEST_F(RelayManyTest, ARequestWithoutCreditStallsAloneAndResumesWithCredit) {
   v1::RelayManyRequest second;
   *second.add_frames() = Start(2, Chat("fake-slow-3-1", true));
   ASSERT_TRUE(stream->Write(second));
-  while (!answers[2].ended && ReadInto(*stream, answers)) {
-  }
+  ReadUntil(*stream, answers, 2, /*until_end=*/true);
   ASSERT_TRUE(answers[2].ended);
   EXPECT_EQ(answers[2].end.code(), 0);
   EXPECT_FALSE(answers[1].ended);
@@ -205,8 +211,7 @@ TEST_F(RelayManyTest, ACancelledRequestClosesItsProviderConnectionAndTheStreamGo
   *start.add_frames() = Start(7, Chat("fake-hold", true));
   ASSERT_TRUE(stream->Write(start));
   std::map<uint64_t, Answer> answers;
-  while (!answers[7].has_head && ReadInto(*stream, answers)) {
-  }
+  ReadUntil(*stream, answers, 7, /*until_end=*/false);
   ASSERT_TRUE(answers[7].has_head);
 
   const absl::Time left = absl::Now();
@@ -222,8 +227,7 @@ TEST_F(RelayManyTest, ACancelledRequestClosesItsProviderConnectionAndTheStreamGo
   v1::RelayManyRequest next;
   *next.add_frames() = Start(8, Chat("gpt-4o-mini", false));
   ASSERT_TRUE(stream->Write(next));
-  while (!answers[8].ended && ReadInto(*stream, answers)) {
-  }
+  ReadUntil(*stream, answers, 8, /*until_end=*/true);
   EXPECT_EQ(answers[8].end.code(), 0);
   EXPECT_EQ(answers[8].head.status(), 200);
   stream->WritesDone();
@@ -251,14 +255,12 @@ TEST_F(RelayManyTest, AStoppingRelayAsksItsCallersToDrainAndFinishesTheirRequest
   *start.add_frames() = Start(1, Chat("fake-slow-10-100", true));  // about a second
   ASSERT_TRUE(stream->Write(start));
   std::map<uint64_t, Answer> answers;
-  while (!answers[1].has_head && ReadInto(*stream, answers)) {
-  }
+  ReadUntil(*stream, answers, 1, /*until_end=*/false);
   ASSERT_TRUE(answers[1].has_head);
 
   ::kill(relay().process().pid(), SIGTERM);
   bool drain = false;
-  while (!answers[1].ended && ReadInto(*stream, answers, &drain)) {
-  }
+  ReadUntil(*stream, answers, 1, /*until_end=*/true, &drain);
   EXPECT_TRUE(drain);
   ASSERT_TRUE(answers[1].ended);
   EXPECT_EQ(answers[1].end.code(), 0) << answers[1].end.message();

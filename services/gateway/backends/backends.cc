@@ -83,11 +83,6 @@ bool CallRegistry::WaitIdle(absl::Duration timeout) {
   return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
-RpcError BackendChannel::MakeError(const grpc::Status& status,
-                                   const grpc::ClientContext& /*ctx*/) const {
-  return MakeError(status);
-}
-
 RpcError BackendChannel::MakeError(const grpc::Status& status) const {
   RpcError error;
   error.backend = backend_;

@@ -57,9 +57,8 @@ class BackendChannel {
   Backend backend() const { return backend_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
-  // Describes a failed call made with `ctx` (after it finished), from the status and its structured
-  // details (common/grpc_status.h), never from gRPC's message text.
-  RpcError MakeError(const grpc::Status& status, const grpc::ClientContext& ctx) const;
+  // Describes a failed call (or a failed request of a RelayMany stream), from the status and its
+  // structured details (common/grpc_status.h), never from gRPC's message text.
   RpcError MakeError(const grpc::Status& status) const;
 
   // What a health check found.
@@ -144,7 +143,7 @@ void CallUnary(BackendChannel& backend, CallRegistry& registry, absl::Duration t
            if (status.ok()) {
              result.response = std::move(call->response);
            } else {
-             result.error = backend.MakeError(status, call->ctx);
+             result.error = backend.MakeError(status);
            }
            // What `done` holds (a browser's session) goes before the call counts as finished:
            // shutdown waits for the registry, then destroys what sessions use.

@@ -84,7 +84,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
         started = std::make_shared<StreamedRequest>(shared_from_this(), next_id_++, receiver);
         live_.emplace(started->id, started);
         ++open_requests_;
-        RelayFrame& frame = AddFrame(request.ByteSizeLong());
+        RelayFrame& frame = AddFrame(request.body().size());  // the rest is small beside the limit
         frame.set_id(started->id);
         frame.set_credit(RelayStreams::kFirstCredit);
         if (trace != nullptr) {
@@ -341,7 +341,8 @@ void StreamedRequest::Cancel() { stream->Cancel(shared_from_this()); }
 
 namespace {
 
-// A request no stream took: it ends UNAVAILABLE at its first Read or Cancel.
+// A request no stream took: it ends UNAVAILABLE at its first Read or Cancel. Only once shutdown
+// began (the registry cancels a new stream at once, and it can fail before its first request).
 class FailedTransport final : public RelayTransport {
  public:
   explicit FailedTransport(RelayReceiver* receiver) : receiver_(receiver) {}

@@ -11,7 +11,9 @@
 
 namespace byok::gateway {
 
-// What a relayed request hears. Calls come one at a time, never inside the transport's Read or Cancel.
+// What a relayed request hears. Calls come one at a time; a message or the end that is already there
+// may come inside the transport's Read or Cancel (a Read made inside OnMessage is served after it
+// returns, never nested).
 class RelayReceiver {
  public:
   virtual ~RelayReceiver() = default;
