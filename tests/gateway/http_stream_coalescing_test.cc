@@ -1,7 +1,8 @@
 // A streamed response under a slow browser: pieces the relay sends while a socket write is in flight
 // leave together (fewer chunks, the same bytes in the same order), the first piece is not held back, and
 // a browser that stops reading stops the relay (bounded memory) instead of being buffered for. The relay
-// is a test double that streams as fast as gRPC takes its messages and counts what it sent.
+// is a test double that streams as fast as gRPC takes its messages (as a Relay call, or as a request of
+// a RelayMany stream within the gateway's credit, as the relay does) and counts what it sent.
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -93,11 +94,98 @@ class Stream : public grpc::ServerWriteReactor<RelayResponse> {
 std::mutex Stream::held_mu;
 Stream* Stream::held = nullptr;
 
+// The plan's events as one request of a RelayMany stream: each event a message of its own, sent while
+// the gateway's credit for the request is above zero, as the relay does.
+class ManyStream : public grpc::ServerBidiReactor<byok::relay::v1::RelayManyRequest,
+                                                  byok::relay::v1::RelayManyResponse> {
+ public:
+  explicit ManyStream(Plan* plan) : plan_(plan) { StartRead(&in_); }
+
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ok) {
+      reading_ = false;
+      return MaybeFinish();
+    }
+    for (const auto& frame : in_.frames()) {
+      if (frame.has_start()) id_ = frame.id();
+      credit_ += frame.credit();
+      if (frame.cancel()) next_ = plan_->events + 1;  // nothing more, not even the end
+    }
+    in_.Clear();
+    StartRead(&in_);
+    MaybeWrite();
+  }
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    if (!ok) {
+      next_ = plan_->events + 1;
+      return MaybeFinish();
+    }
+    if (sent_event_) plan_->sent_bytes.fetch_add(static_cast<int64_t>(plan_->event_bytes));
+    MaybeWrite();
+  }
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_ = plan_->events + 1;
+    MaybeFinish();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void MaybeWrite() {
+    if (writing_ || id_ == 0 || next_ > plan_->events) return;
+    out_.Clear();
+    auto* reply = out_.add_replies();
+    reply->set_id(id_);
+    sent_event_ = next_ < plan_->events;
+    if (sent_event_) {
+      if (credit_ <= 0) return;  // until the gateway's next credit
+      if (next_ == 0) {
+        auto* head = reply->mutable_response()->mutable_head();
+        head->set_status(200);
+        auto* ct = head->add_headers();
+        ct->set_name("Content-Type");
+        ct->set_value("text/event-stream");
+      }
+      reply->mutable_response()->set_body(Event(next_, plan_->event_bytes));
+      credit_ -= static_cast<int64_t>(plan_->event_bytes);
+    } else {
+      reply->mutable_end();  // OK
+    }
+    ++next_;
+    writing_ = true;
+    StartWrite(&out_);
+  }
+  void MaybeFinish() {
+    if (writing_ || reading_ || finished_) return;
+    finished_ = true;
+    Finish(grpc::Status::OK);
+  }
+
+  Plan* plan_;
+  std::mutex mu_;
+  byok::relay::v1::RelayManyRequest in_;
+  byok::relay::v1::RelayManyResponse out_;
+  uint64_t id_ = 0;
+  int64_t credit_ = 0;
+  int next_ = 0;  // the next event; `events` is the end, past it nothing
+  bool sent_event_ = false;
+  bool writing_ = false;
+  bool reading_ = true;
+  bool finished_ = false;
+};
+
 class StreamingRelay final : public byok::relay::v1::Relay::CallbackService {
  public:
   explicit StreamingRelay(Plan* plan) : plan_(plan) {}
   grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext*, const RelayRequest*) override {
     return new Stream(plan_);
+  }
+  grpc::ServerBidiReactor<byok::relay::v1::RelayManyRequest, byok::relay::v1::RelayManyResponse>* RelayMany(
+      grpc::CallbackServerContext*) override {
+    return new ManyStream(plan_);
   }
 
  private:
@@ -230,8 +318,7 @@ class HttpStreamCoalescingTest : public ::testing::Test {
                                          {"BYOK_GATEWAY_HOST", "127.0.0.1"},
                                          {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port_)},
                                          {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", relay_port_)},
-                                         // This relay serves Relay calls only: one per request.
-                                         {"BYOK_RELAY_STREAMS", "0"}}));
+                                         {"BYOK_RELAY_STREAMS", RelayStreams()}}));
     ASSERT_TRUE(config.ok());
     auto server = GatewayServer::Start(*std::move(config));
     ASSERT_TRUE(server.ok()) << server.status();
@@ -245,6 +332,10 @@ class HttpStreamCoalescingTest : public ::testing::Test {
     if (gateway_) gateway_->Shutdown(absl::Seconds(1));
     if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
   }
+
+  // How the gateway reaches the double: a Relay call per request (its hold test parks a call), or,
+  // in HttpStreamCoalescingManyTest, a RelayMany stream.
+  virtual const char* RelayStreams() const { return "0"; }
 
   // Waits until the relay double has sent nothing more for `quiet`; returns what it sent.
   int64_t WaitUntilRelayStalls(absl::Duration quiet, absl::Duration timeout) {
@@ -264,6 +355,8 @@ class HttpStreamCoalescingTest : public ::testing::Test {
     return last;
   }
 
+  void StoppedBrowserStopsTheRelayThenGetsEveryByte();
+
   int relay_port_ = 0;
   Plan plan_;
   StreamingRelay relay_{&plan_};
@@ -272,7 +365,8 @@ class HttpStreamCoalescingTest : public ::testing::Test {
   std::unique_ptr<GatewayServer> gateway_;
 };
 
-TEST_F(HttpStreamCoalescingTest, StoppedBrowserStopsTheRelayThenGetsEveryByteInFewerChunks) {
+// The browser reads nothing, then everything (the test of both fixtures).
+void HttpStreamCoalescingTest::StoppedBrowserStopsTheRelayThenGetsEveryByte() {
   plan_.events = 64000;
   plan_.event_bytes = 256;
   const int64_t total = int64_t{plan_.events} * static_cast<int64_t>(plan_.event_bytes);  // 16 MB
@@ -280,13 +374,14 @@ TEST_F(HttpStreamCoalescingTest, StoppedBrowserStopsTheRelayThenGetsEveryByteInF
   ASSERT_TRUE(browser.connected());
   ASSERT_TRUE(browser.Send(StreamRequest()));
   // The browser reads nothing: the relay must come to a stop far short of the whole stream (what is
-  // in flight is bounded by the gateway's hold, gRPC's window and the sockets' buffers).
+  // in flight is bounded by the gateway's hold, gRPC's window (over RelayMany, the request's credit)
+  // and the sockets' buffers).
   const int64_t sent_while_stopped = WaitUntilRelayStalls(absl::Milliseconds(300), absl::Seconds(10));
   EXPECT_LT(sent_while_stopped, total / 2);
   // What the relay sent is in the sockets' kernel queues or in the gateway. The gateway holds at most its
-  // hold (kMaxHeldBytes), the piece being written and what gRPC's flow-control window let through, not
-  // megabytes that a window grown by gRPC's bandwidth probing would let in for a browser that reads
-  // nothing.
+  // hold (kMaxHeldBytes), the piece being written and what gRPC's flow-control window (the credit)
+  // let through, not megabytes that a window grown by gRPC's bandwidth probing would let in for a
+  // browser that reads nothing.
   const int64_t in_kernel = KernelQueuedBytes({gateway_->port(), relay_port_});
   std::cerr << "sent while the browser read nothing: " << sent_while_stopped << " of " << total
             << " bytes; in the kernel's socket queues " << in_kernel << ", in the gateway the rest\n";
@@ -309,6 +404,21 @@ TEST_F(HttpStreamCoalescingTest, StoppedBrowserStopsTheRelayThenGetsEveryByteInF
             << " bytes\n";
   EXPECT_LE(chunks.largest, HttpSession::kMaxHeldBytes + plan_.event_bytes);
   EXPECT_EQ(plan_.sent_bytes.load(), total);
+}
+
+TEST_F(HttpStreamCoalescingTest, StoppedBrowserStopsTheRelayThenGetsEveryByteInFewerChunks) {
+  StoppedBrowserStopsTheRelayThenGetsEveryByte();
+}
+
+// The same over a RelayMany stream (the gateway's default): the request's credit, which the gateway gives
+// back only as the browser takes bytes, stops the relay; gRPC's window is the stream's, shared.
+class HttpStreamCoalescingManyTest : public HttpStreamCoalescingTest {
+ protected:
+  const char* RelayStreams() const override { return "1"; }
+};
+
+TEST_F(HttpStreamCoalescingManyTest, StoppedBrowserStopsTheRelayThenGetsEveryByteInFewerChunks) {
+  StoppedBrowserStopsTheRelayThenGetsEveryByte();
 }
 
 TEST_F(HttpStreamCoalescingTest, FirstPieceIsNotHeldBack) {
