@@ -262,7 +262,7 @@ TEST_F(RelayManyTest, AStoppingRelayAsksItsCallersToDrainAndFinishesTheirRequest
   bool drain = false;
   ReadUntil(*stream, answers, 1, /*until_end=*/true, &drain);
   EXPECT_TRUE(drain);
-  ASSERT_TRUE(answers[1].ended);
+  ASSERT_TRUE(answers[1].ended) << relay().process().Output();
   EXPECT_EQ(answers[1].end.code(), 0) << answers[1].end.message();
   EXPECT_TRUE(answers[1].body.find("data: [DONE]") != std::string::npos);
   stream->WritesDone();
