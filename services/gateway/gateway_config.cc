@@ -184,7 +184,7 @@ const char* GatewayConfigHelp() {
          "                                   dns:///name:port (round-robin over every address)\n"
          "  BYOK_RELAY_ADDR (127.0.0.1:50052) the relay, in the same forms\n"
          "  BYOK_RELAY_STREAMS (4)           RelayMany streams relayed requests share (0-64); 0: a\n"
-         "                                   Relay call per request (a relay without RelayMany)\n"
+         "                                   Relay call per request\n"
          "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE (unset: plaintext)\n"
          "                                   mutual TLS to the vault and relay (PEM, all three)\n"
          "  BYOK_SERVICE_TOKEN (unset)       shared secret (32+ characters) sent on every vault and\n"

@@ -31,7 +31,7 @@ struct GatewayConfig {
   std::string vault_addr = "127.0.0.1:50051";
   std::string relay_addr = "127.0.0.1:50052";
   // RelayMany streams relayed requests are spread over (BYOK_RELAY_STREAMS); 0 sends each request as a
-  // Relay call of its own (for a relay older than RelayMany).
+  // Relay call of its own (as the streams do by themselves with a relay older than RelayMany).
   int relay_streams = 4;
   // BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE: mutual TLS to the vault and the relay.
   // Unset: plaintext gRPC.

@@ -73,9 +73,11 @@ void RelayManyStreams::DrainAll() {
   for (RelayManyReactor* stream : streams_) stream->Drain();
 }
 
-RelayManyReactor::RelayManyReactor(const RelayDeps& deps, grpc::CallbackServerContext* context,
-                                   RelayManyStreams* streams)
-    : deps_(deps), context_(context), streams_(streams) {
+RelayManyReactor::RelayManyReactor(const RelayDeps& deps, RelayManyStreams* streams)
+    : deps_(deps), streams_(streams) {
+  // Headers at once: the caller sends its frames only once they came (a relay without RelayMany
+  // answers UNIMPLEMENTED with none, and the caller sends its requests as Relay calls instead).
+  StartSendInitialMetadata();
   streams_->Add(this);
   StartRead(&read_);
 }

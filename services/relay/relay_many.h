@@ -19,10 +19,6 @@
 #include "byok/relay/v1/relay.pb.h"
 #include "services/relay/relay_exchange.h"
 
-namespace grpc {
-class CallbackServerContext;
-}  // namespace grpc
-
 namespace byok::relay {
 
 class RelayManyReactor;
@@ -49,7 +45,7 @@ class RelayManyReactor final : public grpc::ServerBidiReactor<v1::RelayManyReque
   // Requests running at once on one stream; a start past it ends at once with RESOURCE_EXHAUSTED.
   static constexpr size_t kMaxRequests = 20000;
 
-  RelayManyReactor(const RelayDeps& deps, grpc::CallbackServerContext* context, RelayManyStreams* streams);
+  RelayManyReactor(const RelayDeps& deps, RelayManyStreams* streams);
 
   // Sends the caller `drain` (at once, or with the next message).
   void Drain();
@@ -110,7 +106,6 @@ class RelayManyReactor final : public grpc::ServerBidiReactor<v1::RelayManyReque
   void Run(Actions& actions);
 
   const RelayDeps deps_;
-  grpc::CallbackServerContext* const context_;
   RelayManyStreams* const streams_;
 
   v1::RelayManyRequest read_;  // gRPC's until OnReadDone

@@ -94,8 +94,8 @@ grpc::ServerWriteReactor<v1::RelayResponse>* RelayService::Relay(
 }
 
 grpc::ServerBidiReactor<v1::RelayManyRequest, v1::RelayManyResponse>* RelayService::RelayMany(
-    grpc::CallbackServerContext* context) {
-  return new RelayManyReactor(deps_, context, &streams_);
+    grpc::CallbackServerContext* /*context*/) {
+  return new RelayManyReactor(deps_, &streams_);
 }
 
 grpc::ServerUnaryReactor* RelayService::CheckKey(grpc::CallbackServerContext* context,

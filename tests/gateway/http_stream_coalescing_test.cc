@@ -99,7 +99,11 @@ Stream* Stream::held = nullptr;
 class ManyStream : public grpc::ServerBidiReactor<byok::relay::v1::RelayManyRequest,
                                                   byok::relay::v1::RelayManyResponse> {
  public:
-  explicit ManyStream(Plan* plan) : plan_(plan) { StartRead(&in_); }
+  // Headers first, as the relay sends them: the gateway sends its frames once they came.
+  explicit ManyStream(Plan* plan) : plan_(plan) {
+    StartSendInitialMetadata();
+    StartRead(&in_);
+  }
 
   void OnReadDone(bool ok) override {
     std::lock_guard<std::mutex> lock(mu_);

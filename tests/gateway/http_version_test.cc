@@ -119,9 +119,7 @@ class HttpVersionTest : public ::testing::Test {
         Env({{"PORT", "0"},
              {"BYOK_GATEWAY_HOST", "127.0.0.1"},
              {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
-             {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
-             // This relay serves Relay calls only: one per request.
-             {"BYOK_RELAY_STREAMS", "0"}}));
+             {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", relay_port)}}));
     ASSERT_TRUE(config.ok());
     auto server = GatewayServer::Start(*std::move(config));
     ASSERT_TRUE(server.ok()) << server.status();

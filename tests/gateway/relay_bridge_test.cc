@@ -139,6 +139,8 @@ class ScriptedWriter : public grpc::ServerWriteReactor<RelayResponse> {
   bool finished_ = false;
 };
 
+// Serves Relay only, as a relay older than RelayMany does: the gateway's RelayMany stream is answered
+// UNIMPLEMENTED and its requests go as Relay calls of their own, so every test here goes that way.
 class ScriptedRelay final : public byok::relay::v1::Relay::CallbackService {
  public:
   grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext* /*ctx*/,
@@ -184,9 +186,7 @@ class RelayBridgeTest : public ::testing::Test {
                                          {"BYOK_GATEWAY_HOST", "127.0.0.1"},
                                          {"BYOK_RELAY_ADDR", absl::StrCat("127.0.0.1:", relay_port)},
                                          {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", vault_port)},
-                                         {"BYOK_HEALTH_TIMEOUT_MS", "500"},
-                                         // This relay serves Relay calls only: one per request.
-                                         {"BYOK_RELAY_STREAMS", "0"}}));
+                                         {"BYOK_HEALTH_TIMEOUT_MS", "500"}}));
     ASSERT_TRUE(config.ok());
     auto server = GatewayServer::Start(*std::move(config));
     ASSERT_TRUE(server.ok()) << server.status();

@@ -1,5 +1,5 @@
-// One relayed request as a Relay call of its own (BYOK_RELAY_STREAMS=0): the transport for a relay
-// that has no RelayMany, and the reference the streams are measured against.
+// One relayed request as a Relay call of its own: with BYOK_RELAY_STREAMS=0, and for a relay that has
+// no RelayMany (relay_streams.h falls back to it).
 #ifndef BYOK_SERVICES_GATEWAY_BACKENDS_DIRECT_RELAY_CALL_H_
 #define BYOK_SERVICES_GATEWAY_BACKENDS_DIRECT_RELAY_CALL_H_
 

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/clock.h"
 #include "services/gateway/backends/backends.h"
+#include "services/gateway/backends/direct_relay_call.h"
 
 namespace byok::gateway {
 
@@ -52,13 +53,16 @@ class StreamedRequest final : public RelayTransport, public std::enable_shared_f
   std::string allowed_models;
   uint32_t last_size = 0;   // body bytes of the message the receiver holds
   uint32_t unreturned = 0;  // body bytes taken and not yet given back as credit
+  // Set when the relay has no RelayMany: the request went as a Relay call of its own instead.
+  std::shared_ptr<RelayTransport> fallback;
 };
 
 class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, RelayManyResponse>,
                           public std::enable_shared_from_this<RelayStream> {
  public:
-  RelayStream(byok::relay::v1::Relay::Stub* stub, CallRegistry* registry, absl::Duration max_age)
-      : stub_(stub), registry_(registry), retire_at_(absl::Now() + max_age) {}
+  RelayStream(RelayStreams* owner, byok::relay::v1::Relay::Stub* stub, CallRegistry* registry,
+              absl::Duration max_age)
+      : owner_(owner), stub_(stub), registry_(registry), retire_at_(absl::Now() + max_age) {}
 
   // Starts the call; the stream holds itself until it is done and its requests heard their end.
   void Open() {
@@ -102,45 +106,26 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
 
   void Read(const std::shared_ptr<StreamedRequest>& r) {
     Io io;
+    std::shared_ptr<RelayTransport> fallback;
     {
       absl::MutexLock lock(&mu_);
-      if (r->finished) return;
-      r->want = true;
-      if (!r->ended && !dead_) {
-        r->unreturned += r->last_size;
-        if (r->unreturned >= RelayStreams::kCreditReturnBytes) {
-          RelayFrame& frame = AddFrame(0);
-          frame.set_id(r->id);
-          frame.set_credit(r->unreturned);
-          r->unreturned = 0;
-          MaybeWrite(io);
-        }
-      }
-      r->last_size = 0;
+      fallback = r->fallback;
+      if (!fallback) AskNext(*r, io);
     }
+    if (fallback) return fallback->Read();
     Perform(io);
     Deliver(r);
   }
 
   void Cancel(const std::shared_ptr<StreamedRequest>& r) {
     Io io;
+    std::shared_ptr<RelayTransport> fallback;
     {
       absl::MutexLock lock(&mu_);
-      if (r->finished || r->cancelled) return;
-      r->cancelled = true;
-      r->messages.clear();
-      if (!r->ended) {
-        r->ended = true;
-        r->status = grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled");
-        live_.erase(r->id);
-        if (!dead_) {
-          RelayFrame& frame = AddFrame(0);
-          frame.set_id(r->id);
-          frame.set_cancel(true);
-        }
-        MaybeWrite(io);
-      }
+      fallback = r->fallback;
+      if (!fallback) Stop(*r, io);
     }
+    if (fallback) return fallback->Cancel();
     Perform(io);
     Deliver(r);
   }
@@ -204,14 +189,32 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
     Perform(io);
   }
 
+  void OnReadInitialMetadataDone(bool ok) override {
+    if (!ok) return;  // the stream failed before the relay answered: OnDone says how
+    std::shared_ptr<RelayStream> keep = shared_from_this();
+    Io io;
+    {
+      absl::MutexLock lock(&mu_);
+      confirmed_ = true;  // the relay serves RelayMany: the frames held until now go
+      MaybeWrite(io);
+    }
+    Perform(io);
+  }
+
   void OnDone(const grpc::Status& status) override {
     std::shared_ptr<RelayStream> keep = std::move(self_);
     std::vector<std::shared_ptr<StreamedRequest>> touched;
+    std::vector<std::pair<std::shared_ptr<StreamedRequest>, bool>> moved;
     bool remove = false;
     {
       absl::MutexLock lock(&mu_);
       dead_ = true;
       done_ = true;
+      if (!confirmed_ && status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+        // A relay older than RelayMany: it read none of the frames, so each request goes as a Relay call.
+        owner_->RelayManyUnsupported();
+        moved = MoveToCalls();  // what each had asked for goes to its call below
+      }
       // Requests still running when the stream ended: the relay went away (or shutdown cancelled
       // the stream). A stream the relay finished normally has none.
       const grpc::Status ended = status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay stream ended")
@@ -225,10 +228,41 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
       remove = open_requests_ == 0 && !removed_;
       removed_ = removed_ || remove;
     }
+    // A request that had asked for its first message asks its call (later asks go to the call).
+    for (const auto& [r, wanted] : moved) {
+      if (wanted) r->fallback->Read();
+    }
     for (const auto& r : touched) Deliver(r);
     // Shutdown waits for the registry, then destroys what sessions use: a stream counts as
     // finished only once every request on it heard its end (Deliver removes it then).
     if (remove) registry_->Remove(&ctx_);
+  }
+
+  // Sends every running request as a Relay call of its own, from its start frame (never written: the
+  // stream was not confirmed). They are no longer this stream's; each comes with whether its receiver
+  // had asked for a message.
+  std::vector<std::pair<std::shared_ptr<StreamedRequest>, bool>> MoveToCalls() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<std::pair<std::shared_ptr<StreamedRequest>, bool>> moved;  // with whether it asked
+    for (RelayManyRequest& batch : out_) {
+      for (RelayFrame& frame : *batch.mutable_frames()) {
+        if (!frame.has_start()) continue;
+        auto it = live_.find(frame.id());
+        if (it == live_.end()) continue;  // cancelled meanwhile
+        std::shared_ptr<StreamedRequest> r = it->second;
+        trace::RequestContext trace;
+        trace.request_id = frame.request_id();
+        trace.tracestate = frame.tracestate();
+        const bool traced =
+            trace::ParseTraceparent(frame.traceparent(), &trace.trace_id, &trace.span_id, &trace.flags);
+        r->fallback = StartDirectRelayCall(*stub_, *registry_, std::move(*frame.mutable_start()),
+                                           traced ? &trace : nullptr, r->receiver);
+        live_.erase(it);
+        --open_requests_;  // the call registers itself
+        const bool wanted = std::exchange(r->want, false);
+        moved.emplace_back(std::move(r), wanted);
+      }
+    }
+    return moved;
   }
 
   // Hands `r` what it may have now: its next message when it asked, or its end.
@@ -276,6 +310,41 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
     bool remove_hold = false;
   };
 
+  // The receiver is done with its message: it wants the next, and the message's bytes come back as
+  // credit (in kCreditReturnBytes steps).
+  void AskNext(StreamedRequest& r, Io& io) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (r.finished) return;
+    r.want = true;
+    if (!r.ended && !dead_) {
+      r.unreturned += r.last_size;
+      if (r.unreturned >= RelayStreams::kCreditReturnBytes) {
+        RelayFrame& frame = AddFrame(0);
+        frame.set_id(r.id);
+        frame.set_credit(r.unreturned);
+        r.unreturned = 0;
+        MaybeWrite(io);
+      }
+    }
+    r.last_size = 0;
+  }
+
+  // The browser left: the request ends CANCELLED here at once, and the relay is told.
+  void Stop(StreamedRequest& r, Io& io) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (r.finished || r.cancelled) return;
+    r.cancelled = true;
+    r.messages.clear();
+    if (r.ended) return;
+    r.ended = true;
+    r.status = grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled");
+    live_.erase(r.id);
+    if (!dead_) {
+      RelayFrame& frame = AddFrame(0);
+      frame.set_id(r.id);
+      frame.set_cancel(true);
+    }
+    MaybeWrite(io);
+  }
+
   RelayFrame& AddFrame(size_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (out_.empty() || out_bytes_ >= kMaxBatchBytes) {
       out_.emplace_back();
@@ -287,7 +356,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
 
   void MaybeWrite(Io& io) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!write_in_flight_ && !dead_ && !writes_done_) {
-      if (!out_.empty()) {
+      if (!out_.empty() && confirmed_) {
         writing_ = std::move(out_.front());
         out_.pop_front();
         write_in_flight_ = true;
@@ -298,7 +367,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
         io.writes_done = true;
       }
     }
-    if (dead_) out_.clear();
+    if (dead_ && done_) out_.clear();  // before OnDone, MoveToCalls may still need the start frames
     // Nothing more is started from outside a reaction once the stream is half-closed or dead.
     if (hold_ && !write_in_flight_ && (dead_ || writes_done_)) {
       hold_ = false;
@@ -312,6 +381,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
     if (io.remove_hold) RemoveHold();
   }
 
+  RelayStreams* const owner_;
   byok::relay::v1::Relay::Stub* const stub_;
   CallRegistry* const registry_;
   const absl::Time retire_at_;
@@ -329,6 +399,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
   bool hold_ ABSL_GUARDED_BY(mu_) = true;
+  bool confirmed_ ABSL_GUARDED_BY(mu_) = false;  // the relay's headers came: it serves RelayMany
   bool retiring_ ABSL_GUARDED_BY(mu_) = false;
   bool dead_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
@@ -368,6 +439,11 @@ RelayStreams::RelayStreams(byok::relay::v1::Relay::Stub* stub, CallRegistry* reg
 
 RelayStreams::~RelayStreams() = default;
 
+void RelayStreams::RelayManyUnsupported() {
+  absl::MutexLock lock(&mu_);
+  calls_until_ = absl::Now() + options_.max_age;
+}
+
 std::shared_ptr<RelayTransport> RelayStreams::Start(RelayRequest request, const trace::RequestContext* trace,
                                                     RelayReceiver* receiver) {
   // A slot's stream refuses only once retired or failed: then a new one takes its place (and the
@@ -375,16 +451,19 @@ std::shared_ptr<RelayTransport> RelayStreams::Start(RelayRequest request, const 
   // is started on a stream before its call exists.
   std::shared_ptr<RelayStream> refused;
   size_t slot = 0;
+  bool calls = false;
   {
     absl::MutexLock lock(&mu_);
+    calls = absl::Now() < calls_until_;
     slot = next_++ % slots_.size();
   }
+  if (calls) return StartDirectRelayCall(*stub_, *registry_, std::move(request), trace, receiver);
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::shared_ptr<RelayStream> stream;
     {
       absl::MutexLock lock(&mu_);
       if (slots_[slot] == nullptr || slots_[slot] == refused) {
-        slots_[slot] = std::make_shared<RelayStream>(stub_, registry_, options_.max_age);
+        slots_[slot] = std::make_shared<RelayStream>(this, stub_, registry_, options_.max_age);
         slots_[slot]->Open();
       }
       stream = slots_[slot];

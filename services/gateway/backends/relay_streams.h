@@ -10,6 +10,10 @@
 // once its requests ended) when it is older than max_age, so that new streams spread over the relay
 // replicas gRPC's round_robin knows then, and when the relay asks (`drain`: it is shutting down). A
 // stream that fails ends each of its requests with its status (UNAVAILABLE when the relay went away).
+//
+// A stream sends its frames only once the relay's headers came. A relay older than RelayMany answers
+// UNIMPLEMENTED without them: the stream's requests, never sent, go as Relay calls of their own, and so
+// do new ones for max_age (mixed versions during a rolling upgrade keep working).
 #ifndef BYOK_SERVICES_GATEWAY_BACKENDS_RELAY_STREAMS_H_
 #define BYOK_SERVICES_GATEWAY_BACKENDS_RELAY_STREAMS_H_
 
@@ -51,12 +55,18 @@ class RelayStreams {
                                         RelayReceiver* receiver);
 
  private:
+  friend class RelayStream;
+  // A relay answered RelayMany with UNIMPLEMENTED (older than RelayMany): requests go as Relay calls
+  // of their own for max_age, then a stream is tried again.
+  void RelayManyUnsupported();
+
   byok::relay::v1::Relay::Stub* const stub_;
   CallRegistry* const registry_;
   const Options options_;
   absl::Mutex mu_;
   std::vector<std::shared_ptr<RelayStream>> slots_ ABSL_GUARDED_BY(mu_);
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time calls_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace byok::gateway
