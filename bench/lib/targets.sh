@@ -47,6 +47,8 @@ start_fake_provider() {
       >/dev/null 2>&1 || { echo "bench: cannot make the fake provider's certificate" >&2; exit 1; }
     tls=(--tls-cert "$TMP/fake-cert.pem" --tls-key "$TMP/fake-key.pem")
   fi
+  # A port file left by an earlier fake provider of this run would be read before the new one writes.
+  rm -f "$TMP/fake.port"
   start_bg fake-provider "$TMP/fake-provider.log" \
     "$BIN/byok-bench-fake-provider" --port 0 --port-file "$TMP/fake.port" --threads 1 --key "$PROVIDER_KEY" \
     "${tls[@]}"
