@@ -21,6 +21,7 @@ build_dir="$root/build-tsan"
 #   rate limiters                         gateway_unit_test (RateLimiterTest)
 #   HTTP sessions, framing, streams       gateway_http_test (HttpFraming*, HttpVersion*)
 #   the gateway's RelayMany streams       gateway_http_test (HttpStreamCoalescingManyTest)
+#   the gateway's usage fence             usage_fence_test (UsageFenceTest)
 #   the relay's RelayMany streams         relay_many_test (RelayManyTest: byok-relayd built with TSan)
 #   body coalescing                       http_test (BodyCoalescer)
 #   the vault's store threads (queue,     vault_executor_test (VaultExecutorTest)
@@ -29,12 +30,12 @@ build_dir="$root/build-tsan"
 #     the vault's answer on another thread  byok-vaultd built with TSan, run with these options)
 tests=(tsan_annotation_test relay_upstream_test relay_unit_test gateway_unit_test gateway_http_test
        vault_client_test token_cache_test vault_changes_test vault_executor_test relay_usage_wait_test
-       relay_many_test http_test)
+       relay_many_test http_test usage_fence_test)
 regex='^(TsanAnnotationTest|UpstreamClientTest|UsageBatcherTest|UsageParserTest|KeyCacheTest|TokenHashTest'
 regex+='|AnswerCacheThreadsTest|LoadAnswerCacheOptionsTest|TokenCacheTest|ChangeFeedTest|ChangeFeedThreadsTest'
 regex+='|ChangeForTest|ChangeStreamTest|VaultExecutorTest|RateLimiterTest|HttpFramingTest'
 regex+='|Codings/TransferEncodingTest|HttpVersionTest|HttpStreamCoalescingManyTest|BodyCoalescer'
-regex+='|Responses/RelayUsageWaitTest|RelayManyTest)\.'
+regex+='|Responses/RelayUsageWaitTest|RelayManyTest|UsageFenceTest)\.'
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBYOK_TSAN=ON \

@@ -37,6 +37,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   BYOK_RETURN_IF_ERROR(GrpcTarget("BYOK_RELAY_ADDR", c.relay_addr).status());
   BYOK_ASSIGN_OR_RETURN(int64_t relay_streams, env.GetInt("BYOK_RELAY_STREAMS", c.relay_streams, 0, 64));
   c.relay_streams = static_cast<int>(relay_streams);
+  BYOK_ASSIGN_OR_RETURN(c.end_after_usage, env.GetBool("BYOK_GATEWAY_END_AFTER_USAGE", c.end_after_usage));
 
   c.allowed_origins = env.GetString("ALLOWED_ORIGINS", "*");
   c.cors = CorsPolicy::Parse(c.allowed_origins);

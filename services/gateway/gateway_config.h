@@ -33,6 +33,10 @@ struct GatewayConfig {
   // RelayMany streams relayed requests are spread over (BYOK_RELAY_STREAMS); 0 sends each request as a
   // Relay call of its own (as the streams do by themselves with a relay older than RelayMany).
   int relay_streams = 4;
+  // BYOK_GATEWAY_END_AFTER_USAGE: a relayed response over the streams ends only once its usage record
+  // is stored (as a Relay call's does), so GET /stats through any gateway replica counts it. Off: the
+  // response ends first and GET /stats through this gateway waits for those records (usage_fence.h).
+  bool end_after_usage = false;
   // BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE: mutual TLS to the vault and the relay.
   // Unset: plaintext gRPC.
   std::optional<MutualTls> tls;

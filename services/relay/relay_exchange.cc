@@ -318,11 +318,19 @@ void RelayExchange::End(Ending ending) {
   const bool went_upstream = forwarded_ && status.code() != absl::StatusCode::kInvalidArgument;
   if (went_upstream) CountUpstream(status, ending.cancelled_by_client);
   // Recorded only when the request went upstream and the client did not leave (compat.md §10.5).
-  if (went_upstream && !ending.cancelled_by_client) {
-    RecordUsage(status, [this, status, send_unsent = ending.send_unsent] { Complete(status, send_unsent); });
+  if (!went_upstream || ending.cancelled_by_client) return Complete(status, ending.send_unsent);
+  vault::v1::RecordUsageRequest record = UsageRecord(status);
+  if (std::function<void()> stored = EndBeforeUsage()) {
+    // The caller holds its later reads of the statistics until `stored` tells it; `this` may be gone
+    // once Complete returns.
+    VaultClient* vault = deps_.vault;
+    Complete(status, ending.send_unsent);
+    vault->RecordUsage(std::move(record), std::move(stored));
     return;
   }
-  Complete(status, ending.send_unsent);
+  // The end waits for the record, so a later GET /stats counts the request (compat.md).
+  deps_.vault->RecordUsage(std::move(record),
+                           [this, status, send_unsent = ending.send_unsent] { Complete(status, send_unsent); });
 }
 
 bool RelayExchange::CanAdvance(Phase from, Phase to) {
@@ -389,7 +397,7 @@ void RelayExchange::Complete(const absl::Status& status, bool send_unsent) {
   }
 }
 
-void RelayExchange::RecordUsage(const absl::Status& status, std::function<void()> then) {
+vault::v1::RecordUsageRequest RelayExchange::UsageRecord(const absl::Status& status) {
   vault::v1::RecordUsageRequest usage;
   usage.set_user_id(user_id_);
   usage.set_provider(checked_.provider->name);
@@ -404,7 +412,7 @@ void RelayExchange::RecordUsage(const absl::Status& status, std::function<void()
     usage.set_input_tokens(tokens.input);
     usage.set_output_tokens(tokens.output);
   }
-  deps_.vault->RecordUsage(std::move(usage), std::move(then));
+  return usage;
 }
 
 void RelayExchange::CountUpstream(const absl::Status& status, bool cancelled_by_client) const {

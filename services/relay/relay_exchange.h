@@ -7,6 +7,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,11 @@ class RelayExchange : public UpstreamHandler {
   // Ends the request with `status`; `allowed_models` (ALLOWED_MODELS as a JSON array) comes with a
   // refused model, else empty. The last thing the exchange does.
   virtual void SendStatus(const grpc::Status& status, std::string allowed_models) = 0;
+  // Called once, before the end of a request that has a usage record. Null (the default): the end
+  // waits until the record is stored. Else the end goes at once and the record after it; the
+  // function returned runs (on any thread, possibly after the exchange is destroyed) once the record
+  // is stored or given up.
+  virtual std::function<void()> EndBeforeUsage() { return nullptr; }
 
  private:
   void OnKeyResolved(absl::StatusOr<vault::v1::ResolveKeyResponse> resolved);
@@ -106,11 +112,11 @@ class RelayExchange : public UpstreamHandler {
   Ending EndNow(absl::Status status, bool held) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Counts and records the request, then completes the RPC.
   void End(Ending ending);
-  // Ends the RPC (FinishOnce's last step, after the usage record is stored when there is one).
+  // Ends the RPC (FinishOnce's last step; after the usage record is stored when there is one, unless
+  // the transport takes the end before it).
   void Complete(const absl::Status& status, bool send_unsent);
-  // Records the request's usage; `then` runs once the vault has it (the response ends after it, so a
-  // later GET /stats counts the request, as the original's synchronous write did).
-  void RecordUsage(const absl::Status& status, std::function<void()> then);
+  // The request's usage record (status, latency, token counts where the answer had them).
+  vault::v1::RecordUsageRequest UsageRecord(const absl::Status& status);
   // Counts a forwarded request's end in the metrics (when they are on).
   void CountUpstream(const absl::Status& status, bool cancelled_by_client) const;
 

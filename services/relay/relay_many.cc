@@ -26,12 +26,13 @@ constexpr size_t kReplyOverheadBytes = 64;
 class RelayManyReactor::Exchange final : private RequestHolder, public RelayExchange {
  public:
   Exchange(RelayManyReactor* stream, uint64_t id, const RelayDeps& deps, trace::RequestContext trace,
-           v1::RelayRequest start, int64_t first_credit)
+           v1::RelayRequest start, int64_t first_credit, bool end_before_usage)
       : RequestHolder{std::move(start)},
         RelayExchange(deps, std::move(trace), &this->request),
         credit(first_credit),
         stream_(stream),
-        id_(id) {}
+        id_(id),
+        end_before_usage_(end_before_usage) {}
 
   uint64_t id() const { return id_; }
 
@@ -40,15 +41,20 @@ class RelayManyReactor::Exchange final : private RequestHolder, public RelayExch
   bool cancelled = false;              // by the caller, or the stream is gone
   bool ended = false;                  // SendStatus was called
   int pins = 0;                        // Actions that will call into it
+  Usage usage = Usage::kNone;
 
  private:
   void SendMessage(v1::RelayResponse* message) override { stream_->Send(this, message); }
   void SendStatus(const grpc::Status& status, std::string allowed_models) override {
     stream_->End(this, status, std::move(allowed_models));
   }
+  std::function<void()> EndBeforeUsage() override {
+    return end_before_usage_ ? stream_->EndBeforeUsage(this) : nullptr;
+  }
 
   RelayManyReactor* const stream_;
   const uint64_t id_;
+  const bool end_before_usage_;
 };
 
 void RelayManyStreams::Add(RelayManyReactor* stream) {
@@ -137,7 +143,7 @@ void RelayManyReactor::Apply(v1::RelayFrame& frame, Actions& actions) {
     }
     auto* exchange = new Exchange(this, id, deps_,
                                   trace::Continue(frame.request_id(), frame.traceparent(), frame.tracestate()),
-                                  std::move(*frame.mutable_start()), frame.credit());
+                                  std::move(*frame.mutable_start()), frame.credit(), frame.end_before_usage());
     live_.emplace(id, exchange);
     ++exchanges_;
     Pin(actions.start, exchange);
@@ -201,6 +207,7 @@ void RelayManyReactor::End(Exchange* exchange, const grpc::Status& status, std::
       end->set_message(status.error_message());
       end->set_details(status.error_details());
       end->set_allowed_models(std::move(allowed_models));
+      end->set_usage_pending(exchange->usage == Usage::kPending);
       batch.bytes += kReplyOverheadBytes + status.error_message().size() + status.error_details().size();
     }
     live_.erase(exchange->id());
@@ -213,6 +220,33 @@ void RelayManyReactor::End(Exchange* exchange, const grpc::Status& status, std::
     MaybeFinish(actions);
   }
   // The exchange does nothing after SendStatus: destroying it here is as its own last act.
+  Run(actions);
+}
+
+std::function<void()> RelayManyReactor::EndBeforeUsage(Exchange* exchange) {
+  absl::MutexLock lock(&mu_);
+  exchange->usage = Usage::kPending;
+  ++usage_owed_;
+  return [this, id = exchange->id()] { UsageStored(id); };
+}
+
+void RelayManyReactor::UsageStored(uint64_t id) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    --usage_owed_;
+    auto it = live_.find(id);
+    if (it != live_.end() && it->second->usage == Usage::kPending) {
+      // Stored while its last message waited (for credit, or a write): its end says nothing of it.
+      it->second->usage = Usage::kStored;
+    } else if (!gone_) {
+      Batch& batch = OpenBatch();
+      batch.message.add_usage_stored(id);
+      batch.bytes += sizeof(id);
+      MaybeWrite(actions);
+    }
+    MaybeFinish(actions);
+  }
   Run(actions);
 }
 
@@ -288,7 +322,7 @@ void RelayManyReactor::Abandon(Actions& actions) {
 }
 
 void RelayManyReactor::MaybeFinish(Actions& actions) {
-  if (finished_ || reading_ || write_in_flight_ || exchanges_ != 0) return;
+  if (finished_ || reading_ || write_in_flight_ || exchanges_ != 0 || usage_owed_ != 0) return;
   if (!reads_done_ && !gone_) return;
   if (!gone_ && !queued_.empty()) return;  // the last ends go first (MaybeWrite started them)
   finished_ = true;

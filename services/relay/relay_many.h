@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -38,8 +39,8 @@ class RelayManyStreams {
 };
 
 // One RelayMany stream. Deletes itself when gRPC is done with it, which is only after every request
-// it started has ended: the stream finishes once the caller has half-closed (or left) and no request
-// remains, so no exchange outlives it.
+// it started has ended and every usage record sent after its end was answered: the stream finishes
+// once the caller has half-closed (or left) and nothing remains, so no exchange or record outlives it.
 class RelayManyReactor final : public grpc::ServerBidiReactor<v1::RelayManyRequest, v1::RelayManyResponse> {
  public:
   // Requests running at once on one stream; a start past it ends at once with RESOURCE_EXHAUSTED.
@@ -85,9 +86,20 @@ class RelayManyReactor final : public grpc::ServerBidiReactor<v1::RelayManyReque
     bool cancelled = false;
   };
 
+  // Where a request's usage record is, for a caller that takes the end before it (end_before_usage).
+  enum class Usage {
+    kNone,     // no record, or the end waits for it
+    kPending,  // the record is on its way to the vault; the end says usage_pending
+    kStored,   // stored (or given up) before the end left: the end says nothing of it
+  };
+
   // Exchange's transport (called outside the exchange's lock).
   void Send(Exchange* exchange, v1::RelayResponse* message);
   void End(Exchange* exchange, const grpc::Status& status, std::string allowed_models);
+  // The exchange's record goes after its end: returns what runs once it is stored.
+  std::function<void()> EndBeforeUsage(Exchange* exchange);
+  // The record of request `id` is stored or given up: the caller is told (after the id's end).
+  void UsageStored(uint64_t id);
   // The batch replies go into (a new one when the last is full).
   Batch& OpenBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Puts `exchange` on an Actions list, pinned: it is not destroyed until Run has called into it.
@@ -115,6 +127,8 @@ class RelayManyReactor final : public grpc::ServerBidiReactor<v1::RelayManyReque
   absl::flat_hash_map<uint64_t, Exchange*> live_ ABSL_GUARDED_BY(mu_);
   // Exchanges not yet destroyed (ended ones may still be pinned): the stream finishes at zero.
   size_t exchanges_ ABSL_GUARDED_BY(mu_) = 0;
+  // Usage records whose UsageStored has not run: the stream finishes at zero (it is called into).
+  size_t usage_owed_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Batch> queued_ ABSL_GUARDED_BY(mu_);
   Batch writing_ ABSL_GUARDED_BY(mu_);  // its message is gRPC's until OnWriteDone
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;

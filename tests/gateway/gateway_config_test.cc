@@ -23,6 +23,8 @@ TEST(GatewayConfigTest, DefaultsMatchTheDesign) {
   EXPECT_EQ(c->vault_addr, "127.0.0.1:50051");
   EXPECT_EQ(c->relay_addr, "127.0.0.1:50052");
   EXPECT_TRUE(c->cors.Allows("https://any.example"));
+  EXPECT_EQ(c->relay_streams, 4);
+  EXPECT_FALSE(c->end_after_usage);
 }
 
 TEST(GatewayConfigTest, ReadsEveryVariable) {
@@ -37,7 +39,9 @@ TEST(GatewayConfigTest, ReadsEveryVariable) {
                  {"TRUST_PROXY", "2"},
                  {"BYOK_VAULT_ADDR", "vault:1"},
                  {"BYOK_RELAY_ADDR", "relay:2"},
-                 {"BYOK_HTTP_HEADER_TIMEOUT_MS", "250"}});
+                 {"BYOK_HTTP_HEADER_TIMEOUT_MS", "250"},
+                 {"BYOK_RELAY_STREAMS", "2"},
+                 {"BYOK_GATEWAY_END_AFTER_USAGE", "1"}});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->port, 8080);
   EXPECT_EQ(c->threads, 4);
@@ -50,6 +54,8 @@ TEST(GatewayConfigTest, ReadsEveryVariable) {
   EXPECT_EQ(c->trust_proxy, 2);
   EXPECT_EQ(c->vault_addr, "vault:1");
   EXPECT_EQ(c->header_timeout, absl::Milliseconds(250));
+  EXPECT_EQ(c->relay_streams, 2);
+  EXPECT_TRUE(c->end_after_usage);
   EXPECT_EQ(Load({{"TRUST_PROXY", "true"}})->trust_proxy, 1);
 }
 
@@ -62,7 +68,8 @@ TEST(GatewayConfigTest, BadValuesNameTheVariableNotTheValue) {
                           Case{"TRUST_PROXY", "many"}, Case{"BYOK_VAULT_ADDR", "novaultport"},
                           Case{"BYOK_RELAY_ADDR", "relay-a:1,relay-b:2"},
                           Case{"REDIS_URL", "redis://:pw@redis:0"},
-                          Case{"BYOK_GATEWAY_THREADS", "0"}, Case{"APP_SECRET", "has a space"}}) {
+                          Case{"BYOK_GATEWAY_THREADS", "0"}, Case{"APP_SECRET", "has a space"},
+                          Case{"BYOK_RELAY_STREAMS", "65"}, Case{"BYOK_GATEWAY_END_AFTER_USAGE", "maybe"}}) {
     auto c = Load({{bad.name, bad.value}});
     ASSERT_FALSE(c.ok()) << bad.name;
     EXPECT_NE(c.status().message().find(bad.name), absl::string_view::npos) << c.status();

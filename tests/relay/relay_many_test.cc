@@ -3,6 +3,7 @@
 // own, all of them cancelled with the stream. Real byok-vaultd and byok-relayd, the fake provider.
 #include <grpcpp/client_context.h>
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <map>
 #include <memory>
@@ -26,6 +27,7 @@ struct Answer {
   std::string body;
   bool ended = false;
   v1::RelayEnd end;
+  bool usage_stored = false;  // named in a usage_stored list
 };
 
 class RelayManyTest : public RelayDaemonsTest {
@@ -48,11 +50,13 @@ class RelayManyTest : public RelayDaemonsTest {
                                     R"(,"messages":[]})"));
   }
 
-  static v1::RelayFrame Start(uint64_t id, v1::RelayRequest request, uint32_t credit = 1 << 20) {
+  static v1::RelayFrame Start(uint64_t id, v1::RelayRequest request, uint32_t credit = 1 << 20,
+                              bool end_before_usage = false) {
     v1::RelayFrame frame;
     frame.set_id(id);
     *frame.mutable_start() = std::move(request);
     frame.set_credit(credit);
+    frame.set_end_before_usage(end_before_usage);
     return frame;
   }
 
@@ -76,6 +80,13 @@ class RelayManyTest : public RelayDaemonsTest {
         a.ended = true;
         a.end = reply.end();
       }
+    }
+    for (uint64_t id : message.usage_stored()) {
+      Answer& a = answers[id];
+      EXPECT_TRUE(a.ended && a.end.usage_pending()) << "usage_stored for request " << id
+                                                     << " before an end that said usage_pending";
+      EXPECT_FALSE(a.usage_stored) << "usage_stored twice for request " << id;
+      a.usage_stored = true;
     }
     return true;
   }
@@ -154,6 +165,66 @@ TEST_F(RelayManyTest, RequestsOnOneStreamAreEachAnsweredAsTheirOwnRelayCall) {
   ASSERT_TRUE(stream->WritesDone());
   v1::RelayManyResponse rest;
   EXPECT_FALSE(stream->Read(&rest));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+// A request started with end_before_usage ends as soon as its answer is complete, saying
+// usage_pending, and usage_stored names it once its usage record is stored; a request without it ends
+// only once its record is stored (as a Relay call does: relay_usage_wait_test). Shown with the vault's
+// database held by another writer, so no record can be stored until the test lets it.
+TEST_F(RelayManyTest, AnEndBeforeUsageLeavesAtOnceAndUsageStoredFollowsTheRecord) {
+  // The key lookup writes to the database too: the relay keeps the key after this first call.
+  ASSERT_TRUE(RunRelay(relay().stub(), Chat("gpt-4o-mini", false)).status.ok());
+
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(vault().database_path().c_str(), &raw), SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+  ASSERT_EQ(sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = Open(context);
+  v1::RelayManyRequest message;
+  *message.add_frames() = Start(1, Chat("gpt-4o-mini", false), 1 << 20, /*end_before_usage=*/true);
+  *message.add_frames() = Start(2, Chat("fake-slow-5-1", true), 1 << 20, /*end_before_usage=*/true);
+  *message.add_frames() = Start(3, Chat("gpt-4o-mini", false));  // its end waits for its record
+  ASSERT_TRUE(stream->Write(message));
+
+  std::map<uint64_t, Answer> answers;
+  while (!(answers[1].ended && answers[2].ended) && ReadInto(*stream, answers)) {
+  }
+  for (uint64_t id : {1, 2}) {
+    ASSERT_TRUE(answers[id].ended) << id;
+    EXPECT_EQ(answers[id].end.code(), 0) << id << ": " << answers[id].end.message();
+    EXPECT_TRUE(answers[id].end.usage_pending()) << id << ": its end came after its record was stored";
+    EXPECT_FALSE(answers[id].usage_stored) << id;
+    EXPECT_FALSE(answers[id].body.empty()) << id;
+  }
+  EXPECT_FALSE(answers[3].ended) << "a request without end_before_usage ended before its record was stored";
+
+  ASSERT_EQ(sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  while (!(answers[1].usage_stored && answers[2].usage_stored && answers[3].ended) &&
+         ReadInto(*stream, answers)) {
+  }
+  EXPECT_TRUE(answers[1].usage_stored);
+  EXPECT_TRUE(answers[2].usage_stored);
+  ASSERT_TRUE(answers[3].ended);
+  EXPECT_EQ(answers[3].end.code(), 0) << answers[3].end.message();
+  EXPECT_FALSE(answers[3].end.usage_pending());
+  EXPECT_FALSE(answers[3].usage_stored);
+
+  // Every record is stored now: the first call and the three on the stream.
+  vault::v1::GetStatsRequest stats_request;
+  stats_request.set_token(token_);
+  vault::v1::GetStatsResponse stats;
+  grpc::ClientContext stats_context;
+  ASSERT_TRUE(vault().stub().GetStats(&stats_context, stats_request, &stats).ok());
+  EXPECT_EQ(stats.total_requests(), 4);
+
+  // The stream finishes once half-closed: nothing is owed any more.
+  ASSERT_TRUE(stream->WritesDone());
+  v1::RelayManyResponse rest;
+  while (stream->Read(&rest)) {
+  }
   EXPECT_TRUE(stream->Finish().ok());
 }
 

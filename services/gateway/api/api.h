@@ -139,6 +139,9 @@ class Api {
   void RevokeToken(Call call);
   void DeleteUser(Call call);
   void Stats(Call call, bool app);
+  // GET /stats (by token) or /stats/{app_id}: asks the vault and answers.
+  void SendStats(byok::vault::v1::GetStatsRequest request, std::shared_ptr<ResponseWriter> writer, bool app,
+                 std::string app_id);
   void UnifiedRelay(Call call);
   void ProviderRelay(Call call);
   // GET on a provider route: 404 `Cannot GET <path>` unless the provider's path is a GET endpoint,

@@ -131,14 +131,19 @@ void Api::RevokeToken(Call call) {
 void Api::DeleteUser(Call call) {
   DeleteUserRequest request;
   request.set_token(call.token);
-  CallUnary<DeleteUserRequest, DeleteUserResponse>(
-      backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
-      BYOK_VAULT_CALL(DeleteUser),
-      [cache = token_cache_, token = call.token, writer = call.writer](RpcResult<DeleteUserResponse> result) {
-        if (cache != nullptr) cache->Forget(token);
-        if (result.error) return writer->Send(ResponseForRpcError(*result.error));
-        writer->Send(Ok({{"ok", true}, {"message", phrase::kUserDeleted}}));
-      });
+  // After the usage records of responses that ended before it, which it erases too.
+  backends_.AfterUsageStored([this, token = std::move(call.token), writer = std::move(call.writer),
+                              request = std::move(request)]() mutable {
+    CallUnary<DeleteUserRequest, DeleteUserResponse>(
+        backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
+        BYOK_VAULT_CALL(DeleteUser),
+        [cache = token_cache_, token = std::move(token), writer = std::move(writer)](
+            RpcResult<DeleteUserResponse> result) {
+          if (cache != nullptr) cache->Forget(token);
+          if (result.error) return writer->Send(ResponseForRpcError(*result.error));
+          writer->Send(Ok({{"ok", true}, {"message", phrase::kUserDeleted}}));
+        });
+  });
 }
 
 void Api::Stats(Call call, bool app) {
@@ -154,10 +159,19 @@ void Api::Stats(Call call, bool app) {
   } else {
     request.set_token(call.token);
   }
+  // After the usage records of responses that ended before it: GET /stats counts those (compat.md).
+  backends_.AfterUsageStored([this, writer = std::move(call.writer), app, app_id = std::move(app_id),
+                              request = std::move(request)]() mutable {
+    SendStats(std::move(request), std::move(writer), app, std::move(app_id));
+  });
+}
+
+void Api::SendStats(GetStatsRequest request, std::shared_ptr<ResponseWriter> writer, bool app,
+                    std::string app_id) {
   CallUnary<GetStatsRequest, GetStatsResponse>(
       backends_.vault(), backends_.calls(), config_.rpc_timeout, std::move(request),
       BYOK_VAULT_CALL(GetStats),
-      [writer = call.writer, app, app_id](RpcResult<GetStatsResponse> result) {
+      [writer = std::move(writer), app, app_id = std::move(app_id)](RpcResult<GetStatsResponse> result) {
         if (result.error) return writer->Send(ResponseForRpcError(*result.error));
         const GetStatsResponse& s = result.response;
         ordered_json body = ordered_json::object();

@@ -148,7 +148,8 @@ Backends::Backends(const GatewayConfig& config, const InProcessLinks& links)
       relay_stub_(byok::relay::v1::Relay::NewStub(relay_.channel())) {
   if (config.relay_streams > 0) {
     relay_streams_ = std::make_unique<RelayStreams>(relay_stub_.get(), &calls_,
-                                                    RelayStreams::Options{.streams = config.relay_streams});
+                                                    RelayStreams::Options{.streams = config.relay_streams,
+                                                                          .end_before_usage = !config.end_after_usage});
   }
 }
 
@@ -156,6 +157,11 @@ void AddWait(trace::BackendWaits* waits, Backend backend, absl::Duration elapsed
   if (waits == nullptr) return;
   std::atomic<int64_t>& sum = backend == Backend::kVault ? waits->vault_us : waits->relay_us;
   sum.fetch_add(absl::ToInt64Microseconds(elapsed), std::memory_order_relaxed);
+}
+
+void Backends::AfterUsageStored(std::function<void()> then) {
+  if (relay_streams_ == nullptr) return then();  // a Relay call's end waits for its record
+  relay_streams_->usage_fence().AfterPending(std::move(then));
 }
 
 }  // namespace byok::gateway

@@ -95,6 +95,9 @@ class Backends {
   CallRegistry& calls() { return calls_; }
   // The RelayMany streams relayed requests go over; null with BYOK_RELAY_STREAMS=0.
   RelayStreams* relay_streams() { return relay_streams_.get(); }
+  // Runs `then` once the usage records of every relayed response that ended before now are stored
+  // (at once when none is pending): what reads or erases usage goes through it (usage_fence.h).
+  void AfterUsageStored(std::function<void()> then);
 
  private:
   BackendChannel vault_;

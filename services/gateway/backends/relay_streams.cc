@@ -61,8 +61,12 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
                           public std::enable_shared_from_this<RelayStream> {
  public:
   RelayStream(RelayStreams* owner, byok::relay::v1::Relay::Stub* stub, CallRegistry* registry,
-              absl::Duration max_age)
-      : owner_(owner), stub_(stub), registry_(registry), retire_at_(absl::Now() + max_age) {}
+              const RelayStreams::Options& options)
+      : owner_(owner),
+        stub_(stub),
+        registry_(registry),
+        retire_at_(absl::Now() + options.max_age),
+        end_before_usage_(options.end_before_usage) {}
 
   // Starts the call; the stream holds itself until it is done and its requests heard their end.
   void Open() {
@@ -91,6 +95,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
         RelayFrame& frame = AddFrame(request.body().size());  // the rest is small beside the limit
         frame.set_id(started->id);
         frame.set_credit(RelayStreams::kFirstCredit);
+        frame.set_end_before_usage(end_before_usage_);  // the fence holds GET /stats until it is stored
         if (trace != nullptr) {
           frame.set_request_id(trace->request_id);
           frame.set_traceparent(trace->Traceparent());
@@ -133,6 +138,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
   void OnReadDone(bool ok) override {
     std::shared_ptr<RelayStream> keep = shared_from_this();
     std::vector<std::shared_ptr<StreamedRequest>> touched;
+    std::vector<uint64_t> stored;
     Io io;
     {
       absl::MutexLock lock(&mu_);
@@ -149,9 +155,18 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
             r->ended = true;
             r->status = grpc::Status(static_cast<grpc::StatusCode>(end.code()), end.message(), end.details());
             r->allowed_models = end.allowed_models();
+            // Before the browser can see the end, so a GET /stats after it waits for the record.
+            if (end.usage_pending()) usage_owed_.emplace(r->id, owner_->fence_.Pending());
             live_.erase(it);
           }
           touched.push_back(std::move(r));
+        }
+        // Always after their ends (in this message's replies or an earlier one's).
+        for (uint64_t id : read_.usage_stored()) {
+          auto it = usage_owed_.find(id);
+          if (it == usage_owed_.end()) continue;  // a request cancelled here, whose end was not read
+          stored.push_back(it->second);
+          usage_owed_.erase(it);
         }
         if (read_.drain()) retiring_ = true;
       }
@@ -162,6 +177,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
       StartRead(&read_);
     }
     Perform(io);
+    for (uint64_t ticket : stored) owner_->fence_.Stored(ticket);
     for (const auto& r : touched) Deliver(r);
   }
 
@@ -205,6 +221,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
     std::shared_ptr<RelayStream> keep = std::move(self_);
     std::vector<std::shared_ptr<StreamedRequest>> touched;
     std::vector<std::pair<std::shared_ptr<StreamedRequest>, bool>> moved;
+    std::vector<uint64_t> unowed;
     bool remove = false;
     {
       absl::MutexLock lock(&mu_);
@@ -225,9 +242,14 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
         touched.push_back(r);
       }
       live_.clear();
+      // Records never heard of again: stored or lost, nothing more will tell (a read waits no longer).
+      for (const auto& [id, ticket] : usage_owed_) unowed.push_back(ticket);
+      usage_owed_.clear();
       remove = open_requests_ == 0 && !removed_;
       removed_ = removed_ || remove;
     }
+    // Before the stream leaves the registry: what a released read does starts before shutdown ends.
+    for (uint64_t ticket : unowed) owner_->fence_.Stored(ticket);
     // A request that had asked for its first message asks its call (later asks go to the call).
     for (const auto& [r, wanted] : moved) {
       if (wanted) r->fallback->Read();
@@ -385,12 +407,15 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
   byok::relay::v1::Relay::Stub* const stub_;
   CallRegistry* const registry_;
   const absl::Time retire_at_;
+  const bool end_before_usage_;
   grpc::ClientContext ctx_;
   std::shared_ptr<RelayStream> self_;
   RelayManyResponse read_;  // gRPC's while a read is outstanding
 
   absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, std::shared_ptr<StreamedRequest>> live_ ABSL_GUARDED_BY(mu_);
+  // Ended requests whose usage record the relay still owes word of: their fence tickets, by id.
+  absl::flat_hash_map<uint64_t, uint64_t> usage_owed_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   size_t open_requests_ ABSL_GUARDED_BY(mu_) = 0;  // started, OnEnd not yet delivered
   std::deque<RelayManyRequest> out_ ABSL_GUARDED_BY(mu_);
@@ -463,7 +488,7 @@ std::shared_ptr<RelayTransport> RelayStreams::Start(RelayRequest request, const 
     {
       absl::MutexLock lock(&mu_);
       if (slots_[slot] == nullptr || slots_[slot] == refused) {
-        slots_[slot] = std::make_shared<RelayStream>(this, stub_, registry_, options_.max_age);
+        slots_[slot] = std::make_shared<RelayStream>(this, stub_, registry_, options_);
         slots_[slot]->Open();
       }
       stream = slots_[slot];

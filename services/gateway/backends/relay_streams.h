@@ -11,6 +11,10 @@
 // replicas gRPC's round_robin knows then, and when the relay asks (`drain`: it is shutting down). A
 // stream that fails ends each of its requests with its status (UNAVAILABLE when the relay went away).
 //
+// A request's end does not wait for its usage record to be stored (end_before_usage, unless the options
+// say otherwise): the relay says when it is, and usage_fence() holds reads of the statistics until then
+// (usage_fence.h).
+//
 // A stream sends its frames only once the relay's headers came. A relay older than RelayMany answers
 // UNIMPLEMENTED without them: the stream's requests, never sent, go as Relay calls of their own, and so
 // do new ones for max_age (mixed versions during a rolling upgrade keep working).
@@ -27,6 +31,7 @@
 #include "byok/relay/v1/relay.grpc.pb.h"
 #include "common/request_context.h"
 #include "services/gateway/backends/relay_transport.h"
+#include "services/gateway/backends/usage_fence.h"
 
 namespace byok::gateway {
 
@@ -43,6 +48,7 @@ class RelayStreams {
   struct Options {
     int streams = 4;                            // streams requests are spread over
     absl::Duration max_age = absl::Seconds(60);  // a stream takes no new requests after this
+    bool end_before_usage = true;                // requests end before their usage record is stored
   };
 
   // `stub` and `registry` outlive this; streams register there (shutdown cancels them).
@@ -54,6 +60,9 @@ class RelayStreams {
   std::shared_ptr<RelayTransport> Start(byok::relay::v1::RelayRequest request, const trace::RequestContext* trace,
                                         RelayReceiver* receiver);
 
+  // Usage records of ended requests that the relay has not stored yet.
+  UsageFence& usage_fence() { return fence_; }
+
  private:
   friend class RelayStream;
   // A relay answered RelayMany with UNIMPLEMENTED (older than RelayMany): requests go as Relay calls
@@ -63,6 +72,7 @@ class RelayStreams {
   byok::relay::v1::Relay::Stub* const stub_;
   CallRegistry* const registry_;
   const Options options_;
+  UsageFence fence_;
   absl::Mutex mu_;
   std::vector<std::shared_ptr<RelayStream>> slots_ ABSL_GUARDED_BY(mu_);
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;
