@@ -215,7 +215,7 @@ void RelayExchange::OnUpstreamBody(std::string piece, bool last) {
     // Read on while this piece is written; a full hold waits for WriteDone.
     if (step->more && !last) call = call_;
   }
-  if (write) SendMessage(&response_);
+  if (write) SendMessage(&response_, /*last=*/false);
   if (call) call->Next();
 }
 
@@ -262,7 +262,7 @@ void RelayExchange::WriteDone(bool ok) {
       call = call_;
     }
   }
-  if (write) SendMessage(&response_);
+  if (write) SendMessage(&response_, /*last=*/false);
   if (ending.has_value()) return End(*std::move(ending));
   if (!call) return;
   if (!ok) {
@@ -391,7 +391,7 @@ void RelayExchange::Complete(const absl::Status& status, bool send_unsent) {
       absl::MutexLock lock(&mu_);
       last_write_ = true;
     }
-    SendMessage(&response_);
+    SendMessage(&response_, /*last=*/true);
   } else {
     SendStatus(ToGrpcStatus(WithUpstreamReason(status)), std::move(allowed_models_));
   }

@@ -78,8 +78,8 @@ class RelayExchange : public UpstreamHandler {
 
  protected:
   // Sends one message of the response; WriteDone follows. `message` is the exchange's until then:
-  // the transport may take its contents.
-  virtual void SendMessage(v1::RelayResponse* message) = 0;
+  // the transport may take its contents. `last`: only the status follows it.
+  virtual void SendMessage(v1::RelayResponse* message, bool last) = 0;
   // Ends the request with `status`; `allowed_models` (ALLOWED_MODELS as a JSON array) comes with a
   // refused model, else empty. The last thing the exchange does.
   virtual void SendStatus(const grpc::Status& status, std::string allowed_models) = 0;

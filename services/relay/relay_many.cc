@@ -44,7 +44,7 @@ class RelayManyReactor::Exchange final : private RequestHolder, public RelayExch
   Usage usage = Usage::kNone;
 
  private:
-  void SendMessage(v1::RelayResponse* message) override { stream_->Send(this, message); }
+  void SendMessage(v1::RelayResponse* message, bool last) override { stream_->Send(this, message, last); }
   void SendStatus(const grpc::Status& status, std::string allowed_models) override {
     stream_->End(this, status, std::move(allowed_models));
   }
@@ -169,7 +169,7 @@ void RelayManyReactor::Apply(v1::RelayFrame& frame, Actions& actions) {
   }
 }
 
-void RelayManyReactor::Send(Exchange* exchange, v1::RelayResponse* message) {
+void RelayManyReactor::Send(Exchange* exchange, v1::RelayResponse* message, bool last) {
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
@@ -180,14 +180,20 @@ void RelayManyReactor::Send(Exchange* exchange, v1::RelayResponse* message) {
     } else {
       const size_t body = message->body().size();
       exchange->credit -= static_cast<int64_t>(body);
-      exchange->write = WriteState::kQueued;
       Batch& batch = OpenBatch();
       v1::RelayReply* reply = batch.message.add_replies();
       reply->set_id(exchange->id());
       reply->mutable_response()->Swap(message);
-      batch.sent.push_back(exchange);
       batch.bytes += body + kReplyOverheadBytes;
-      MaybeWrite(actions);
+      if (last) {
+        // Only the end follows, whatever the credit: it is done at once, so the end joins this
+        // message (the write starts from End) and a small answer costs one message, not two.
+        Pin(actions.write_done, exchange);
+      } else {
+        exchange->write = WriteState::kQueued;
+        batch.sent.push_back(exchange);
+        MaybeWrite(actions);
+      }
     }
   }
   Run(actions);

@@ -94,7 +94,7 @@ class RelayManyReactor final : public grpc::ServerBidiReactor<v1::RelayManyReque
   };
 
   // Exchange's transport (called outside the exchange's lock).
-  void Send(Exchange* exchange, v1::RelayResponse* message);
+  void Send(Exchange* exchange, v1::RelayResponse* message, bool last);
   void End(Exchange* exchange, const grpc::Status& status, std::string allowed_models);
   // The exchange's record goes after its end: returns what runs once it is stored.
   std::function<void()> EndBeforeUsage(Exchange* exchange);

@@ -26,7 +26,7 @@ class RelayReactor final : public grpc::ServerWriteReactor<v1::RelayResponse>, p
   void OnDone() override { delete this; }
 
  private:
-  void SendMessage(v1::RelayResponse* message) override { StartWrite(message); }
+  void SendMessage(v1::RelayResponse* message, bool /*last*/) override { StartWrite(message); }
   void SendStatus(const grpc::Status& status, std::string allowed_models) override;
 
   grpc::CallbackServerContext* const context_;
