@@ -26,6 +26,8 @@
 namespace byok::gateway {
 namespace {
 
+using byok::relay::v1::RelayManyRequest;
+using byok::relay::v1::RelayManyResponse;
 using byok::relay::v1::RelayRequest;
 using byok::relay::v1::RelayResponse;
 using byok::testing::Fetch;
@@ -164,14 +166,40 @@ class ScriptedRelay final : public byok::relay::v1::Relay::CallbackService {
   RelayRequest last_ ABSL_GUARDED_BY(mu_);
 };
 
+// Ends every RelayMany stream at once with UNAVAILABLE, before its headers (as a relay that cannot take
+// the stream just then), and serves Relay calls as ScriptedRelay does.
+class StreamRefusingRelay final : public byok::relay::v1::Relay::CallbackService {
+ public:
+  grpc::ServerWriteReactor<RelayResponse>* Relay(grpc::CallbackServerContext* /*ctx*/,
+                                                 const RelayRequest* request) override {
+    return new ScriptedWriter(*request, &cancels);
+  }
+  grpc::ServerBidiReactor<RelayManyRequest, RelayManyResponse>* RelayMany(
+      grpc::CallbackServerContext* /*ctx*/) override {
+    class Refused final : public grpc::ServerBidiReactor<RelayManyRequest, RelayManyResponse> {
+     public:
+      Refused() { Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not now")); }
+      void OnDone() override { delete this; }
+    };
+    ++streams_refused;
+    return new Refused();
+  }
+
+  CancelLog cancels;
+  std::atomic<int> streams_refused{0};
+};
+
 class RelayBridgeTest : public ::testing::Test {
  protected:
+  // The relay's gRPC service under test.
+  virtual grpc::Service* RelayService() { return &relay_; }
+
   void SetUp() override {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
     int relay_port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &relay_port);
-    builder.RegisterService(&relay_);
+    builder.RegisterService(RelayService());
     grpc_server_ = builder.BuildAndStart();
     ASSERT_NE(grpc_server_, nullptr);
     // As a real relay linked to its vault: its Relay service is SERVING.
@@ -215,6 +243,27 @@ class RelayBridgeTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> vault_server_;
   std::unique_ptr<GatewayServer> gateway_;
 };
+
+// A RelayMany stream that fails before the relay's headers came carried none of its requests (the
+// gateway writes frames only after them): they go as Relay calls of their own, whatever the code.
+class RelayBridgeStreamRefusedTest : public RelayBridgeTest {
+ protected:
+  grpc::Service* RelayService() override { return &refusing_; }
+  StreamRefusingRelay refusing_;
+};
+
+TEST_F(RelayBridgeStreamRefusedTest, RequestsOfAStreamThatFailedBeforeTheRelaysHeadersGoAsCalls) {
+  auto client = TestHttpClient::Connect(gateway_->port());
+  ASSERT_TRUE(client.ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*client)->Send(Relay("/json")).ok());
+    auto r = (*client)->ReadResponse();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->body, "{\"part\":0}{\"part\":1}{\"part\":2}");
+  }
+  EXPECT_GE(refusing_.streams_refused.load(), 1);
+}
 
 TEST_F(RelayBridgeTest, StreamsPiecesWithSseHeadersAndKeepsTheConnection) {
   auto client = TestHttpClient::Connect(gateway_->port());

@@ -4,7 +4,6 @@
 #include <grpcpp/support/client_callback.h>
 
 #include <algorithm>
-#include <atomic>
 #include <deque>
 #include <optional>
 #include <string>
@@ -227,9 +226,11 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
       absl::MutexLock lock(&mu_);
       dead_ = true;
       done_ = true;
-      if (!confirmed_ && status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-        // A relay older than RelayMany: it read none of the frames, so each request goes as a Relay call.
-        owner_->RelayManyUnsupported();
+      if (!confirmed_ && status.error_code() != grpc::StatusCode::CANCELLED) {
+        // The relay's headers never came, so none of the frames was written: each request goes as a
+        // Relay call of its own (unless shutdown cancelled the stream). A relay older than RelayMany
+        // (UNIMPLEMENTED) gets calls only, for a while.
+        if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) owner_->RelayManyUnsupported();
         moved = MoveToCalls();  // what each had asked for goes to its call below
       }
       // Requests still running when the stream ended: the relay went away (or shutdown cancelled
@@ -435,28 +436,6 @@ void StreamedRequest::Read() { stream->Read(shared_from_this()); }
 
 void StreamedRequest::Cancel() { stream->Cancel(shared_from_this()); }
 
-namespace {
-
-// A request no stream took: it ends UNAVAILABLE at its first Read or Cancel. Only once shutdown
-// began (the registry cancels a new stream at once, and it can fail before its first request).
-class FailedTransport final : public RelayTransport {
- public:
-  explicit FailedTransport(RelayReceiver* receiver) : receiver_(receiver) {}
-  void Read() override { End(); }
-  void Cancel() override { End(); }
-
- private:
-  void End() {
-    if (!ended_.exchange(true)) {
-      receiver_->OnEnd(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no relay stream"), "");
-    }
-  }
-  RelayReceiver* const receiver_;
-  std::atomic<bool> ended_{false};
-};
-
-}  // namespace
-
 RelayStreams::RelayStreams(byok::relay::v1::Relay::Stub* stub, CallRegistry* registry, Options options)
     : stub_(stub), registry_(registry), options_(options) {
   slots_.resize(static_cast<size_t>(std::max(1, options_.streams)));
@@ -496,7 +475,9 @@ std::shared_ptr<RelayTransport> RelayStreams::Start(RelayRequest request, const 
     if (std::shared_ptr<StreamedRequest> started = stream->Start(request, trace, receiver)) return started;
     refused = std::move(stream);
   }
-  return std::make_shared<FailedTransport>(receiver);
+  // Both streams had failed as the request came (the relay channel fails new calls at once just now, or
+  // shutdown cancels them): a Relay call of its own, which succeeds or fails on its own.
+  return StartDirectRelayCall(*stub_, *registry_, std::move(request), trace, receiver);
 }
 
 }  // namespace byok::gateway

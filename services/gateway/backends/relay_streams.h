@@ -17,7 +17,8 @@
 //
 // A stream sends its frames only once the relay's headers came. A relay older than RelayMany answers
 // UNIMPLEMENTED without them: the stream's requests, never sent, go as Relay calls of their own, and so
-// do new ones for max_age (mixed versions during a rolling upgrade keep working).
+// do new ones for max_age (mixed versions during a rolling upgrade keep working). A stream that fails
+// otherwise before the headers came sends its requests as calls too (they were never sent either).
 #ifndef BYOK_SERVICES_GATEWAY_BACKENDS_RELAY_STREAMS_H_
 #define BYOK_SERVICES_GATEWAY_BACKENDS_RELAY_STREAMS_H_
 
