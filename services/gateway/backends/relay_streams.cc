@@ -59,6 +59,9 @@ class StreamedRequest final : public RelayTransport, public std::enable_shared_f
 class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, RelayManyResponse>,
                           public std::enable_shared_from_this<RelayStream> {
  public:
+  // A request handed to a Relay call of its own, with whether its receiver had asked for a message.
+  using Moved = std::pair<std::shared_ptr<StreamedRequest>, bool>;
+
   RelayStream(RelayStreams* owner, byok::relay::v1::Relay::Stub* stub, CallRegistry* registry,
               const RelayStreams::Options& options)
       : owner_(owner),
@@ -219,7 +222,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
   void OnDone(const grpc::Status& status) override {
     std::shared_ptr<RelayStream> keep = std::move(self_);
     std::vector<std::shared_ptr<StreamedRequest>> touched;
-    std::vector<std::pair<std::shared_ptr<StreamedRequest>, bool>> moved;
+    std::vector<Moved> moved;
     std::vector<uint64_t> unowed;
     bool remove = false;
     {
@@ -262,10 +265,9 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
   }
 
   // Sends every running request as a Relay call of its own, from its start frame (never written: the
-  // stream was not confirmed). They are no longer this stream's; each comes with whether its receiver
-  // had asked for a message.
-  std::vector<std::pair<std::shared_ptr<StreamedRequest>, bool>> MoveToCalls() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    std::vector<std::pair<std::shared_ptr<StreamedRequest>, bool>> moved;  // with whether it asked
+  // stream was not confirmed). They are no longer this stream's.
+  std::vector<Moved> MoveToCalls() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<Moved> moved;
     for (RelayManyRequest& batch : out_) {
       for (RelayFrame& frame : *batch.mutable_frames()) {
         if (!frame.has_start()) continue;
