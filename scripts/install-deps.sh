@@ -5,7 +5,8 @@
 # (libFuzzer) serve scripts/fuzz.sh. Node.js runs the browser client's tests, and drives Chromium (through
 # chromium-driver) for the demo page's end-to-end test. PostgreSQL and Redis are the scale-out vault
 # store and shared rate limits (their tests start servers of their own on loopback); prometheus-cpp
-# serves /metrics; Python's grpcio is the other-language client test of the gRPC API.
+# serves /metrics; jemalloc is the services' allocator; Python's grpcio is the other-language client test
+# of the gRPC API.
 set -euo pipefail
 
 packages=(
@@ -18,7 +19,7 @@ packages=(
   openssl sqlite3 iproute2 util-linux curl
   nodejs chromium chromium-driver fonts-dejavu-core
   postgresql libpq-dev redis-server libhiredis-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libjemalloc-dev
   python3-grpcio python3-protobuf
 )
 
