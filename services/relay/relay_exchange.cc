@@ -321,11 +321,11 @@ void RelayExchange::End(Ending ending) {
   if (!went_upstream || ending.cancelled_by_client) return Complete(status, ending.send_unsent);
   vault::v1::RecordUsageRequest record = UsageRecord(status);
   if (std::function<void()> stored = EndBeforeUsage()) {
-    // The caller holds its later reads of the statistics until `stored` tells it; `this` may be gone
-    // once Complete returns.
+    // The caller holds its later reads of the statistics until `stored` tells it, so the record may
+    // wait a little for others to share its vault write; `this` may be gone once Complete returns.
     VaultClient* vault = deps_.vault;
     Complete(status, ending.send_unsent);
-    vault->RecordUsage(std::move(record), std::move(stored));
+    vault->RecordUsage(std::move(record), std::move(stored), UsageBatcher::Due::kSoon);
     return;
   }
   // The end waits for the record, so a later GET /stats counts the request (compat.md).

@@ -18,7 +18,7 @@ UsageBatcher::UsageBatcher(SendFn send, UsageBatcherOptions options)
 
 UsageBatcher::~UsageBatcher() { Drain(absl::ZeroDuration()); }
 
-void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> settled) {
+void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> settled, Due due) {
   std::optional<Outgoing> batch;
   {
     absl::MutexLock lock(&mu_);
@@ -34,10 +34,16 @@ void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> sett
       pending_.push_back(std::move(record));
       if (settled) {
         waiting_.push_back(std::move(settled));
+        const absl::Time was_due = waiting_due_;
+        waiting_due_ = std::min(
+            waiting_due_, due == Due::kAtOnce ? absl::InfinitePast() : absl::Now() + options_.soon);
         // Due at once: sent from this thread when the way is free (no hop through the batcher's
-        // thread); else it rides the next batch, sent when the one in flight is answered.
+        // thread); else it rides the next batch, sent when the one in flight is answered. Due soon:
+        // the thread keeps the time, told only when it came closer (once per batch).
         batch = TakeDueBatch();
-        if (!batch.has_value() && MayTake()) changed_.SignalAll();  // a retry's time to keep
+        if (!batch.has_value() && MayTake() && (due == Due::kAtOnce || waiting_due_ < was_due)) {
+          changed_.SignalAll();  // a retry's or a due record's time to keep
+        }
       } else if (static_cast<int>(pending_.size()) == options_.max_batch) {
         changed_.SignalAll();
       }
@@ -53,9 +59,9 @@ void UsageBatcher::Settle(std::vector<std::function<void()>> waiters) {
 }
 
 std::optional<UsageBatcher::Outgoing> UsageBatcher::TakeDueBatch() {
-  if (!MayTake() || pending_.empty() || waiting_.empty() || stopped_ || absl::Now() < retry_at_) {
-    return std::nullopt;
-  }
+  if (!MayTake() || pending_.empty() || waiting_.empty() || stopped_) return std::nullopt;
+  const absl::Time now = absl::Now();
+  if (now < retry_at_ || now < waiting_due_) return std::nullopt;
   return TakeBatch();
 }
 
@@ -74,6 +80,7 @@ UsageBatcher::Outgoing UsageBatcher::TakeBatch() {
   ++in_flight_;
   out.waiters = std::move(waiting_);
   waiting_.clear();
+  waiting_due_ = absl::InfiniteFuture();
   return out;
 }
 
@@ -91,9 +98,10 @@ void UsageBatcher::Run() {
       changed_.Wait(&mu_);
       continue;
     }
-    const bool now_due = draining_ || !waiting_.empty() ||
-                         static_cast<int>(pending_.size()) >= options_.max_batch;
-    const absl::Time due = now_due ? retry_at_ : std::max(oldest_at_ + options_.flush_interval, retry_at_);
+    const bool now_due = draining_ || static_cast<int>(pending_.size()) >= options_.max_batch;
+    const absl::Time due =
+        now_due ? retry_at_
+                : std::max(std::min(oldest_at_ + options_.flush_interval, waiting_due_), retry_at_);
     if (absl::Now() < due) {
       changed_.WaitWithDeadline(&mu_, due);
       continue;
@@ -155,6 +163,7 @@ void UsageBatcher::Drain(absl::Duration timeout) {
     pending_.clear();
     dropped_waiters = std::move(waiting_);
     waiting_.clear();
+    waiting_due_ = absl::InfiniteFuture();
     changed_.SignalAll();
   }
   Settle(std::move(dropped_waiters));

@@ -3,8 +3,11 @@
 // response ends only once its record is stored, so a later GET /stats counts it) is sent at once, with
 // every record that arrived meanwhile, from the caller's thread when fewer than `max_in_flight` batches
 // are in flight; else it rides the next batch, which the answer to one in flight sends (from gRPC's
-// thread): requests that end together share one call (a group commit), and the batcher's own thread
-// only sends records no request waits for (on their interval), retries and the drain.
+// thread): requests that end together share one call (a group commit). A record whose response has
+// already ended (only a later read of the statistics waits for it) is due soon instead: it waits a few
+// ms for the records that end after it, to share their call. The batcher's own thread sends records
+// no request waits for (on their interval), records due soon whose time came first, retries and the
+// drain.
 #ifndef BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
 #define BYOK_SERVICES_RELAY_USAGE_BATCHER_H_
 
@@ -37,6 +40,10 @@ struct UsageBatcherOptions {
   // vault's read-ahead). Measured on the small-request bench, 1 costs the vault the least CPU per
   // request at no cost in latency (docs/usage-stream.md), so it is the default.
   int max_in_flight = 1;
+  // Longest a record whose request no longer waits for it, but a later read of the statistics may
+  // (UsageBatcher::Due::kSoon), stays queued. Its records share a batch with the others that end
+  // within it: at one connection, one vault write per several requests instead of one per request.
+  absl::Duration soon = absl::Milliseconds(5);
 };
 
 // Thread-safe. Owns one thread; `send` is called from it, from Add's caller or from a `done`, with at
@@ -49,17 +56,23 @@ class UsageBatcher {
   using Done = std::function<void(vault::v1::RecordUsageBatchRequest batch, absl::Status status)>;
   using SendFn = std::function<void(vault::v1::RecordUsageBatchRequest batch, Done done)>;
 
+  // When a record with `settled` is sent. kAtOnce: its request waits for it (sent from Add's caller
+  // when a batch may go). kSoon: only a later read waits for it, so it may wait up to `options.soon` for
+  // others to share its batch.
+  enum class Due { kAtOnce, kSoon };
+
   UsageBatcher(SendFn send, UsageBatcherOptions options);
   UsageBatcher(const UsageBatcher&) = delete;
   UsageBatcher& operator=(const UsageBatcher&) = delete;
   // Drain(0): what is still queued is dropped (and counted); a batch in flight is waited for.
   ~UsageBatcher();
 
-  // Queues one record; never blocks on the vault. `settled`, when given, makes the record due at once
-  // (sent from this thread when a batch may be) and runs, never under the batcher's lock, when
+  // Queues one record; never blocks on the vault. `settled`, when given, makes the record due (`due`:
+  // at once, sent from this thread when a batch may be; or soon) and runs, never under the batcher's lock, when
   // the vault has answered the call that carried it, whatever the answer, or when the record is
   // dropped; when `send` answers at once, that is before Add returns.
-  void Add(vault::v1::RecordUsageRequest record, std::function<void()> settled = nullptr);
+  void Add(vault::v1::RecordUsageRequest record, std::function<void()> settled = nullptr,
+           Due due = Due::kAtOnce);
 
   // Sends everything queued and waits up to `timeout` for the vault to answer; then stops the thread.
   // Add after Drain drops the record. Idempotent.
@@ -75,8 +88,8 @@ class UsageBatcher {
     vault::v1::RecordUsageBatchRequest batch;
     std::vector<std::function<void()>> waiters;
   };
-  // The next batch when a waited-for record is pending and a batch may go (fewer than max_in_flight
-  // out, no retry due later); counts it in flight.
+  // The next batch when a waited-for record is due and a batch may go (fewer than max_in_flight out,
+  // no retry due later); counts it in flight.
   std::optional<Outgoing> TakeDueBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes up to max_batch pending records, and every waiter, into a batch now in flight.
   Outgoing TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -99,6 +112,8 @@ class UsageBatcher {
   std::deque<vault::v1::RecordUsageRequest> pending_ ABSL_GUARDED_BY(mu_);
   // Waiters of the pending records (those of a batch in flight travel with it).
   std::vector<std::function<void()>> waiting_ ABSL_GUARDED_BY(mu_);
+  // When the first of them is due (InfiniteFuture while there is none).
+  absl::Time waiting_due_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::Time oldest_at_ ABSL_GUARDED_BY(mu_);  // when the oldest pending record was queued
   absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();  // after a failed send
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // batches handed to send_, not yet answered

@@ -135,8 +135,9 @@ std::shared_ptr<PendingResolve> VaultClient::ResolveKey(
   return call;
 }
 
-void VaultClient::RecordUsage(v1::RecordUsageRequest request, std::function<void()> settled) {
-  usage_.Add(std::move(request), std::move(settled));
+void VaultClient::RecordUsage(v1::RecordUsageRequest request, std::function<void()> settled,
+                              UsageBatcher::Due due) {
+  usage_.Add(std::move(request), std::move(settled), due);
 }
 
 void VaultClient::SendUsageBatch(v1::RecordUsageBatchRequest batch, UsageBatcher::Done done) {

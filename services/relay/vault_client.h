@@ -58,10 +58,11 @@ class VaultClient {
       std::function<void(absl::StatusOr<vault::v1::ResolveKeyResponse>)> done);
 
   // Queues one finished request's usage record; it reaches the vault with the next batch, over the
-  // vault's usage stream (usage_stream.h; RecordUsageBatch with an older vault), at once when
-  // `settled` is given. Never blocks. `settled` runs, on another
-  // thread, once the vault has answered for the record (see UsageBatcher::Add).
-  void RecordUsage(vault::v1::RecordUsageRequest request, std::function<void()> settled = nullptr);
+  // vault's usage stream (usage_stream.h; RecordUsageBatch with an older vault), at once or soon
+  // (`due`) when `settled` is given. Never blocks. `settled` runs, on another thread, once the vault
+  // has answered for the record (see UsageBatcher::Add).
+  void RecordUsage(vault::v1::RecordUsageRequest request, std::function<void()> settled = nullptr,
+                   UsageBatcher::Due due = UsageBatcher::Due::kAtOnce);
 
   // Sends the queued usage records and waits up to `timeout` for the vault to take them (at shutdown,
   // once no request runs any more).

@@ -1,5 +1,6 @@
-// UsageBatcher: records go out in batches by size and by age, a batch the vault could not take is
-// sent again, a refused one is dropped and counted, the queue is bounded, and Drain sends the rest.
+// UsageBatcher: records go out in batches by size and by age, a waited-for record at once or soon, a
+// batch the vault could not take is sent again, a refused one is dropped and counted, the queue is
+// bounded, and Drain sends the rest.
 #include "services/relay/usage_batcher.h"
 
 #include <string>
@@ -190,6 +191,53 @@ TEST(UsageBatcherTest, AWaitedRecordIsSentFromTheCallersThreadOrTheAnswersThread
   sender.Release(absl::ZeroDuration());
   EXPECT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(5)));
   EXPECT_TRUE(third.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  batcher.Drain(absl::Seconds(5));
+  EXPECT_EQ(batcher.dropped(), 0);
+}
+
+// A record whose response has already ended (only a later read of the statistics waits for it) waits
+// up to `soon` for the records that end after it, then they go as one batch, long before the interval;
+// its waiter runs once the vault answered.
+TEST(UsageBatcherTest, ARecordDueSoonWaitsForOthersThenTheyGoTogether) {
+  FakeSender sender;
+  UsageBatcherOptions options = Options(absl::Hours(1));
+  options.soon = absl::Milliseconds(300);
+  UsageBatcher batcher(sender.Fn(), options);
+  absl::Notification first, second, third;
+  const absl::Time start = absl::Now();
+  batcher.Add(Record(0), [&] { first.Notify(); }, UsageBatcher::Due::kSoon);
+  batcher.Add(Record(1), [&] { second.Notify(); }, UsageBatcher::Due::kSoon);
+  batcher.Add(Record(2));
+  batcher.Add(Record(3), [&] { third.Notify(); }, UsageBatcher::Due::kSoon);
+  EXPECT_TRUE(sender.batches().empty()) << "a record due soon went at once";
+  ASSERT_EQ(sender.WaitForBatches(1), 1u);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, absl::Milliseconds(250)) << "sent before its time";
+  EXPECT_LT(took, absl::Seconds(10));
+  EXPECT_EQ(UserIds(sender.batches()[0]), (std::vector<std::string>{"u0", "u1", "u2", "u3"}));
+  EXPECT_TRUE(first.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_TRUE(third.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  batcher.Drain(absl::Seconds(5));
+  EXPECT_EQ(sender.batches().size(), 1u);
+  EXPECT_EQ(batcher.dropped(), 0);
+}
+
+// A record whose request waits for it goes at once, and takes the records due soon along.
+TEST(UsageBatcherTest, ARecordDueAtOnceTakesTheOnesDueSoonAlong) {
+  FakeSender sender;
+  UsageBatcherOptions options = Options(absl::Hours(1));
+  options.soon = absl::Hours(1);
+  UsageBatcher batcher(sender.Fn(), options);
+  absl::Notification soon, at_once;
+  batcher.Add(Record(0), [&] { soon.Notify(); }, UsageBatcher::Due::kSoon);
+  EXPECT_FALSE(soon.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  EXPECT_TRUE(sender.batches().empty());
+  batcher.Add(Record(1), [&] { at_once.Notify(); });
+  ASSERT_EQ(sender.batches().size(), 1u) << "not sent before Add returned";
+  EXPECT_EQ(UserIds(sender.batches()[0]), (std::vector<std::string>{"u0", "u1"}));
+  EXPECT_TRUE(soon.HasBeenNotified());
+  EXPECT_TRUE(at_once.HasBeenNotified());
   batcher.Drain(absl::Seconds(5));
   EXPECT_EQ(batcher.dropped(), 0);
 }
