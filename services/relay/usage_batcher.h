@@ -57,8 +57,8 @@ class UsageBatcher {
   using SendFn = std::function<void(vault::v1::RecordUsageBatchRequest batch, Done done)>;
 
   // When a record with `settled` is sent. kAtOnce: its request waits for it (sent from Add's caller
-  // when a batch may go). kSoon: only a later read waits for it, so it may wait up to `options.soon` for
-  // others to share its batch.
+  // when a batch may go). kSoon: only a later read waits for it, so it may wait up to `options.soon`
+  // for others to share its batch.
   enum class Due { kAtOnce, kSoon };
 
   UsageBatcher(SendFn send, UsageBatcherOptions options);
@@ -68,9 +68,9 @@ class UsageBatcher {
   ~UsageBatcher();
 
   // Queues one record; never blocks on the vault. `settled`, when given, makes the record due (`due`:
-  // at once, sent from this thread when a batch may be; or soon) and runs, never under the batcher's lock, when
-  // the vault has answered the call that carried it, whatever the answer, or when the record is
-  // dropped; when `send` answers at once, that is before Add returns.
+  // at once, sent from this thread when a batch may be; or soon) and runs, never under the batcher's
+  // lock, when the vault has answered the call that carried it, whatever the answer, or when the
+  // record is dropped; when `send` answers at once, that is before Add returns.
   void Add(vault::v1::RecordUsageRequest record, std::function<void()> settled = nullptr,
            Due due = Due::kAtOnce);
 
