@@ -105,6 +105,13 @@ UsageBatcherOptions Options(absl::Duration interval, int max_batch = 500, int ma
   return o;
 }
 
+// Only a record due soon, a record due at once or Drain can send: the interval is never reached.
+UsageBatcherOptions SoonOptions(absl::Duration soon) {
+  UsageBatcherOptions o = Options(absl::Hours(1));
+  o.soon = soon;
+  return o;
+}
+
 std::vector<std::string> UserIds(const v1::RecordUsageBatchRequest& batch) {
   std::vector<std::string> ids;
   for (const v1::RecordUsageRequest& r : batch.records()) ids.push_back(r.user_id());
@@ -200,9 +207,7 @@ TEST(UsageBatcherTest, AWaitedRecordIsSentFromTheCallersThreadOrTheAnswersThread
 // its waiter runs once the vault answered.
 TEST(UsageBatcherTest, ARecordDueSoonWaitsForOthersThenTheyGoTogether) {
   FakeSender sender;
-  UsageBatcherOptions options = Options(absl::Hours(1));
-  options.soon = absl::Milliseconds(300);
-  UsageBatcher batcher(sender.Fn(), options);
+  UsageBatcher batcher(sender.Fn(), SoonOptions(absl::Milliseconds(300)));
   absl::Notification first, second, third;
   const absl::Time start = absl::Now();
   batcher.Add(Record(0), [&] { first.Notify(); }, UsageBatcher::Due::kSoon);
@@ -226,9 +231,7 @@ TEST(UsageBatcherTest, ARecordDueSoonWaitsForOthersThenTheyGoTogether) {
 // A record whose request waits for it goes at once, and takes the records due soon along.
 TEST(UsageBatcherTest, ARecordDueAtOnceTakesTheOnesDueSoonAlong) {
   FakeSender sender;
-  UsageBatcherOptions options = Options(absl::Hours(1));
-  options.soon = absl::Hours(1);
-  UsageBatcher batcher(sender.Fn(), options);
+  UsageBatcher batcher(sender.Fn(), SoonOptions(absl::Hours(1)));
   absl::Notification soon, at_once;
   batcher.Add(Record(0), [&] { soon.Notify(); }, UsageBatcher::Due::kSoon);
   EXPECT_FALSE(soon.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
