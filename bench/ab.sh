@@ -57,12 +57,19 @@ start_fake_provider
 BIN=$bin_a start_suite "$suite_mode" a
 BIN=$bin_b start_suite "$suite_mode" b "${env_b[@]}"
 
+# CPU clock ticks used so far by every process of target $1.
+suite_ticks() {
+  local spec ticks=0
+  for spec in ${TARGET_PIDS[$1]}; do ticks=$((ticks + $(cpu_ticks "${spec#*=}"))); done
+  echo "$ticks"
+}
+
 # One run against target $1: "<req/s> <p50 µs> <suite CPU µs per request>".
 one() {
-  local target=$1 before=0 after=0 spec out ok
-  for spec in ${TARGET_PIDS[$target]}; do before=$((before + $(cpu_ticks "${spec#*=}"))); done
+  local target=$1 before after out ok
+  before=$(suite_ticks "$target")
   out=$(run_loadgen "$target" run "${load[@]}" --warmup 0.3 --duration "$seconds")
-  for spec in ${TARGET_PIDS[$target]}; do after=$((after + $(cpu_ticks "${spec#*=}"))); done
+  after=$(suite_ticks "$target")
   ok=$(grep -o 'ok=[0-9]*' <<<"$out" | head -1 | cut -d= -f2)
   echo "$(grep -o 'rps=[0-9.]*' <<<"$out" | cut -d= -f2) $(grep -o 'lat_us_p50=[0-9.]*' <<<"$out" | cut -d= -f2)" \
     "$(( (after - before) * 1000000 / $(getconf CLK_TCK) / (ok > 0 ? ok : 1) ))"

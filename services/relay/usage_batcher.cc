@@ -27,8 +27,9 @@ void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> sett
         log::Warn("relay", "usage records are being dropped: the vault is not taking them");
       }
     } else {
+      const absl::Time now = absl::Now();
       if (pending_.empty()) {
-        oldest_at_ = absl::Now();
+        oldest_at_ = now;
         if (MayTake() && !settled) changed_.SignalAll();  // the thread now has a deadline to keep
       }
       pending_.push_back(std::move(record));
@@ -36,11 +37,11 @@ void UsageBatcher::Add(v1::RecordUsageRequest record, std::function<void()> sett
         waiting_.push_back(std::move(settled));
         const absl::Time was_due = waiting_due_;
         waiting_due_ = std::min(
-            waiting_due_, due == Due::kAtOnce ? absl::InfinitePast() : absl::Now() + options_.soon);
+            waiting_due_, due == Due::kAtOnce ? absl::InfinitePast() : now + options_.soon);
         // Due at once: sent from this thread when the way is free (no hop through the batcher's
         // thread); else it rides the next batch, sent when the one in flight is answered. Due soon:
         // the thread keeps the time, told only when it came closer (once per batch).
-        batch = TakeDueBatch();
+        batch = TakeDueBatch(now);
         if (!batch.has_value() && MayTake() && (due == Due::kAtOnce || waiting_due_ < was_due)) {
           changed_.SignalAll();  // a retry's or a due record's time to keep
         }
@@ -58,14 +59,13 @@ void UsageBatcher::Settle(std::vector<std::function<void()>> waiters) {
   for (auto& w : waiters) w();
 }
 
-std::optional<UsageBatcher::Outgoing> UsageBatcher::TakeDueBatch() {
+std::optional<UsageBatcher::Outgoing> UsageBatcher::TakeDueBatch(absl::Time now) {
   if (!MayTake() || pending_.empty() || waiting_.empty() || stopped_) return std::nullopt;
-  const absl::Time now = absl::Now();
   if (now < retry_at_ || now < waiting_due_) return std::nullopt;
-  return TakeBatch();
+  return TakeBatch(now);
 }
 
-UsageBatcher::Outgoing UsageBatcher::TakeBatch() {
+UsageBatcher::Outgoing UsageBatcher::TakeBatch(absl::Time now) {
   Outgoing out;
   v1::RecordUsageBatchRequest& batch = out.batch;
   const int n = std::min<int>(static_cast<int>(pending_.size()), options_.max_batch);
@@ -76,7 +76,7 @@ UsageBatcher::Outgoing UsageBatcher::TakeBatch() {
   }
   // What is left waits at most one more interval. Waiters all ride this batch: a waiter's record is
   // never behind more than one full batch, and they are released together when it is answered.
-  oldest_at_ = absl::Now();
+  oldest_at_ = now;
   ++in_flight_;
   out.waiters = std::move(waiting_);
   waiting_.clear();
@@ -102,11 +102,12 @@ void UsageBatcher::Run() {
     const absl::Time due =
         now_due ? retry_at_
                 : std::max(std::min(oldest_at_ + options_.flush_interval, waiting_due_), retry_at_);
-    if (absl::Now() < due) {
+    const absl::Time now = absl::Now();
+    if (now < due) {
       changed_.WaitWithDeadline(&mu_, due);
       continue;
     }
-    Outgoing batch = TakeBatch();
+    Outgoing batch = TakeBatch(now);
     mu_.Unlock();
     Send(std::move(batch));
     mu_.Lock();
@@ -121,7 +122,7 @@ void UsageBatcher::OnSent(v1::RecordUsageBatchRequest batch, const absl::Status&
     Requeue(std::move(batch), status);
     // Records whose requests wait go now, from this thread (the batcher's thread would be one more
     // hop); the others are the thread's, on their interval.
-    next = TakeDueBatch();
+    next = TakeDueBatch(absl::Now());
     if (!next.has_value() && (!pending_.empty() || draining_)) changed_.SignalAll();
   }
   // A retried record is recorded later; its request has waited long enough.

@@ -88,11 +88,11 @@ class UsageBatcher {
     vault::v1::RecordUsageBatchRequest batch;
     std::vector<std::function<void()>> waiters;
   };
-  // The next batch when a waited-for record is due and a batch may go (fewer than max_in_flight out,
-  // no retry due later); counts it in flight.
-  std::optional<Outgoing> TakeDueBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Takes up to max_batch pending records, and every waiter, into a batch now in flight.
-  Outgoing TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The next batch when a waited-for record is due at `now` and a batch may go (fewer than
+  // max_in_flight out, no retry due later); counts it in flight.
+  std::optional<Outgoing> TakeDueBatch(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes up to max_batch pending records, and every waiter, into a batch in flight from `now`.
+  Outgoing TakeBatch(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MayTake() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ < options_.max_in_flight; }
   // Calls send_ (never under the lock).
   void Send(Outgoing out) ABSL_LOCKS_EXCLUDED(mu_);
