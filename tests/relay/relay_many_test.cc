@@ -173,8 +173,10 @@ TEST_F(RelayManyTest, RequestsOnOneStreamAreEachAnsweredAsTheirOwnRelayCall) {
 // only once its record is stored (as a Relay call does: relay_usage_wait_test). Shown with the vault's
 // database held by another writer, so no record can be stored until the test lets it.
 TEST_F(RelayManyTest, AnEndBeforeUsageLeavesAtOnceAndUsageStoredFollowsTheRecord) {
-  // The key lookup writes to the database too: the relay keeps the key after this first call.
-  ASSERT_TRUE(RunRelay(relay().stub(), Chat("gpt-4o-mini", false)).status.ok());
+  // The key lookup writes to the database too: the relay must keep the key before the lock is taken.
+  ASSERT_TRUE(KeepKeyInRelay(vault(), relay().stub(), Chat("gpt-4o-mini", false)).ok());
+  const absl::StatusOr<int64_t> before = vault().TotalRequests(token_);
+  ASSERT_TRUE(before.ok()) << before.status();
 
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(vault().database_path().c_str(), &raw), SQLITE_OK);
@@ -212,13 +214,8 @@ TEST_F(RelayManyTest, AnEndBeforeUsageLeavesAtOnceAndUsageStoredFollowsTheRecord
   EXPECT_FALSE(answers[3].end.usage_pending());
   EXPECT_FALSE(answers[3].usage_stored);
 
-  // Every record is stored now: the first call and the three on the stream.
-  vault::v1::GetStatsRequest stats_request;
-  stats_request.set_token(token_);
-  vault::v1::GetStatsResponse stats;
-  grpc::ClientContext stats_context;
-  ASSERT_TRUE(vault().stub().GetStats(&stats_context, stats_request, &stats).ok());
-  EXPECT_EQ(stats.total_requests(), 4);
+  // Every record is stored now: the three on the stream with the calls before it.
+  EXPECT_EQ(vault().TotalRequests(token_).value_or(-1), *before + 3);
 
   // The stream finishes once half-closed: nothing is owed any more.
   ASSERT_TRUE(stream->WritesDone());

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/grpc_status.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/testing/service_token.h"
 
 namespace byok::relay::testing {
@@ -35,7 +36,9 @@ std::chrono::system_clock::time_point Deadline(absl::Duration d) {
 absl::StatusOr<std::unique_ptr<VaultProcess>> VaultProcess::Start() {
   auto v = std::make_unique<VaultProcess>();
   v->port_ = byok::testing::PickUnusedPort();
+  v->metrics_port_ = byok::testing::PickUnusedPort();
   std::map<std::string, std::string> env = {
+      {"BYOK_METRICS_ADDR", absl::StrCat("127.0.0.1:", v->metrics_port_)},
       {"ENCRYPTION_SECRET", NewSecret()},
       {"DB_PATH", v->database_path()},
       {"BYOK_VAULT_ADDR", absl::StrCat("127.0.0.1:", v->port_)},
@@ -54,6 +57,24 @@ absl::StatusOr<std::unique_ptr<VaultProcess>> VaultProcess::Start() {
 }
 
 std::string VaultProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+absl::StatusOr<int64_t> VaultProcess::TotalRequests(const std::string& token) {
+  vault::v1::GetStatsRequest request;
+  request.set_token(token);
+  vault::v1::GetStatsResponse stats;
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(absl::Seconds(10)));
+  grpc::Status status = stub_->GetStats(&context, request, &stats);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return stats.total_requests();
+}
+
+absl::StatusOr<double> VaultProcess::ResolveKeyCalls() const {
+  absl::StatusOr<std::string> text = byok::testing::Scrape(metrics_port_);
+  if (!text.ok()) return text.status();
+  return byok::testing::SampleValue(*text, "byok_grpc_server_calls_total",
+                                    {{"service", "vault"}, {"method", "ResolveKey"}});
+}
 
 absl::StatusOr<std::string> VaultProcess::CreateUserWithKey(const std::string& provider,
                                                             const std::string& key,
@@ -156,6 +177,21 @@ RelayResult RunRelay(v1::Relay::Stub& stub, const v1::RelayRequest& request) {
   result.status = reader->Finish();
   result.reason = ReasonOf(FromGrpcStatus(result.status));
   return result;
+}
+
+absl::Status KeepKeyInRelay(VaultProcess& vault, v1::Relay::Stub& relay, const v1::RelayRequest& request) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    absl::StatusOr<double> before = vault.ResolveKeyCalls();
+    if (!before.ok()) return before.status();
+    RelayResult result = RunRelay(relay, request);
+    if (!result.status.ok()) return FromGrpcStatus(result.status);
+    absl::StatusOr<double> after = vault.ResolveKeyCalls();
+    if (!after.ok()) return after.status();
+    if (*after == *before) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError("the relay still asks the vault for the key after 10 s");
 }
 
 }  // namespace byok::relay::testing

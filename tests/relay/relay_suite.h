@@ -3,6 +3,7 @@
 #ifndef BYOK_TESTS_RELAY_RELAY_SUITE_H_
 #define BYOK_TESTS_RELAY_RELAY_SUITE_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,12 +16,16 @@
 
 namespace byok::relay::testing {
 
-// A running byok-vaultd with its own database folder.
+// A running byok-vaultd with its own database folder and its metrics on.
 class VaultProcess {
  public:
   static absl::StatusOr<std::unique_ptr<VaultProcess>> Start();
 
   int port() const { return port_; }
+  // The ResolveKey calls the vault has answered (read from its metrics).
+  absl::StatusOr<double> ResolveKeyCalls() const;
+  // The requests the vault has recorded for `token`'s user (GetStats).
+  absl::StatusOr<int64_t> TotalRequests(const std::string& token);
   std::string address() const;
   // The vault's SQLite database file.
   std::string database_path() const { return dir_.path() + "/relay.db"; }
@@ -33,6 +38,7 @@ class VaultProcess {
  private:
   byok::testing::TempDir dir_;
   int port_ = 0;
+  int metrics_port_ = 0;
   std::unique_ptr<byok::testing::ChildProcess> process_;
   std::unique_ptr<vault::v1::Vault::Stub> stub_;
 };
@@ -76,6 +82,11 @@ v1::RelayRequest MakeRequest(const std::string& token, const std::string& provid
 
 // Runs one Relay call to its end (bounded by a 15 s deadline).
 RelayResult RunRelay(v1::Relay::Stub& stub, const v1::RelayRequest& request);
+
+// Runs `request` through `relay` until a call is answered without a ResolveKey call to `vault`: from
+// then on the relay keeps the request's key. It keeps keys only while its stream of the vault's key
+// changes is live, which a relay just started may not have yet. An error after 10 s.
+absl::Status KeepKeyInRelay(VaultProcess& vault, v1::Relay::Stub& relay, const v1::RelayRequest& request);
 
 }  // namespace byok::relay::testing
 
