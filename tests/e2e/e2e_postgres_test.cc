@@ -9,6 +9,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -72,29 +73,83 @@ TEST(E2ePostgresTest, TheSuiteServesFromAVaultOnPostgres) {
   EXPECT_EQ(refused->status, 401) << refused->body;
 }
 
-// Holds inserts into the vault's `usage` table (selects go on) while it lives: a transaction of the
-// test's own on the database.
-class UsageInsertsHeld {
+// A connection of the test's own to the vault's database, for statements that fail the test when
+// they fail.
+class TestConnection {
  public:
-  explicit UsageInsertsHeld(const std::string& url) : conn_(PQconnectdb(url.c_str()), &PQfinish) {
-    ok_ = PQstatus(conn_.get()) == CONNECTION_OK && Exec("BEGIN") && Exec("LOCK TABLE usage IN SHARE MODE");
-  }
-  ~UsageInsertsHeld() { Release(); }
-  bool ok() const { return ok_; }
-  void Release() {
-    if (ok_) Exec("ROLLBACK");
-    ok_ = false;
-  }
-
- private:
+  explicit TestConnection(const std::string& url) : conn_(PQconnectdb(url.c_str()), &PQfinish) {}
+  bool ok() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
   bool Exec(const char* sql) {
     PGresult* result = PQexec(conn_.get(), sql);
-    const bool done = PQresultStatus(result) == PGRES_COMMAND_OK;
+    const ExecStatusType status = PQresultStatus(result);
+    const bool done = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
     if (!done) ADD_FAILURE() << sql << ": " << PQresultErrorMessage(result);
     PQclear(result);
     return done;
   }
+  // The single number `sql` selects, or -1.
+  int64_t Count(const char* sql) {
+    PGresult* result = PQexec(conn_.get(), sql);
+    int64_t n = -1;
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1) n = std::stoll(PQgetvalue(result, 0, 0));
+    PQclear(result);
+    return n;
+  }
+
+ private:
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
+};
+
+// Holds inserts into the vault's `usage` table (selects go on) while it lives: a transaction of the
+// test's own on the database.
+class UsageInsertsHeld {
+ public:
+  explicit UsageInsertsHeld(const std::string& url) : conn_(url) {
+    ok_ = conn_.ok() && conn_.Exec("BEGIN") && conn_.Exec("LOCK TABLE usage IN SHARE MODE");
+  }
+  ~UsageInsertsHeld() { Release(); }
+  bool ok() const { return ok_; }
+  void Release() {
+    if (ok_) conn_.Exec("ROLLBACK");
+    ok_ = false;
+  }
+
+ private:
+  TestConnection conn_;
+  bool ok_ = false;
+};
+
+// Holds only inserts into `usage` while it lives: deletes and reads of the table go on. A trigger of
+// the test's own makes every insert wait for an advisory lock the test holds.
+class OnlyUsageInsertsHeld {
+ public:
+  explicit OnlyUsageInsertsHeld(const std::string& url) : conn_(url) {
+    ok_ = conn_.ok() &&
+          conn_.Exec("CREATE FUNCTION test_hold_usage() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NEW; END $$") &&
+          conn_.Exec("CREATE TRIGGER test_hold_usage BEFORE INSERT ON usage FOR EACH ROW "
+                     "EXECUTE FUNCTION test_hold_usage()") &&
+          conn_.Exec("SELECT pg_advisory_lock(4242)");
+  }
+  ~OnlyUsageInsertsHeld() { Release(); }
+  bool ok() const { return ok_; }
+  // Waits until an insert waits for the lock; false after 5 s.
+  bool WaitForInsert() {
+    for (const absl::Time deadline = absl::Now() + absl::Seconds(5); absl::Now() < deadline;) {
+      if (conn_.Count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") > 0) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return false;
+  }
+  void Release() {
+    if (ok_) conn_.Exec("SELECT pg_advisory_unlock(4242)");
+    ok_ = false;
+  }
+
+ private:
+  TestConnection conn_;
   bool ok_ = false;
 };
 
@@ -185,6 +240,49 @@ TEST(E2ePostgresTest, WithEndAfterUsageTheResponseWaitsForItsRecord) {
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->status, 200) << second->body;
   EXPECT_EQ(StatsTotal(Fetch(suite.port(), "GET", "/stats", {{"x-relay-token", warm.token}}, "")), 2);
+}
+
+// DELETE /users erases the user's usage history, including the record of a response that ended
+// before it: the delete waits for that record (as GET /stats does), so no record of a deleted user is
+// stored after the user is gone. Only inserts into `usage` are held, once the record's insert has
+// found its user: a delete that did not wait would go through at once, and the held record would
+// then be stored for a user who no longer exists.
+TEST(E2ePostgresTest, ADeleteAfterAResponseWaitsForItsRecordAndErasesIt) {
+  WarmSuite warm;
+  ASSERT_NO_FATAL_FAILURE(StartWarm({}, &warm));
+  Suite& suite = *warm.suite;
+  TestConnection db(warm.url);
+  ASSERT_TRUE(db.ok());
+  ASSERT_EQ(db.Count("SELECT count(*) FROM usage"), 1);
+
+  OnlyUsageInsertsHeld held(warm.url);
+  ASSERT_TRUE(held.ok());
+  std::future<absl::StatusOr<TestResponse>> relayed =
+      std::async(std::launch::async, [&] { return RelayChat(suite, warm.token); });
+  ASSERT_EQ(relayed.wait_for(std::chrono::seconds(3)), std::future_status::ready) << suite.Logs();
+  absl::StatusOr<TestResponse> second = relayed.get();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->status, 200) << second->body;
+  // The record's insert has found the user and waits for the test's lock.
+  ASSERT_TRUE(held.WaitForInsert()) << suite.Logs();
+
+  std::future<absl::StatusOr<TestResponse>> deleted = std::async(std::launch::async, [&] {
+    return Fetch(suite.port(), "DELETE", "/users", {{"x-relay-token", warm.token}}, "");
+  });
+  EXPECT_EQ(deleted.wait_for(std::chrono::milliseconds(700)), std::future_status::timeout)
+      << "DELETE /users answered before the record of a response that ended before it was stored";
+  held.Release();
+  ASSERT_EQ(deleted.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  absl::StatusOr<TestResponse> gone = deleted.get();
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(gone->status, 200) << gone->body;
+  // Every insert that waited for the test's lock has committed once no advisory lock is held.
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(5);
+       db.Count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") != 0 && absl::Now() < deadline;) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(db.Count("SELECT count(*) FROM users"), 0);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM usage"), 0) << "a usage record outlived its user";
 }
 
 }  // namespace
