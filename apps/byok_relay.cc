@@ -64,6 +64,7 @@ constexpr char kHelp[] =
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS (0) let x-relay-base-url reach private addresses and http\n"
     "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000),\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000)  upstream timeouts\n"
+    "  BYOK_RELAY_UPSTREAM_THREADS (half the cores, at least 1)  threads talking to providers\n"
     "  BYOK_SERVICE_TOKEN (generated)   the services' shared token, carried by their internal calls\n"
     "                                   (in process too); set it to call the vault and relay from\n"
     "                                   outside as a service (BYOK_VAULT_ADDR, BYOK_RELAY_ADDR)\n"

@@ -1,7 +1,9 @@
 #include "services/relay/relay_config.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +25,8 @@ absl::StatusOr<absl::Duration> TimeoutMs(const Env& env, absl::string_view name,
 
 }  // namespace
 
+int DefaultUpstreamThreads() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2)); }
+
 absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
   RelayConfig config;
   if (std::optional<std::string> level = env.Get("LOG_LEVEL"); level.has_value()) {
@@ -42,6 +46,9 @@ absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
     }
     config.upstream.ca_file = *std::move(ca);
   }
+  BYOK_ASSIGN_OR_RETURN(int64_t upstream_threads,
+                        env.GetInt("BYOK_RELAY_UPSTREAM_THREADS", DefaultUpstreamThreads(), 1, 256));
+  config.upstream.threads = static_cast<int>(upstream_threads);
   BYOK_ASSIGN_OR_RETURN(int64_t flush_ms, env.GetInt("BYOK_RELAY_USAGE_FLUSH_MS", 200, 1, 60'000));
   config.usage.flush_interval = absl::Milliseconds(flush_ms);
   BYOK_ASSIGN_OR_RETURN(config.key_cache, vault::LoadAnswerCacheOptions(

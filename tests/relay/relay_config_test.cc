@@ -1,6 +1,8 @@
 // LoadRelayConfig: documented defaults, overrides, and bad values named in the error.
 #include "services/relay/relay_config.h"
 
+#include <thread>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -19,6 +21,7 @@ TEST(RelayConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config->upstream.headers_timeout, absl::Seconds(30));  // the original's 30 s
   EXPECT_EQ(config->upstream.idle_timeout, absl::Seconds(120));
   EXPECT_TRUE(config->upstream.ca_file.empty());
+  EXPECT_EQ(config->upstream.threads, DefaultUpstreamThreads());
   EXPECT_EQ(config->usage.flush_interval, absl::Milliseconds(200));
 }
 
@@ -32,6 +35,7 @@ TEST(RelayConfigTest, ReadsEachVariable) {
       {"BYOK_UPSTREAM_CA_FILE", "/dev/null"},
       {"LOG_LEVEL", "debug"},
       {"BYOK_RELAY_USAGE_FLUSH_MS", "1500"},
+      {"BYOK_RELAY_UPSTREAM_THREADS", "3"},
   }));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen_address, "0.0.0.0:6000");
@@ -42,6 +46,12 @@ TEST(RelayConfigTest, ReadsEachVariable) {
   EXPECT_EQ(config->upstream.ca_file, "/dev/null");
   EXPECT_EQ(config->log_level, log::Level::kDebug);
   EXPECT_EQ(config->usage.flush_interval, absl::Milliseconds(1500));
+  EXPECT_EQ(config->upstream.threads, 3);
+}
+
+TEST(RelayConfigTest, UpstreamThreadsDefaultToHalfTheCoresAtLeastOne) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  EXPECT_EQ(DefaultUpstreamThreads(), cores >= 2 ? cores / 2 : 1);
 }
 
 // The key cache's two settings, read by vault::LoadAnswerCacheOptions under the relay's prefix.
@@ -65,6 +75,8 @@ TEST(RelayConfigTest, BadValuesNameTheVariable) {
            {"BYOK_UPSTREAM_CA_FILE", "/nonexistent/ca.pem"},
            {"BYOK_RELAY_USAGE_FLUSH_MS", "0"},
            {"BYOK_RELAY_USAGE_FLUSH_MS", "600000"},
+           {"BYOK_RELAY_UPSTREAM_THREADS", "0"},
+           {"BYOK_RELAY_UPSTREAM_THREADS", "257"},
            {"LOG_LEVEL", "loud"}}) {
     absl::StatusOr<RelayConfig> config = LoadRelayConfig(Env(Vars{{name, value}}));
     ASSERT_FALSE(config.ok()) << name;
