@@ -65,6 +65,7 @@ constexpr char kHelp[] =
     "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000),\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000)  upstream timeouts\n"
     "  BYOK_RELAY_UPSTREAM_THREADS (half the cores, at least 1)  threads talking to providers\n"
+    "  BYOK_GATEWAY_THREADS here also defaults to half the cores, at least 1 (the other half)\n"
     "  BYOK_SERVICE_TOKEN (generated)   the services' shared token, carried by their internal calls\n"
     "                                   (in process too); set it to call the vault and relay from\n"
     "                                   outside as a service (BYOK_VAULT_ADDR, BYOK_RELAY_ADDR)\n"
@@ -129,6 +130,10 @@ int main(int argc, char** argv) {
   auto gateway_config = byok::gateway::LoadGatewayConfig(byok::Env(vars));
   if (!gateway_config.ok()) return Fail(std::string(gateway_config.status().message()));
   if (port->has_value()) gateway_config->port = **port;
+  // In one process the gateway's HTTP threads and the relay's upstream threads split the cores (each
+  // side half, at least one): a thread kept busy costs less per request than two taking turns
+  // sleeping (docs/performance.md, 2026-12-02 08:20).
+  if (!vars.contains("BYOK_GATEWAY_THREADS")) gateway_config->threads = byok::relay::DefaultUpstreamThreads();
   for (const std::string& warning : gateway_config->warnings) byok::log::Warn("byok-relay", "%s", warning);
 
   auto secret_it = vars.find("ENCRYPTION_SECRET");

@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -58,9 +60,9 @@ std::set<std::string> SocketInodes(pid_t pid) {
   return inodes;
 }
 
-// The names of `pid`'s threads (`/proc/<pid>/task/<tid>/comm`), each once.
-std::set<std::string> ThreadNamesOf(pid_t pid) {
-  std::set<std::string> names;
+// The name of each of `pid`'s threads (`/proc/<pid>/task/<tid>/comm`).
+std::multiset<std::string> ThreadNamesOf(pid_t pid) {
+  std::multiset<std::string> names;
   const std::string dir = absl::StrCat("/proc/", pid, "/task");
   for (const std::string& tid : EntriesOf(dir)) {
     std::ifstream comm(absl::StrCat(dir, "/", tid, "/comm"));
@@ -276,10 +278,22 @@ TEST_F(ByokRelayAppInProcessTest, ThreadsAreNamedForTheServiceTheyWorkFor) {
                                   R"({"model":"gpt-4o-mini","messages":[]})"));
   ASSERT_TRUE(small.ok());
   EXPECT_EQ(small->status, 200) << small->body;
-  const std::set<std::string> names = ThreadNamesOf(app_->pid());
+  const std::multiset<std::string> names = ThreadNamesOf(app_->pid());
   for (const char* name : {"gw-http", "relay-upstream", "relay-usage", "vault-store", "key-watch"}) {
-    EXPECT_EQ(names.count(name), 1u) << name << " missing";
+    EXPECT_GE(names.count(name), 1u) << name << " missing";
   }
+}
+
+// The gateway's HTTP threads and the relay's upstream threads split the cores unless set.
+TEST_F(ByokRelayAppInProcessTest, GatewayAndUpstreamThreadsSplitTheCoresUnlessSet) {
+  const size_t half = std::max(1u, std::thread::hardware_concurrency() / 2);
+  ASSERT_NO_FATAL_FAILURE(StartApp());
+  EXPECT_EQ(ThreadNamesOf(app_->pid()).count("gw-http"), half);
+  EXPECT_EQ(ThreadNamesOf(app_->pid()).count("relay-upstream"), half);
+  app_.reset();
+  ASSERT_NO_FATAL_FAILURE(StartApp({{"BYOK_GATEWAY_THREADS", "3"}, {"BYOK_RELAY_UPSTREAM_THREADS", "2"}}));
+  EXPECT_EQ(ThreadNamesOf(app_->pid()).count("gw-http"), 3u);
+  EXPECT_EQ(ThreadNamesOf(app_->pid()).count("relay-upstream"), 2u);
 }
 
 }  // namespace
