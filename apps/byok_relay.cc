@@ -3,9 +3,11 @@
 // ENCRYPTION_SECRET it keeps a generated secret in a 0600 file beside the database.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -64,8 +66,8 @@ constexpr char kHelp[] =
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS (0) let x-relay-base-url reach private addresses and http\n"
     "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000),\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000)  upstream timeouts\n"
-    "  BYOK_RELAY_UPSTREAM_THREADS (half the cores, at least 1)  threads talking to providers\n"
-    "  BYOK_GATEWAY_THREADS here also defaults to half the cores, at least 1 (the other half)\n"
+    "  BYOK_RELAY_UPSTREAM_THREADS, BYOK_GATEWAY_THREADS (half the cores each, at least 1)\n"
+    "                                   threads talking to providers, threads serving HTTP\n"
     "  BYOK_SERVICE_TOKEN (generated)   the services' shared token, carried by their internal calls\n"
     "                                   (in process too); set it to call the vault and relay from\n"
     "                                   outside as a service (BYOK_VAULT_ADDR, BYOK_RELAY_ADDR)\n"
@@ -131,9 +133,10 @@ int main(int argc, char** argv) {
   if (!gateway_config.ok()) return Fail(std::string(gateway_config.status().message()));
   if (port->has_value()) gateway_config->port = **port;
   // In one process the gateway's HTTP threads and the relay's upstream threads split the cores (each
-  // side half, at least one): a thread kept busy costs less per request than two taking turns
-  // sleeping (docs/performance.md, 2026-12-02 08:20).
-  if (!vars.contains("BYOK_GATEWAY_THREADS")) gateway_config->threads = byok::relay::DefaultUpstreamThreads();
+  // side half, at least one), which gRPC's callback threads share too: a thread kept busy costs less
+  // per request than two taking turns sleeping (docs/performance.md, 2026-12-02 08:20).
+  const int half_the_cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  if (!vars.contains("BYOK_GATEWAY_THREADS")) gateway_config->threads = half_the_cores;
   for (const std::string& warning : gateway_config->warnings) byok::log::Warn("byok-relay", "%s", warning);
 
   auto secret_it = vars.find("ENCRYPTION_SECRET");
@@ -174,6 +177,7 @@ int main(int argc, char** argv) {
   if (!vault_config.ok()) return Fail(std::string(vault_config.status().message()));
   auto relay_config = byok::relay::LoadRelayConfig(env);
   if (!relay_config.ok()) return Fail(std::string(relay_config.status().message()));
+  if (!vars.contains("BYOK_RELAY_UPSTREAM_THREADS")) relay_config->upstream.threads = half_the_cores;
   // The gateway's settings were read before the service token was generated.
   gateway_config->service = relay_config->service;
 

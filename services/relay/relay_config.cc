@@ -25,7 +25,7 @@ absl::StatusOr<absl::Duration> TimeoutMs(const Env& env, absl::string_view name,
 
 }  // namespace
 
-int DefaultUpstreamThreads() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2)); }
+int DefaultUpstreamThreads() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 
 absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
   RelayConfig config;

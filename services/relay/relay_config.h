@@ -31,8 +31,8 @@ struct RelayConfig {
   // BYOK_RELAY_USAGE_FLUSH_MS (200): how long usage records are batched before they go to the vault.
   UsageBatcherOptions usage;
   // BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000: the original's 30 s),
-  // BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000), BYOK_UPSTREAM_CA_FILE, BYOK_RELAY_UPSTREAM_THREADS (half the
-  // cores, at least 1: DefaultUpstreamThreads).
+  // BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000), BYOK_UPSTREAM_CA_FILE, BYOK_RELAY_UPSTREAM_THREADS (one per
+  // core: DefaultUpstreamThreads).
   UpstreamOptions upstream;
   // ALLOWED_MODELS, BYOK_PROVIDER_<NAME>_BASE_URL, BYOK_ALLOW_PRIVATE_UPSTREAMS.
   PolicyConfig policy;
@@ -55,10 +55,8 @@ struct RelayConfig {
   bool reflection = true;
 };
 
-// The upstream I/O threads when BYOK_RELAY_UPSTREAM_THREADS is unset: half the cores, at least one.
-// They share the cores with gRPC's callback threads (one per core) and, in byok-relay, the gateway's:
-// a thread that is kept busy reads more of a stream's events per wake-up than two that take turns
-// sleeping (docs/performance.md, 2026-12-02 08:20).
+// The upstream I/O threads when BYOK_RELAY_UPSTREAM_THREADS is unset: one per core (at least one).
+// byok-relay, where the gateway shares the process, gives them half the cores instead.
 int DefaultUpstreamThreads();
 
 // Reads and validates the configuration. InvalidArgument naming the variable (never its value) when a

@@ -20,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "tests/gateway/http_test_client.h"
 #include "tests/testing/fake_provider/fake_provider.h"
 #include "tests/testing/process.h"
@@ -284,16 +285,31 @@ TEST_F(ByokRelayAppInProcessTest, ThreadsAreNamedForTheServiceTheyWorkFor) {
   }
 }
 
+// How many of `pid`'s threads are called `name` once that many have been for 100 ms (a thread names
+// itself once it runs, which may come after the ports are open), or after 5 s.
+size_t SettledThreadCount(pid_t pid, const std::string& name) {
+  size_t last = ThreadNamesOf(pid).count(name);
+  absl::Time settled_since = absl::Now();
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(5);
+       absl::Now() < deadline && absl::Now() - settled_since < absl::Milliseconds(100);) {
+    absl::SleepFor(absl::Milliseconds(10));
+    const size_t now = ThreadNamesOf(pid).count(name);
+    if (now != last) settled_since = absl::Now();
+    last = now;
+  }
+  return last;
+}
+
 // The gateway's HTTP threads and the relay's upstream threads split the cores unless set.
 TEST_F(ByokRelayAppInProcessTest, GatewayAndUpstreamThreadsSplitTheCoresUnlessSet) {
   const size_t half = std::max(1u, std::thread::hardware_concurrency() / 2);
   ASSERT_NO_FATAL_FAILURE(StartApp());
-  EXPECT_EQ(ThreadNamesOf(app_->pid()).count("gw-http"), half);
-  EXPECT_EQ(ThreadNamesOf(app_->pid()).count("relay-upstream"), half);
+  EXPECT_EQ(SettledThreadCount(app_->pid(), "gw-http"), half);
+  EXPECT_EQ(SettledThreadCount(app_->pid(), "relay-upstream"), half);
   app_.reset();
   ASSERT_NO_FATAL_FAILURE(StartApp({{"BYOK_GATEWAY_THREADS", "3"}, {"BYOK_RELAY_UPSTREAM_THREADS", "2"}}));
-  EXPECT_EQ(ThreadNamesOf(app_->pid()).count("gw-http"), 3u);
-  EXPECT_EQ(ThreadNamesOf(app_->pid()).count("relay-upstream"), 2u);
+  EXPECT_EQ(SettledThreadCount(app_->pid(), "gw-http"), 3u);
+  EXPECT_EQ(SettledThreadCount(app_->pid(), "relay-upstream"), 2u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // LoadRelayConfig: documented defaults, overrides, and bad values named in the error.
 #include "services/relay/relay_config.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -49,9 +50,8 @@ TEST(RelayConfigTest, ReadsEachVariable) {
   EXPECT_EQ(config->upstream.threads, 3);
 }
 
-TEST(RelayConfigTest, UpstreamThreadsDefaultToHalfTheCoresAtLeastOne) {
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  EXPECT_EQ(DefaultUpstreamThreads(), cores >= 2 ? cores / 2 : 1);
+TEST(RelayConfigTest, UpstreamThreadsDefaultToOnePerCore) {
+  EXPECT_EQ(DefaultUpstreamThreads(), std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
 }
 
 // The key cache's two settings, read by vault::LoadAnswerCacheOptions under the relay's prefix.
