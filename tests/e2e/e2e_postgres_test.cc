@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -190,6 +191,21 @@ int64_t StatsTotal(const absl::StatusOr<TestResponse>& r) {
   return nlohmann::json::parse(r->body, nullptr, false).value("total", int64_t{-1});
 }
 
+// Sends `request` from another thread and expects no answer for 700 ms (`why` otherwise) while `held`
+// holds the usage inserts; then releases them and returns the answer, which must come within 20 s.
+template <typename Held>
+absl::StatusOr<TestResponse> AnsweredOnlyOnceReleased(Held& held,
+                                                      std::function<absl::StatusOr<TestResponse>()> request,
+                                                      const char* why) {
+  std::future<absl::StatusOr<TestResponse>> answer = std::async(std::launch::async, std::move(request));
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(700)), std::future_status::timeout) << why;
+  held.Release();
+  if (answer.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    return absl::DeadlineExceededError("no answer 20 s after the inserts were released");
+  }
+  return answer.get();
+}
+
 // A relayed response does not wait for its usage record to be stored; a GET /stats made after it does,
 // so it still counts the request (compat.md). The vault on PostgreSQL reads the statistics on one pool
 // connection while the record's insert waits on another, so a read that did not wait would answer
@@ -213,12 +229,9 @@ TEST(E2ePostgresTest, AResponseDoesNotWaitForItsUsageRecordButALaterStatsReadDoe
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->status, 200) << second->body;
 
-  std::future<absl::StatusOr<TestResponse>> later = std::async(std::launch::async, stats);
-  EXPECT_EQ(later.wait_for(std::chrono::milliseconds(700)), std::future_status::timeout)
-      << "GET /stats answered before the record of a response that ended before it was stored";
-  held.Release();
-  ASSERT_EQ(later.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-  EXPECT_EQ(StatsTotal(later.get()), 2);
+  EXPECT_EQ(StatsTotal(AnsweredOnlyOnceReleased(
+                held, stats, "GET /stats answered before the record of a response that ended before it was stored")),
+            2);
 }
 
 // BYOK_GATEWAY_END_AFTER_USAGE=1: the response itself waits for its record (so a GET /stats through
@@ -230,13 +243,8 @@ TEST(E2ePostgresTest, WithEndAfterUsageTheResponseWaitsForItsRecord) {
 
   UsageInsertsHeld held(warm.url);
   ASSERT_TRUE(held.ok());
-  std::future<absl::StatusOr<TestResponse>> relayed =
-      std::async(std::launch::async, [&] { return RelayChat(suite, warm.token); });
-  EXPECT_EQ(relayed.wait_for(std::chrono::milliseconds(700)), std::future_status::timeout)
-      << "the response ended before its usage record was stored";
-  held.Release();
-  ASSERT_EQ(relayed.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-  absl::StatusOr<TestResponse> second = relayed.get();
+  absl::StatusOr<TestResponse> second = AnsweredOnlyOnceReleased(
+      held, [&] { return RelayChat(suite, warm.token); }, "the response ended before its usage record was stored");
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->status, 200) << second->body;
   EXPECT_EQ(StatsTotal(Fetch(suite.port(), "GET", "/stats", {{"x-relay-token", warm.token}}, "")), 2);
@@ -266,14 +274,9 @@ TEST(E2ePostgresTest, ADeleteAfterAResponseWaitsForItsRecordAndErasesIt) {
   // The record's insert has found the user and waits for the test's lock.
   ASSERT_TRUE(held.WaitForInsert()) << suite.Logs();
 
-  std::future<absl::StatusOr<TestResponse>> deleted = std::async(std::launch::async, [&] {
-    return Fetch(suite.port(), "DELETE", "/users", {{"x-relay-token", warm.token}}, "");
-  });
-  EXPECT_EQ(deleted.wait_for(std::chrono::milliseconds(700)), std::future_status::timeout)
-      << "DELETE /users answered before the record of a response that ended before it was stored";
-  held.Release();
-  ASSERT_EQ(deleted.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-  absl::StatusOr<TestResponse> gone = deleted.get();
+  absl::StatusOr<TestResponse> gone = AnsweredOnlyOnceReleased(
+      held, [&] { return Fetch(suite.port(), "DELETE", "/users", {{"x-relay-token", warm.token}}, ""); },
+      "DELETE /users answered before the record of a response that ended before it was stored");
   ASSERT_TRUE(gone.ok()) << gone.status();
   EXPECT_EQ(gone->status, 200) << gone->body;
   // Every insert that waited for the test's lock has committed once no advisory lock is held.
