@@ -3,7 +3,6 @@
 // ENCRYPTION_SECRET it keeps a generated secret in a 0600 file beside the database.
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -13,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "apps/local_secret.h"
+#include "apps/one_process_defaults.h"
 #include "common/crypto/hex.h"
 #include "common/crypto/random.h"
 #include "common/crypto/secret_bytes.h"
@@ -132,11 +132,6 @@ int main(int argc, char** argv) {
   auto gateway_config = byok::gateway::LoadGatewayConfig(byok::Env(vars));
   if (!gateway_config.ok()) return Fail(std::string(gateway_config.status().message()));
   if (port->has_value()) gateway_config->port = **port;
-  // In one process the gateway's HTTP threads and the relay's upstream threads split the cores (each
-  // side half, at least one), which gRPC's callback threads share too: a thread kept busy costs less
-  // per request than two taking turns sleeping (docs/performance.md, 2026-12-02 08:20).
-  const int half_the_cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
-  if (!vars.contains("BYOK_GATEWAY_THREADS")) gateway_config->threads = half_the_cores;
   for (const std::string& warning : gateway_config->warnings) byok::log::Warn("byok-relay", "%s", warning);
 
   auto secret_it = vars.find("ENCRYPTION_SECRET");
@@ -177,7 +172,7 @@ int main(int argc, char** argv) {
   if (!vault_config.ok()) return Fail(std::string(vault_config.status().message()));
   auto relay_config = byok::relay::LoadRelayConfig(env);
   if (!relay_config.ok()) return Fail(std::string(relay_config.status().message()));
-  if (!vars.contains("BYOK_RELAY_UPSTREAM_THREADS")) relay_config->upstream.threads = half_the_cores;
+  byok::apps::ApplyOneProcessDefaults(vars, std::thread::hardware_concurrency(), *gateway_config, *relay_config);
   // The gateway's settings were read before the service token was generated.
   gateway_config->service = relay_config->service;
 
