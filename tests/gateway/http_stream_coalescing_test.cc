@@ -5,6 +5,7 @@
 // a RelayMany stream within the gateway's credit, as the relay does) and counts what it sent.
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@ struct Plan {
   int events = 0;
   size_t event_bytes = 0;
   bool hold_after_first = false;  // the first event, then nothing until Release()
+  bool last_with_end = false;     // RelayMany: the last event and the end in one message (as the relay)
   std::atomic<int64_t> sent_bytes{0};
 };
 
@@ -135,15 +137,44 @@ class ManyStream : public grpc::ServerBidiReactor<byok::relay::v1::RelayManyRequ
     next_ = plan_->events + 1;
     MaybeFinish();
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(held_mu);
+      if (held == this) held = nullptr;
+    }
+    delete this;
+  }
+
+  // Sends what the plan held back after the first event.
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    MaybeWrite();
+  }
+
+  static std::mutex held_mu;
+  static ManyStream* held;  // a stream holding back all but its first event
 
  private:
   void MaybeWrite() {
     if (writing_ || id_ == 0 || next_ > plan_->events) return;
+    if (next_ == 1 && plan_->hold_after_first && !released_) {
+      std::lock_guard<std::mutex> lock(held_mu);
+      held = this;
+      return;
+    }
     out_.Clear();
     auto* reply = out_.add_replies();
     reply->set_id(id_);
     sent_event_ = next_ < plan_->events;
+    if (sent_event_ && plan_->last_with_end && next_ == plan_->events - 1) {
+      reply->mutable_response()->set_body(Event(next_, plan_->event_bytes));
+      out_.add_replies()->set_id(id_);
+      out_.mutable_replies(1)->mutable_end();  // OK
+      next_ = plan_->events + 1;
+      writing_ = true;
+      return StartWrite(&out_);
+    }
     if (sent_event_) {
       if (credit_ <= 0) return;  // until the gateway's next credit
       if (next_ == 0) {
@@ -179,7 +210,11 @@ class ManyStream : public grpc::ServerBidiReactor<byok::relay::v1::RelayManyRequ
   bool writing_ = false;
   bool reading_ = true;
   bool finished_ = false;
+  bool released_ = false;
 };
+
+std::mutex ManyStream::held_mu;
+ManyStream* ManyStream::held = nullptr;
 
 class StreamingRelay final : public byok::relay::v1::Relay::CallbackService {
  public:
@@ -211,6 +246,21 @@ class SlowBrowser {
   }
   ~SlowBrowser() { close(fd_); }
   bool connected() const { return connected_; }
+
+  // Data segments the kernel received on the connection so far (each write of the gateway's is one,
+  // on loopback and with TCP_NODELAY, for as long as a write fits one segment).
+  uint32_t DataSegmentsIn() const {
+    // glibc's tcp_info stops at tcpi_total_retrans; the kernel's goes on (linux/tcp.h, append-only).
+    struct {
+      tcp_info glibc;
+      uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+      uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+    } info{};
+    static_assert(sizeof(tcp_info) % alignof(uint64_t) == 0, "the kernel's next field is 8-aligned");
+    socklen_t size = sizeof(info);
+    if (getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &size) != 0 || size < sizeof(info)) return 0;
+    return info.data_segs_in;
+  }
 
   bool Send(const std::string& bytes) {
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
@@ -333,6 +383,7 @@ class HttpStreamCoalescingTest : public ::testing::Test {
       std::lock_guard<std::mutex> lock(Stream::held_mu);
       if (Stream::held != nullptr) std::exchange(Stream::held, nullptr)->Next();
     }
+    ReleaseManyStream();
     if (gateway_) gateway_->Shutdown(absl::Seconds(1));
     if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
   }
@@ -360,6 +411,18 @@ class HttpStreamCoalescingTest : public ::testing::Test {
   }
 
   void StoppedBrowserStopsTheRelayThenGetsEveryByte();
+
+  // Releases a RelayMany double that holds back all but its first event; false when none does.
+  bool ReleaseManyStream() {
+    ManyStream* stream = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(ManyStream::held_mu);
+      stream = std::exchange(ManyStream::held, nullptr);
+    }
+    if (stream == nullptr) return false;
+    stream->Release();
+    return true;
+  }
 
   int relay_port_ = 0;
   Plan plan_;
@@ -452,6 +515,38 @@ TEST_F(HttpStreamCoalescingTest, FirstPieceIsNotHeldBack) {
   ASSERT_TRUE(browser.ReadUntil([](const std::string& r) { return ParseChunked(r).complete; },
                                 absl::Seconds(5)));
   EXPECT_EQ(ParseChunked(browser.received()).data, Event(0, 64) + Event(1, 64) + Event(2, 64));
+}
+
+}  // namespace
+}  // namespace byok::gateway
+
+namespace byok::gateway {
+namespace {
+
+// The relay sends a stream's last piece and its end in one message: the browser gets both in one write
+// (one segment, one wake-up), not the piece and then the last chunk.
+TEST_F(HttpStreamCoalescingManyTest, LastPieceAndTheEndLeaveInOneWrite) {
+  plan_.events = 2;
+  plan_.event_bytes = 64;
+  plan_.hold_after_first = true;
+  plan_.last_with_end = true;
+  SlowBrowser browser(gateway_->port());
+  ASSERT_TRUE(browser.connected());
+  ASSERT_TRUE(browser.Send(StreamRequest()));
+  ASSERT_TRUE(browser.ReadUntil(
+      [](const std::string& r) { return ParseChunked(r).data == Event(0, 64); }, absl::Seconds(5)));
+  const uint32_t before = browser.DataSegmentsIn();
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  bool released = false;
+  while (!(released = ReleaseManyStream()) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(released);
+  ASSERT_TRUE(browser.ReadUntil([](const std::string& r) { return ParseChunked(r).complete; },
+                                absl::Seconds(5)));
+  // Nothing else is on its way: a second write would have come at once after the first.
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(browser.DataSegmentsIn() - before, 1u);
+  EXPECT_EQ(ParseChunked(browser.received()).data, Event(0, 64) + Event(1, 64));
+  EXPECT_TRUE(absl::EndsWith(browser.received(), "\r\n0\r\n\r\n"));
 }
 
 }  // namespace

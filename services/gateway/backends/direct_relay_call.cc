@@ -48,7 +48,8 @@ class DirectRelayCall final : public grpc::ClientReadReactor<RelayResponse>,
   void OnReadDone(bool ok) override {
     if (!ok) return ReleaseHold();  // the status follows (OnDone)
     if (message_.has_head()) request_.Clear();  // the relay has the request: a long stream keeps none of it
-    receiver_->OnMessage(message_);
+    // A call's status comes only after a read that finds no message: it is never known here.
+    receiver_->OnMessage(message_, /*end_follows=*/false);
   }
 
   void OnDone(const grpc::Status& status) override {

@@ -59,7 +59,7 @@ class RelayCall : public RelayReceiver, public std::enable_shared_from_this<Rela
     transport_->Read();
   }
 
-  void OnMessage(RelayResponse& message) override {
+  void OnMessage(RelayResponse& message, bool end_follows) override {
     if (message.has_head()) {
       if (head_seen_) return Fail("the relay sent a second response head");
       TakeHead(message.head());
@@ -67,6 +67,11 @@ class RelayCall : public RelayReceiver, public std::enable_shared_from_this<Rela
       return Fail("the relay sent a body before the response head");
     }
     std::string piece = std::move(*message.mutable_body());
+    if (streaming_ && end_follows) {
+      // The stream's last piece goes with its end (one write to the browser, not two).
+      tail_ = std::move(piece);
+      return transport_->Read();
+    }
     if (streaming_) return writer_->WriteChunk(std::move(piece), Continuation());
     held_.append(piece);
     // A small answer of declared length is gathered and sent whole, with a Content-Length, in one
@@ -83,7 +88,7 @@ class RelayCall : public RelayReceiver, public std::enable_shared_from_this<Rela
     AddWait(waits_.get(), Backend::kRelay, absl::Now() - started_);
     if (status.ok()) {
       if (streaming_) {
-        writer_->FinishStream({});
+        writer_->FinishStream(std::move(tail_));
       } else if (head_seen_) {
         writer_->Send(HttpResponse{status_, std::move(headers_), std::move(held_)});
       } else {
@@ -100,8 +105,9 @@ class RelayCall : public RelayReceiver, public std::enable_shared_from_this<Rela
         writer_->Send(ResponseForRpcError(error));
       } else if (sse_ && status.error_code() != grpc::StatusCode::CANCELLED) {
         // The provider broke off after the stream began: say so in the stream itself.
-        writer_->FinishStream(SseErrorEvent(error));
+        writer_->FinishStream(tail_ + SseErrorEvent(error));
       } else {
+        if (!tail_.empty()) writer_->WriteChunk(std::move(tail_), [](bool) {});
         writer_->AbortStream();
       }
       switch (status.error_code()) {
@@ -186,6 +192,7 @@ class RelayCall : public RelayReceiver, public std::enable_shared_from_this<Rela
   bool sse_ = false;
   int64_t whole_length_ = -1;  // the provider's declared length when small enough to gather
   std::string held_;           // body gathered before the first write
+  std::string tail_;           // a stream's last piece, held to go with its end
   bool streaming_ = false;     // the head is on its way to the browser
 };
 

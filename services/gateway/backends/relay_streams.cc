@@ -294,6 +294,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
   void Deliver(const std::shared_ptr<StreamedRequest>& r) {
     for (;;) {
       std::optional<RelayResponse> message;
+      bool end_follows = false;
       {
         absl::MutexLock lock(&mu_);
         if (r->delivering || r->finished) return;
@@ -302,6 +303,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
           r->messages.pop_front();
           r->want = false;
           r->last_size = static_cast<uint32_t>(message->body().size());
+          end_follows = r->ended && r->messages.empty();
         } else if (r->ended && r->messages.empty() && (r->want || r->cancelled)) {
           r->finished = true;
         } else {
@@ -321,7 +323,7 @@ class RelayStream final : public grpc::ClientBidiReactor<RelayManyRequest, Relay
         if (remove) registry_->Remove(&ctx_);
         return;
       }
-      r->receiver->OnMessage(*message);
+      r->receiver->OnMessage(*message, end_follows);
       absl::MutexLock lock(&mu_);
       r->delivering = false;
     }

@@ -18,7 +18,9 @@ class RelayReceiver {
  public:
   virtual ~RelayReceiver() = default;
   // The next message of the answer (after a Read); the receiver may take from it until its next Read.
-  virtual void OnMessage(byok::relay::v1::RelayResponse& message) = 0;
+  // `end_follows`: the end is already here, and comes with the next Read (a receiver may hold the
+  // message's body to send it with the end).
+  virtual void OnMessage(byok::relay::v1::RelayResponse& message, bool end_follows) = 0;
   // The request ended: `status` as the relay ended it (or as the connection failed), and with a
   // refused model `allowed_models` (ALLOWED_MODELS as a JSON array), else empty. Nothing follows;
   // it comes after a Read, or after Cancel, whatever was still unread.

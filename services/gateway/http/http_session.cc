@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_cat.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/error.hpp>
@@ -327,16 +328,14 @@ void HttpSession::OnStreamWrite(beast::error_code ec, std::size_t) {
     if (phase_ == Phase::kEndingStream) DoAbortStream(request_id_);
     return;
   }
+  // The end is known: what was held leaves with the last chunk, in one write.
+  if (phase_ == Phase::kEndingStream) return WriteEnd(stream_body_->Close());
   absl::StatusOr<BodyCoalescer::Step> step = stream_body_->WriteDone();
   if (!step.ok()) {
     log::Error("gateway", "%s", step.status().message());
     return DoAbortStream(request_id_);
   }
-  if (step->write.has_value()) {
-    WriteStreamPiece(std::move(*step->write));
-  } else if (phase_ == Phase::kEndingStream) {
-    WriteLastChunk();
-  }
+  if (step->write.has_value()) WriteStreamPiece(std::move(*step->write));
   if (step->more && resume_producer_) std::exchange(resume_producer_, nullptr)(true);
 }
 
@@ -344,27 +343,30 @@ void HttpSession::DoFinishStream(uint64_t id, std::string tail) {
   if (id != request_id_ || phase_ != Phase::kStreaming) return;
   if (client_gone_) return DoAbortStream(id);
   phase_ = Phase::kEndingStream;
-  if (!tail.empty()) {
-    absl::StatusOr<BodyCoalescer::Step> step = stream_body_->Offer(std::move(tail));
-    if (step.ok() && step->write.has_value()) WriteStreamPiece(std::move(*step->write));
-  }
-  // With a write in flight, OnStreamWrite writes what is held, then the last chunk.
-  if (stream_body_->state() == BodyCoalescer::State::kIdle) WriteLastChunk();
+  if (stream_body_->state() == BodyCoalescer::State::kIdle) return WriteEnd(std::move(tail));
+  // A write is in flight: the tail is held, and OnStreamWrite writes what is held with the last chunk.
+  if (!tail.empty()) (void)stream_body_->Offer(std::move(tail));
 }
 
-void HttpSession::WriteLastChunk() {
+void HttpSession::WriteEnd(std::string tail) {
   stream_body_->Close();
-  if (!stream_chunked_) {
-    // The close is the end of the body.
-    EndRequest();
-    return DoClose();
-  }
-  stream_.expires_after(Chrono(state_.config.write_timeout));
-  net::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+  chunk_ = std::move(tail);
+  auto ended = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    std::string().swap(self->chunk_);
     self->EndRequest();
-    if (ec || !self->keep_alive_ || self->close_after_) return self->DoClose();
+    // Without chunks the close is the end of the body.
+    if (ec || !self->stream_chunked_ || !self->keep_alive_ || self->close_after_) return self->DoClose();
     self->ResumeAfterStream();
-  });
+  };
+  stream_.expires_after(Chrono(state_.config.write_timeout));
+  if (!stream_chunked_) {
+    if (chunk_.empty()) return ended({}, 0);
+    return net::async_write(stream_, net::buffer(chunk_), std::move(ended));
+  }
+  // One write, so the client is woken once for the stream's last bytes and its end.
+  if (chunk_.empty()) return net::async_write(stream_, http::make_chunk_last(), std::move(ended));
+  net::async_write(stream_, beast::buffers_cat(http::make_chunk(net::buffer(chunk_)), http::make_chunk_last()),
+                   std::move(ended));
 }
 
 void HttpSession::DoAbortStream(uint64_t id) {

@@ -54,7 +54,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     kDispatched,    // handed to the Api, not answered yet
     kSending,       // a whole response is being written
     kStreaming,     // a streamed response: its head went out, pieces follow
-    kEndingStream,  // the stream's end is known: what is held goes out, then the last chunk
+    kEndingStream,  // the stream's end is known: what is held goes out with the last chunk
   };
   // Body bytes held while a write is in flight before the producer is asked to wait.
   static constexpr size_t kMaxHeldBytes = 64 * 1024;
@@ -102,8 +102,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Writes one streamed piece (framed as a chunk when chunked); OnStreamWrite follows.
   void WriteStreamPiece(std::string data);
   void OnStreamWrite(boost::beast::error_code ec, std::size_t bytes);
-  // Ends a stream whose pieces are all written: the last chunk (or the close, without chunks).
-  void WriteLastChunk();
+  // Ends a stream whose earlier pieces are all written: `tail` and the last chunk in one write (without
+  // chunks: `tail`, then the close).
+  void WriteEnd(std::string tail);
   // Reads the next request on a kept-alive connection once a streamed response ended.
   void ResumeAfterStream();
   void EndRequest();
