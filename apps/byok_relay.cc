@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -22,6 +21,7 @@
 #include "common/metrics/metrics.h"
 #include "common/daemon_init.h"
 #include "common/shutdown.h"
+#include "common/usable_cores.h"
 #include "common/version.h"
 #include "services/gateway/gateway_config.h"
 #include "services/gateway/gateway_server.h"
@@ -66,7 +66,7 @@ constexpr char kHelp[] =
     "  BYOK_ALLOW_PRIVATE_UPSTREAMS (0) let x-relay-base-url reach private addresses and http\n"
     "  BYOK_UPSTREAM_CONNECT_TIMEOUT_MS (10000), BYOK_UPSTREAM_HEADERS_TIMEOUT_MS (30000),\n"
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS (120000)  upstream timeouts\n"
-    "  BYOK_RELAY_UPSTREAM_THREADS, BYOK_GATEWAY_THREADS (half the cores each, at least 1)\n"
+    "  BYOK_RELAY_UPSTREAM_THREADS, BYOK_GATEWAY_THREADS (half the usable cores each, at least 1)\n"
     "                                   threads talking to providers, threads serving HTTP\n"
     "  BYOK_SERVICE_TOKEN (generated)   the services' shared token, carried by their internal calls\n"
     "                                   (in process too); set it to call the vault and relay from\n"
@@ -75,7 +75,11 @@ constexpr char kHelp[] =
     "%s";
 
 void PrintHelp() {
-  std::printf(kHelp, byok::kVersion, byok::gateway::GatewayConfigHelp());
+  // The gateway's list without what the lines above say differently for one process.
+  const std::string gateway = byok::gateway::GatewayConfigHelp(
+      {"BYOK_GATEWAY_THREADS", "BYOK_VAULT_ADDR", "BYOK_RELAY_ADDR", "BYOK_TLS_CERT_FILE", "BYOK_SERVICE_TOKEN",
+       "BYOK_TRUSTED_LOOPBACK"});
+  std::printf(kHelp, byok::kVersion, gateway.c_str());
 }
 
 int Fail(const std::string& message) {
@@ -172,7 +176,7 @@ int main(int argc, char** argv) {
   if (!vault_config.ok()) return Fail(std::string(vault_config.status().message()));
   auto relay_config = byok::relay::LoadRelayConfig(env);
   if (!relay_config.ok()) return Fail(std::string(relay_config.status().message()));
-  byok::apps::ApplyOneProcessDefaults(vars, std::thread::hardware_concurrency(), *gateway_config, *relay_config);
+  byok::apps::ApplyOneProcessDefaults(vars, byok::UsableCores(), *gateway_config, *relay_config);
   // The gateway's settings were read before the service token was generated.
   gateway_config->service = relay_config->service;
 

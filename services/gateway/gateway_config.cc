@@ -1,9 +1,12 @@
 #include "services/gateway/gateway_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/grpc_channel.h"
 #include "common/status.h"
 
@@ -177,8 +180,9 @@ uint64_t ParseBodyLimit(absl::string_view value, std::vector<std::string>* warni
   return bytes;
 }
 
-const char* GatewayConfigHelp() {
-  return "  PORT (3000)                      HTTP port of the REST API\n"
+std::string GatewayConfigHelp(std::initializer_list<absl::string_view> except) {
+  static constexpr absl::string_view kHelp =
+         "  PORT (3000)                      HTTP port of the REST API\n"
          "  BYOK_GATEWAY_HOST (0.0.0.0)      address the REST API listens on\n"
          "  BYOK_GATEWAY_THREADS (2)         threads serving HTTP\n"
          "  BYOK_VAULT_ADDR (127.0.0.1:50051) the vault: host:port, ip:port,ip:port,... or\n"
@@ -217,6 +221,17 @@ const char* GatewayConfigHelp() {
          "  LOG_FORMAT (text)                text, or json: one JSON object per line\n"
          "  BYOK_METRICS_ADDR (off)          host:port of the Prometheus /metrics listener\n"
          "  .env in the working directory is read first; the environment wins.\n";
+  // An entry is a line that starts with two spaces and a name, and the more indented lines after it.
+  std::string help;
+  bool skipping = false;
+  for (absl::string_view line : absl::StrSplit(kHelp, absl::ByChar('\n'), absl::SkipEmpty())) {
+    if (!absl::StartsWith(line, "   ")) {
+      absl::string_view name = line.substr(2, line.find_first_of(" ,", 2) - 2);
+      skipping = std::find(except.begin(), except.end(), name) != except.end();
+    }
+    if (!skipping) absl::StrAppend(&help, line, "\n");
+  }
+  return help;
 }
 
 }  // namespace byok::gateway

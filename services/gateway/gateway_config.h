@@ -3,6 +3,7 @@
 #define BYOK_SERVICES_GATEWAY_GATEWAY_CONFIG_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -106,8 +107,9 @@ absl::StatusOr<std::optional<int>> PortFromArgs(int argc, char** argv,
 // with a warning added to `warnings`; so does a unit (the original ignored it).
 uint64_t ParseBodyLimit(absl::string_view value, std::vector<std::string>* warnings);
 
-// One line per variable, `NAME (default): meaning`, for --help.
-const char* GatewayConfigHelp();
+// One entry per variable, `NAME (default): meaning`, for --help; entries of the variables named in
+// `except` are left out (byok-relay lists those itself: in one process they mean something else).
+std::string GatewayConfigHelp(std::initializer_list<absl::string_view> except = {});
 
 }  // namespace byok::gateway
 

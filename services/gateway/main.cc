@@ -22,7 +22,7 @@ void PrintHelp() {
   std::printf(
       "byok-gatewayd %s: the browser-facing REST API of %s (keys, tokens, streamed relay).\n\n"
       "Usage: byok-gatewayd [--port N] [--help] [--version]\n\nEnvironment:\n%s",
-      byok::kVersion, byok::kProductName, byok::gateway::GatewayConfigHelp());
+      byok::kVersion, byok::kProductName, byok::gateway::GatewayConfigHelp().c_str());
 }
 
 int Fail(const std::string& message, int code = 2) {

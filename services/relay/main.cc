@@ -41,7 +41,7 @@ constexpr char kUsage[] =
     "  BYOK_UPSTREAM_IDLE_TIMEOUT_MS     longest gap between body pieces (default 120000)\n"
     "  BYOK_UPSTREAM_CA_FILE             extra trusted CA certificates, PEM (default: none)\n"
     "  BYOK_RELAY_UPSTREAM_THREADS       threads reading and writing providers (default: one per\n"
-    "                                    core)\n"
+    "                                    usable core: CPU affinity and cgroup quota)\n"
     "  BYOK_RELAY_USAGE_FLUSH_MS         longest wait of a usage record before it goes to the vault\n"
     "                                    in a batch (default 200)\n"
     "  BYOK_PROVIDER_<NAME>_BASE_URL     override a provider's base URL (egress proxy, tests)\n"

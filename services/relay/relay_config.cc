@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "common/grpc_reflection.h"
 #include "common/status.h"
+#include "common/usable_cores.h"
 
 namespace byok::relay {
 namespace {
@@ -25,7 +25,7 @@ absl::StatusOr<absl::Duration> TimeoutMs(const Env& env, absl::string_view name,
 
 }  // namespace
 
-int DefaultUpstreamThreads() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+int DefaultUpstreamThreads() { return UsableCores(); }
 
 absl::StatusOr<RelayConfig> LoadRelayConfig(const Env& env) {
   RelayConfig config;

@@ -55,8 +55,9 @@ struct RelayConfig {
   bool reflection = true;
 };
 
-// The upstream I/O threads when BYOK_RELAY_UPSTREAM_THREADS is unset: one per core (at least one).
-// byok-relay, where the gateway shares the process, gives them half the cores instead.
+// The upstream I/O threads when BYOK_RELAY_UPSTREAM_THREADS is unset: one per core the process may use
+// (its CPU affinity, lowered to its cgroup's CPU quota: UsableCores). byok-relay, where the gateway
+// shares the process, gives them half of those instead.
 int DefaultUpstreamThreads();
 
 // Reads and validates the configuration. InvalidArgument naming the variable (never its value) when a

@@ -32,6 +32,24 @@ TEST(ByokRelayAppTest, HelpListsEveryVariable) {
   }
 }
 
+// What byok-relay sets differently from the gateway daemon is listed with the one process's defaults,
+// not also with the daemon's.
+TEST(ByokRelayAppTest, HelpListsWhatTheOneProcessSetsWithItsOwnDefaultsOnly) {
+  auto p = ChildProcess::Start(BinaryPath("byok-relay"), {"--help"}, {});
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(*(*p)->Wait(absl::Seconds(10)), 0);
+  const std::string help = (*p)->Output();
+  EXPECT_THAT(help, HasSubstr("BYOK_GATEWAY_THREADS (half the usable cores"));
+  EXPECT_THAT(help, HasSubstr("BYOK_VAULT_ADDR (none)"));
+  EXPECT_THAT(help, HasSubstr("BYOK_SERVICE_TOKEN (generated)"));
+  // The gateway daemon's entries for the same variables.
+  for (const char* daemons : {"BYOK_GATEWAY_THREADS (2)", "(127.0.0.1:50051)", "(127.0.0.1:50052)",
+                              "BYOK_SERVICE_TOKEN (unset)", "BYOK_TLS_CERT_FILE", "BYOK_TRUSTED_LOOPBACK"}) {
+    EXPECT_THAT(help, Not(HasSubstr(daemons)));
+  }
+  EXPECT_THAT(help, HasSubstr("  RATE_LIMIT_RELAY (20)"));  // the gateway's other entries stay
+}
+
 TEST(ByokRelayAppTest, FirstStartKeepsAGeneratedSecretAndLaterStartsReuseIt) {
   TempDir dir;
   std::string db = dir.path() + "/data/relay.db";
