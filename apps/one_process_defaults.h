@@ -17,7 +17,8 @@ namespace byok::apps {
 int HalfTheCores(unsigned cores);
 
 // Applies the one-process defaults to the settings `vars` (the process's environment) leaves unset:
-// BYOK_GATEWAY_THREADS and BYOK_RELAY_UPSTREAM_THREADS half of `cores` each.
+// BYOK_GATEWAY_THREADS and BYOK_RELAY_UPSTREAM_THREADS half of `cores` each; BYOK_RELAY_STREAMS four
+// (the relay is in process: BYOK_RELAY_ADDR does not say where the gateway reaches it).
 void ApplyOneProcessDefaults(const absl::flat_hash_map<std::string, std::string>& vars, unsigned cores,
                              gateway::GatewayConfig& gateway, relay::RelayConfig& relay);
 

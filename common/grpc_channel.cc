@@ -104,6 +104,16 @@ absl::StatusOr<std::string> GrpcTarget(absl::string_view name, absl::string_view
   return absl::StrCat(*family == Family::kV4 ? "ipv4:" : "ipv6:", absl::StrJoin(entries, ","));
 }
 
+bool NamesOneAddress(absl::string_view target) {
+  target = absl::StripAsciiWhitespace(target);
+  if (absl::StartsWith(target, "unix:")) return true;
+  if (absl::ConsumePrefix(&target, "ipv4:") || absl::ConsumePrefix(&target, "ipv6:")) {
+    return !absl::StrContains(target, ',');
+  }
+  if (absl::StrContains(target, ":/") || absl::StrContains(target, ',')) return false;
+  return CheckEntry(target).ok();  // an IP address, not a name
+}
+
 std::string BalancedTarget(absl::string_view target, grpc::ChannelArguments* args) {
   absl::StatusOr<std::string> uri = GrpcTarget("target", target);
   args->SetServiceConfigJSON(kServiceConfig);

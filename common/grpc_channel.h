@@ -29,6 +29,10 @@ namespace byok {
 // the variable, for the error message.
 absl::StatusOr<std::string> GrpcTarget(absl::string_view name, absl::string_view value);
 
+// Whether `target` (as configured, valid for GrpcTarget) names exactly one address: one IP address and
+// port, a one-entry ipv4:/ipv6: URI, or a unix: socket. A host name may resolve to several.
+bool NamesOneAddress(absl::string_view target);
+
 // Adds round_robin load balancing, bounded reconnect backoff and keepalive pings (AddKeepaliveArguments)
 // to `args` and returns the URI to create the channel with, for `target` as configured (validated earlier with GrpcTarget). For callers
 // that create the channel themselves (with interceptors: the service token).

@@ -38,6 +38,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const Env& env) {
   c.relay_addr = env.GetString("BYOK_RELAY_ADDR", c.relay_addr);
   BYOK_RETURN_IF_ERROR(GrpcTarget("BYOK_VAULT_ADDR", c.vault_addr).status());
   BYOK_RETURN_IF_ERROR(GrpcTarget("BYOK_RELAY_ADDR", c.relay_addr).status());
+  c.relay_streams = NamesOneAddress(c.relay_addr) ? 1 : GatewayConfig::kRelayStreamsToSpread;
   BYOK_ASSIGN_OR_RETURN(int64_t relay_streams, env.GetInt("BYOK_RELAY_STREAMS", c.relay_streams, 0, 64));
   c.relay_streams = static_cast<int>(relay_streams);
   BYOK_ASSIGN_OR_RETURN(c.end_after_usage, env.GetBool("BYOK_GATEWAY_END_AFTER_USAGE", c.end_after_usage));
@@ -188,8 +189,8 @@ std::string GatewayConfigHelp(std::initializer_list<absl::string_view> except) {
          "  BYOK_VAULT_ADDR (127.0.0.1:50051) the vault: host:port, ip:port,ip:port,... or\n"
          "                                   dns:///name:port (round-robin over every address)\n"
          "  BYOK_RELAY_ADDR (127.0.0.1:50052) the relay, in the same forms\n"
-         "  BYOK_RELAY_STREAMS (4)           RelayMany streams relayed requests share (0-64); 0: a\n"
-         "                                   Relay call per request\n"
+         "  BYOK_RELAY_STREAMS (4; 1 when BYOK_RELAY_ADDR is one IP address) RelayMany streams\n"
+         "                                   relayed requests share (0-64); 0: a Relay call per request\n"
          "  BYOK_TLS_CERT_FILE, BYOK_TLS_KEY_FILE, BYOK_TLS_CA_FILE (unset: plaintext)\n"
          "                                   mutual TLS to the vault and relay (PEM, all three)\n"
          "  BYOK_SERVICE_TOKEN (unset)       shared secret (32+ characters) sent on every vault and\n"

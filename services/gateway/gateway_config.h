@@ -32,8 +32,11 @@ struct GatewayConfig {
   std::string vault_addr = "127.0.0.1:50051";
   std::string relay_addr = "127.0.0.1:50052";
   // RelayMany streams relayed requests are spread over (BYOK_RELAY_STREAMS); 0 sends each request as a
-  // Relay call of its own (as the streams do by themselves with a relay older than RelayMany).
-  int relay_streams = 4;
+  // Relay call of its own (as the streams do by themselves with a relay older than RelayMany). Unset:
+  // kRelayStreamsToSpread, or one when BYOK_RELAY_ADDR names one address (every stream would ride
+  // the same connection to the same relay, and one stream carries more replies per message).
+  static constexpr int kRelayStreamsToSpread = 4;
+  int relay_streams = kRelayStreamsToSpread;
   // BYOK_GATEWAY_END_AFTER_USAGE: a relayed response over the streams ends only once its usage record
   // is stored (as a Relay call's does), so GET /stats through any gateway replica counts it. Off: the
   // response ends first and GET /stats through this gateway waits for those records (usage_fence.h).

@@ -30,6 +30,16 @@ TEST(GrpcTargetTest, AcceptsOneAddressAListOrAUri) {
   EXPECT_EQ(*GrpcTarget("X", "unix:/run/vault.sock"), "unix:/run/vault.sock");
 }
 
+TEST(GrpcTargetTest, NamesOneAddressOnlyForOneIpAddressOrSocket) {
+  for (const char* one : {"127.0.0.1:50051", " [::1]:1 ", "ipv4:10.0.0.1:1", "ipv6:[::1]:1", "unix:/run/v.sock"}) {
+    EXPECT_TRUE(NamesOneAddress(one)) << one;
+  }
+  for (const char* many : {"vault:50051", "localhost:1", "10.0.0.1:1,10.0.0.2:2", "ipv4:10.0.0.1:1,10.0.0.2:2",
+                           "dns:///vault.byok.svc:50051"}) {
+    EXPECT_FALSE(NamesOneAddress(many)) << many;
+  }
+}
+
 TEST(GrpcTargetTest, RefusesWhatCannotWorkNamingTheVariable) {
   for (const char* bad : {"", "vault", "vault:0", "vault:70000", ":50051", "vault-a:1,vault-b:2",
                           "10.0.0.1:1,[::1]:2", "10.0.0.1,10.0.0.2:2", "10.0.0.1:1,10.0.0.2:x", ","}) {

@@ -17,6 +17,18 @@ TEST(OneProcessDefaultsTest, UnsetThreadCountsSplitTheCores) {
   }
 }
 
+// The relay is in process whatever BYOK_RELAY_ADDR says: the streams are not cut to one for it.
+TEST(OneProcessDefaultsTest, RelayStreamsStayFourUnlessSet) {
+  gateway::GatewayConfig gateway;
+  relay::RelayConfig relay;
+  gateway.relay_streams = 1;  // as loaded for the default, one-address BYOK_RELAY_ADDR
+  ApplyOneProcessDefaults({}, 2, gateway, relay);
+  EXPECT_EQ(gateway.relay_streams, 4);
+  gateway.relay_streams = 2;
+  ApplyOneProcessDefaults({{"BYOK_RELAY_STREAMS", "2"}}, 2, gateway, relay);
+  EXPECT_EQ(gateway.relay_streams, 2);
+}
+
 TEST(OneProcessDefaultsTest, WhatTheOperatorSetIsKept) {
   gateway::GatewayConfig gateway;
   relay::RelayConfig relay;

@@ -23,8 +23,21 @@ TEST(GatewayConfigTest, DefaultsMatchTheDesign) {
   EXPECT_EQ(c->vault_addr, "127.0.0.1:50051");
   EXPECT_EQ(c->relay_addr, "127.0.0.1:50052");
   EXPECT_TRUE(c->cors.Allows("https://any.example"));
-  EXPECT_EQ(c->relay_streams, 4);
+  EXPECT_EQ(c->relay_streams, 1);  // the default relay address is one address
   EXPECT_FALSE(c->end_after_usage);
+}
+
+// Streams spread over the relay replicas a target may name; one address has nothing to spread over.
+TEST(GatewayConfigTest, RelayStreamsDefaultToOneForOneAddressElseFour) {
+  for (const auto& [addr, streams] :
+       {std::pair{"127.0.0.1:50052", 1}, {"[::1]:50052", 1}, {"ipv4:10.0.0.1:50052", 1}, {"relay:50052", 4},
+        {"10.0.0.1:50052,10.0.0.2:50052", 4}, {"dns:///relay.byok:50052", 4}, {"ipv4:10.0.0.1:1,10.0.0.2:1", 4}}) {
+    auto c = Load({{"BYOK_RELAY_ADDR", addr}});
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->relay_streams, streams) << addr;
+  }
+  EXPECT_EQ(Load({{"BYOK_RELAY_ADDR", "127.0.0.1:50052"}, {"BYOK_RELAY_STREAMS", "4"}})->relay_streams, 4);
+  EXPECT_EQ(Load({{"BYOK_RELAY_ADDR", "relay:50052"}, {"BYOK_RELAY_STREAMS", "1"}})->relay_streams, 1);
 }
 
 TEST(GatewayConfigTest, ReadsEveryVariable) {
