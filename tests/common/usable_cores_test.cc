@@ -1,10 +1,10 @@
 #include "common/usable_cores.h"
 
-#include <sched.h>
-
 #include <gtest/gtest.h>
 
 #include <thread>
+
+#include "tests/testing/one_cpu.h"
 
 namespace byok {
 namespace {
@@ -31,17 +31,11 @@ TEST(UsableCoresTest, CountsOnlyTheCpusTheThreadMayRunOn) {
   const int all = UsableCores();
   EXPECT_GE(all, 1);
   EXPECT_LE(all, static_cast<int>(std::thread::hardware_concurrency()));
-  // Pinned to one CPU (as `taskset -c N` or a cpuset would), the thread has one core to use.
-  cpu_set_t before;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
-  int first = 0;
-  while (!CPU_ISSET(first, &before)) ++first;
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(first, &one);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-  EXPECT_EQ(UsableCores(), 1);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(before), &before), 0);
+  {
+    testing::PinnedToOneCpu one;
+    ASSERT_TRUE(one.pinned());
+    EXPECT_EQ(UsableCores(), 1);
+  }
   EXPECT_EQ(UsableCores(), all);
 }
 

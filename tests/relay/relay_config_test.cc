@@ -1,14 +1,13 @@
 // LoadRelayConfig: documented defaults, overrides, and bad values named in the error.
 #include "services/relay/relay_config.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "common/usable_cores.h"
+#include "tests/testing/one_cpu.h"
 
 namespace byok::relay {
 namespace {
@@ -57,16 +56,9 @@ TEST(RelayConfigTest, UpstreamThreadsDefaultToOnePerUsableCore) {
   EXPECT_EQ(DefaultUpstreamThreads(), UsableCores());
   EXPECT_LE(DefaultUpstreamThreads(), std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   // A relay allowed one CPU (a cpuset, taskset) starts one upstream thread, whatever the host has.
-  cpu_set_t before;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
-  int first = 0;
-  while (!CPU_ISSET(first, &before)) ++first;
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(first, &one);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  testing::PinnedToOneCpu one;
+  ASSERT_TRUE(one.pinned());
   EXPECT_EQ(DefaultUpstreamThreads(), 1);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(before), &before), 0);
 }
 
 // The key cache's two settings, read by vault::LoadAnswerCacheOptions under the relay's prefix.
