@@ -379,11 +379,7 @@ class HttpStreamCoalescingTest : public ::testing::Test {
     gateway_ = *std::move(server);
   }
   void TearDown() override {
-    {
-      std::lock_guard<std::mutex> lock(Stream::held_mu);
-      if (Stream::held != nullptr) std::exchange(Stream::held, nullptr)->Next();
-    }
-    ReleaseManyStream();
+    ReleaseParked();
     if (gateway_) gateway_->Shutdown(absl::Seconds(1));
     if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
   }
@@ -412,8 +408,16 @@ class HttpStreamCoalescingTest : public ::testing::Test {
 
   void StoppedBrowserStopsTheRelayThenGetsEveryByte();
 
-  // Releases a RelayMany double that holds back all but its first event; false when none does.
-  bool ReleaseManyStream() {
+  // Releases the relay double parked after its first event (a Relay call's or a RelayMany request's);
+  // false when none is parked.
+  static bool ReleaseParked() {
+    {
+      std::lock_guard<std::mutex> lock(Stream::held_mu);
+      if (Stream::held != nullptr) {
+        std::exchange(Stream::held, nullptr)->Next();
+        return true;
+      }
+    }
     ManyStream* stream = nullptr;
     {
       std::lock_guard<std::mutex> lock(ManyStream::held_mu);
@@ -421,6 +425,16 @@ class HttpStreamCoalescingTest : public ::testing::Test {
     }
     if (stream == nullptr) return false;
     stream->Release();
+    return true;
+  }
+
+  // The same, waiting up to 5 s for the double to park (it does once gRPC took its first write).
+  static bool ReleaseHeld() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (!ReleaseParked()) {
+      if (absl::Now() >= deadline) return false;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
     return true;
   }
 
@@ -498,30 +512,11 @@ TEST_F(HttpStreamCoalescingTest, FirstPieceIsNotHeldBack) {
   // The relay holds everything after its first event: that event must reach the browser meanwhile.
   ASSERT_TRUE(browser.ReadUntil(
       [](const std::string& r) { return ParseChunked(r).data == Event(0, 64); }, absl::Seconds(5)));
-  // Release the rest (the double parks itself once gRPC took its first write).
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  bool released = false;
-  while (!released && absl::Now() < deadline) {
-    {
-      std::lock_guard<std::mutex> lock(Stream::held_mu);
-      if (Stream::held != nullptr) {
-        std::exchange(Stream::held, nullptr)->Next();
-        released = true;
-      }
-    }
-    if (!released) absl::SleepFor(absl::Milliseconds(5));
-  }
-  ASSERT_TRUE(released);
+  ASSERT_TRUE(ReleaseHeld());
   ASSERT_TRUE(browser.ReadUntil([](const std::string& r) { return ParseChunked(r).complete; },
                                 absl::Seconds(5)));
   EXPECT_EQ(ParseChunked(browser.received()).data, Event(0, 64) + Event(1, 64) + Event(2, 64));
 }
-
-}  // namespace
-}  // namespace byok::gateway
-
-namespace byok::gateway {
-namespace {
 
 // The relay sends a stream's last piece and its end in one message: the browser gets both in one write
 // (one segment, one wake-up), not the piece and then the last chunk.
@@ -536,10 +531,7 @@ TEST_F(HttpStreamCoalescingManyTest, LastPieceAndTheEndLeaveInOneWrite) {
   ASSERT_TRUE(browser.ReadUntil(
       [](const std::string& r) { return ParseChunked(r).data == Event(0, 64); }, absl::Seconds(5)));
   const uint32_t before = browser.DataSegmentsIn();
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  bool released = false;
-  while (!(released = ReleaseManyStream()) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-  ASSERT_TRUE(released);
+  ASSERT_TRUE(ReleaseHeld());
   ASSERT_TRUE(browser.ReadUntil([](const std::string& r) { return ParseChunked(r).complete; },
                                 absl::Seconds(5)));
   // Nothing else is on its way: a second write would have come at once after the first.
