@@ -64,6 +64,8 @@ suite_ticks() {
   echo "$ticks"
 }
 
+clk_tck=$(getconf CLK_TCK)
+
 # One run against target $1: "<req/s> <p50 µs> <suite CPU µs per request>".
 one() {
   local target=$1 before after out ok
@@ -72,7 +74,7 @@ one() {
   after=$(suite_ticks "$target")
   ok=$(grep -o 'ok=[0-9]*' <<<"$out" | head -1 | cut -d= -f2)
   echo "$(grep -o 'rps=[0-9.]*' <<<"$out" | cut -d= -f2) $(grep -o 'lat_us_p50=[0-9.]*' <<<"$out" | cut -d= -f2)" \
-    "$(( (after - before) * 1000000 / $(getconf CLK_TCK) / (ok > 0 ? ok : 1) ))"
+    "$(( (after - before) * 1000000 / clk_tck / (ok > 0 ? ok : 1) ))"
 }
 
 echo "pair  A: req/s p50_us cpu_us | B: req/s p50_us cpu_us"
