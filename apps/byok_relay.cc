@@ -75,7 +75,8 @@ constexpr char kHelp[] =
     "%s";
 
 void PrintHelp() {
-  // The gateway's list without what the lines above say differently for one process.
+  // The gateway's list without what the lines above say differently for one process, and without
+  // what one process does not read (mutual TLS, the trusted-loopback switch of byok-gatewayd).
   const std::string gateway = byok::gateway::GatewayConfigHelp(
       {"BYOK_GATEWAY_THREADS", "BYOK_VAULT_ADDR", "BYOK_RELAY_ADDR", "BYOK_TLS_CERT_FILE", "BYOK_SERVICE_TOKEN",
        "BYOK_TRUSTED_LOOPBACK"});

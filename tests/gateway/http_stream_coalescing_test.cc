@@ -167,14 +167,6 @@ class ManyStream : public grpc::ServerBidiReactor<byok::relay::v1::RelayManyRequ
     auto* reply = out_.add_replies();
     reply->set_id(id_);
     sent_event_ = next_ < plan_->events;
-    if (sent_event_ && plan_->last_with_end && next_ == plan_->events - 1) {
-      reply->mutable_response()->set_body(Event(next_, plan_->event_bytes));
-      out_.add_replies()->set_id(id_);
-      out_.mutable_replies(1)->mutable_end();  // OK
-      next_ = plan_->events + 1;
-      writing_ = true;
-      return StartWrite(&out_);
-    }
     if (sent_event_) {
       if (credit_ <= 0) return;  // until the gateway's next credit
       if (next_ == 0) {
@@ -186,6 +178,11 @@ class ManyStream : public grpc::ServerBidiReactor<byok::relay::v1::RelayManyRequ
       }
       reply->mutable_response()->set_body(Event(next_, plan_->event_bytes));
       credit_ -= static_cast<int64_t>(plan_->event_bytes);
+      if (plan_->last_with_end && next_ == plan_->events - 1) {
+        out_.add_replies()->set_id(id_);
+        out_.mutable_replies(1)->mutable_end();  // OK, in the same message
+        ++next_;
+      }
     } else {
       reply->mutable_end();  // OK
     }
