@@ -9,10 +9,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds="${1:-60}"
 "$root/scripts/install-deps.sh"
 build_dir="$root/build-fuzz"
+source "$root/scripts/sanitizer-compiler.sh"
+use_sanitizer_compiler "$build_dir"
 
 if [ ! -f "$build_dir/build.ninja" ]; then
-  CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DBYOK_FUZZ=ON -DBUILD_TESTING=OFF -DBYOK_BUILD_BENCH=OFF -DBYOK_WERROR=OFF
+  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DBYOK_FUZZ=ON -DBUILD_TESTING=OFF -DBYOK_BUILD_BENCH=OFF
 fi
 cmake --build "$build_dir" -j "${BYOK_JOBS:-$(nproc)}" --target fuzzers
 

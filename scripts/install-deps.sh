@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages byok-relay builds and tests with. Does nothing when all are present.
 # lld is the linker (CMakeLists.txt: faster links of the many test executables).
-# The sanitizer runtimes serve BYOK_SANITIZE=1 and scripts/tsan.sh (GCC); clang and its runtime
-# (libFuzzer) serve scripts/fuzz.sh. Node.js runs the browser client's tests, and drives Chromium (through
+# clang 16 and its runtimes (ASan, UBSan, TSan, libFuzzer) serve the sanitizer builds: BYOK_SANITIZE=1,
+# scripts/tsan.sh and scripts/fuzz.sh (scripts/sanitizer-compiler.sh). Node.js runs the browser client's tests, and drives Chromium (through
 # chromium-driver) for the demo page's end-to-end test. PostgreSQL and Redis are the scale-out vault
 # store and shared rate limits (their tests start servers of their own on loopback); prometheus-cpp
 # serves /metrics; jemalloc is the services' allocator; Python's grpcio is the other-language client test
@@ -14,8 +14,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libboost1.74-dev libssl-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
-  libasan8 libubsan1 libtsan2
-  clang libclang-rt-14-dev
+  clang-16 libclang-rt-16-dev
   openssl sqlite3 iproute2 util-linux curl
   nodejs chromium chromium-driver fonts-dejavu-core
   postgresql libpq-dev redis-server libhiredis-dev

@@ -7,6 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 build_dir="$root/build-tsan"
+source "$root/scripts/sanitizer-compiler.sh"
+use_sanitizer_compiler "$build_dir"
 
 # The tests of concurrent code, by CTest name (regex) and the executables that hold them:
 #   the Abseil annotations themselves     tsan_annotation_test (TsanAnnotationTest)

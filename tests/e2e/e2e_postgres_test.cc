@@ -261,6 +261,8 @@ TEST(E2ePostgresTest, ADeleteAfterAResponseWaitsForItsRecordAndErasesIt) {
   Suite& suite = *warm.suite;
   TestConnection db(warm.url);
   ASSERT_TRUE(db.ok());
+  // The warm-up response did not wait for its record; GET /stats does (compat.md).
+  ASSERT_EQ(StatsTotal(Fetch(suite.port(), "GET", "/stats", {{"x-relay-token", warm.token}}, "")), 1);
   ASSERT_EQ(db.Count("SELECT count(*) FROM usage"), 1);
 
   OnlyUsageInsertsHeld held(warm.url);

@@ -331,8 +331,7 @@ int64_t KernelQueuedBytes(const std::vector<int>& ports) {
   int64_t queued = 0;
   auto port_of = [](absl::string_view address) {
     int port = 0;
-    absl::SimpleHexAtoi(address.substr(address.find(':') + 1), &port);
-    return port;
+    return absl::SimpleHexAtoi(address.substr(address.find(':') + 1), &port) ? port : 0;
   };
   while (std::getline(table, line)) {
     std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());

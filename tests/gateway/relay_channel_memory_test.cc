@@ -20,6 +20,7 @@
 #include "common/env.h"
 #include "services/gateway/backends/backends.h"
 #include "services/gateway/gateway_config.h"
+#include "tests/testing/sanitizers.h"
 
 namespace byok::gateway {
 namespace {
@@ -200,7 +201,7 @@ class RelayChannelMemoryTest : public ::testing::Test {
 };
 
 TEST_F(RelayChannelMemoryTest, AHeldRelayCallHoldsLessThanThroughADefaultChannel) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if BYOK_ASAN || BYOK_TSAN
   GTEST_SKIP() << "the sanitizers' allocators replace glibc's (mallinfo2 does not see them, and ASan "
                   "keeps freed memory in quarantine); heap in use is meaningful in the other builds only";
 #else

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/relay/relay_daemons.h"
+#include "tests/testing/sanitizers.h"
 
 namespace byok::relay::testing {
 namespace {
@@ -85,7 +86,7 @@ TEST_F(RelayStreamTest, CallerThatStopsReadingStopsTheProviderThenGetsEveryEvent
   const int64_t grew_kib = rss_stopped - rss_before;
   std::cerr << "stream of " << body.size() << " bytes in " << messages << " messages; the relay grew by "
             << grew_kib << " KiB while the caller read nothing\n";
-#if defined(__SANITIZE_ADDRESS__)
+#if BYOK_ASAN
   // Under AddressSanitizer freed memory sits in its quarantine (up to 256 MiB) and in shadow pages,
   // so the relay's RSS says nothing about what it holds; every other build checks the bound.
   (void)grew_kib;

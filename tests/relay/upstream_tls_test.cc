@@ -22,6 +22,7 @@
 #include "tests/testing/fake_provider/fake_provider.h"
 #include "tests/testing/fake_provider/test_certificates.h"
 #include "tests/testing/process.h"
+#include "tests/testing/sanitizers.h"
 
 namespace byok::relay {
 namespace {
@@ -239,7 +240,7 @@ TEST(UpstreamClientTest, CancelClosesTheTlsConnectionAtOnce) {
 // provider runs in a process of its own, so the heap measured is the client's alone. (Asio's
 // ssl::stream kept about 68 KiB of buffers per connection: 17 KiB each way and a 17 KiB BIO pair.)
 TEST(UpstreamClientTest, AHeldTlsStreamKeepsNoTransferBuffers) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if BYOK_ASAN || BYOK_TSAN
   GTEST_SKIP() << "the sanitizer's allocator is not glibc's: mallinfo2 does not see it";
 #endif
   mallopt(M_ARENA_MAX, 1);  // every thread in the main arena, so that mallinfo2 sees all of it

@@ -11,16 +11,9 @@
 #include <cstdlib>
 
 #include "gtest/gtest.h"
+#include "tests/testing/sanitizers.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define BYOK_LEAK_CHECK 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BYOK_LEAK_CHECK 1
-#endif
-#endif
-
-#ifdef BYOK_LEAK_CHECK
+#if BYOK_ASAN
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -28,7 +21,7 @@ int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
   const int result = RUN_ALL_TESTS();
   std::fflush(nullptr);
-#ifdef BYOK_LEAK_CHECK
+#if BYOK_ASAN
   // As at a normal exit: a leak ends the process with LeakSanitizer's exit code.
   __lsan_do_leak_check();
 #endif

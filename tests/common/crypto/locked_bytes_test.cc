@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/sanitizers.h"
 
 namespace byok::crypto {
 namespace {
@@ -40,7 +41,7 @@ TEST(LockedBytesTest, KeepsTheBytesInLockedPages) {
   ASSERT_THAT(secret, IsOk());
   EXPECT_EQ(secret->view(), "sk-test-0123456789abcdef");
   EXPECT_GE(LockedPoolBytes(), 64u * 1024);
-#if defined(__SANITIZE_ADDRESS__)
+#if BYOK_ASAN
   // AddressSanitizer replaces mlock with a no-op (it says so on stderr), so VmLck cannot grow there;
   // every other build checks the kernel's count.
 #else
