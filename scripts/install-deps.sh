@@ -3,10 +3,10 @@
 # lld is the linker (CMakeLists.txt: faster links of the many test executables).
 # clang 16 and its runtimes (ASan, UBSan, TSan, libFuzzer) serve the sanitizer builds: BYOK_SANITIZE=1,
 # scripts/tsan.sh and scripts/fuzz.sh (scripts/sanitizer-compiler.sh). Node.js runs the browser
-# client's tests, and drives Chromium (through chromium-driver) for the demo page's end-to-end test. PostgreSQL and Redis are the scale-out vault
-# store and shared rate limits (their tests start servers of their own on loopback); prometheus-cpp
-# serves /metrics; jemalloc is the services' allocator; Python's grpcio is the other-language client test
-# of the gRPC API.
+# client's tests, and drives Chromium (through chromium-driver) for the demo page's end-to-end test.
+# PostgreSQL and Redis are the scale-out vault store and shared rate limits (their tests start servers
+# of their own on loopback); prometheus-cpp serves /metrics; jemalloc is the services' allocator;
+# Python's grpcio is the other-language client test of the gRPC API.
 set -euo pipefail
 
 packages=(
