@@ -12,8 +12,8 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
 #include "tests/testing/sanitizers.h"
+#include "tests/testing/status_matchers.h"
 
 namespace byok::crypto {
 namespace {
